@@ -1,0 +1,66 @@
+# Every target does its own idempotent set-up: a fresh machine with python3 and
+# node/npm needs nothing else (no AWS account, no Docker).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := .make
+# jsii (the bridge behind aws-cdk-lib) prints a large banner on Node releases it
+# no longer supports; the variable takes the Node major version(s) to silence.
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 18,20,21,23
+export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
+export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
+export CDK_DISABLE_VERSION_CHECK := 1
+export CDK_CLI_NOTICES := false
+CDK := npx --no-install cdk --no-notices
+
+.PHONY: setup synth plan test lint typecheck diff deploy destroy bench clean
+
+setup: $(STAMP)/python $(STAMP)/node
+
+$(STAMP)/python: pyproject.toml
+	@mkdir -p $(STAMP)
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+$(STAMP)/node: package.json package-lock.json
+	@mkdir -p $(STAMP)
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+# Synthesize the reference app (cdk-nag runs as a validation plugin during synth
+# and fails it on any unacknowledged finding), then lint every template and print
+# the plan: resources by type, security findings and the idle monthly cost.
+synth: setup
+	rm -rf cdk.out
+	$(CDK) synth --quiet
+	$(PY) -m cdk_batchkit.plan cdk.out
+
+plan: setup
+	$(PY) -m cdk_batchkit.plan cdk.out
+
+# pytest exits 5 when it collects nothing: that is a failure, not a pass.
+test: setup
+	$(PY) -m pytest -n 2 -q; rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "pytest collected no tests" >&2; exit 1; fi; exit $$rc
+
+lint: setup
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(PY) -m mypy cdk_batchkit
+
+# Real-account targets: credentials from the usual AWS environment/profile.
+# Once per account/region: npx cdk bootstrap aws://ACCOUNT/REGION
+diff: setup
+	$(CDK) diff
+
+deploy: setup
+	$(CDK) deploy --all
+
+destroy: setup
+	$(CDK) destroy --all
+
+clean:
+	rm -rf $(VENV) node_modules $(STAMP) cdk.out build dist *.egg-info

@@ -1,0 +1,40 @@
+"""Prop validation shared by the constructs.
+
+Every check raises ``ValueError`` naming the construct path, the prop and the
+bad value, so a mistake fails ``cdk synth`` in the user's terminal instead of a
+CloudFormation rollback twenty minutes later. Unresolved tokens are skipped:
+they are only known at deploy time.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import Duration, Token
+from constructs import Construct
+
+
+def is_token(value: Any) -> bool:
+    return value is not None and Token.is_unresolved(value)
+
+
+def fail(scope: Construct, prop: str, value: Any, why: str) -> None:
+    raise ValueError(f"{scope.node.path}: {prop}={value!r} is invalid: {why}")
+
+
+def check_range(scope: Construct, prop: str, value: float | None, low: float, high: float) -> None:
+    """Reject ``value`` outside ``[low, high]`` (None and tokens pass)."""
+    if value is None or is_token(value):
+        return
+    if not low <= value <= high:
+        fail(scope, prop, value, f"must be between {low:g} and {high:g}")
+
+
+def check_seconds(scope: Construct, prop: str, value: Duration | None, low: int, high: int | None) -> None:
+    """Reject a Duration outside ``[low, high]`` seconds (None and tokens pass)."""
+    if value is None or is_token(value.to_seconds()):
+        return
+    seconds = value.to_seconds()
+    if seconds < low or (high is not None and seconds > high):
+        bound = f"between {low} and {high}" if high is not None else f"at least {low}"
+        fail(scope, prop, f"{seconds:g} s", f"must be {bound} seconds")

@@ -1,0 +1,1 @@
+"""Lambda runtime code: plain Python, no CDK imports. Shipped inside the wheel."""

@@ -1,0 +1,225 @@
+"""Template-level checks: cdk-nag, cfn-lint and idle cost of the reference app and a kitchen-sink stack.
+
+Each variant is synthesized once for the module; the checks read the cloud assembly on disk,
+exactly as `make synth` does.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import aws_batch as batch
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_iam as iam
+from cdk_nag import AwsSolutionsChecks
+
+from app import build_app
+from cdk_batchkit import plan
+from cdk_batchkit.constructs import (
+    Architecture,
+    BatchNetwork,
+    ContainerJobDefinition,
+    Ec2ComputeEnvironment,
+    FairShare,
+    FargateComputeEnvironment,
+    JobQueue,
+    MultiNodeJobDefinition,
+    NetworkMode,
+    Platform,
+    UnmanagedComputeEnvironment,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+CDK_JSON_CONTEXT = json.loads((ROOT / "cdk.json").read_text())["context"]
+IMAGE = ecs.ContainerImage.from_registry("public.ecr.aws/amazonlinux/amazonlinux:2023")
+INSTANCE_ROLE_ACK = (
+    "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+    "AmazonEC2ContainerServiceforEC2Role]"
+)
+
+
+def _synth_reference(outdir: Path, **context: object) -> Path:
+    app = cdk.App(outdir=str(outdir), context={**CDK_JSON_CONTEXT, **context})
+    build_app(app).synth()
+    return outdir
+
+
+def _kitchen_sink(outdir: Path) -> Path:
+    """Every construct variant the unit tests cover, in one stack, under the same nag plugin."""
+    app = cdk.App(outdir=str(outdir))
+    cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app, write_suppressions_to_cloud_formation=True))
+    stack = cdk.Stack(app, "KitchenSink")
+    net = BatchNetwork(stack, "Network", mode=NetworkMode.PRIVATE_WITH_NAT, max_azs=1)
+    arm_spot = Ec2ComputeEnvironment(
+        stack,
+        "ArmSpotBestFit",
+        network=net,
+        spot=True,
+        architecture=Architecture.ARM64,
+        allocation_strategy=batch.AllocationStrategy.BEST_FIT,
+        spot_bid_percentage=60,
+        user_data_commands=["echo boot"],
+    )
+    arm_od = Ec2ComputeEnvironment(stack, "ArmOnDemand", network=net, architecture=Architecture.ARM64)
+    arm_queue = JobQueue.spot_first(
+        stack,
+        "ArmQueue",
+        spot=arm_spot,
+        on_demand=arm_od,
+        fair_share=FairShare(shares={"team-a": 1, "team-b*": 2}),
+    )
+    fargate_queue = JobQueue(
+        stack,
+        "FargateQueue",
+        compute_environments=[FargateComputeEnvironment(stack, "Fargate", network=net)],
+        cancel_stuck_jobs=False,
+    )
+    unmanaged_queue = JobQueue(
+        stack, "UnmanagedQueue", compute_environments=[UnmanagedComputeEnvironment(stack, "Unmanaged")]
+    )
+    job = ContainerJobDefinition(stack, "ArmJob", image=IMAGE, vcpus=2)
+    mnp = MultiNodeJobDefinition(stack, "Mnp", image=IMAGE, nodes=2, vcpus=2)
+    fargate_job = ContainerJobDefinition(
+        stack, "FargateArm", image=IMAGE, platform=Platform.FARGATE, vcpus=1, architecture=Architecture.ARM64
+    )
+    submitter = iam.Role(stack, "Submitter", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
+    job.grant_submit(submitter, arm_queue)
+    mnp.grant_submit(submitter, arm_queue)
+    fargate_job.grant_submit(submitter, fargate_queue)
+    unmanaged_queue.add_job_definition(ContainerJobDefinition(stack, "UnmanagedJob", image=IMAGE))
+    app.synth()
+    return outdir
+
+
+@pytest.fixture(scope="module")
+def assemblies(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    base = tmp_path_factory.mktemp("assemblies")
+    return {
+        "default": _synth_reference(base / "default"),
+        "gpu-endpoints": _synth_reference(
+            base / "gpu", **{"batchkit:gpuQueue": True, "batchkit:networkMode": "private-with-endpoints"}
+        ),
+        "nat": _synth_reference(base / "nat", **{"batchkit:networkMode": "private-with-nat"}),
+        "kitchen-sink": _kitchen_sink(base / "sink"),
+    }
+
+
+@pytest.mark.parametrize("variant", ["default", "gpu-endpoints", "nat", "kitchen-sink"])
+def test_zero_unacknowledged_nag_findings(assemblies, variant):
+    # Synth would already have raised on a finding; the report must also say so.
+    report = json.loads((assemblies[variant] / "validation-report.json").read_text())
+    (nag,) = [r for r in report["pluginReports"] if r["pluginName"] == "AwsSolutions"]
+    assert nag["conclusion"] == "success"
+    assert nag["violations"] == []
+    assert plan.validation_failures(assemblies[variant]) == []
+
+
+@pytest.mark.parametrize("variant", ["default", "gpu-endpoints", "nat", "kitchen-sink"])
+def test_cfn_lint_has_zero_errors(assemblies, variant):
+    templates = sorted(assemblies[variant].glob("*.template.json"))
+    assert templates
+    errors = [f for f in plan.lint(templates) if f.severity == "error"]
+    assert errors == [], "\n".join(f"{f.rule_id} {f.location}: {f.message}" for f in errors)
+
+
+def test_reference_app_acknowledges_only_the_ecs_instance_policy(assemblies):
+    report = json.loads((assemblies["default"] / "validation-report.json").read_text())
+    (nag,) = [r for r in report["pluginReports"] if r["pluginName"] == "AwsSolutions"]
+    assert {v["ruleName"] for v in nag["suppressedViolations"]} == {INSTANCE_ROLE_ACK}
+
+
+def test_every_acknowledgement_has_a_reason_written_into_the_template(assemblies):
+    for variant in ("default", "kitchen-sink"):
+        report = json.loads((assemblies[variant] / "validation-report.json").read_text())
+        (nag,) = [r for r in report["pluginReports"] if r["pluginName"] == "AwsSolutions"]
+        written = {}
+        for tpl in assemblies[variant].glob("*.template.json"):
+            for res in json.loads(tpl.read_text())["Resources"].values():
+                for rule in res.get("Metadata", {}).get("cdk_nag", {}).get("rules_to_suppress", []):
+                    written[rule["id"]] = rule["reason"]
+        assert nag["suppressedViolations"]
+        for violation in nag["suppressedViolations"]:
+            assert len(violation["reason"]) > 40, violation
+            assert written[violation["acknowledgedId"]] == violation["reason"]
+
+
+def test_nag_plugin_is_live_in_this_harness(tmp_path):
+    """Guards the zero-findings tests: the same plugin does fail a plain L2 compute environment."""
+    app = cdk.App(outdir=str(tmp_path))
+    cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app, write_suppressions_to_cloud_formation=True))
+    stack = cdk.Stack(app, "PlainL2")
+    vpc = ec2.Vpc(
+        stack,
+        "Vpc",
+        nat_gateways=0,
+        max_azs=1,
+        subnet_configuration=[ec2.SubnetConfiguration(name="Public", subnet_type=ec2.SubnetType.PUBLIC)],
+    )
+    batch.ManagedEc2EcsComputeEnvironment(stack, "Ce", vpc=vpc)
+    with pytest.raises(RuntimeError, match=r"ValidationFailed"):
+        app.synth()
+    report = json.loads((tmp_path / "validation-report.json").read_text())
+    rules = {v["ruleName"].split("[")[0] for r in report["pluginReports"] for v in r["violations"]}
+    assert {"AwsSolutions-VPC7", "AwsSolutions-IAM4"} <= rules
+
+
+def test_reference_app_idle_cost_is_zero(assemblies):
+    templates = plan.load_templates(assemblies["default"])
+    priced = [line for line in plan.idle_cost(templates) if line.monthly_usd != 0]
+    assert priced == []
+
+
+def test_network_modes_cost_what_the_docs_say(assemblies):
+    nat = plan.idle_cost(plan.load_templates(assemblies["nat"]))
+    # 2 NAT gateways ($32.85 each) and their Elastic IPs ($3.65 each, public IPv4)
+    assert round(sum(line.monthly_usd or 0 for line in nat), 2) == 73.00
+    endpoints = plan.idle_cost(plan.load_templates(assemblies["gpu-endpoints"]))
+    assert (
+        round(sum(line.monthly_usd or 0 for line in endpoints), 2) == 102.20
+    )  # 7 interface endpoints x 2 AZs
+
+
+def test_reference_app_shape(assemblies):
+    templates = plan.load_templates(assemblies["default"])
+    counts = plan.total_by_type(plan.resources_by_type(templates))
+    assert counts["AWS::Batch::ComputeEnvironment"] == 4
+    assert counts["AWS::Batch::JobQueue"] == 2
+    assert counts["AWS::Batch::JobDefinition"] == 2
+    assert counts["AWS::EC2::NatGateway"] == 0 and counts["AWS::EC2::VPCEndpoint"] == 0
+    gpu = plan.total_by_type(plan.resources_by_type(plan.load_templates(assemblies["gpu-endpoints"])))
+    assert gpu["AWS::Batch::JobQueue"] == 3 and gpu["AWS::Batch::JobDefinition"] == 3
+
+
+def test_reference_app_is_environment_agnostic(assemblies):
+    manifest = json.loads((assemblies["default"] / "manifest.json").read_text())
+    stack = next(a for a in manifest["artifacts"].values() if a["type"] == "aws:cloudformation:stack")
+    assert stack["environment"] == "aws://unknown-account/unknown-region"
+
+
+@pytest.mark.slow
+def test_pinned_cdk_cli_synthesizes_the_app(tmp_path):
+    """`npx cdk synth` with the CLI pinned in package.json reads this aws-cdk-lib's assembly."""
+    if not (ROOT / "node_modules" / ".bin" / "cdk").exists():
+        pytest.fail("node_modules is missing: run `make setup` (npm ci) first")
+    env = {**os.environ, "CDK_DISABLE_VERSION_CHECK": "1"}
+    out = tmp_path / "cdk.out"
+    result = subprocess.run(
+        ["npx", "--no-install", "cdk", "--no-notices", "synth", "--quiet", "--output", str(out)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert (out / "BatchkitReference.template.json").is_file()
+    version = json.loads((ROOT / "package.json").read_text())["devDependencies"]["aws-cdk"]
+    assert version == "2.1148.1"
+    shutil.rmtree(out)
