@@ -159,11 +159,12 @@ def lambda_resources(memory: Any, executions: Any, architectures: list[str] | No
 def test_lambda_provisioned_concurrency_is_costed_from_function_memory() -> None:
     [line] = idle_cost([template(lambda_resources(1024, 2))])
     assert line.logical_id == "Live"
-    assert line.monthly_usd == pytest.approx(2 * 1.0 * 0.0000041667 * 3600 * 730)
+    one_gb = 2 * 1.0 * 0.0000041667 * 3600 * 730
+    assert line.monthly_usd == pytest.approx(one_gb)
     [default_memory] = idle_cost([template(lambda_resources(None, 2))])
-    assert default_memory.monthly_usd == pytest.approx(line.monthly_usd / 8)  # 128 MB default
+    assert default_memory.monthly_usd == pytest.approx(one_gb / 8)  # 128 MB default
     [arm] = idle_cost([template(lambda_resources(1024, 2, ["arm64"]))])
-    assert arm.monthly_usd is not None and arm.monthly_usd < line.monthly_usd
+    assert arm.monthly_usd is not None and arm.monthly_usd < one_gb
 
 
 def test_alias_without_provisioned_concurrency_is_free() -> None:

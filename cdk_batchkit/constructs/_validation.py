@@ -38,3 +38,9 @@ def check_seconds(scope: Construct, prop: str, value: Duration | None, low: int,
     if seconds < low or (high is not None and seconds > high):
         bound = f"between {low} and {high}" if high is not None else f"at least {low}"
         fail(scope, prop, f"{seconds:g} s", f"must be {bound} seconds")
+
+
+def check_whole(scope: Construct, prop: str, value: float, unit: str) -> None:
+    """Reject a quantity CloudFormation needs as a whole number of ``unit``."""
+    if not is_token(value) and value != int(value):
+        fail(scope, prop, f"{value:g} {unit}", f"must be a whole number of {unit}")

@@ -20,7 +20,7 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from ._validation import check_range, check_seconds, fail, is_token
+from ._validation import check_range, check_seconds, check_whole, fail, is_token
 from .instance_catalog import Architecture, architecture_of, is_gpu
 from .nag import acknowledge, managed_policy_finding
 from .network import BatchNetwork
@@ -84,8 +84,9 @@ def _check_capacity(scope: Construct, minv_cpus: int, maxv_cpus: int) -> None:
 
 
 def _check_update(scope: Construct, update_timeout: Duration) -> None:
-    # Batch's JobExecutionTimeoutMinutes is 1-360.
+    # Batch's JobExecutionTimeoutMinutes is 1-360 whole minutes.
     check_seconds(scope, "update_timeout", update_timeout, 60, 360 * 60)
+    check_whole(scope, "update_timeout", update_timeout.to_seconds() / 60, "minutes")
 
 
 class Ec2ComputeEnvironment(BatchComputeEnvironment):
@@ -150,7 +151,9 @@ class Ec2ComputeEnvironment(BatchComputeEnvironment):
             fail(self, "spot_bid_percentage", spot_bid_percentage, "only applies with spot=True")
         update_timeout = update_timeout or Duration.minutes(30)
         _check_update(self, update_timeout)
-        root_gib = int((root_volume_size or Size.gibibytes(_MIN_ROOT_GIB)).to_gibibytes())
+        root_size = root_volume_size or Size.gibibytes(_MIN_ROOT_GIB)
+        check_whole(self, "root_volume_size", root_size.to_mebibytes() / 1024, "GiB")
+        root_gib = int(root_size.to_mebibytes() // 1024)
         if root_gib < _MIN_ROOT_GIB:
             fail(
                 self,

@@ -76,9 +76,12 @@ _ALIASES: dict[str, InstanceShape] = {
 }
 
 GPU_FAMILIES = frozenset(f for f, spec in _FAMILIES.items() if spec[2] > 0)
+# NVIDIA GPU families, including those whose sizes the table above does not list (p5e, gr6, ...).
+# g4ad (AMD Radeon) is excluded: ECS schedules NVIDIA GPUs only.
+_NVIDIA = re.compile(r"^(p\d+|g\d+|gr\d+)[a-z]*$")
 
 _SIZE = re.compile(r"^(?:(\d+)?x)?large$")
-_GRAVITON = re.compile(r"^[a-z]+\d+g[a-z]*$")
+_GRAVITON = re.compile(r"^(a1|[a-z]+\d+g[a-z]*)$")
 # GPUs per size for the GPU families whose count is not proportional to size.
 _GPU_SIZES = {"12xlarge": 4, "24xlarge": 4, "48xlarge": 8}
 _P3_GPUS = {"2xlarge": 1, "8xlarge": 4, "16xlarge": 8}
@@ -94,7 +97,8 @@ def architecture_of(instance_type: str) -> Architecture:
 
 
 def is_gpu(instance_type: str) -> bool:
-    return instance_type.lower().split(".", 1)[0] in GPU_FAMILIES
+    family = instance_type.lower().split(".", 1)[0]
+    return family in GPU_FAMILIES or (family != "g4ad" and bool(_NVIDIA.match(family)))
 
 
 def shape_of(instance_type: str) -> InstanceShape | None:

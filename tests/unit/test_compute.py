@@ -1,7 +1,8 @@
 """Compute environments: EC2 (on-demand, Spot, Graviton, GPU), Fargate, unmanaged.
 
 All environments live in one stack of an app that runs cdk-nag's AwsSolutionsChecks
-with ``write_suppressions_to_cloud_formation=True``; it is synthesized once.
+with ``write_suppressions_to_cloud_formation=True``; it is synthesized once. An
+unacknowledged AwsSolutions finding makes that synth (the fixture) fail.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from aws_cdk import aws_batch as batch
 from aws_cdk import aws_iam as iam
 from aws_cdk.assertions import Match, Template
 from cdk_nag import AwsSolutionsChecks
-from constructs import Construct
+from constructs import IConstruct
 
 from cdk_batchkit.constructs import (
     Architecture,
@@ -41,7 +42,7 @@ class Synth:
     envs: dict[str, Any]
     network: BatchNetwork
 
-    def resource(self, construct: Construct) -> dict[str, Any]:
+    def resource(self, construct: IConstruct) -> dict[str, Any]:
         child = construct.node.default_child
         assert child is not None
         return self.resources[self.stack.resolve(child.logical_id)]  # type: ignore[attr-defined]
@@ -79,11 +80,19 @@ def synth() -> Synth:
             maxv_cpus=64,
         ),
         "Spot": Ec2ComputeEnvironment(stack, "Spot", network=net, spot=True),
-        "ArmSpot": Ec2ComputeEnvironment(stack, "ArmSpot", network=net, spot=True, architecture=Architecture.ARM64),
-        "ArmOnDemand": Ec2ComputeEnvironment(stack, "ArmOnDemand", network=net, architecture=Architecture.ARM64),
+        "ArmSpot": Ec2ComputeEnvironment(
+            stack, "ArmSpot", network=net, spot=True, architecture=Architecture.ARM64
+        ),
+        "ArmOnDemand": Ec2ComputeEnvironment(
+            stack, "ArmOnDemand", network=net, architecture=Architecture.ARM64
+        ),
         "Gpu": Ec2ComputeEnvironment(stack, "Gpu", network=net, gpu=True),
         "BestFitSpot": Ec2ComputeEnvironment(
-            stack, "BestFitSpot", network=net, spot=True, allocation_strategy=batch.AllocationStrategy.BEST_FIT
+            stack,
+            "BestFitSpot",
+            network=net,
+            spot=True,
+            allocation_strategy=batch.AllocationStrategy.BEST_FIT,
         ),
         "OwnRole": Ec2ComputeEnvironment(stack, "OwnRole", network=net, instance_role=own_role),
         "Private": Ec2ComputeEnvironment(stack, "Private", network=private),
@@ -141,14 +150,20 @@ def test_update_policy_and_capacity_are_configurable(synth: Synth) -> None:
 
 
 def test_managed_environments_use_the_service_linked_role(synth: Synth) -> None:
-    for name in ("OnDemand", "Spot", "BestFitSpot", "Gpu", "Fargate", "FargateSpot"):
+    for name in ("OnDemand", "Spot", "BestFitSpot", "Gpu", "Fargate", "FargateSpot", "Unmanaged"):
         assert "ServiceRole" not in synth.ce(name), name
+    # The L2's legacy AWSBatchServiceRole (created for unmanaged environments) is dropped.
+    assert "AWSBatchServiceRole" not in "".join(_strings(synth.resources))
 
 
 def test_compute_uses_network_subnets_and_security_group(synth: Synth) -> None:
     resources = synth.ce("OnDemand")["ComputeResources"]
-    assert resources["SecurityGroupIds"] == [synth.stack.resolve(synth.network.security_group.security_group_id)]
-    assert resources["Subnets"] == synth.stack.resolve([s.subnet_id for s in synth.network.vpc.public_subnets])
+    assert resources["SecurityGroupIds"] == [
+        synth.stack.resolve(synth.network.security_group.security_group_id)
+    ]
+    assert resources["Subnets"] == synth.stack.resolve(
+        [s.subnet_id for s in synth.network.vpc.public_subnets]
+    )
 
 
 # --- the launch template ----------------------------------------------------------------------
@@ -271,11 +286,11 @@ def test_no_acknowledgement_when_instance_role_is_given(synth: Synth) -> None:
     ce = synth.resource(synth.envs["OwnRole"].resource)
     assert not [s for s in _suppressions(ce) if "AwsSolutions-IAM4" in s["id"]]
     own_role = synth.stack.node.find_child("OwnInstanceRole")
-    synth.template.resource_count_is("AWS::IAM::InstanceProfile", 9)  # one per EC2 environment
+    assert isinstance(own_role, iam.Role)
     profile_roles = [
         r["Properties"]["Roles"] for r in synth.resources.values() if r["Type"] == "AWS::IAM::InstanceProfile"
     ]
-    assert [synth.stack.resolve(own_role.role_name)] in profile_roles  # type: ignore[attr-defined]
+    assert [synth.stack.resolve(own_role.role_name)] in profile_roles
 
 
 # --- profiles ---------------------------------------------------------------------------------
@@ -368,7 +383,9 @@ def test_rejects_spot_bid_percentage_without_spot() -> None:
 
 @pytest.mark.parametrize("percentage", [0, 101])
 def test_rejects_spot_bid_percentage_out_of_range(percentage: int) -> None:
-    with pytest.raises(ValueError, match=rf"spot_bid_percentage={percentage} is invalid: must be between 1 and 100"):
+    with pytest.raises(
+        ValueError, match=rf"spot_bid_percentage={percentage} is invalid: must be between 1 and 100"
+    ):
         _ec2(spot=True, spot_bid_percentage=percentage)
 
 
@@ -379,14 +396,18 @@ def test_rejects_root_volume_below_30_gib() -> None:
 
 @pytest.mark.parametrize("timeout", [Duration.seconds(30), Duration.minutes(361)], ids=["30s", "361min"])
 def test_rejects_update_timeout_out_of_range(timeout: Duration) -> None:
-    with pytest.raises(ValueError, match=r"update_timeout=.* is invalid: must be between 60 and 21600 seconds"):
+    with pytest.raises(
+        ValueError, match=r"update_timeout=.* is invalid: must be between 60 and 21600 seconds"
+    ):
         _ec2(update_timeout=timeout)
 
 
 def test_rejects_fargate_update_timeout_out_of_range() -> None:
     stack = new_stack()
     with pytest.raises(ValueError, match=r"update_timeout="):
-        FargateComputeEnvironment(stack, "Fargate", network=network(stack), update_timeout=Duration.minutes(361))
+        FargateComputeEnvironment(
+            stack, "Fargate", network=network(stack), update_timeout=Duration.minutes(361)
+        )
 
 
 def test_rejects_gpu_with_arm64() -> None:
@@ -399,12 +420,16 @@ def test_rejects_gpu_with_arm64() -> None:
     [(["c7g", "c6i"], "c6i"), (["optimal"], "optimal"), (["c7g.2xlarge", "m6i.large"], "m6i.large")],
 )
 def test_rejects_x86_instance_types_with_arm64(types: list[str], culprit: str) -> None:
-    with pytest.raises(ValueError, match=rf"instance_types=.* is invalid: {culprit} is x86_64 but architecture is arm64"):
+    with pytest.raises(
+        ValueError, match=rf"instance_types=.* is invalid: {culprit} is x86_64 but architecture is arm64"
+    ):
         _ec2(architecture=Architecture.ARM64, instance_types=types)
 
 
 def test_rejects_arm_instance_types_with_x86() -> None:
-    with pytest.raises(ValueError, match=r"instance_types=.* is invalid: c7g is arm64 but architecture is x86_64"):
+    with pytest.raises(
+        ValueError, match=r"instance_types=.* is invalid: c7g is arm64 but architecture is x86_64"
+    ):
         _ec2(instance_types=["c6i", "c7g"])
 
 
@@ -420,10 +445,15 @@ def test_rejects_non_gpu_family_with_gpu() -> None:
 
 @pytest.mark.parametrize(
     "strategy",
-    [batch.AllocationStrategy.SPOT_PRICE_CAPACITY_OPTIMIZED, batch.AllocationStrategy.SPOT_CAPACITY_OPTIMIZED],
+    [
+        batch.AllocationStrategy.SPOT_PRICE_CAPACITY_OPTIMIZED,
+        batch.AllocationStrategy.SPOT_CAPACITY_OPTIMIZED,
+    ],
 )
 def test_rejects_spot_strategy_without_spot(strategy: batch.AllocationStrategy) -> None:
-    with pytest.raises(ValueError, match=r"allocation_strategy=.* is invalid: Spot strategies need spot=True"):
+    with pytest.raises(
+        ValueError, match=r"allocation_strategy=.* is invalid: Spot strategies need spot=True"
+    ):
         _ec2(allocation_strategy=strategy)
 
 
@@ -450,3 +480,35 @@ def test_rejects_unmanaged_vcpus_out_of_range() -> None:
 def test_validation_names_the_construct_path() -> None:
     with pytest.raises(ValueError, match=r"^Test/Compute: maxv_cpus=0"):
         _ec2(maxv_cpus=0)
+
+
+# --- catalog gaps and unit conversions ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("instance_type", ["p5e", "p4de.24xlarge"])
+def test_accepts_nvidia_family_missing_from_catalog_with_gpu(instance_type: str) -> None:
+    assert _ec2(gpu=True, instance_types=[instance_type]).profile.gpu is True
+
+
+def test_rejects_gpu_family_missing_from_catalog_without_gpu() -> None:
+    with pytest.raises(ValueError, match=r"instance_types=.* is invalid: p5e is a GPU family"):
+        _ec2(instance_types=["p5e"])
+
+
+def test_a1_is_arm64() -> None:
+    assert (
+        _ec2(architecture=Architecture.ARM64, instance_types=["a1"]).profile.architecture
+        is Architecture.ARM64
+    )
+    with pytest.raises(ValueError, match=r"instance_types=.* is invalid: a1 is arm64"):
+        _ec2(instance_types=["c6i", "a1"])
+
+
+@pytest.mark.parametrize(
+    ("prop", "value"),
+    [("update_timeout", Duration.seconds(90)), ("root_volume_size", Size.mebibytes(31 * 1024 + 512))],
+    ids=["update_timeout-90s", "root_volume_size-31.5GiB"],
+)
+def test_rejects_non_whole_units_with_a_value_error(prop: str, value: Any) -> None:
+    with pytest.raises(ValueError, match=rf"{prop}="):
+        _ec2(**{prop: value})

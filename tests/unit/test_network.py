@@ -14,9 +14,14 @@ import pytest
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_logs as logs
 from aws_cdk.assertions import Match, Template
-from constructs import Construct
+from constructs import IConstruct
 
-from cdk_batchkit.constructs import BatchNetwork, Ec2ComputeEnvironment, FargateComputeEnvironment, NetworkMode
+from cdk_batchkit.constructs import (
+    BatchNetwork,
+    Ec2ComputeEnvironment,
+    FargateComputeEnvironment,
+    NetworkMode,
+)
 from tests.support import network, new_stack, only, template_of
 
 INTERFACE_SERVICES = {"ecr.api", "ecr.dkr", "logs", "ecs", "ecs-agent", "ecs-telemetry", "sts"}
@@ -30,7 +35,7 @@ class Synth:
     network: BatchNetwork
     compute: Ec2ComputeEnvironment
 
-    def logical_id(self, construct: Construct) -> str:
+    def logical_id(self, construct: IConstruct) -> str:
         child = construct.node.default_child
         assert child is not None
         return self.stack.resolve(child.logical_id)  # type: ignore[attr-defined]
@@ -40,7 +45,9 @@ class Synth:
 
     def compute_subnets(self) -> list[dict[str, Any]]:
         """The subnet resources the EC2 compute environment launches into."""
-        refs = self.resources[self.logical_id(self.compute.resource)]["Properties"]["ComputeResources"]["Subnets"]
+        refs = self.resources[self.logical_id(self.compute.resource)]["Properties"]["ComputeResources"][
+            "Subnets"
+        ]
         return [self.resources[ref["Ref"]] for ref in refs]
 
 
@@ -170,7 +177,9 @@ def test_nat_mode_places_compute_in_private_subnets(nat: Synth) -> None:
     assert {_tag(s, "aws-cdk:subnet-type") for s in subnets} == {"Private"}
     assert all(s["Properties"]["MapPublicIpOnLaunch"] is False for s in subnets)
     # Their default route goes through a NAT gateway.
-    routes = [r["Properties"] for r in nat.of_type("AWS::EC2::Route").values() if "NatGatewayId" in r["Properties"]]
+    routes = [
+        r["Properties"] for r in nat.of_type("AWS::EC2::Route").values() if "NatGatewayId" in r["Properties"]
+    ]
     assert len(routes) == 2
 
 

@@ -1,0 +1,178 @@
+"""The wheel ships the whole library, and a stack using the installed wheel synthesizes outside the repo."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGE = ROOT / "cdk_batchkit"
+
+pytestmark = pytest.mark.slow
+
+# The app run against the unzipped wheel. argv[1] is the output directory; the last stdout line is
+# JSON telling where the library was imported from. Adapt the body to the constructs as they grow
+# (a construct that bundles Lambda code from cdk_batchkit/lambdas is the most useful thing to add).
+APP_SOURCE = """
+import json
+import sys
+
+import aws_cdk as cdk
+
+import cdk_batchkit
+import cdk_batchkit.lambdas
+from cdk_batchkit.constructs import BatchNetwork, FargateComputeEnvironment, JobQueue
+
+app = cdk.App(outdir=sys.argv[1])
+stack = cdk.Stack(app, "PackagingSmoke")
+network = BatchNetwork(stack, "Network")
+compute = FargateComputeEnvironment(stack, "Fargate", network=network)
+JobQueue(stack, "Queue", compute_environments=[compute])
+app.synth()
+
+print(json.dumps({"cdk_batchkit": cdk_batchkit.__file__, "lambdas": cdk_batchkit.lambdas.__file__}))
+"""
+APP_STACK = "PackagingSmoke"
+APP_EXPECTED_TYPES = {"AWS::Batch::ComputeEnvironment", "AWS::Batch::JobQueue", "AWS::EC2::VPC"}
+
+# Local state that must not reach the build: setuptools reuses build/lib, so a module deleted from
+# the source would still ship from a stale build/ directory in the repo.
+_NOT_SOURCE = shutil.ignore_patterns(
+    ".git",
+    ".venv",
+    "venv",
+    "node_modules",
+    "cdk.out",
+    "build",
+    "dist",
+    "*.egg-info",
+    "__pycache__",
+    "*.pyc",
+    ".make",
+    ".pytest_cache",
+    ".mypy_cache",
+    ".ruff_cache",
+)
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Build the wheel once per module, from a clean copy of the repo (no stale build/ state)."""
+    assert (ROOT / "pyproject.toml").is_file(), f"no pyproject.toml in {ROOT}"
+    source = tmp_path_factory.mktemp("source") / "repo"
+    shutil.copytree(ROOT, source, ignore=_NOT_SOURCE)
+    dist = tmp_path_factory.mktemp("dist")
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-w",
+            str(dist),
+            str(source),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    wheels = list(dist.glob("cdk_batchkit-*.whl"))
+    assert len(wheels) == 1, (wheels, result.stdout[-2000:])
+    return wheels[0]
+
+
+def _source_files() -> set[str]:
+    """Files the wheel must contain: every module, py.typed, and everything under lambdas/."""
+    files = set()
+    for path in PACKAGE.rglob("*"):
+        if not path.is_file() or "__pycache__" in path.parts or path.suffix == ".pyc":
+            continue
+        relative = path.relative_to(ROOT)
+        if (
+            path.suffix == ".py"
+            or path.name == "py.typed"
+            or relative.parts[:2] == ("cdk_batchkit", "lambdas")
+        ):
+            files.add(relative.as_posix())
+    return files
+
+
+def test_wheel_contains_the_packages_and_lambda_code(wheel: Path) -> None:
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for required in (
+        "cdk_batchkit/__init__.py",
+        "cdk_batchkit/lambdas/__init__.py",
+        "cdk_batchkit/constructs/__init__.py",
+        "cdk_batchkit/stacks/__init__.py",
+    ):
+        assert required in names, f"{required} missing from {wheel.name}"
+    missing = _source_files() - names
+    assert not missing, f"source files missing from the wheel: {sorted(missing)}"
+    strays = sorted(n for n in names if not n.startswith(("cdk_batchkit/", "cdk_batchkit-")))
+    assert not strays, f"files outside the package in the wheel: {strays}"
+
+
+def _dependency_dirs() -> list[str]:
+    """The site-packages directories holding aws-cdk-lib and its runtime (without importing them)."""
+    dirs: list[str] = []
+    for module in ("aws_cdk", "constructs", "jsii"):
+        spec = importlib.util.find_spec(module)
+        assert spec is not None and spec.origin is not None, f"{module} is not installed"
+        directory = str(Path(spec.origin).resolve().parents[1])
+        if directory not in dirs:
+            dirs.append(directory)
+    return dirs
+
+
+def test_stack_using_installed_library_synthesizes_outside_repo(wheel: Path, tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    with zipfile.ZipFile(wheel) as archive:
+        archive.extractall(site)
+    work = tmp_path / "app"
+    work.mkdir()
+    (work / "app.py").write_text(APP_SOURCE)
+    outdir = work / "cdk.out"
+    env = {
+        **os.environ,
+        # -S skips site-packages and its .pth files (the editable install of the repo): only the
+        # unzipped wheel and the CDK dependencies are importable.
+        "PYTHONPATH": os.pathsep.join([str(site), *_dependency_dirs()]),
+        "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": os.environ.get(
+            "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "18,20,21,23"
+        ),
+    }
+    env.pop("PYTHONHOME", None)
+    result = subprocess.run(
+        [sys.executable, "-S", "app.py", str(outdir)],
+        cwd=work,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+
+    imported = json.loads(result.stdout.strip().splitlines()[-1])
+    for module, file in imported.items():
+        path = Path(file).resolve()
+        assert path.is_relative_to(site.resolve()), f"{module} imported from {path}, not from the wheel"
+        assert not path.is_relative_to(ROOT), f"{module} imported from the repo: {path}"
+
+    template_path = outdir / f"{APP_STACK}.template.json"
+    assert template_path.is_file(), (
+        sorted(p.name for p in outdir.iterdir()) if outdir.exists() else "no cdk.out"
+    )
+    template = json.loads(template_path.read_text())
+    types = {resource["Type"] for resource in template["Resources"].values()}
+    assert not APP_EXPECTED_TYPES - types, types
