@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from aws_cdk import Duration, Fn, Size, Stack
 from aws_cdk import aws_batch as batch
@@ -133,8 +133,42 @@ class BatchJobDefinition(Construct):
         self.propagate_tags = propagate_tags
         self._queues: list[JobQueue] = []
 
-    def _logging(self, prefix: str) -> ecs.LogDriver:
-        return ecs.LogDriver.aws_logs(stream_prefix=prefix, log_group=self.log_group)
+    def _container_props(
+        self,
+        *,
+        image: ecs.ContainerImage,
+        vcpus: float,
+        memory: Size,
+        command: Sequence[str] | None,
+        environment: Mapping[str, str] | None,
+        secrets: Mapping[str, batch.Secret] | None,
+        volumes: Sequence[batch.EcsVolume] | None,
+        execution_role: iam.IRole | None,
+    ) -> dict[str, Any]:
+        """Props shared by the EC2 and Fargate L2 container definitions."""
+        return dict(
+            image=image,
+            cpu=vcpus,
+            memory=memory,
+            command=list(command) if command is not None else None,
+            environment=dict(environment) if environment else None,
+            secrets=dict(secrets) if secrets else None,
+            volumes=list(volumes) if volumes else None,
+            job_role=self.job_role,
+            execution_role=execution_role,
+            logging=ecs.LogDriver.aws_logs(stream_prefix=self.node.id, log_group=self.log_group),
+        )
+
+    def _definition_props(self, parameters: Mapping[str, str] | None, name: str | None) -> dict[str, Any]:
+        """Props shared by the L2 job definitions: retries, timeout, tags, parameters, name."""
+        return dict(
+            parameters=dict(parameters) if parameters else None,
+            propagate_tags=self.propagate_tags,
+            retry_attempts=self.retry.attempts,
+            retry_strategies=list(self.retry.rules) or None,
+            timeout=self.timeout,
+            job_definition_name=name,
+        )
 
     @property
     def job_definition_arn(self) -> str:
@@ -296,19 +330,17 @@ class ContainerJobDefinition(BatchJobDefinition):
         memory = memory or Size.gibibytes(2)
         memory_mib = _memory_mib(self, memory)
         fargate = platform is Platform.FARGATE
-        common = dict(
+        common = self._container_props(
             image=image,
-            cpu=vcpus,
+            vcpus=vcpus,
             memory=memory,
-            command=list(command) if command is not None else None,
-            environment=dict(environment) if environment else None,
-            secrets=dict(secrets) if secrets else None,
-            volumes=list(volumes) if volumes else None,
-            job_role=self.job_role,
+            command=command,
+            environment=environment,
+            secrets=secrets,
+            volumes=volumes,
             execution_role=execution_role,
-            logging=self._logging(construct_id),
-            readonly_root_filesystem=readonly_root_filesystem,
         )
+        common["readonly_root_filesystem"] = readonly_root_filesystem
         self._auto_public_ip = fargate and assign_public_ip is None
         container: batch.IEcsContainerDefinition
         if fargate:
@@ -345,15 +377,7 @@ class ContainerJobDefinition(BatchJobDefinition):
             container = batch.EcsEc2ContainerDefinition(self, "Container", gpu=gpus or None, **common)  # type: ignore[arg-type]
         self.container = container
         self.resource = batch.EcsJobDefinition(
-            self,
-            "Resource",
-            container=container,
-            parameters=dict(parameters) if parameters else None,
-            propagate_tags=propagate_tags,
-            retry_attempts=self.retry.attempts,
-            retry_strategies=list(self.retry.rules) or None,
-            timeout=self.timeout,
-            job_definition_name=job_definition_name,
+            self, "Resource", container=container, **self._definition_props(parameters, job_definition_name)
         )
         self.requirements = JobRequirements(
             platform=platform,
@@ -457,17 +481,17 @@ class MultiNodeJobDefinition(BatchJobDefinition):
         self.container = batch.EcsEc2ContainerDefinition(
             self,
             "Container",
-            image=image,
-            cpu=vcpus,
-            memory=memory,
             gpu=gpus or None,
-            command=list(command) if command is not None else None,
-            environment=dict(environment) if environment else None,
-            secrets=dict(secrets) if secrets else None,
-            volumes=list(volumes) if volumes else None,
-            job_role=self.job_role,
-            execution_role=execution_role,
-            logging=self._logging(construct_id),
+            **self._container_props(
+                image=image,
+                vcpus=vcpus,
+                memory=memory,
+                command=command,
+                environment=environment,
+                secrets=secrets,
+                volumes=volumes,
+                execution_role=execution_role,
+            ),
         )
         self.resource = batch.MultiNodeJobDefinition(
             self,
@@ -475,12 +499,7 @@ class MultiNodeJobDefinition(BatchJobDefinition):
             containers=[batch.MultiNodeContainer(container=self.container, start_node=0, end_node=nodes - 1)],
             main_node=main_node,
             instance_type=ec2.InstanceType(instance_type) if instance_type else None,
-            parameters=dict(parameters) if parameters else None,
-            propagate_tags=propagate_tags,
-            retry_attempts=self.retry.attempts,
-            retry_strategies=list(self.retry.rules) or None,
-            timeout=self.timeout,
-            job_definition_name=job_definition_name,
+            **self._definition_props(parameters, job_definition_name),
         )
         self.requirements = JobRequirements(
             platform=Platform.EC2,
