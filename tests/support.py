@@ -26,3 +26,27 @@ def only(template: Template, type_name: str) -> dict:
     found = template.find_resources(type_name)
     assert len(found) == 1, f"expected one {type_name}, found {len(found)}"
     return next(iter(found.values()))["Properties"]
+
+
+def synth_checked(build, outdir, name: str = "Checked") -> dict:
+    """Synthesize ``build(stack)`` under the cdk-nag plugin, as the reference app does.
+
+    Synth raises on any unacknowledged finding; this also fails on any cfn-lint error.
+    Returns the template as a dict (its file is ``outdir/<name>.template.json``).
+    """
+    import json
+    from pathlib import Path
+
+    from cdk_nag import AwsSolutionsChecks
+
+    from cdk_batchkit import plan
+
+    app = cdk.App(outdir=str(outdir))
+    cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app, write_suppressions_to_cloud_formation=True))
+    stack = cdk.Stack(app, name)
+    build(stack)
+    app.synth()
+    path = Path(outdir) / f"{name}.template.json"
+    errors = [f for f in plan.lint([path]) if f.severity == "error"]
+    assert errors == [], "\n".join(f"{f.rule_id} {f.location}: {f.message}" for f in errors)
+    return json.loads(path.read_text())

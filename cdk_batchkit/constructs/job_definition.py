@@ -200,11 +200,14 @@ class BatchJobDefinition(Construct):
     def _requirements_on(self, queue: JobQueue) -> JobRequirements:
         return self.requirements
 
-    def grant_submit(self, grantee: iam.IGrantable, queue: JobQueue) -> iam.Grant:
+    def grant_submit(
+        self, grantee: iam.IGrantable, queue: JobQueue, *, with_tags: bool | None = None
+    ) -> iam.Grant:
         """Allow ``grantee`` to submit this job definition (any revision) to ``queue`` only.
 
-        Also checks the fit (see :meth:`bind`). Adds ``batch:TagResource`` on jobs when the
-        definition propagates tags, since tagging a job at submission needs it.
+        Also checks the fit (see :meth:`bind`). ``with_tags``: also allow ``batch:TagResource`` on
+        jobs, which SubmitJob needs when the request carries tags. Default: when the definition
+        propagates tags (callers that never pass tags, like the S3 submitter, say False).
         """
         self.bind(queue)
         definition_arn = self.job_definition_name_arn
@@ -221,7 +224,7 @@ class BatchJobDefinition(Construct):
                 "definition (the revision is part of the ARN and changes on each update).",
                 applies_to=resource_finding(principal, definition_arn),
             )
-        if self.propagate_tags:
+        if self.propagate_tags if with_tags is None else with_tags:
             job_arn = Stack.of(self).format_arn(service="batch", resource="job", resource_name="*")
             iam.Grant.add_to_principal(
                 grantee=grantee, actions=["batch:TagResource"], resource_arns=[job_arn]

@@ -34,8 +34,10 @@ def managed_policy_finding(name: str) -> str:
 def _render(part: Any) -> str:
     if isinstance(part, str):
         return part
-    if isinstance(part, dict) and set(part) == {"Ref"} and str(part["Ref"]).startswith("AWS::"):
+    if isinstance(part, dict) and set(part) == {"Ref"}:
         return f"<{part['Ref']}>"
+    if isinstance(part, dict) and set(part) == {"Fn::GetAtt"}:
+        return "<" + ".".join(part["Fn::GetAtt"]) + ">"
     if isinstance(part, dict) and set(part) == {"Fn::Join"} and part["Fn::Join"][0] == "":
         return "".join(_render(p) for p in part["Fn::Join"][1])
     return json.dumps(part, separators=(",", ":"), ensure_ascii=False)
@@ -44,6 +46,7 @@ def _render(part: Any) -> str:
 def resource_finding(scope: IConstruct, arn: str) -> str:
     """The ``applies_to`` text of an AwsSolutions-IAM5 finding for resource ``arn`` (a string or token).
 
-    cdk-nag renders pseudo parameters as ``<AWS::Region>`` and other intrinsics as compact JSON.
+    cdk-nag renders references as ``<AWS::Region>`` / ``<LogicalId>`` / ``<LogicalId.Attr>`` and other
+    intrinsics as compact JSON.
     """
     return "Resource::" + _render(Stack.of(scope).resolve(arn))

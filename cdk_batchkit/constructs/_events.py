@@ -1,0 +1,135 @@
+"""Shared pieces of the EventBridge rules and schedules: dead-letter queues, input templates.
+
+Every rule target and schedule gets a retry policy and a dead-letter queue, so an event that cannot
+be delivered (throttled, permission missing, target deleted) is kept for 14 days instead of lost.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+
+from aws_cdk import Annotations, Duration
+from aws_cdk import aws_events as events
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from ._validation import check_range, check_seconds, fail, is_token
+from .nag import acknowledge
+
+#: EventBridge and Scheduler: 0-185 retries, event age 60 s - 24 h.
+MAX_RETRY_ATTEMPTS = 185
+DEFAULT_RETRY_ATTEMPTS = 8
+DEFAULT_MAX_EVENT_AGE = Duration.hours(6)
+#: S3 object keys are at most 1,024 bytes (UTF-8).
+MAX_KEY_BYTES = 1024
+
+
+def encrypted_queue(scope: Construct, construct_id: str, **kwargs: object) -> sqs.Queue:
+    """An SQS queue: SSE-SQS encrypted (free, and EventBridge can send to it), TLS-only, 14-day retention."""
+    return sqs.Queue(
+        scope,
+        construct_id,
+        encryption=sqs.QueueEncryption.SQS_MANAGED,
+        enforce_ssl=True,
+        retention_period=Duration.days(14),
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+def new_dead_letter_queue(scope: Construct, construct_id: str = "DeadLetterQueue") -> sqs.Queue:
+    """An :func:`encrypted_queue` for undeliverable events."""
+    queue = encrypted_queue(scope, construct_id)
+    acknowledge(
+        queue,
+        "SQS3",
+        "This queue is itself the dead-letter queue of EventBridge targets/schedules; a DLQ of a DLQ "
+        "would only move the same messages again.",
+    )
+    return queue
+
+
+def check_retry(scope: Construct, retry_attempts: int, max_event_age: Duration) -> None:
+    check_range(scope, "retry_attempts", retry_attempts, 0, MAX_RETRY_ATTEMPTS)
+    check_seconds(scope, "max_event_age", max_event_age, 60, 86_400)
+
+
+def quoted_input(fields: Mapping[str, str]) -> dict[str, object]:
+    """An ``InputTransformer`` whose placeholders are all inside quotes, so every value arrives as a string.
+
+    The L2 ``RuleTargetInput.from_object`` renders a lone ``EventField`` unquoted (a number stays a
+    number); Batch job parameters are strings, so the workflow input must be strings too.
+    ``fields``: output field -> event JSON path.
+    """
+    template = "{" + ",".join(f'{json.dumps(name)}:"<{name}>"' for name in fields) + "}"
+    return {"InputPathsMap": dict(fields), "InputTemplate": template}
+
+
+def override_input(rule: events.Rule, target_index: int, transformer: Mapping[str, object]) -> None:
+    """Set ``transformer`` on target ``target_index`` of ``rule`` (escape hatch: see :func:`quoted_input`)."""
+    cfn = rule.node.default_child
+    assert isinstance(cfn, events.CfnRule)
+    cfn.add_property_override(f"Targets.{target_index}.InputTransformer", dict(transformer))
+
+
+def _escape_wildcard(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("*", "\\*")
+
+
+def object_key_filter(prefix: str | None, suffix: str | None) -> list[object] | None:
+    """The EventBridge matcher for ``detail.object.key`` (None: any key).
+
+    Prefix and suffix together use one ``wildcard`` matcher (``prefix*suffix``; EventBridge ORs the
+    entries of a list, so two separate matchers would accept either), which needs the key to be at
+    least as long as prefix + suffix.
+    """
+    if prefix and suffix:
+        return [{"wildcard": f"{_escape_wildcard(prefix)}*{_escape_wildcard(suffix)}"}]
+    if prefix:
+        return [{"prefix": prefix}]
+    if suffix:
+        return [{"suffix": suffix}]
+    return None
+
+
+def check_key_filter(scope: Construct, prop: str, value: str | None) -> None:
+    """A prefix/suffix filter must be known at synth (it goes into the pattern) and fit a key."""
+    if value is None:
+        return
+    if is_token(value):
+        fail(scope, prop, value, "must be known at synth time (it goes into the event pattern)")
+    if not value or len(value.encode("utf-8")) > MAX_KEY_BYTES:
+        fail(scope, prop, value, f"must be 1 to {MAX_KEY_BYTES} bytes (leave it unset for any key)")
+
+
+def object_created_pattern(bucket: s3.IBucket, key_filter: list[object] | None) -> events.EventPattern:
+    """S3 "Object Created" events of ``bucket`` whose key matches ``key_filter``."""
+    detail: dict[str, object] = {"bucket": {"name": [bucket.bucket_name]}}
+    if key_filter is not None:
+        detail["object"] = {"key": key_filter}
+    return events.EventPattern(source=["aws.s3"], detail_type=["Object Created"], detail=detail)
+
+
+def enable_event_bridge(scope: Construct, bucket: s3.IBucket) -> None:
+    """Make ``bucket`` send its events to EventBridge, without the L2's custom-resource Lambda.
+
+    A bucket defined in this app gets ``NotificationConfiguration.EventBridgeConfiguration`` on its
+    ``AWS::S3::Bucket``; one that already uses CDK's notifications custom resource (which would overwrite
+    that property) gets it through the custom resource instead. An imported bucket cannot be changed
+    here: synth warns, and its owner must switch it on.
+    """
+    if not isinstance(bucket, s3.Bucket):
+        Annotations.of(scope).add_warning_v2(
+            "batchkit:bucket-eventbridge",
+            f"{bucket.node.path} is imported: turn on its Amazon EventBridge notifications (bucket "
+            "properties > Event notifications, or put-bucket-notification-configuration with "
+            "EventBridgeConfiguration) or no event will ever arrive.",
+        )
+        return
+    if bucket.node.try_find_child("Notifications") is not None:
+        bucket.enable_event_bridge_notification()
+        return
+    cfn = bucket.node.default_child
+    assert isinstance(cfn, s3.CfnBucket)
+    cfn.add_property_override("NotificationConfiguration.EventBridgeConfiguration.EventBridgeEnabled", True)
