@@ -62,5 +62,9 @@ deploy: setup
 destroy: setup
 	$(CDK) destroy --all
 
+# Submitter benchmark against a local moto server (no AWS account); prints measured figures.
+bench: setup
+	$(PY) benchmarks/submitter.py
+
 clean:
 	rm -rf $(VENV) node_modules $(STAMP) cdk.out build dist *.egg-info

@@ -60,7 +60,9 @@ def build_app(app: cdk.App | None = None) -> cdk.App:
         ec2_maxv_cpus=int(ctx("batchkit:ec2MaxVcpus") or 256),
         fargate_maxv_cpus=int(ctx("batchkit:fargateMaxVcpus") or 64),
         log_retention=_retention(ctx("batchkit:logRetentionDays") or 30),
-        description="cdk-batchkit reference: Spot-first EC2 and Fargate Batch queues (zero idle cost)",
+        alarm_email=ctx("batchkit:alarmEmail") or None,
+        dashboard=_bool(ctx("batchkit:dashboard") if ctx("batchkit:dashboard") is not None else True),
+        description="cdk-batchkit reference: Spot-first Batch queues, S3 submitter, workflow, monitoring",
     )
     return app
 

@@ -16,11 +16,19 @@ from .job_definition import (
     MultiNodeJobDefinition,
     RetryPolicy,
 )
+from .job_notifications import JobStateNotifications, WorkflowNotifications
+from .monitoring import BatchMonitoring, MonitoringThresholds
 from .nag import acknowledge
 from .network import BatchNetwork, NetworkMode
+from .notifications import NotificationTopic
 from .queue import FairShare, JobQueue
+from .submitter import S3JobRule, S3JobSubmitter, SubmitMode
+from .triggers import JobSchedule, ObjectCreatedTrigger, WorkflowSchedule
+from .workflow import S3_OBJECT_ENVIRONMENT, Step, Workflow
 
 __all__ = [
+    "S3_OBJECT_ENVIRONMENT",
+    "BatchMonitoring",
     "Architecture",
     "BatchComputeEnvironment",
     "BatchJobDefinition",
@@ -36,9 +44,21 @@ __all__ = [
     "JobRequirements",
     "MultiNodeJobDefinition",
     "NetworkMode",
+    "NotificationTopic",
     "Platform",
     "RetryPolicy",
+    "S3JobRule",
+    "S3JobSubmitter",
+    "SubmitMode",
     "UnmanagedComputeEnvironment",
+    "JobSchedule",
+    "JobStateNotifications",
+    "MonitoringThresholds",
+    "ObjectCreatedTrigger",
+    "Step",
+    "Workflow",
+    "WorkflowNotifications",
+    "WorkflowSchedule",
     "acknowledge",
     "check_fit",
 ]

@@ -1,0 +1,669 @@
+"""Per-queue job metrics, alarms and a dashboard for AWS Batch, with no always-on resources.
+
+AWS Batch publishes no per-job CloudWatch metrics. :class:`BatchMonitoring` builds them:
+
+* **Job state transitions, no custom code.** One EventBridge rule sends every ``Batch Job State Change``
+  event of the monitored queues to a CloudWatch Logs log group (``/aws/events/...``, with retention and
+  the account-level resource policy EventBridge needs; no custom-resource Lambda). Metric filters count
+  the transitions into SUBMITTED, RUNNABLE, RUNNING, SUCCEEDED and FAILED as ``JobsSubmitted``,
+  ``JobsRunnable``, ``JobsRunning``, ``JobsSucceeded`` and ``JobsFailed``, dimension ``queue``.
+  Each filter matches one queue ARN and one status exactly (``{ ($.detail.jobQueue = "<arn>") &&
+  ($.detail.status = "FAILED") }``), so an event from another queue never counts.
+  The ``queue`` dimension is the queue **ARN**: a metric filter can only copy a field of the event, and
+  Batch puts the ARN in ``detail.jobQueue`` (there is no name field). Its cardinality is the number of
+  queues, far below the 1,000 dimension values an hour at which CloudWatch Logs disables a filter.
+  Batch does not emit an event for the initial submission, so ``JobsSubmitted`` counts only jobs that
+  re-enter SUBMITTED; count submissions with the submitter's ``JobsSubmitted`` metric instead.
+* **Backlog and run time, a small function.** A function (``cdk_batchkit/lambdas/backlog``) runs every
+  ``backlog_interval`` and publishes per queue ``RunnableJobs`` and ``OldestRunnableAge`` (seconds),
+  paging through ListJobs at a paced rate. A metric filter cannot subtract two fields, so the same
+  function also receives the SUCCEEDED/FAILED events of the queues and publishes ``JobRunTime``
+  (``stoppedAt - startedAt``, seconds): one short invocation per finished job.
+* **Alarms** (thresholds in :class:`MonitoringThresholds`; missing data is not breaching): failed jobs
+  and oldest RUNNABLE age per queue; dead-letter queue depth and function errors per S3 submitter;
+  failed plus timed-out executions per workflow; errors of the backlog function itself. Alarm and OK
+  actions publish to an encrypted :class:`NotificationTopic`.
+* **Dashboard** (optional, on by default: **$3 per month**).
+
+Idle cost: no instance, NAT gateway or endpoint. What remains is per use (events, log ingestion,
+custom metrics when published, one Lambda invocation per ``backlog_interval`` and per finished job)
+plus fixed monthly prices: each alarm $0.10 per metric (the workflow alarm watches two), the dashboard
+$3, and the topic's KMS key $1 when this construct creates the topic.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol, cast
+
+import jsii
+from aws_cdk import ArnFormat, Duration, Names, RemovalPolicy, Stack
+from aws_cdk import aws_batch as batch
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sqs as sqs
+from aws_cdk import aws_stepfunctions as sfn
+from constructs import Construct, Node
+
+from ..lambdas.backlog.core import (
+    ENV_MAX_PAGES,
+    ENV_QUEUES,
+    METRIC_OLDEST_AGE,
+    METRIC_RUN_TIME,
+    METRIC_RUNNABLE,
+    QUEUE_DIMENSION,
+)
+from ._lambda import HandlerFunction
+from ._validation import check_range, check_seconds, check_whole, fail
+from .nag import acknowledge
+from .notifications import NotificationTopic
+from .queue import JobQueue
+
+#: Job statuses whose transitions are counted, and the metric each one feeds.
+TRANSITIONS: dict[str, str] = {
+    "SUBMITTED": "JobsSubmitted",
+    "RUNNABLE": "JobsRunnable",
+    "RUNNING": "JobsRunning",
+    "SUCCEEDED": "JobsSucceeded",
+    "FAILED": "JobsFailed",
+}
+#: The Powertools EMF metrics an S3 submitter publishes (dimension ``service``).
+SUBMITTER_METRICS = (
+    "ObjectsAccepted",
+    "JobsSubmitted",
+    "DuplicatesSkipped",
+    "RecordsFailed",
+    "RecordsSkipped",
+)
+DEFAULT_NAMESPACE = "CdkBatchkit/Jobs"
+DEFAULT_SERVICE = "batch-monitoring"
+JOB_STATE_CHANGE = "Batch Job State Change"
+#: CloudWatch Logs allows 100 metric filters per log group; each queue takes one per transition.
+MAX_QUEUES = 100 // len(TRANSITIONS)
+#: ListJobs pages (of up to 1,000 jobs) read per queue per run; more are logged as a lower bound.
+BACKLOG_MAX_PAGES = 10
+
+
+class MonitoredSubmitter(Protocol):
+    """What :class:`BatchMonitoring` needs of an S3 submitter."""
+
+    @property
+    def function(self) -> lambda_.IFunction: ...
+
+    @property
+    def dead_letter_queue(self) -> sqs.IQueue: ...
+
+    @property
+    def metrics_namespace(self) -> str: ...
+
+    @property
+    def service_name(self) -> str: ...
+
+
+class MonitoredWorkflow(Protocol):
+    """What :class:`BatchMonitoring` needs of a workflow."""
+
+    @property
+    def state_machine(self) -> sfn.IStateMachine: ...
+
+
+@dataclass(frozen=True)
+class MonitoringThresholds:
+    """When the alarms fire. Every count alarm fires at ``>=`` its threshold within one ``period``.
+
+    :param period: the evaluation window of the count alarms (whole minutes). Default: 5 minutes.
+    :param failed_jobs: FAILED transitions of one queue in a period. Default: 1.
+    :param oldest_runnable_age: age of the oldest RUNNABLE job of a queue (the alarm fires above it).
+        Default: 1 hour (queues cancel jobs stuck for a misfit after 10 minutes, for capacity after 4 hours).
+    :param dead_letter_messages: messages visible in a submitter's dead-letter queue. Default: 1.
+    :param submitter_errors: errors (invocations that raised) of a submitter function in a period. Default: 1.
+    :param workflow_failures: failed plus timed-out executions of a workflow in a period. Default: 1.
+    :param monitoring_errors: errors of the backlog function in a period. Default: 1.
+    """
+
+    period: Duration = field(default_factory=lambda: Duration.minutes(5))
+    failed_jobs: int = 1
+    oldest_runnable_age: Duration = field(default_factory=lambda: Duration.hours(1))
+    dead_letter_messages: int = 1
+    submitter_errors: int = 1
+    workflow_failures: int = 1
+    monitoring_errors: int = 1
+
+
+@jsii.implements(events.IRuleTarget)
+class _LogGroupTarget:
+    """Deliver rule matches to a log group whose resource policy this construct writes itself.
+
+    ``aws_events_targets.CloudWatchLogGroup`` would add that policy through a custom resource backed by a
+    Node.js Lambda function with ``logs:PutResourcePolicy`` on ``*``; a plain ``AWS::Logs::ResourcePolicy``
+    needs neither.
+    """
+
+    def __init__(self, log_group: logs.LogGroup) -> None:
+        self._log_group = log_group
+
+    def bind(self, rule: events.IRule, id: str | None = None) -> events.RuleTargetConfig:  # noqa: A002
+        arn = Stack.of(self._log_group).format_arn(
+            service="logs",
+            resource="log-group",
+            resource_name=self._log_group.log_group_name,
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        )
+        return events.RuleTargetConfig(arn=arn)
+
+
+def _label(item: Any, inner: Any, prop: str, owner: Construct) -> str:
+    node: Node | None = getattr(item, "node", None)
+    if node is None:
+        node = getattr(inner, "node", None)
+        if node is not None and node.scope is not None and node.id in ("Resource", "Default"):
+            node = node.scope.node
+    if node is None:
+        fail(owner, prop, item, "needs a construct (something with .node) to name its alarms")
+    return node.id  # type: ignore[union-attr]
+
+
+class BatchMonitoring(Construct):
+    """Job metrics, backlog, run time, alarms and a dashboard for AWS Batch job queues.
+
+    Attributes: ``log_group`` (the job-event log group), ``rule`` (the job-event rule), ``metric_filters``
+    (``{queue label: {status: MetricFilter}}``), ``backlog_function``, ``backlog_schedule``,
+    ``run_time_rule`` (None when ``job_run_time`` is False), ``alarms`` (``{"<label>/<what>": Alarm}``),
+    ``dashboard`` (None when ``dashboard`` is False), ``topic`` (the :class:`NotificationTopic`).
+    Build metrics for your own alarms with :meth:`queue_metric`.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        queues: Sequence[JobQueue | batch.IJobQueue],
+        submitters: Sequence[MonitoredSubmitter] = (),
+        workflows: Sequence[MonitoredWorkflow] = (),
+        topic: NotificationTopic | None = None,
+        alarm_email: str | None = None,
+        thresholds: MonitoringThresholds | None = None,
+        log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH,
+        dashboard: bool = True,
+        dashboard_name: str | None = None,
+        backlog_interval: Duration | None = None,
+        job_run_time: bool = True,
+        metrics_namespace: str = DEFAULT_NAMESPACE,
+        service_name: str = DEFAULT_SERVICE,
+        log_group_name: str | None = None,
+    ) -> None:
+        """
+        :param queues: the job queues to monitor (1 to 20: each takes five of a log group's 100 metric
+            filters).
+        :param submitters: S3 submitters to alarm on (dead-letter queue, errors) and chart. Default: none.
+        :param workflows: workflows to alarm on (failed and timed-out executions) and chart. Default: none.
+        :param topic: where alarm and OK notifications go. Default: a new encrypted topic (its KMS key
+            costs $1 a month).
+        :param alarm_email: subscribe this address to the topic (AWS e-mails a confirmation link first).
+            Default: no subscription.
+        :param thresholds: Default: :class:`MonitoringThresholds` defaults.
+        :param log_retention: retention of the job-event log group and the function's log group.
+            Default: one month.
+        :param dashboard: create a CloudWatch dashboard ($3 per month). Default: True.
+        :param dashboard_name: Default: generated.
+        :param backlog_interval: how often the backlog is measured (whole minutes, 1 minute to 1 day).
+            Default: 5 minutes.
+        :param job_run_time: publish ``JobRunTime`` from SUCCEEDED/FAILED events (one invocation per
+            finished job, array children included). Default: True.
+        :param metrics_namespace: namespace of the job and backlog metrics. Default: ``CdkBatchkit/Jobs``.
+        :param service_name: the backlog function's Powertools service name: its metrics carry it as the
+            ``service`` dimension. Default: ``batch-monitoring``.
+        :param log_group_name: name of the job-event log group; must start with ``/aws/events/``.
+            Default: ``/aws/events/`` followed by a name unique to this construct's path.
+        """
+        super().__init__(scope, construct_id)
+        self.thresholds = thresholds or MonitoringThresholds()
+        interval = backlog_interval or Duration.minutes(5)
+        self._check_props(queues, interval, log_group_name)
+        self.namespace = metrics_namespace
+        self.service_name = service_name
+        self.period = self.thresholds.period
+        self.backlog_interval = interval
+
+        #: label (the queue construct's id) -> queue ARN.
+        self.queues: dict[str, str] = {}
+        for queue in queues:
+            label = queue.node.id
+            if label in self.queues:
+                fail(self, "queues", label, "lists two queues with the same construct id")
+            self.queues[label] = queue.job_queue_arn
+        arns = list(self.queues.values())
+
+        #: Where alarm and OK notifications go.
+        self.topic = topic or NotificationTopic(self, "Topic", display_name="AWS Batch monitoring alarms")
+        if alarm_email is not None:
+            self.topic.add_email(alarm_email)
+        self._action = self.topic.alarm_action()
+        self.alarms: dict[str, cloudwatch.Alarm] = {}
+
+        self._job_events(arns, log_retention, log_group_name)
+        self._backlog(arns, log_retention, job_run_time)
+
+        for label in self.queues:
+            self._queue_alarms(label)
+        self.submitters: dict[str, MonitoredSubmitter] = {}
+        for submitter in submitters:
+            label = _label(submitter, submitter.function, "submitters", self)
+            if label in self.submitters:
+                fail(self, "submitters", label, "lists two submitters with the same construct id")
+            self.submitters[label] = submitter
+            self._submitter_alarms(label, submitter)
+        self.workflows: dict[str, MonitoredWorkflow] = {}
+        for workflow in workflows:
+            label = _label(workflow, workflow.state_machine, "workflows", self)
+            if label in self.workflows:
+                fail(self, "workflows", label, "lists two workflows with the same construct id")
+            self.workflows[label] = workflow
+            self._workflow_alarm(label, workflow)
+        self._alarm(
+            self,
+            "BacklogFunctionErrors",
+            "Monitoring/BacklogFunctionErrors",
+            self.backlog_function.metric_errors(period=self.period, statistic="Sum"),
+            self.thresholds.monitoring_errors,
+            "The Batch backlog/run-time metrics function failed: backlog metrics may be missing.",
+        )
+
+        #: The CloudWatch dashboard ($3 per month), or None.
+        self.dashboard = self._dashboard(dashboard_name) if dashboard else None
+
+    # ----------------------------------------------------------------------------------------- metrics
+
+    def queue_metric(
+        self,
+        label: str,
+        metric_name: str,
+        *,
+        statistic: str = "Sum",
+        period: Duration | None = None,
+    ) -> cloudwatch.Metric:
+        """A metric of queue ``label`` (its construct id): a ``TRANSITIONS`` value, ``RunnableJobs``,
+        ``OldestRunnableAge`` or ``JobRunTime``."""
+        if label not in self.queues:
+            fail(self, "label", label, f"is not a monitored queue ({', '.join(self.queues)})")
+        dimensions = {QUEUE_DIMENSION: self.queues[label]}
+        if metric_name in (METRIC_RUNNABLE, METRIC_OLDEST_AGE, METRIC_RUN_TIME):
+            dimensions["service"] = self.service_name  # Powertools adds it to every EMF metric
+        elif metric_name not in TRANSITIONS.values():
+            fail(self, "metric_name", metric_name, "is not a job metric of this construct")
+        return cloudwatch.Metric(
+            namespace=self.namespace,
+            metric_name=metric_name,
+            dimensions_map=dimensions,
+            statistic=statistic,
+            period=period or self.period,
+            label=f"{label} {metric_name}",
+        )
+
+    def _submitter_metric(self, submitter: MonitoredSubmitter, name: str) -> cloudwatch.Metric:
+        return cloudwatch.Metric(
+            namespace=submitter.metrics_namespace,
+            metric_name=name,
+            dimensions_map={"service": submitter.service_name},
+            statistic="Sum",
+            period=self.period,
+            label=name,
+        )
+
+    # ------------------------------------------------------------------------------------ job events
+
+    def _job_events(self, arns: list[str], retention: logs.RetentionDays, name: str | None) -> None:
+        #: The log group that receives every job state change of the monitored queues.
+        self.log_group = logs.LogGroup(
+            self,
+            "JobEvents",
+            # EventBridge targets are listed (and documented) under /aws/events/; the name is derived
+            # from the construct path so two stacks never collide.
+            log_group_name=name or "/aws/events/" + Names.unique_resource_name(self, max_length=200),
+            retention=retention,
+            # The events are a copy (Batch keeps the jobs); a retained group with a derived name would
+            # block re-creating the stack.
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        # CloudWatch Logs resource policies are per account and region (at most 10): this one is scoped
+        # to this log group only.
+        self.log_group_policy = logs.ResourcePolicy(
+            self,
+            "JobEventsPolicy",
+            policy_statements=[
+                iam.PolicyStatement(
+                    sid="EventBridgeWritesBatchJobEvents",
+                    actions=["logs:CreateLogStream", "logs:PutLogEvents"],
+                    principals=[
+                        iam.ServicePrincipal("events.amazonaws.com"),
+                        iam.ServicePrincipal("delivery.logs.amazonaws.com"),
+                    ],
+                    resources=[self.log_group.log_group_arn],
+                )
+            ],
+        )
+        #: Sends every ``Batch Job State Change`` event of the queues to :attr:`log_group`.
+        self.rule = events.Rule(
+            self,
+            "JobStateRule",
+            description="AWS Batch job state changes of the monitored queues, to CloudWatch Logs",
+            event_pattern=events.EventPattern(
+                source=["aws.batch"], detail_type=[JOB_STATE_CHANGE], detail={"jobQueue": arns}
+            ),
+            targets=[cast(events.IRuleTarget, _LogGroupTarget(self.log_group))],
+        )
+        self.rule.node.add_dependency(self.log_group_policy)
+        self.metric_filters: dict[str, dict[str, logs.MetricFilter]] = {}
+        for label, arn in self.queues.items():
+            scope = Construct(self, f"Queue{label}")
+            self.metric_filters[label] = {
+                status: logs.MetricFilter(
+                    scope,
+                    f"{status.title()}Filter",
+                    log_group=self.log_group,
+                    filter_pattern=transition_pattern(arn, status),
+                    metric_namespace=self.namespace,
+                    metric_name=metric_name,
+                    metric_value="1",
+                    dimensions={QUEUE_DIMENSION: "$.detail.jobQueue"},
+                    unit=cloudwatch.Unit.COUNT,
+                )
+                for status, metric_name in TRANSITIONS.items()
+            }
+
+    # --------------------------------------------------------------------------------------- backlog
+
+    def _backlog(self, arns: list[str], retention: logs.RetentionDays, job_run_time: bool) -> None:
+        stack = Stack.of(self)
+        self._backlog_handler = HandlerFunction(
+            self,
+            "Backlog",
+            handler_dir="backlog",
+            description="Publishes RUNNABLE backlog and job run time metrics of AWS Batch queues",
+            service_name=self.service_name,
+            metrics_namespace=self.namespace,
+            environment={ENV_QUEUES: stack.to_json_string(arns), ENV_MAX_PAGES: str(BACKLOG_MAX_PAGES)},
+            # At most 5 paced ListJobs calls a second: about one second budgeted per page.
+            timeout=Duration.seconds(min(900, 60 + len(arns) * BACKLOG_MAX_PAGES)),
+            memory_size=128,
+            log_retention=retention,
+        )
+        #: The function that publishes RunnableJobs, OldestRunnableAge and JobRunTime.
+        self.backlog_function: lambda_.Function = self._backlog_handler.function
+        role = self._backlog_handler.role
+        role.add_to_principal_policy(iam.PolicyStatement(actions=["batch:ListJobs"], resources=["*"]))
+        acknowledge(
+            role,
+            "IAM5",
+            "batch:ListJobs supports no resource-level permissions (the Service Authorization Reference "
+            "lists no resource type for it), so it can only be granted on '*'; it is the only action "
+            "this role holds besides writing its own log group.",
+            applies_to="Resource::*",
+        )
+        #: Runs the function every ``backlog_interval``.
+        self.backlog_schedule = events.Rule(
+            self,
+            "BacklogSchedule",
+            description="Measures the RUNNABLE backlog of the monitored AWS Batch queues",
+            schedule=events.Schedule.rate(self.backlog_interval),
+            targets=[targets.LambdaFunction(self.backlog_function, retry_attempts=0)],
+        )
+        #: Sends SUCCEEDED and FAILED events to the function, for ``JobRunTime`` (or None).
+        self.run_time_rule: events.Rule | None = None
+        if job_run_time:
+            self.run_time_rule = events.Rule(
+                self,
+                "JobFinishedRule",
+                description="Finished AWS Batch jobs of the monitored queues, for their run time",
+                event_pattern=events.EventPattern(
+                    source=["aws.batch"],
+                    detail_type=[JOB_STATE_CHANGE],
+                    detail={"jobQueue": arns, "status": ["SUCCEEDED", "FAILED"]},
+                ),
+                targets=[targets.LambdaFunction(self.backlog_function)],
+            )
+
+    # ---------------------------------------------------------------------------------------- alarms
+
+    def _alarm(
+        self,
+        scope: Construct,
+        construct_id: str,
+        key: str,
+        metric: cloudwatch.IMetric,
+        threshold: float,
+        description: str,
+        *,
+        comparison: cloudwatch.ComparisonOperator = (
+            cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD
+        ),
+        evaluation_periods: int = 1,
+    ) -> cloudwatch.Alarm:
+        alarm = cloudwatch.Alarm(
+            scope,
+            construct_id,
+            metric=metric,
+            threshold=threshold,
+            comparison_operator=comparison,
+            evaluation_periods=evaluation_periods,
+            datapoints_to_alarm=1,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            alarm_description=description,
+        )
+        alarm.add_alarm_action(self._action)
+        alarm.add_ok_action(self._action)
+        self.alarms[key] = alarm
+        return alarm
+
+    def _queue_alarms(self, label: str) -> None:
+        scope = self.node.find_child(f"Queue{label}")
+        assert isinstance(scope, Construct)
+        t = self.thresholds
+        self._alarm(
+            scope,
+            "FailedJobsAlarm",
+            f"{label}/FailedJobs",
+            self.queue_metric(label, TRANSITIONS["FAILED"]),
+            t.failed_jobs,
+            f"At least {t.failed_jobs} job(s) of Batch queue {label} FAILED within "
+            f"{self.period.to_human_string()}.",
+        )
+        age = t.oldest_runnable_age.to_seconds()
+        self._alarm(
+            scope,
+            "OldestRunnableAlarm",
+            f"{label}/OldestRunnableAge",
+            self.queue_metric(label, METRIC_OLDEST_AGE, statistic="Maximum", period=self.backlog_interval),
+            age,
+            f"A job of Batch queue {label} has been RUNNABLE for more than "
+            f"{t.oldest_runnable_age.to_human_string()} (no capacity, or it fits no compute environment).",
+            comparison=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            # One breaching measurement of the last two: a late schedule does not flap the alarm to OK.
+            evaluation_periods=2,
+        )
+
+    def _submitter_alarms(self, label: str, submitter: MonitoredSubmitter) -> None:
+        scope = Construct(self, f"Submitter{label}")
+        t = self.thresholds
+        self._alarm(
+            scope,
+            "DeadLetterAlarm",
+            f"{label}/DeadLetterQueue",
+            submitter.dead_letter_queue.metric_approximate_number_of_messages_visible(
+                period=self.period, statistic="Maximum"
+            ),
+            t.dead_letter_messages,
+            f"Submitter {label}: messages are waiting in its dead-letter queue (objects not submitted).",
+        )
+        self._alarm(
+            scope,
+            "ErrorsAlarm",
+            f"{label}/Errors",
+            submitter.function.metric_errors(period=self.period, statistic="Sum"),
+            t.submitter_errors,
+            f"Submitter {label}: its function raised errors.",
+        )
+
+    def _workflow_alarm(self, label: str, workflow: MonitoredWorkflow) -> None:
+        machine = workflow.state_machine
+        failures = cloudwatch.MathExpression(
+            # FILL: without it the sum is missing whenever one of the two metrics has no data point.
+            expression="FILL(failed, 0) + FILL(timedOut, 0)",
+            using_metrics={
+                "failed": machine.metric_failed(period=self.period, statistic="Sum"),
+                "timedOut": machine.metric_timed_out(period=self.period, statistic="Sum"),
+            },
+            period=self.period,
+            label=f"{label} failed + timed out",
+        )
+        self._alarm(
+            Construct(self, f"Workflow{label}"),
+            "FailedExecutionsAlarm",
+            f"{label}/FailedExecutions",
+            failures,
+            self.thresholds.workflow_failures,
+            f"Workflow {label}: executions failed or timed out.",
+        )
+
+    # ------------------------------------------------------------------------------------- dashboard
+
+    def _dashboard(self, name: str | None) -> cloudwatch.Dashboard:
+        board = cloudwatch.Dashboard(
+            self, "Dashboard", dashboard_name=name, default_interval=Duration.days(1)
+        )
+        board.add_widgets(
+            cloudwatch.TextWidget(
+                markdown=(
+                    "# AWS Batch queues\n"
+                    "Job state transitions come from EventBridge events (metric filters); the backlog is "
+                    f"measured every {self.backlog_interval.to_human_string()}; run time is "
+                    "`stoppedAt - startedAt` of finished jobs. Alarms notify the monitoring topic."
+                ),
+                width=24,
+                height=2,
+            )
+        )
+        for label in self.queues:
+            transitions = [
+                self.queue_metric(label, metric).with_(label=status.title())
+                for status, metric in TRANSITIONS.items()
+            ]
+            board.add_widgets(
+                cloudwatch.GraphWidget(title=f"{label}: job state transitions", left=transitions, width=6),
+                cloudwatch.AlarmWidget(
+                    title=f"{label}: failed jobs", alarm=self.alarms[f"{label}/FailedJobs"], width=6
+                ),
+                cloudwatch.GraphWidget(
+                    title=f"{label}: RUNNABLE backlog",
+                    left=[
+                        self.queue_metric(
+                            label, METRIC_RUNNABLE, statistic="Maximum", period=self.backlog_interval
+                        ).with_(label="RUNNABLE jobs")
+                    ],
+                    right=[
+                        self.queue_metric(
+                            label, METRIC_OLDEST_AGE, statistic="Maximum", period=self.backlog_interval
+                        ).with_(label="oldest RUNNABLE age (s)")
+                    ],
+                    width=6,
+                ),
+                cloudwatch.GraphWidget(
+                    title=f"{label}: job run time (s)",
+                    left=[
+                        self.queue_metric(label, METRIC_RUN_TIME, statistic=stat).with_(label=stat)
+                        for stat in ("p50", "p90", "Maximum")
+                    ],
+                    width=6,
+                ),
+            )
+        for label, submitter in self.submitters.items():
+            board.add_widgets(
+                cloudwatch.GraphWidget(
+                    title=f"{label}: throughput",
+                    left=[self._submitter_metric(submitter, m) for m in ("ObjectsAccepted", "JobsSubmitted")],
+                    width=8,
+                ),
+                cloudwatch.GraphWidget(
+                    title=f"{label}: duplicates and failures",
+                    left=[
+                        self._submitter_metric(submitter, m)
+                        for m in ("DuplicatesSkipped", "RecordsFailed", "RecordsSkipped")
+                    ],
+                    width=8,
+                ),
+                cloudwatch.GraphWidget(
+                    title=f"{label}: dead-letter queue and errors",
+                    left=[self.alarms[f"{label}/DeadLetterQueue"].metric],
+                    right=[self.alarms[f"{label}/Errors"].metric],
+                    width=8,
+                ),
+            )
+        for label, workflow in self.workflows.items():
+            machine = workflow.state_machine
+            outcomes = [
+                machine.metric_succeeded(period=self.period, statistic="Sum", label="Succeeded"),
+                machine.metric_failed(period=self.period, statistic="Sum", label="Failed"),
+                machine.metric_timed_out(period=self.period, statistic="Sum", label="Timed out"),
+                machine.metric_aborted(period=self.period, statistic="Sum", label="Aborted"),
+            ]
+            board.add_widgets(
+                cloudwatch.GraphWidget(title=f"{label}: workflow outcomes", left=outcomes, width=24)
+            )
+        return board
+
+    # ------------------------------------------------------------------------------------ validation
+
+    def _check_props(
+        self,
+        queues: Sequence[JobQueue | batch.IJobQueue],
+        interval: Duration,
+        log_group_name: str | None,
+    ) -> None:
+        if not 1 <= len(queues) <= MAX_QUEUES:
+            fail(
+                self,
+                "queues",
+                len(queues),
+                f"needs 1 to {MAX_QUEUES} queues (a log group holds at most 100 metric filters, "
+                f"{len(TRANSITIONS)} per queue); monitor more queues with a second BatchMonitoring",
+            )
+        check_seconds(self, "backlog_interval", interval, 60, 86_400)
+        check_whole(self, "backlog_interval", interval.to_seconds() / 60, "minutes")
+        t = self.thresholds
+        check_seconds(self, "thresholds.period", t.period, 60, 86_400)
+        check_whole(self, "thresholds.period", t.period.to_seconds() / 60, "minutes")
+        check_seconds(self, "thresholds.oldest_runnable_age", t.oldest_runnable_age, 60, None)
+        for prop in (
+            "failed_jobs",
+            "dead_letter_messages",
+            "submitter_errors",
+            "workflow_failures",
+            "monitoring_errors",
+        ):
+            check_range(self, f"thresholds.{prop}", getattr(t, prop), 1, 1_000_000)
+        if log_group_name is not None and not log_group_name.startswith("/aws/events/"):
+            fail(self, "log_group_name", log_group_name, "must start with /aws/events/")
+
+
+def transition_pattern(queue_arn: str, status: str) -> logs.IFilterPattern:
+    """The metric filter pattern matching the ``status`` transitions of one queue, and nothing else."""
+    return logs.FilterPattern.all(
+        logs.FilterPattern.string_value("$.detail.jobQueue", "=", queue_arn),
+        logs.FilterPattern.string_value("$.detail.status", "=", status),
+    )
+
+
+__all__ = [
+    "BatchMonitoring",
+    "MonitoredSubmitter",
+    "MonitoredWorkflow",
+    "MonitoringThresholds",
+    "TRANSITIONS",
+    "transition_pattern",
+]

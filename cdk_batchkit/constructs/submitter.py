@@ -1,0 +1,440 @@
+"""S3-triggered job submission: a buffered, idempotent Lambda submitter, and a no-code rule.
+
+:class:`S3JobSubmitter` (the recommended path)::
+
+    S3 bucket --Object Created--> EventBridge rule (prefix/suffix) --> SQS queue (encrypted)
+      --> submitter Lambda (batches, partial failures) --> batch:SubmitJob (one queue, one definition)
+    failed deliveries and records that fail maxReceiveCount times --> dead-letter queue
+
+Compared with the usual "S3 notification -> Lambda -> SubmitJob per object" samples: every
+record of every message is handled, duplicates (S3 delivers at least once) submit once, a
+batch of objects becomes ONE array job (SubmitJob is capped at 50 calls/s per account), a
+throttled or bad record is retried and finally dead-lettered (never dropped), and keys are
+URL-decoded exactly once. The job-side contract is in ``cdk_batchkit.lambdas.submitter.manifest``
+and ``cdk_batchkit.jobkit``.
+
+:class:`S3JobRule` is the no-Lambda alternative for simple, low-volume cases: an EventBridge
+rule targeting the job queue directly, one job per object, no de-duplication.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda_event_sources as sources
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from ..lambdas.submitter.manifest import ENV_BUCKET, ENV_KEY, ENV_KEY_ENCODING, ENV_SIZE, ENV_VERSION
+from ._events import (
+    MAX_RETRY_ATTEMPTS,
+    check_key_filter,
+    check_retry,
+    enable_event_bridge,
+    encrypted_queue,
+    new_dead_letter_queue,
+    object_created_pattern,
+    object_key_filter,
+    override_input,
+)
+from ._lambda import HandlerFunction
+from ._validation import check_range, check_seconds, fail, is_token
+from .job_definition import BatchJobDefinition, ContainerJobDefinition
+from .nag import acknowledge, resource_finding
+from .queue import JobQueue
+
+#: AWS Batch accepts at most this many SubmitJob calls per second per account (429 beyond).
+ACCOUNT_SUBMIT_RATE = 50
+METRICS_NAMESPACE = "CdkBatchkit/Submitter"
+_JOB_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$")
+_MANIFEST_SUFFIX = ".jsonl"
+
+
+class SubmitMode(enum.Enum):
+    """How the submitter turns objects into jobs."""
+
+    #: One job per object; bucket, key, size and version as job parameters and environment.
+    PER_OBJECT = "PER_OBJECT"
+    #: The objects of one SQS batch become one array job reading a JSON-lines manifest.
+    ARRAY = "ARRAY"
+
+
+def _new_bucket(scope: Construct, construct_id: str) -> s3.Bucket:
+    bucket = s3.Bucket(
+        scope,
+        construct_id,
+        encryption=s3.BucketEncryption.S3_MANAGED,
+        block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+        enforce_ssl=True,
+        versioned=True,
+        removal_policy=RemovalPolicy.RETAIN,
+        lifecycle_rules=[
+            s3.LifecycleRule(
+                abort_incomplete_multipart_upload_after=Duration.days(7),
+                noncurrent_version_expiration=Duration.days(30),
+            )
+        ],
+    )
+    acknowledge(
+        bucket,
+        "S1",
+        "Input bucket: object-level audit belongs to CloudTrail data events, and server access logs need a "
+        "second bucket; pass your own bucket (with access logging) as `bucket` where that is required.",
+    )
+    return bucket
+
+
+class S3JobSubmitter(Construct):
+    """Submit AWS Batch jobs for objects created in an S3 bucket: buffered, idempotent, never lossy.
+
+    Attributes: ``bucket``, ``rule`` (S3 -> SQS), ``queue``, ``dead_letter_queue``, ``table``
+    (idempotency records), ``function`` and ``handler`` (the Lambda and its role/log group),
+    ``service_name`` and ``metrics_namespace`` (its EMF metrics: ObjectsAccepted, JobsSubmitted,
+    DuplicatesSkipped, RecordsFailed, RecordsSkipped).
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        job_queue: JobQueue,
+        job_definition: BatchJobDefinition,
+        bucket: s3.IBucket | None = None,
+        prefix: str | None = None,
+        suffix: str | None = None,
+        mode: SubmitMode = SubmitMode.ARRAY,
+        batch_size: int | None = None,
+        max_batching_window: Duration | None = None,
+        max_receive_count: int = 5,
+        max_submit_rate: float = 10,
+        max_concurrency: int = 2,
+        function_timeout: Duration | None = None,
+        skip_empty_objects: bool = True,
+        manifest_bucket: s3.IBucket | None = None,
+        manifest_prefix: str = "batchkit/manifests/",
+        job_name_prefix: str = "",
+        idempotency_ttl: Duration | None = None,
+        log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH,
+    ) -> None:
+        """
+        :param job_queue: where jobs go. The job definition must fit it (checked at synth).
+        :param job_definition: a :class:`ContainerJobDefinition` (multi-node jobs take no container
+            overrides).
+        :param bucket: Default: a new versioned, encrypted, TLS-only bucket with EventBridge delivery on.
+            A bucket you pass gets EventBridge delivery turned on too (an imported one must have it already).
+        :param prefix: only keys starting with this. Default: every key.
+        :param suffix: only keys ending with this. Default: every key.
+        :param mode: Default: ARRAY (one array job per SQS batch).
+        :param batch_size: SQS messages per invocation (= objects per array job in ARRAY mode), 1-10,000.
+            Default: 1,000 in ARRAY mode, 10 in PER_OBJECT mode.
+        :param max_batching_window: how long SQS gathers a batch. Default: 30 s in ARRAY mode
+            (fewer, larger array jobs), 1 s in PER_OBJECT mode. Batches over 10 need at least 1 s.
+        :param max_receive_count: deliveries before a message is dead-lettered, 1-1,000. Default: 5.
+        :param max_submit_rate: SubmitJob calls per second this submitter may make in total (the
+            account's limit, 50/s, is shared by everything in it). Default: 10.
+        :param max_concurrency: concurrent submitter invocations (reserved concurrency and the SQS event
+            source's maximum concurrency), 2-1,000. Default: 2. Each may submit
+            max_submit_rate / max_concurrency times per second: together, never above max_submit_rate.
+        :param function_timeout: Default: 2 minutes. The queue's visibility timeout is six times this
+            plus the batching window, as AWS recommends for SQS event sources.
+        :param skip_empty_objects: acknowledge zero-byte objects without a job. Default: True.
+        :param manifest_bucket: where ARRAY manifests go. Default: the input bucket.
+        :param manifest_prefix: Default: ``batchkit/manifests/``; manifests expire after 30 days in a
+            bucket this construct creates.
+        :param job_name_prefix: prepended to every job name. Default: none.
+        :param idempotency_ttl: how long a submitted object is remembered as a duplicate. Default: 14 days
+            (the queue's retention, so any redelivery is caught).
+        """
+        super().__init__(scope, construct_id)
+        function_timeout = function_timeout or Duration.minutes(2)
+        idempotency_ttl = idempotency_ttl or Duration.days(14)
+        if not isinstance(job_definition, ContainerJobDefinition):
+            fail(self, "job_definition", job_definition.node.path, "must be a ContainerJobDefinition")
+        check_key_filter(self, "prefix", prefix)
+        check_key_filter(self, "suffix", suffix)
+        array = mode is SubmitMode.ARRAY
+        batch_size = batch_size if batch_size is not None else (1000 if array else 10)
+        window = max_batching_window or Duration.seconds(30 if array else 1)
+        check_range(self, "batch_size", batch_size, 1, 10_000)
+        check_seconds(self, "max_batching_window", window, 0, 300)
+        if batch_size > 10 and window.to_seconds() < 1:
+            fail(
+                self,
+                "max_batching_window",
+                window.to_human_string(),
+                "batches over 10 need at least 1 second",
+            )
+        check_range(self, "max_receive_count", max_receive_count, 1, 1000)
+        check_range(self, "max_concurrency", max_concurrency, 2, 1000)
+        if not 0 < max_submit_rate <= ACCOUNT_SUBMIT_RATE:
+            fail(
+                self, "max_submit_rate", max_submit_rate, f"must be above 0 and at most {ACCOUNT_SUBMIT_RATE}"
+            )
+        check_seconds(self, "function_timeout", function_timeout, 10, 900)
+        check_seconds(self, "idempotency_ttl", idempotency_ttl, 60, None)
+        if not manifest_prefix.endswith("/") or manifest_prefix.startswith("/"):
+            fail(self, "manifest_prefix", manifest_prefix, "must end with '/' and not start with '/'")
+        if job_name_prefix and not _JOB_NAME.match(job_name_prefix + "x") or len(job_name_prefix) > 40:
+            fail(
+                self,
+                "job_name_prefix",
+                job_name_prefix,
+                "use at most 40 letters, digits, '-' or '_', starting with a letter or digit",
+            )
+
+        self.mode = mode
+        self._prefix = prefix
+        self.job_queue = job_queue
+        self.job_definition = job_definition
+        self.bucket: s3.IBucket = bucket or _new_bucket(self, "Bucket")
+        if bucket is None:
+            assert isinstance(self.bucket, s3.Bucket)
+            self.bucket.add_lifecycle_rule(prefix=manifest_prefix, expiration=Duration.days(30))
+        enable_event_bridge(self, self.bucket)
+        self.manifest_bucket = manifest_bucket or self.bucket
+        self.manifest_prefix = manifest_prefix
+
+        matcher = object_key_filter(prefix, suffix)
+        if array and self.manifest_bucket is self.bucket:
+            matcher = self._exclude_manifests(matcher, prefix, suffix)
+
+        self.dead_letter_queue = new_dead_letter_queue(self)
+        self.queue = encrypted_queue(
+            self,
+            "Queue",
+            # AWS's guidance for SQS event sources: at least six times the function timeout.
+            visibility_timeout=Duration.seconds(6 * function_timeout.to_seconds() + window.to_seconds()),
+            dead_letter_queue=sqs.DeadLetterQueue(
+                queue=self.dead_letter_queue, max_receive_count=max_receive_count
+            ),
+        )
+        self.rule = events.Rule(
+            self,
+            "ObjectCreated",
+            description=f"Object Created in the input bucket -> {self.node.path} queue",
+            event_pattern=object_created_pattern(self.bucket, matcher),
+        )
+        # A failed delivery lands in the same dead-letter queue with the same body (the event),
+        # so one redrive replays both kinds of failure through the submitter.
+        self.rule.add_target(
+            targets.SqsQueue(
+                self.queue,
+                dead_letter_queue=self.dead_letter_queue,
+                retry_attempts=MAX_RETRY_ATTEMPTS,
+                max_event_age=Duration.hours(24),
+            )
+        )
+
+        self.table = dynamodb.Table(
+            self,
+            "Idempotency",
+            partition_key=dynamodb.Attribute(name="id", type=dynamodb.AttributeType.STRING),
+            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+            time_to_live_attribute="expiration",
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        acknowledge(
+            self.table,
+            "DDB3",
+            "Idempotency records only: they expire on their own (TTL) and restoring them has no value; "
+            "losing the table only means a redelivered S3 event could submit once more.",
+        )
+
+        self.service_name = self.node.path.replace("/", "-")
+        self.metrics_namespace = METRICS_NAMESPACE
+        self.handler = HandlerFunction(
+            self,
+            "Function",
+            handler_dir="submitter",
+            description=f"Submits Batch jobs for new objects ({mode.value})",
+            service_name=self.service_name,
+            metrics_namespace=self.metrics_namespace,
+            timeout=function_timeout,
+            memory_size=512,
+            log_retention=log_retention,
+            reserved_concurrent_executions=max_concurrency,
+            environment={
+                "JOB_QUEUE": job_queue.job_queue_arn,
+                "JOB_DEFINITION": job_definition.job_definition_arn,
+                "SUBMIT_MODE": mode.value,
+                "MANIFEST_BUCKET": self.manifest_bucket.bucket_name,
+                "MANIFEST_PREFIX": manifest_prefix,
+                "IDEMPOTENCY_TABLE": self.table.table_name,
+                "IDEMPOTENCY_TTL_SECONDS": str(int(idempotency_ttl.to_seconds())),
+                "SKIP_EMPTY_OBJECTS": "true" if skip_empty_objects else "false",
+                "MAX_SUBMITS_PER_SECOND": f"{max_submit_rate / max_concurrency:g}",
+                "JOB_NAME_PREFIX": job_name_prefix,
+            },
+        )
+        self.function = self.handler.function
+        self.function.add_event_source(
+            sources.SqsEventSource(
+                self.queue,
+                batch_size=batch_size,
+                max_batching_window=window if window.to_seconds() > 0 else None,
+                report_batch_item_failures=True,
+                max_concurrency=max_concurrency,
+            )
+        )
+        self._grant()
+
+    def grant_read(self, grantee: iam.IGrantable) -> None:
+        """Let job code (``grantee``, usually ``job_definition.job_role``) read its objects and manifests.
+
+        ``s3:GetObject`` (and ``s3:GetObjectVersion``) on the filtered keys and the manifest prefix only.
+        """
+        resources = [self.bucket.arn_for_objects(f"{self._prefix or ''}*")]
+        if self.mode is SubmitMode.ARRAY:
+            resources.append(self.manifest_bucket.arn_for_objects(f"{self.manifest_prefix}*"))
+        iam.Grant.add_to_principal(
+            grantee=grantee, actions=["s3:GetObject", "s3:GetObjectVersion"], resource_arns=resources
+        )
+        for key in (self.bucket.encryption_key, self.manifest_bucket.encryption_key):
+            if key is not None:
+                key.grant_decrypt(grantee)
+        principal = grantee.grant_principal
+        if isinstance(principal, Construct):
+            for arn in resources:
+                acknowledge(
+                    principal,
+                    "IAM5",
+                    f"Job code reads the objects {self.node.path} submits and their manifests: GetObject on "
+                    "that key prefix only (object names are only known at run time).",
+                    applies_to=resource_finding(principal, arn),
+                )
+
+    def _exclude_manifests(
+        self, matcher: list[object] | None, prefix: str | None, suffix: str | None
+    ) -> list[object] | None:
+        """Keep manifests written into the input bucket from triggering the submitter again."""
+        prefix_overlaps = prefix is None or self.manifest_prefix.startswith(prefix)
+        suffix_overlaps = suffix is None or _MANIFEST_SUFFIX.endswith(suffix)
+        if not (prefix_overlaps and suffix_overlaps):
+            return matcher
+        if prefix is None and suffix is None:
+            return [{"anything-but": {"prefix": self.manifest_prefix}}]
+        fail(
+            self,
+            "manifest_prefix",
+            self.manifest_prefix,
+            f"manifests written there would match prefix={prefix!r} suffix={suffix!r} and trigger the "
+            "submitter again; choose a manifest_prefix outside the filter or a separate manifest_bucket",
+        )
+        return None  # unreachable: fail() raises
+
+    def _grant(self) -> None:
+        role = self.handler.role
+        self.job_definition.grant_submit(role, self.job_queue, with_tags=False)
+        if self.mode is SubmitMode.ARRAY:
+            manifests = self.manifest_bucket.arn_for_objects(f"{self.manifest_prefix}*")
+            role.add_to_principal_policy(iam.PolicyStatement(actions=["s3:PutObject"], resources=[manifests]))
+            if self.manifest_bucket.encryption_key is not None:
+                self.manifest_bucket.encryption_key.grant_encrypt(role)
+            acknowledge(
+                role,
+                "IAM5",
+                "Manifests are written under the submitter's own manifest prefix only (object names are "
+                "derived from each batch).",
+                applies_to=resource_finding(role, manifests),
+            )
+        # Exactly the calls Powertools' DynamoDB persistence layer makes.
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=[f"dynamodb:{a}" for a in ("GetItem", "PutItem", "UpdateItem", "DeleteItem")],
+                resources=[self.table.table_arn],
+            )
+        )
+
+
+class S3JobRule(Construct):
+    """The no-code path: an EventBridge rule submitting one job per created object, no Lambda.
+
+    Fine for simple, low-volume buckets. There is no de-duplication (S3 and EventBridge deliver
+    at least once) and no batching, and every object costs one SubmitJob call (50/s per account):
+    use :class:`S3JobSubmitter` beyond that. The job gets parameters ``bucket``, ``key``, ``size``
+    and ``version`` and the same ``BATCHKIT_*`` variables as the submitter's PER_OBJECT mode, except
+    that the key is URL-encoded as S3 sent it (``BATCHKIT_KEY_ENCODING=url``;
+    ``cdk_batchkit.jobkit.my_object()`` decodes it). Attributes: ``rule``, ``dead_letter_queue``.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        job_queue: JobQueue,
+        job_definition: BatchJobDefinition,
+        bucket: s3.IBucket,
+        prefix: str | None = None,
+        suffix: str | None = None,
+        job_name: str = "s3-object",
+        retry_attempts: int = MAX_RETRY_ATTEMPTS,
+        max_event_age: Duration | None = None,
+        dead_letter_queue: sqs.IQueue | None = None,
+    ) -> None:
+        """
+        :param retry_attempts: EventBridge delivery retries (0-185). Default: 185.
+        :param max_event_age: how long EventBridge keeps retrying (1 min - 24 h). Default: 24 hours.
+        :param dead_letter_queue: where undeliverable events go. Default: a new encrypted queue.
+        """
+        super().__init__(scope, construct_id)
+        if not isinstance(job_definition, ContainerJobDefinition):
+            fail(self, "job_definition", job_definition.node.path, "must be a ContainerJobDefinition")
+        check_key_filter(self, "prefix", prefix)
+        check_key_filter(self, "suffix", suffix)
+        if not is_token(job_name) and not _JOB_NAME.match(job_name):
+            fail(self, "job_name", job_name, "use 1-128 letters, digits, '-' or '_', starting alphanumeric")
+        max_event_age = max_event_age or Duration.hours(24)
+        check_retry(self, retry_attempts, max_event_age)
+        job_definition.bind(job_queue)
+        enable_event_bridge(self, bucket)
+        dead_letter_queue = dead_letter_queue or new_dead_letter_queue(self)
+        self.dead_letter_queue = dead_letter_queue
+        self.rule = events.Rule(
+            self,
+            "ObjectCreated",
+            description=f"Object Created -> one Batch job ({self.node.path})",
+            event_pattern=object_created_pattern(bucket, object_key_filter(prefix, suffix)),
+        )
+        self.rule.add_target(
+            targets.BatchJob(
+                job_queue.job_queue_arn,
+                job_queue.resource,
+                job_definition.job_definition_arn,
+                job_definition.resource,
+                job_name=job_name,
+                dead_letter_queue=self.dead_letter_queue,
+                retry_attempts=retry_attempts,
+                max_event_age=max_event_age,
+            )
+        )
+        # Written by hand: Batch parameters must be strings, and CDK renders a field that is a whole
+        # value unquoted (size is a number in the event). Keys in EventBridge events are URL-encoded,
+        # so they hold no quote to escape; a missing version-id (unversioned bucket) becomes "".
+        override_input(self.rule, 0, _job_input_transformer())
+
+
+def _job_input_transformer() -> dict[str, object]:
+    paths = {
+        "bucket": "$.detail.bucket.name",
+        "key": "$.detail.object.key",
+        "size": "$.detail.object.size",
+        "version": "$.detail.object.version-id",
+    }
+    env = {ENV_BUCKET: "bucket", ENV_KEY: "key", ENV_SIZE: "size", ENV_VERSION: "version"}
+    parameters = ",".join(f'"{name}":"<{name}>"' for name in paths)
+    environment = ",".join(
+        [f'{{"Name":"{var}","Value":"<{field}>"}}' for var, field in env.items()]
+        + [f'{{"Name":"{ENV_KEY_ENCODING}","Value":"url"}}']
+    )
+    template = f'{{"Parameters":{{{parameters}}},"ContainerOverrides":{{"Environment":[{environment}]}}}}'
+    return {"InputPathsMap": paths, "InputTemplate": template}

@@ -1,0 +1,301 @@
+"""What starts work: S3 uploads (via EventBridge) and EventBridge Scheduler schedules.
+
+* :class:`ObjectCreatedTrigger`: an EventBridge rule on S3 "Object Created" events of one bucket
+  (prefix/suffix filters) that starts a :class:`Workflow` with ``{"bucket", "key", "size",
+  "version", "etag", "sequencer"}`` as input, every value a string (they become job parameters).
+* :class:`JobSchedule`: submits one Batch job directly on a schedule (Scheduler's universal target
+  ``arn:aws:scheduler:::aws-sdk:batch:submitJob``): no state machine, no Lambda.
+* :class:`WorkflowSchedule`: starts a workflow on a schedule.
+
+Schedules take an ``aws_scheduler.ScheduleExpression``: ``.cron(minute="0", hour="2",
+time_zone=TimeZone.EUROPE_BERLIN)``, ``.rate(Duration.hours(6))`` or ``.at(datetime(...), tz)``
+(one-time). Every target has a retry policy and an encrypted, TLS-only dead-letter queue.
+All of it is pay-per-use: rules and schedules cost nothing while idle.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+from aws_cdk import Duration, Stack
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_scheduler as scheduler
+from aws_cdk import aws_scheduler_targets as scheduler_targets
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from ._events import (
+    DEFAULT_MAX_EVENT_AGE,
+    DEFAULT_RETRY_ATTEMPTS,
+    check_key_filter,
+    check_retry,
+    enable_event_bridge,
+    new_dead_letter_queue,
+    object_created_pattern,
+    object_key_filter,
+    override_input,
+    quoted_input,
+)
+from ._validation import check_range, check_seconds, fail, is_token
+from .job_definition import BatchJobDefinition
+from .queue import JobQueue
+from .workflow import INPUT_FIELD, MAX_ARRAY_SIZE, MIN_ARRAY_SIZE, Workflow
+
+JOB_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$")
+
+#: Workflow input field -> path in the S3 "Object Created" event.
+S3_EVENT_FIELDS: Mapping[str, str] = {
+    "bucket": "$.detail.bucket.name",
+    "key": "$.detail.object.key",
+    "size": "$.detail.object.size",
+    "version": "$.detail.object.version-id",
+    "etag": "$.detail.object.etag",
+    "sequencer": "$.detail.object.sequencer",
+}
+
+
+def _scheduler_role(scope: Construct) -> iam.Role:
+    account = Stack.of(scope).account
+    return iam.Role(
+        scope,
+        "Role",
+        assumed_by=iam.ServicePrincipal("scheduler.amazonaws.com").with_conditions(
+            {"StringEquals": {"aws:SourceAccount": account}}
+        ),
+        description=f"EventBridge Scheduler target {scope.node.path}",
+    )
+
+
+def _new_schedule(
+    scope: Construct,
+    schedule: scheduler.ScheduleExpression,
+    target: scheduler.IScheduleTarget,
+    flexible_window: Duration | None,
+    description: str | None,
+    enabled: bool,
+) -> scheduler.Schedule:
+    if flexible_window is None:
+        window = scheduler.TimeWindow.off()
+    else:
+        check_seconds(scope, "flexible_window", flexible_window, 60, 86_400)
+        window = scheduler.TimeWindow.flexible(flexible_window)
+    return scheduler.Schedule(
+        scope,
+        "Resource",
+        schedule=schedule,
+        target=target,
+        time_window=window,
+        description=description,
+        enabled=enabled,
+    )
+
+
+class ObjectCreatedTrigger(Construct):
+    """Start ``workflow`` for every object created in ``bucket`` (optionally under a prefix / with a suffix).
+
+    The bucket must send its events to EventBridge. A bucket defined in this app (``s3.Bucket``) is
+    switched on here (``NotificationConfiguration.EventBridgeConfiguration`` on the ``AWS::S3::Bucket``,
+    no custom resource) unless it already has CDK-managed notifications, in which case create it with
+    ``event_bridge_enabled=True``. An imported bucket must have it switched on by its owner
+    (``aws s3api put-bucket-notification-configuration ... '{"EventBridgeConfiguration": {}}'``).
+
+    Attributes: ``rule`` (its ``EventPattern`` is the filter), ``dead_letter_queue``.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        bucket: s3.IBucket,
+        workflow: Workflow,
+        prefix: str | None = None,
+        suffix: str | None = None,
+        retry_attempts: int = DEFAULT_RETRY_ATTEMPTS,
+        max_event_age: Duration = DEFAULT_MAX_EVENT_AGE,
+        dead_letter_queue: sqs.IQueue | None = None,
+    ) -> None:
+        """
+        :param bucket: the bucket to watch.
+        :param workflow: the workflow to start; its input is the object (see the module docstring).
+        :param prefix: only keys starting with this. Default: any key.
+        :param suffix: only keys ending with this (e.g. ``".csv"``). Default: any key.
+        :param retry_attempts: delivery retries (0-185). Default: 8.
+        :param max_event_age: give up (to the dead-letter queue) after this long. Default: 6 hours.
+        :param dead_letter_queue: Default: a new encrypted, TLS-only queue.
+        """
+        super().__init__(scope, construct_id)
+        check_retry(self, retry_attempts, max_event_age)
+        check_key_filter(self, "prefix", prefix)
+        check_key_filter(self, "suffix", suffix)
+        enable_event_bridge(self, bucket)
+        #: Where undeliverable events go.
+        self.dead_letter_queue: sqs.IQueue = dead_letter_queue or new_dead_letter_queue(self)
+        #: The EventBridge rule.
+        self.rule = events.Rule(
+            self,
+            "Rule",
+            description=f"Start {workflow.node.path} on new objects",
+            event_pattern=object_created_pattern(bucket, object_key_filter(prefix, suffix)),
+        )
+        self.rule.add_target(
+            targets.SfnStateMachine(
+                workflow.state_machine,
+                dead_letter_queue=self.dead_letter_queue,
+                retry_attempts=retry_attempts,
+                max_event_age=max_event_age,
+            )
+        )
+        # Every value quoted, so the workflow input is all strings (see _events.quoted_input).
+        override_input(self.rule, 0, quoted_input(S3_EVENT_FIELDS))
+
+
+class JobSchedule(Construct):
+    """Submit one Batch job on a schedule, straight from EventBridge Scheduler (universal target).
+
+    The schedule's role may submit only ``job_definition`` (any revision) to ``queue``
+    (plus ``batch:TagResource`` when the definition propagates tags) and send to its dead-letter queue.
+    Attributes: ``schedule``, ``role``, ``dead_letter_queue``.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        schedule: scheduler.ScheduleExpression,
+        job_definition: BatchJobDefinition,
+        queue: JobQueue,
+        job_name: str | None = None,
+        parameters: Mapping[str, str] | None = None,
+        array_size: int | None = None,
+        flexible_window: Duration | None = None,
+        retry_attempts: int = DEFAULT_RETRY_ATTEMPTS,
+        max_event_age: Duration = DEFAULT_MAX_EVENT_AGE,
+        dead_letter_queue: sqs.IQueue | None = None,
+        description: str | None = None,
+        enabled: bool = True,
+    ) -> None:
+        """
+        :param schedule: ``ScheduleExpression.cron(...)`` (with ``time_zone``), ``.rate(...)``
+            or ``.at(...)``.
+        :param job_definition: the job to submit.
+        :param queue: the queue to submit to (checked at synth: the job must fit it).
+        :param job_name: Default: this construct's id.
+        :param parameters: job parameters (``Ref::name`` in the command). Default: none.
+        :param array_size: submit an array job of this size (2-10,000). Default: a plain job.
+        :param flexible_window: let Scheduler start up to this much later (1 min - 24 h), spreading
+            load. Default: off (on time).
+        :param retry_attempts: retries when SubmitJob fails (0-185). Default: 8.
+        :param max_event_age: give up (to the dead-letter queue) after this long. Default: 6 hours.
+        :param dead_letter_queue: Default: a new encrypted, TLS-only queue.
+        :param description: Default: none.
+        :param enabled: Default: True.
+        """
+        super().__init__(scope, construct_id)
+        check_retry(self, retry_attempts, max_event_age)
+        name = job_name or construct_id
+        if not is_token(name) and not JOB_NAME.match(name):
+            fail(self, "job_name", name, "Batch job names are letters, digits, '-' and '_' (at most 128)")
+        check_range(self, "array_size", array_size, MIN_ARRAY_SIZE, MAX_ARRAY_SIZE)
+        params = dict(parameters or {})
+        for key, value in params.items():
+            if not isinstance(value, str):
+                fail(self, f"parameters[{key!r}]", value, "Batch job parameters are strings")
+        #: The schedule's role (SubmitJob scoped to one definition and queue).
+        self.role = _scheduler_role(self)
+        job_definition.grant_submit(self.role, queue)
+        #: Where failed submissions go.
+        self.dead_letter_queue: sqs.IQueue = dead_letter_queue or new_dead_letter_queue(self)
+        request: dict[str, object] = {
+            "JobName": name,
+            "JobQueue": queue.job_queue_arn,
+            "JobDefinition": job_definition.job_definition_arn,
+        }
+        if params:
+            request["Parameters"] = params
+        if array_size is not None:
+            request["ArrayProperties"] = {"Size": array_size}
+        if job_definition.propagate_tags:
+            request["PropagateTags"] = True
+        target = scheduler_targets.Universal(
+            service="batch",
+            action="submitJob",
+            input=scheduler.ScheduleTargetInput.from_object(request),
+            role=self.role,
+            # Scoped statements come from grant_submit above; an empty list keeps the L2's
+            # default (batch:SubmitJob on "*") out.
+            policy_statements=[
+                iam.PolicyStatement(
+                    actions=["batch:SubmitJob"],
+                    resources=[queue.job_queue_arn, job_definition.job_definition_name_arn],
+                )
+            ],
+            dead_letter_queue=self.dead_letter_queue,
+            retry_attempts=retry_attempts,
+            max_event_age=max_event_age,
+        )
+        #: The EventBridge Scheduler schedule.
+        self.schedule = _new_schedule(self, schedule, target, flexible_window, description, enabled)
+
+
+class WorkflowSchedule(Construct):
+    """Start ``workflow`` on a schedule with a fixed input (a flat mapping of strings).
+
+    Attributes: ``schedule``, ``role``, ``dead_letter_queue``.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        schedule: scheduler.ScheduleExpression,
+        workflow: Workflow,
+        input: Mapping[str, str] | None = None,
+        flexible_window: Duration | None = None,
+        retry_attempts: int = DEFAULT_RETRY_ATTEMPTS,
+        max_event_age: Duration = DEFAULT_MAX_EVENT_AGE,
+        dead_letter_queue: sqs.IQueue | None = None,
+        description: str | None = None,
+        enabled: bool = True,
+    ) -> None:
+        """
+        :param schedule: ``ScheduleExpression.cron(...)`` (with ``time_zone``), ``.rate(...)``
+            or ``.at(...)``.
+        :param workflow: the workflow to start.
+        :param input: the execution input; every value reaches every job as a parameter, so values
+            are strings. Default: ``{}``.
+        :param flexible_window: let Scheduler start up to this much later (1 min - 24 h). Default: off.
+        :param retry_attempts: retries when StartExecution fails (0-185). Default: 8.
+        :param max_event_age: give up (to the dead-letter queue) after this long. Default: 6 hours.
+        :param dead_letter_queue: Default: a new encrypted, TLS-only queue.
+        :param description: Default: none.
+        :param enabled: Default: True.
+        """
+        super().__init__(scope, construct_id)
+        check_retry(self, retry_attempts, max_event_age)
+        execution_input = dict(input or {})
+        for key, value in execution_input.items():
+            if not INPUT_FIELD.match(key):
+                fail(self, "input", key, "input field names are letters, digits and '_'")
+            if not isinstance(value, str):
+                fail(self, f"input[{key!r}]", value, "workflow input values are strings (job parameters)")
+        #: The schedule's role (StartExecution on this workflow only).
+        self.role = _scheduler_role(self)
+        #: Where failed starts go.
+        self.dead_letter_queue: sqs.IQueue = dead_letter_queue or new_dead_letter_queue(self)
+        target = scheduler_targets.StepFunctionsStartExecution(
+            workflow.state_machine,
+            input=scheduler.ScheduleTargetInput.from_object(execution_input),
+            role=self.role,
+            dead_letter_queue=self.dead_letter_queue,
+            retry_attempts=retry_attempts,
+            max_event_age=max_event_age,
+        )
+        #: The EventBridge Scheduler schedule.
+        self.schedule = _new_schedule(self, schedule, target, flexible_window, description, enabled)

@@ -1,0 +1,642 @@
+"""Workflows of Batch jobs: steps declared in plain Python, run by a Step Functions state machine.
+
+Shape of the state machine
+--------------------------
+Steps form a DAG through ``depends_on``. Step Functions has no "wait for these N states" join, only
+``Parallel`` (all branches start together, the state ends when all end), so a DAG is laid out as:
+
+* every weakly connected group of steps is one branch of the top-level ``Parallel`` ("Run steps"),
+  so unrelated pipelines never wait for each other;
+* inside a group, steps are ordered in topological *levels* (level = longest chain of parents);
+  each level is a ``Parallel`` of its steps (or the step itself when alone), and levels run one
+  after the other.
+
+A diamond (A -> B, A -> C, {B, C} -> D) is exactly A, Parallel(B, C), D. The trade-off: a step waits
+for its whole previous level, not only for its own parents (in A -> B -> D, A -> C with a slow C, D
+also waits for C). Every dependency is honoured and the layout is predictable and readable in the
+console; an exact DAG would need Batch-level ``dependsOn`` and polling instead of ``submitJob.sync``.
+
+Each step is a ``BatchSubmitJob`` task with ``submitJob.sync`` (the state waits for the job):
+
+* ``Retry`` with exponential backoff and full jitter on Batch API throttling and service errors
+  (:data:`RETRYABLE_ERRORS`). A job that *failed by itself* (``States.TaskFailed``) is not retried
+  here: the job definition's retry strategy already decided that.
+* ``Catch`` on every task: the failure is summarised (``step``, ``error``, and for a failed job its
+  ``jobId``, ``jobName``, ``status``) into a ``Fail`` state (error :data:`STEP_FAILED`, cause = that
+  summary as JSON). That fails the top-level ``Parallel``, whose single ``Catch`` publishes one
+  notification (when ``notify`` is given) and ends in the ``Workflow failed`` state carrying the
+  same error and cause. One failure, one notification, however many steps were running.
+
+The workflow input is a flat JSON object of strings (what an :class:`ObjectCreatedTrigger` or a
+:class:`WorkflowSchedule` sends); it is passed unchanged to every job as its Batch *parameters*
+(``Ref::key`` in a command), and any field can also become an environment variable
+(``environment_from_input``). A fan-out step is an array job whose size comes from an input field.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+
+from aws_cdk import Duration, Size, Stack, Token
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk import aws_stepfunctions_tasks as tasks
+from constructs import Construct
+
+from ..lambdas.submitter.manifest import (
+    ENV_BUCKET,
+    ENV_KEY,
+    ENV_MANIFEST,
+    ENV_SIZE,
+    ENV_VERSION,
+    PARAM_BUCKET,
+    PARAM_COUNT,
+    PARAM_KEY,
+    PARAM_MANIFEST,
+    PARAM_SIZE,
+    PARAM_VERSION,
+)
+from ._validation import check_range, check_seconds, fail, is_token
+from .job_definition import MAX_ATTEMPTS, BatchJobDefinition
+from .job_notifications import WorkflowNotifications
+from .nag import acknowledge, resource_finding
+from .notifications import NotificationTopic
+from .queue import JobQueue
+
+#: Step names become Batch job names and state names: letters, digits, ``-`` and ``_``.
+STEP_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+#: Input fields are read with ``$.field``.
+INPUT_FIELD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
+#: Batch allows 20 dependencies per job; we keep the same bound for a readable graph.
+MAX_DEPENDENCIES = 20
+MIN_ARRAY_SIZE, MAX_ARRAY_SIZE = 2, 10_000
+#: Errors the Step Functions Batch integration raises for API throttling (429) and service faults.
+RETRYABLE_ERRORS = ("Batch.AWSBatchException", "Batch.ServerException", "Batch.TooManyRequestsException")
+#: The error of the ``Fail`` state a failed step ends in.
+STEP_FAILED = "StepFailed"
+#: The state machine's final failure state.
+FAILED_STATE = "Workflow failed"
+#: The managed rule Step Functions creates to learn about Batch job completion (``.sync``).
+SYNC_RULE = "StepFunctionsGetEventsForBatchJobsRule"
+
+#: ``environment_from_input`` for a step fed one S3 object (the S3 trigger's fields), so the job's
+#: ``cdk_batchkit.jobkit.my_object()`` finds it as it does for the S3 submitter's PER_OBJECT jobs.
+S3_OBJECT_ENVIRONMENT: Mapping[str, str] = {
+    ENV_BUCKET: PARAM_BUCKET,
+    ENV_KEY: PARAM_KEY,
+    ENV_SIZE: PARAM_SIZE,
+    ENV_VERSION: PARAM_VERSION,
+}
+
+
+@dataclass(frozen=True)
+class Step:
+    """One Batch job of a :class:`Workflow`.
+
+    :param name: unique within the workflow; also the Batch job name and the state name
+        (1-64 letters, digits, ``-``, ``_``).
+    :param job_definition: the job to run (one of our job definition constructs).
+    :param queue: the queue to submit it to (checked at synth: the job must fit it).
+    :param depends_on: names of the steps that must succeed first (at most 20). Default: none.
+    :param array_size: run as an array job: a fixed size (2-10,000), or the name of an input field
+        whose value is the size as a string (e.g. ``"count"``). Default: a plain job.
+    :param command: override the definition's command. Default: the definition's.
+    :param environment: extra environment variables. Default: none.
+    :param environment_from_input: environment variable -> input field, e.g.
+        :data:`S3_OBJECT_ENVIRONMENT`. Default: none.
+    :param vcpus: override the vCPUs (checked against the queue). Default: the definition's.
+    :param memory: override the memory (checked against the queue). Default: the definition's.
+    :param timeout: Batch attempt timeout for this run (at least 60 s). Default: the definition's.
+    :param attempts: Batch attempts for this run (1-10). Default: the definition's.
+    """
+
+    name: str
+    job_definition: BatchJobDefinition
+    queue: JobQueue
+    depends_on: Sequence[str] = ()
+    array_size: int | str | None = None
+    command: Sequence[str] | None = None
+    environment: Mapping[str, str] = field(default_factory=dict)
+    environment_from_input: Mapping[str, str] = field(default_factory=dict)
+    vcpus: float | None = None
+    memory: Size | None = None
+    timeout: Duration | None = None
+    attempts: int | None = None
+
+    @classmethod
+    def fan_out(
+        cls,
+        name: str,
+        job_definition: BatchJobDefinition,
+        queue: JobQueue,
+        *,
+        manifest_field: str = PARAM_MANIFEST,
+        count_field: str = PARAM_COUNT,
+        **kwargs: object,
+    ) -> Step:
+        """An array step over a JSON-lines manifest (the S3 submitter's ARRAY contract).
+
+        The input must carry the manifest's ``s3://`` URI in ``manifest_field`` and its line count
+        (as a string) in ``count_field``; child ``i`` gets line ``i`` through ``jobkit.my_object()``
+        (the URI arrives as job parameter ``manifest`` and environment variable ``BATCHKIT_MANIFEST``).
+        """
+        env = dict(kwargs.pop("environment_from_input", None) or {})  # type: ignore[call-overload]
+        env[ENV_MANIFEST] = manifest_field
+        return cls(
+            name,
+            job_definition,
+            queue,
+            array_size=count_field,
+            environment_from_input=env,
+            **kwargs,  # type: ignore[arg-type]
+        )
+
+
+def _find_cycle(names: Sequence[str], parents: Mapping[str, Sequence[str]]) -> list[str] | None:
+    """A dependency cycle as ``[a, b, ..., a]``, or None."""
+    state: dict[str, int] = {}  # 1 = on the stack, 2 = done
+    stack: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node] = 1
+        stack.append(node)
+        for parent in parents[node]:
+            if state.get(parent) == 1:
+                return [*stack[stack.index(parent) :], parent]
+            if parent not in state:
+                found = visit(parent)
+                if found:
+                    return found
+        stack.pop()
+        state[node] = 2
+        return None
+
+    for name in names:
+        if name not in state:
+            found = visit(name)
+            if found:
+                return found
+    return None
+
+
+def plan_levels(steps: Sequence[Step]) -> list[list[list[str]]]:
+    """Groups (weakly connected) -> levels -> step names, in declaration order. Assumes a valid DAG."""
+    order = [s.name for s in steps]
+    parents = {s.name: list(s.depends_on) for s in steps}
+    level: dict[str, int] = {}
+
+    def level_of(name: str) -> int:
+        if name not in level:
+            level[name] = 1 + max((level_of(p) for p in parents[name]), default=-1)
+        return level[name]
+
+    group = {name: name for name in order}
+
+    def root(name: str) -> str:
+        while group[name] != name:
+            group[name] = group[group[name]]
+            name = group[name]
+        return name
+
+    for name in order:
+        for parent in parents[name]:
+            group[root(name)] = root(parent)
+    roots = list(dict.fromkeys(root(n) for n in order))
+    plan = []
+    for r in roots:
+        members = [n for n in order if root(n) == r]
+        depth = max(level_of(n) for n in members)
+        plan.append([[n for n in members if level_of(n) == k] for k in range(depth + 1)])
+    return plan
+
+
+class Workflow(Construct):
+    """A Step Functions state machine that runs Batch jobs with dependencies, retries and failure handling.
+
+    Attributes: ``state_machine`` (the L2 ``sfn.StateMachine``), ``role`` (its IAM role: add your own
+    statements there), ``log_group``, ``steps``. See the module docstring for the state machine's
+    shape, its failure path and the input contract.
+
+    IAM: the role may submit only the job definitions used (``job-definition/NAME:*``) to the queues
+    used, tag jobs when needed, describe/terminate jobs, manage the managed ``.sync`` rule, deliver
+    logs, publish to ``notify`` and (with ``tracing``) write X-Ray traces. The L2 tasks would grant
+    ``batch:SubmitJob`` on every job definition (``job-definition/*``) and omit ``batch:TagResource``;
+    so the state machine is given ``role.without_policy_updates()`` (the statements the L2 adds are
+    dropped) and the role gets exactly the statements above.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        steps: Sequence[Step],
+        notify: NotificationTopic | None = None,
+        log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH,
+        log_level: sfn.LogLevel = sfn.LogLevel.ALL,
+        include_execution_data: bool = True,
+        tracing: bool = False,
+        timeout: Duration | None = None,
+        job_tags: Mapping[str, str] | None = None,
+        comment: str | None = None,
+        state_machine_name: str | None = None,
+    ) -> None:
+        """
+        :param steps: the jobs (at least one); see :class:`Step`.
+        :param notify: on failure, publish one message (workflow, execution, error, cause with the
+            failed step and job id) to this topic; TIMED_OUT and ABORTED executions (which no state
+            can catch) are published by an EventBridge rule. Default: no notification.
+        :param log_retention: retention of the execution log group. Default: one month.
+        :param log_level: Default: ALL (every state transition; what cdk-nag's SF1 asks for). ERROR
+            logs only failures, which is cheaper for chatty workflows.
+        :param include_execution_data: log inputs and outputs too. Default: True.
+        :param tracing: X-Ray tracing. Default: False (pay-per-trace; enable to debug latency).
+        :param timeout: execution timeout. Default: none beyond Step Functions' one year (each job
+            still has its own attempt timeout).
+        :param job_tags: tags put on every job (propagated to ECS tasks by definitions with
+            ``propagate_tags``). Default: none.
+        :param comment: the state machine's comment. Default: none.
+        :param state_machine_name: physical name. Default: generated.
+        """
+        super().__init__(scope, construct_id)
+        self.steps: tuple[Step, ...] = tuple(steps)
+        self._validate()
+        check_seconds(self, "timeout", timeout, 1, 31_536_000)
+        self._job_tags = dict(job_tags or {})
+
+        #: The role the state machine runs as (only the statements listed in the class docstring).
+        self.role = iam.Role(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal("states.amazonaws.com").with_conditions(
+                {"StringEquals": {"aws:SourceAccount": Stack.of(self).account}}
+            ),
+            description=f"Step Functions workflow {self.node.path}",
+        )
+        #: Execution history log group.
+        self.log_group = logs.LogGroup(self, "LogGroup", retention=log_retention)
+        definition = Construct(self, "Definition")
+        body = self._build(definition, notify)
+        #: The L2 state machine.
+        self.state_machine = sfn.StateMachine(
+            self,
+            "Resource",
+            definition_body=sfn.DefinitionBody.from_chainable(body),
+            role=self.role.without_policy_updates(),
+            logs=sfn.LogOptions(
+                destination=self.log_group, level=log_level, include_execution_data=include_execution_data
+            ),
+            tracing_enabled=tracing,
+            timeout=timeout,
+            comment=comment,
+            state_machine_name=state_machine_name,
+        )
+        # Step Functions checks the log delivery permissions at creation: the policy must exist first.
+        self.state_machine.node.add_dependency(self.role)
+        self._grant(notify, tracing)
+        if not tracing:
+            acknowledge(
+                self.state_machine,
+                "SF2",
+                "X-Ray tracing is opt-in (tracing=True): traces are billed per trace and the execution "
+                "history plus ALL-level logs already show every step's timing.",
+            )
+        if log_level not in (sfn.LogLevel.ALL,):
+            acknowledge(
+                self.state_machine,
+                "SF1",
+                f"Logging at {log_level.value} was chosen explicitly (log_level) to reduce log volume.",
+            )
+        #: The EventBridge notifications for TIMED_OUT / ABORTED executions (when ``notify`` is given).
+        self.notifications: WorkflowNotifications | None = None
+        if notify is not None:
+            self.notifications = WorkflowNotifications(
+                self,
+                "Notifications",
+                state_machines=[self.state_machine],
+                statuses=("TIMED_OUT", "ABORTED"),
+                topic=notify,
+            )
+
+    # -- validation --------------------------------------------------------------------------------
+    def _validate(self) -> None:
+        if not self.steps:
+            fail(self, "steps", [], "needs at least one step")
+        names = [s.name for s in self.steps]
+        seen: set[str] = set()
+        for step in self.steps:
+            if not isinstance(step.name, str) or not STEP_NAME.match(step.name):
+                fail(
+                    self,
+                    "steps.name",
+                    step.name,
+                    "step names are 1-64 letters, digits, '-' or '_', starting with a letter or digit",
+                )
+            if step.name in seen:
+                fail(self, "steps.name", step.name, "is used by two steps; step names must be unique")
+            seen.add(step.name)
+        for step in self.steps:
+            self._validate_step(step, set(names))
+        cycle = _find_cycle(names, {s.name: list(s.depends_on) for s in self.steps})
+        if cycle:
+            fail(self, "steps.depends_on", " -> ".join(cycle), "is a dependency cycle")
+
+    def _validate_step(self, step: Step, names: set[str]) -> None:
+        prop = f"steps[{step.name}]"
+        deps = list(step.depends_on)
+        unknown = [d for d in deps if d not in names]
+        if unknown:
+            fail(
+                self,
+                f"{prop}.depends_on",
+                unknown,
+                f"names no step of this workflow (steps: {sorted(names)})",
+            )
+        if step.name in deps:
+            fail(self, f"{prop}.depends_on", deps, "a step cannot depend on itself")
+        if len(set(deps)) != len(deps):
+            fail(self, f"{prop}.depends_on", deps, "lists a step twice")
+        if len(deps) > MAX_DEPENDENCIES:
+            fail(self, f"{prop}.depends_on", len(deps), f"at most {MAX_DEPENDENCIES} dependencies per step")
+        size = step.array_size
+        if isinstance(size, bool) or (size is not None and not isinstance(size, (int, str))):
+            fail(self, f"{prop}.array_size", size, "must be an int or the name of an input field")
+        if isinstance(size, int) and not is_token(size):
+            check_range(self, f"{prop}.array_size", size, MIN_ARRAY_SIZE, MAX_ARRAY_SIZE)
+        if isinstance(size, str) and not INPUT_FIELD.match(size):
+            fail(self, f"{prop}.array_size", size, "is not a valid input field name")
+        for env_name, input_field in step.environment_from_input.items():
+            if not INPUT_FIELD.match(input_field):
+                fail(
+                    self,
+                    f"{prop}.environment_from_input[{env_name!r}]",
+                    input_field,
+                    "is not an input field name",
+                )
+        both = set(step.environment) & set(step.environment_from_input)
+        if both:
+            fail(self, f"{prop}.environment", sorted(both), "is also set by environment_from_input")
+        for env_name in [*step.environment, *step.environment_from_input]:
+            if env_name.startswith("AWS_BATCH"):
+                fail(
+                    self,
+                    f"{prop}.environment",
+                    env_name,
+                    "names starting with AWS_BATCH are reserved by Batch",
+                )
+        check_range(self, f"{prop}.attempts", step.attempts, 1, MAX_ATTEMPTS)
+        check_seconds(self, f"{prop}.timeout", step.timeout, 60, None)
+        # The job (with this step's overrides) must be able to leave RUNNABLE on the queue.
+        step.job_definition.bind(step.queue)
+        if step.vcpus is not None or step.memory is not None:
+            requirements = step.job_definition.requirements
+            if step.vcpus is not None:
+                requirements = replace(requirements, vcpus=step.vcpus)
+            if step.memory is not None:
+                requirements = replace(requirements, memory_mib=int(step.memory.to_mebibytes()))
+            result = step.queue.check_fit(requirements)
+            if not result.fits:
+                fail(
+                    self,
+                    f"{prop}.vcpus/memory",
+                    f"{requirements.vcpus:g} vCPUs, {requirements.memory_mib} MiB",
+                    f"can never run on job queue {step.queue.node.path}: " + "; ".join(result.problems),
+                )
+
+    # -- definition --------------------------------------------------------------------------------
+    def _build(self, scope: Construct, notify: NotificationTopic | None) -> sfn.IChainable:
+        by_name = {s.name: s for s in self.steps}
+        branches = []
+        for gi, levels in enumerate(plan_levels(self.steps), start=1):
+            chain: sfn.Chain | None = None
+            for li, level in enumerate(levels, start=1):
+                if len(level) == 1:
+                    state: sfn.IChainable = self._step_state(scope, by_name[level[0]])
+                else:
+                    label = "Run " + ", ".join(level)
+                    if len(label) > 80:
+                        label = f"Run level {li} of group {gi}"
+                    parallel = sfn.Parallel(
+                        scope, f"Group{gi}Level{li}", state_name=label, result_path=sfn.JsonPath.DISCARD
+                    )
+                    for name in level:
+                        parallel.branch(self._step_state(scope, by_name[name]))
+                    state = parallel
+                chain = chain.next(state) if chain is not None else sfn.Chain.start(state)
+            assert chain is not None
+            branches.append(chain)
+        run = sfn.Parallel(scope, "RunSteps", state_name="Run steps", result_path=sfn.JsonPath.DISCARD)
+        for branch in branches:
+            run.branch(branch)
+        failed = sfn.Fail(
+            scope,
+            "WorkflowFailed",
+            state_name=FAILED_STATE,
+            error_path="$.failure.Error",
+            cause_path="$.failure.Cause",
+        )
+        handler: sfn.IChainable = failed
+        if notify is not None:
+            publish = tasks.SnsPublish(
+                scope,
+                "NotifyFailure",
+                state_name="Notify failure",
+                topic=notify.topic,
+                subject="Batch workflow failed",
+                message=sfn.TaskInput.from_object(
+                    {
+                        "workflow": sfn.JsonPath.string_at("$$.StateMachine.Name"),
+                        "execution": sfn.JsonPath.string_at("$$.Execution.Id"),
+                        "input": sfn.JsonPath.object_at("$$.Execution.Input"),
+                        "error": sfn.JsonPath.string_at("$.failure.Error"),
+                        "cause": sfn.JsonPath.string_at("$.failure.Cause"),
+                    }
+                ),
+                result_path=sfn.JsonPath.DISCARD,
+            )
+            publish.add_retry(
+                errors=["States.ALL"],
+                interval=Duration.seconds(2),
+                max_attempts=3,
+                backoff_rate=2,
+                jitter_strategy=sfn.JitterType.FULL,
+            )
+            # A notification that cannot be sent must not hide the original failure.
+            publish.add_catch(failed, errors=["States.ALL"], result_path="$.notifyError")
+            handler = publish.next(failed)
+        run.add_catch(handler, errors=["States.ALL"], result_path="$.failure")
+        return run
+
+    def _step_state(self, scope: Construct, step: Step) -> sfn.IChainable:
+        env: dict[str, str] = dict(step.environment)
+        env.update({k: sfn.JsonPath.string_at(f"$.{v}") for k, v in step.environment_from_input.items()})
+        overrides = None
+        if step.command is not None or env or step.vcpus is not None or step.memory is not None:
+            overrides = tasks.BatchContainerOverrides(
+                command=list(step.command) if step.command is not None else None,
+                environment=env or None,
+                vcpus=step.vcpus,
+                memory=step.memory,
+            )
+        array_size: float | None = None
+        if isinstance(step.array_size, int):
+            array_size = step.array_size
+        elif isinstance(step.array_size, str):
+            # Input values are strings (they are job parameters too): parse the number.
+            array_size = Token.as_number(
+                sfn.JsonPath.string_to_json(sfn.JsonPath.string_at(f"$.{step.array_size}"))
+            )
+        task = tasks.BatchSubmitJob(
+            scope,
+            f"Step{step.name}",
+            state_name=step.name,
+            job_name=step.name,
+            job_definition_arn=step.job_definition.job_definition_arn,
+            job_queue_arn=step.queue.job_queue_arn,
+            integration_pattern=sfn.IntegrationPattern.RUN_JOB,
+            payload=sfn.TaskInput.from_json_path_at("$"),
+            array_size=array_size,
+            container_overrides=overrides,
+            attempts=step.attempts,
+            task_timeout=sfn.Timeout.duration(step.timeout) if step.timeout is not None else None,
+            tags=self._job_tags or None,
+            result_path=sfn.JsonPath.DISCARD,
+        )
+        task.add_retry(
+            errors=list(RETRYABLE_ERRORS),
+            interval=Duration.seconds(5),
+            backoff_rate=2,
+            max_attempts=8,
+            max_delay=Duration.minutes(2),
+            jitter_strategy=sfn.JitterType.FULL,
+        )
+        fail_state = sfn.Fail(
+            scope,
+            f"Step{step.name}Failed",
+            state_name=f"{step.name} failed",
+            error=STEP_FAILED,
+            cause_path=sfn.JsonPath.json_to_string(sfn.JsonPath.object_at("$")),
+        )
+        # The job ran and failed: the cause is the DescribeJobs job, as JSON. Keep a small summary.
+        parse = sfn.Pass(
+            scope,
+            f"Step{step.name}JobFailed",
+            state_name=f"{step.name} job failed",
+            parameters={
+                "error": sfn.JsonPath.string_at("$.failure.Error"),
+                "job": sfn.JsonPath.string_to_json(sfn.JsonPath.string_at("$.failure.Cause")),
+            },
+        )
+        summary = sfn.Pass(
+            scope,
+            f"Step{step.name}JobSummary",
+            state_name=f"{step.name} job summary",
+            parameters={
+                "step": step.name,
+                "error": sfn.JsonPath.string_at("$.error"),
+                "jobId": sfn.JsonPath.string_at("$.job.JobId"),
+                "jobName": sfn.JsonPath.string_at("$.job.JobName"),
+                "status": sfn.JsonPath.string_at("$.job.Status"),
+            },
+        )
+        # Anything else (submission refused after retries, permissions, timeouts): no job to describe.
+        other = sfn.Pass(
+            scope,
+            f"Step{step.name}Error",
+            state_name=f"{step.name} error",
+            parameters={
+                "step": step.name,
+                "error": sfn.JsonPath.string_at("$.failure.Error"),
+                "detail": sfn.JsonPath.object_at("$.failure"),
+            },
+        )
+        # States.TaskFailed in a Catch matches every task error but States.Timeout, so tell a job that
+        # ran and failed (its cause is the job as JSON) from the rest by looking at the error itself.
+        job_failed = sfn.Condition.and_(
+            sfn.Condition.string_equals("$.failure.Error", "States.TaskFailed"),
+            sfn.Condition.is_present("$.failure.Cause"),
+            sfn.Condition.string_matches("$.failure.Cause", "{*"),
+        )
+        route = sfn.Choice(scope, f"Step{step.name}Failure", state_name=f"{step.name} failure")
+        route.when(job_failed, parse.next(summary).next(fail_state)).otherwise(other.next(fail_state))
+        task.add_catch(route, errors=["States.ALL"], result_path="$.failure")
+        return task
+
+    # -- IAM ---------------------------------------------------------------------------------------
+    def _grant(self, notify: NotificationTopic | None, tracing: bool) -> None:
+        stack = Stack.of(self)
+        role = self.role
+        pairs = list({(id(s.job_definition), id(s.queue)): s for s in self.steps}.values())
+        for step in pairs:
+            # Tags are sent only with job_tags (below); propagate_tags alone needs no TagResource.
+            step.job_definition.grant_submit(role, step.queue, with_tags=False)
+        job_arn = stack.format_arn(service="batch", resource="job", resource_name="*")
+        job_actions = ["batch:TerminateJob"]
+        if self._job_tags:
+            job_actions.append("batch:TagResource")
+        role.add_to_policy(iam.PolicyStatement(actions=job_actions, resources=[job_arn]))
+        acknowledge(
+            role,
+            "IAM5",
+            "submitJob.sync terminates the job when the execution is stopped (and tags it at submission): "
+            "job ARNs hold an ID Batch generates during SubmitJob, so job/* is the narrowest resource; "
+            "SubmitJob itself is scoped to the queues and job definitions used.",
+            applies_to=resource_finding(role, job_arn),
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["events:PutTargets", "events:PutRule", "events:DescribeRule"],
+                resources=[stack.format_arn(service="events", resource="rule", resource_name=SYNC_RULE)],
+            )
+        )
+        star_reasons = [
+            "batch:DescribeJobs (submitJob.sync polls the job; DescribeJobs has no resource-level "
+            "permissions)",
+            "logs:*LogDelivery/PutResourcePolicy/DescribeResourcePolicies/DescribeLogGroups (vended log "
+            "delivery for Step Functions logging supports only '*')",
+        ]
+        role.add_to_policy(iam.PolicyStatement(actions=["batch:DescribeJobs"], resources=["*"]))
+        role.add_to_policy(
+            iam.PolicyStatement(
+                actions=[
+                    "logs:CreateLogDelivery",
+                    "logs:GetLogDelivery",
+                    "logs:UpdateLogDelivery",
+                    "logs:DeleteLogDelivery",
+                    "logs:ListLogDeliveries",
+                    "logs:PutResourcePolicy",
+                    "logs:DescribeResourcePolicies",
+                    "logs:DescribeLogGroups",
+                ],
+                resources=["*"],
+            )
+        )
+        if tracing:
+            role.add_to_policy(
+                iam.PolicyStatement(
+                    actions=[
+                        "xray:PutTraceSegments",
+                        "xray:PutTelemetryRecords",
+                        "xray:GetSamplingRules",
+                        "xray:GetSamplingTargets",
+                    ],
+                    resources=["*"],
+                )
+            )
+            star_reasons.append("xray:PutTraceSegments/... (X-Ray has no resource-level permissions)")
+        acknowledge(
+            role,
+            "IAM5",
+            "Actions without resource-level permissions: " + "; ".join(star_reasons) + ".",
+            applies_to="Resource::*",
+        )
+        if notify is not None:
+            role.add_to_policy(iam.PolicyStatement(actions=["sns:Publish"], resources=[notify.topic_arn]))
+            role.add_to_policy(
+                iam.PolicyStatement(
+                    actions=["kms:GenerateDataKey", "kms:Decrypt"], resources=[notify.key.key_arn]
+                )
+            )

@@ -1,0 +1,158 @@
+"""The submitter's configuration: every environment variable it reads, read here and only here.
+
+The construct sets all of :data:`ENVIRONMENT_VARIABLES` on the function (PER_OBJECT mode may
+leave :data:`ARRAY_ONLY_VARIABLES` empty). A bad value raises :class:`ConfigError` naming the
+variable and the value, e.g. ``SUBMIT_MODE='FOO' is invalid: use PER_OBJECT or ARRAY``.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+JOB_QUEUE = "JOB_QUEUE"
+JOB_DEFINITION = "JOB_DEFINITION"
+SUBMIT_MODE = "SUBMIT_MODE"
+MANIFEST_BUCKET = "MANIFEST_BUCKET"
+MANIFEST_PREFIX = "MANIFEST_PREFIX"
+IDEMPOTENCY_TABLE = "IDEMPOTENCY_TABLE"
+IDEMPOTENCY_TTL_SECONDS = "IDEMPOTENCY_TTL_SECONDS"
+SKIP_EMPTY_OBJECTS = "SKIP_EMPTY_OBJECTS"
+MAX_SUBMITS_PER_SECOND = "MAX_SUBMITS_PER_SECOND"
+JOB_NAME_PREFIX = "JOB_NAME_PREFIX"
+# Read by Powertools itself (Logger, Metrics); checked here so a missing one fails clearly.
+POWERTOOLS_SERVICE_NAME = "POWERTOOLS_SERVICE_NAME"
+POWERTOOLS_METRICS_NAMESPACE = "POWERTOOLS_METRICS_NAMESPACE"
+POWERTOOLS_LOG_LEVEL = "POWERTOOLS_LOG_LEVEL"
+
+#: Every environment variable the handler reads (directly or through Powertools).
+ENVIRONMENT_VARIABLES: tuple[str, ...] = (
+    JOB_QUEUE,
+    JOB_DEFINITION,
+    SUBMIT_MODE,
+    MANIFEST_BUCKET,
+    MANIFEST_PREFIX,
+    IDEMPOTENCY_TABLE,
+    IDEMPOTENCY_TTL_SECONDS,
+    SKIP_EMPTY_OBJECTS,
+    MAX_SUBMITS_PER_SECOND,
+    JOB_NAME_PREFIX,
+    POWERTOOLS_SERVICE_NAME,
+    POWERTOOLS_METRICS_NAMESPACE,
+    POWERTOOLS_LOG_LEVEL,
+)
+#: Read only when ``SUBMIT_MODE=ARRAY``.
+ARRAY_ONLY_VARIABLES: tuple[str, ...] = (MANIFEST_BUCKET, MANIFEST_PREFIX)
+
+PER_OBJECT = "PER_OBJECT"
+ARRAY = "ARRAY"
+MODES = (PER_OBJECT, ARRAY)
+
+DEFAULT_TTL_SECONDS = 24 * 3600
+#: Without a cap set, one environment never exceeds AWS Batch's account-wide SubmitJob limit.
+DEFAULT_MAX_SUBMITS_PER_SECOND = 50.0
+#: Room left for the cleaned key and the hash in a 128-character job name.
+MAX_JOB_NAME_PREFIX = 64
+_JOB_NAME_PREFIX_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
+_TRUE = ("true", "1", "yes")
+_FALSE = ("false", "0", "no")
+
+
+class ConfigError(ValueError):
+    """An environment variable is missing or invalid; the message names it."""
+
+
+@dataclass(frozen=True)
+class Config:
+    job_queue: str
+    job_definition: str
+    mode: str
+    idempotency_table: str
+    idempotency_ttl_seconds: int = DEFAULT_TTL_SECONDS
+    manifest_bucket: str = ""
+    manifest_prefix: str = ""
+    skip_empty_objects: bool = True
+    max_submits_per_second: float = DEFAULT_MAX_SUBMITS_PER_SECOND
+    job_name_prefix: str = ""
+
+    @property
+    def is_array(self) -> bool:
+        return self.mode == ARRAY
+
+
+def _required(env: Mapping[str, str], name: str, why: str = "") -> str:
+    value = env.get(name, "").strip()
+    if not value:
+        raise ConfigError(f"{name} is not set{why}")
+    return value
+
+
+def load(environ: Mapping[str, str] | None = None, *, check_powertools: bool = True) -> Config:
+    """Read and validate the configuration (``os.environ`` by default)."""
+    env = os.environ if environ is None else environ
+
+    mode = env.get(SUBMIT_MODE, "").strip().upper() or PER_OBJECT
+    if mode not in MODES:
+        raise ConfigError(f"{SUBMIT_MODE}={env.get(SUBMIT_MODE)!r} is invalid: use PER_OBJECT or ARRAY")
+
+    ttl_text = env.get(IDEMPOTENCY_TTL_SECONDS, "").strip() or str(DEFAULT_TTL_SECONDS)
+    try:
+        ttl = int(ttl_text)
+    except ValueError:
+        raise ConfigError(
+            f"{IDEMPOTENCY_TTL_SECONDS}={ttl_text!r} is invalid: expected whole seconds"
+        ) from None
+    if ttl < 60:
+        raise ConfigError(f"{IDEMPOTENCY_TTL_SECONDS}={ttl} is invalid: must be >= 60 seconds")
+
+    skip_text = env.get(SKIP_EMPTY_OBJECTS, "").strip().lower() or "true"
+    if skip_text not in _TRUE + _FALSE:
+        raise ConfigError(
+            f"{SKIP_EMPTY_OBJECTS}={env.get(SKIP_EMPTY_OBJECTS)!r} is invalid: use true or false"
+        )
+
+    rate_text = env.get(MAX_SUBMITS_PER_SECOND, "").strip() or str(DEFAULT_MAX_SUBMITS_PER_SECOND)
+    try:
+        rate = float(rate_text)
+    except ValueError:
+        rate = math.nan
+    if not math.isfinite(rate) or rate <= 0:
+        raise ConfigError(f"{MAX_SUBMITS_PER_SECOND}={rate_text!r} is invalid: expected a number > 0")
+
+    prefix = env.get(JOB_NAME_PREFIX, "").strip()
+    if prefix and (len(prefix) > MAX_JOB_NAME_PREFIX or not _JOB_NAME_PREFIX_RE.match(prefix)):
+        raise ConfigError(
+            f"{JOB_NAME_PREFIX}={prefix!r} is invalid: up to {MAX_JOB_NAME_PREFIX} letters, digits, '-' "
+            "or '_', starting with a letter or digit"
+        )
+
+    manifest_bucket = manifest_prefix = ""
+    if mode == ARRAY:
+        why = f": it is required when {SUBMIT_MODE}=ARRAY"
+        manifest_bucket = _required(env, MANIFEST_BUCKET, why)
+        manifest_prefix = _required(env, MANIFEST_PREFIX, why)
+        if not manifest_prefix.endswith("/") or manifest_prefix.startswith("/"):
+            raise ConfigError(
+                f"{MANIFEST_PREFIX}={manifest_prefix!r} is invalid: "
+                "it must end with '/' and not start with '/'"
+            )
+
+    if check_powertools:
+        _required(env, POWERTOOLS_SERVICE_NAME)
+        _required(env, POWERTOOLS_METRICS_NAMESPACE)
+
+    return Config(
+        job_queue=_required(env, JOB_QUEUE),
+        job_definition=_required(env, JOB_DEFINITION),
+        mode=mode,
+        idempotency_table=_required(env, IDEMPOTENCY_TABLE),
+        idempotency_ttl_seconds=ttl,
+        manifest_bucket=manifest_bucket,
+        manifest_prefix=manifest_prefix,
+        skip_empty_objects=skip_text in _TRUE,
+        max_submits_per_second=rate,
+        job_name_prefix=prefix,
+    )

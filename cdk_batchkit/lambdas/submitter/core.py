@@ -1,0 +1,359 @@
+"""Pure submitter logic (no AWS calls): parse SQS bodies into objects, name jobs, plan submissions.
+
+Accepted SQS message bodies
+---------------------------
+* an EventBridge ``Object Created`` event from S3 (S3 -> EventBridge rule -> SQS, the construct's path);
+* a classic S3 notification ``{"Records": [...]}`` (S3 -> SQS directly); one message may carry several
+  records, each becomes one object;
+* ``{"Event": "s3:TestEvent", ...}``, sent by S3 when a notification is configured.
+
+Keys arrive URL-encoded (``+`` for a space, ``%2B`` for a literal plus) and are decoded exactly once.
+
+Bad input and skip policy
+-------------------------
+Bad input is never dropped and never fails the good records of its batch. It is logged (one line naming
+the SQS message id and the reason), counted in ``RecordsFailed`` and reported in ``batchItemFailures``,
+so SQS redelivers it and finally moves it to the dead-letter queue where someone can look at it:
+
+* a body that is not JSON;
+* JSON that is not an S3 event (or an S3 event missing the bucket, key or size);
+* a key longer than S3's limit (1024 bytes of UTF-8).
+
+Input that is valid but has nothing to do is acknowledged, logged and counted in ``RecordsSkipped``:
+
+* ``s3:TestEvent`` messages;
+* S3 events other than Object Created (the EventBridge rule and the notification only send those);
+* folder markers (a key ending in ``/`` with size 0);
+* zero-byte objects, when ``SKIP_EMPTY_OBJECTS`` is true (the default).
+
+A message carrying several classic records is failed if any of its records is bad; its good records
+are still submitted (idempotency makes the redelivery skip them).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import unquote_plus
+
+from aws_lambda_powertools.utilities.data_classes.s3_event import S3Event, S3EventBridgeNotificationEvent
+
+from .manifest import ENV_MANIFEST, PARAM_COUNT, PARAM_MANIFEST, ManifestEntry, encode
+
+#: S3's limit on the length of an object key, in bytes of UTF-8.
+S3_KEY_MAX_BYTES = 1024
+#: AWS Batch job names: 1-128 letters, digits, '-' and '_', starting with a letter or digit.
+JOB_NAME_MAX = 128
+JOB_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$")
+#: Batch array jobs hold 2 to 10,000 children.
+ARRAY_MIN, ARRAY_MAX = 2, 10_000
+_HASH_CHARS = 12
+_NOT_NAME_CHARS = re.compile(r"[^A-Za-z0-9_-]+")
+
+
+@dataclass
+class Parsed:
+    """What one SQS message body holds: objects to submit, skipped items and errors (reasons)."""
+
+    entries: list[ManifestEntry] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+def parse_body(body: str | None, *, skip_empty: bool = True) -> Parsed:
+    """Classify one SQS message body (see the module docstring for the policy)."""
+    parsed = Parsed()
+    if not body:
+        parsed.errors.append("the message body is empty")
+        return parsed
+    try:
+        data = json.loads(body)
+    except json.JSONDecodeError as exc:
+        parsed.errors.append(f"the body is not JSON ({exc.msg} at position {exc.pos})")
+        return parsed
+    if not isinstance(data, dict):
+        parsed.errors.append(f"the body is JSON {type(data).__name__}, not an S3 event")
+    elif data.get("Event") == "s3:TestEvent":
+        parsed.skipped.append("s3:TestEvent")
+    elif data.get("source") == "aws.s3" and isinstance(data.get("detail"), dict):
+        _parse_eventbridge(data, parsed, skip_empty)
+    elif isinstance(data.get("Records"), list) and data["Records"]:
+        for index, record in enumerate(data["Records"]):
+            _parse_notification_record(record, index, parsed, skip_empty)
+    else:
+        keys = ", ".join(sorted(map(str, data))[:5]) or "none"
+        parsed.errors.append(f"the body is not an S3 event (top-level keys: {keys})")
+    return parsed
+
+
+def _parse_eventbridge(data: dict[str, Any], parsed: Parsed, skip_empty: bool) -> None:
+    event = S3EventBridgeNotificationEvent(data)
+    detail_type = data.get("detail-type")
+    if detail_type != "Object Created":
+        parsed.skipped.append(f"EventBridge detail-type {detail_type!r} is not 'Object Created'")
+        return
+    try:
+        detail = event.detail
+        raw_object = detail["object"]
+        entry = _entry(
+            bucket=detail.bucket.name,
+            key=detail.object.key,  # Powertools applies unquote_plus: the one decoding
+            size=raw_object.get("size"),
+            version_id=raw_object.get("version-id"),
+            etag=raw_object.get("etag"),
+            sequencer=raw_object.get("sequencer"),
+            event_time=event.get("time"),
+        )
+    except (KeyError, TypeError, AttributeError) as exc:
+        parsed.errors.append(f"the EventBridge S3 event lacks {exc}")
+        return
+    except ValueError as exc:
+        parsed.errors.append(str(exc))
+        return
+    _accept(entry, parsed, skip_empty)
+
+
+def _parse_notification_record(record: Any, index: int, parsed: Parsed, skip_empty: bool) -> None:
+    where = f"Records[{index}]"
+    if not isinstance(record, dict) or record.get("eventSource") != "aws:s3":
+        parsed.errors.append(f"{where} is not an S3 event record")
+        return
+    event_name = str(record.get("eventName", ""))
+    if not event_name.startswith("ObjectCreated:"):
+        parsed.skipped.append(f"{where} eventName {event_name!r} is not ObjectCreated:*")
+        return
+    # One S3Event per record keeps Powertools' accessors (and their handling of 'get_object').
+    s3_record = next(S3Event({"Records": [record]}).records)
+    try:
+        message = s3_record.s3
+        obj = message.get_object
+        entry = _entry(
+            bucket=message.bucket.name,
+            key=unquote_plus(obj["key"]),  # the one decoding: the raw key is URL-encoded
+            size=obj.get("size"),
+            version_id=obj.version_id,
+            etag=obj.get("eTag"),
+            sequencer=obj.get("sequencer"),
+            event_time=s3_record.get("eventTime"),
+        )
+    except (KeyError, TypeError, AttributeError) as exc:
+        parsed.errors.append(f"{where} lacks {exc}")
+        return
+    except ValueError as exc:
+        parsed.errors.append(f"{where}: {exc}")
+        return
+    _accept(entry, parsed, skip_empty)
+
+
+def _entry(
+    *,
+    bucket: Any,
+    key: Any,
+    size: Any,
+    version_id: Any,
+    etag: Any,
+    sequencer: Any,
+    event_time: Any,
+) -> ManifestEntry:
+    if not isinstance(bucket, str) or not bucket:
+        raise ValueError("the S3 event has no bucket name")
+    if not isinstance(key, str) or not key:
+        raise ValueError("the S3 event has no object key")
+    key_bytes = len(key.encode("utf-8", errors="surrogatepass"))
+    if key_bytes > S3_KEY_MAX_BYTES:
+        raise ValueError(f"the key is {key_bytes} bytes of UTF-8, over S3's limit of {S3_KEY_MAX_BYTES}")
+    if isinstance(size, bool) or not isinstance(size, int | str):
+        raise ValueError(f"the S3 event has no valid object size ({size!r})")
+    try:
+        size_value = int(size)
+    except ValueError:
+        raise ValueError(f"the S3 event has no valid object size ({size!r})") from None
+    if size_value < 0:
+        raise ValueError(f"the S3 event has a negative object size ({size_value})")
+    return ManifestEntry(
+        bucket=bucket,
+        key=key,
+        size=size_value,
+        version_id=str(version_id) if version_id else None,
+        etag=str(etag).strip('"') if etag else None,
+        sequencer=str(sequencer) if sequencer else None,
+        event_time=str(event_time) if event_time else None,
+    )
+
+
+def _accept(entry: ManifestEntry, parsed: Parsed, skip_empty: bool) -> None:
+    if entry.size == 0 and entry.key.endswith("/"):
+        parsed.skipped.append(f"folder marker {entry.uri}")
+    elif entry.size == 0 and skip_empty:
+        parsed.skipped.append(f"empty object {entry.uri} (SKIP_EMPTY_OBJECTS=true)")
+    else:
+        parsed.entries.append(entry)
+
+
+# -- identity and names -----------------------------------------------------------------------------
+
+
+def idempotency_data(entry: ManifestEntry) -> dict[str, str]:
+    """What makes one S3 event unique: bucket, key, version id (or ETag when unversioned), sequencer."""
+    return {
+        "bucket": entry.bucket,
+        "key": entry.key,
+        "version": entry.version_id or entry.etag or "",
+        "sequencer": entry.sequencer or "",
+    }
+
+
+def identity(entry: ManifestEntry) -> str:
+    """A hashable form of :func:`idempotency_data` (to find duplicates inside one batch)."""
+    return json.dumps(idempotency_data(entry), sort_keys=True, ensure_ascii=False)
+
+
+def _digest(*parts: str) -> str:
+    return hashlib.sha256("\0".join(parts).encode("utf-8", errors="surrogatepass")).hexdigest()[:_HASH_CHARS]
+
+
+def _clean(text: str) -> str:
+    return _NOT_NAME_CHARS.sub("-", text).strip("-_")
+
+
+def job_name(entry: ManifestEntry, prefix: str = "") -> str:
+    """A valid, stable Batch job name for one object: cleaned tail of the key + hash of the object.
+
+    ``prefix`` must itself be valid (checked by the configuration). Two keys that clean to the same
+    text still get different names (the hash covers bucket, key and version id or ETag).
+    """
+    digest = _digest(entry.bucket, entry.key, entry.version_id or entry.etag or "")
+    budget = JOB_NAME_MAX - len(prefix) - 1 - len(digest)
+    tail = _clean(entry.key)[-budget:] if budget > 0 else ""
+    tail = tail.lstrip("-_") if not prefix else tail
+    tail = tail.rstrip("-_")
+    if not prefix and not tail:
+        tail = "object"
+    name = f"{prefix}{tail}-{digest}" if tail else f"{prefix}{digest}"
+    return name[:JOB_NAME_MAX]
+
+
+def array_job_name(manifest_body: bytes, count: int, prefix: str = "") -> str:
+    """A stable name for the array job of one batch: its size and a hash of its manifest."""
+    digest = hashlib.sha256(manifest_body).hexdigest()[:16]
+    return f"{prefix}array-{count}-{digest}"
+
+
+# -- submission plans -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Manifest:
+    bucket: str
+    key: str
+    body: bytes
+
+    @property
+    def uri(self) -> str:
+        return f"s3://{self.bucket}/{self.key}"
+
+
+@dataclass(frozen=True)
+class JobRequest:
+    """One SubmitJob call, and the manifest to write before it (ARRAY mode)."""
+
+    job_name: str
+    entries: tuple[ManifestEntry, ...]
+    parameters: Mapping[str, str]
+    environment: Mapping[str, str]
+    array_size: int | None = None
+    manifest: Manifest | None = None
+
+    def submit_job_kwargs(self, job_queue: str, job_definition: str) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {
+            "jobName": self.job_name,
+            "jobQueue": job_queue,
+            "jobDefinition": job_definition,
+            "parameters": dict(self.parameters),
+            "containerOverrides": {
+                "environment": [{"name": name, "value": value} for name, value in self.environment.items()]
+            },
+        }
+        if self.array_size is not None:
+            kwargs["arrayProperties"] = {"size": self.array_size}
+        return kwargs
+
+
+def plan_object(entry: ManifestEntry, prefix: str = "") -> JobRequest:
+    """PER_OBJECT: one plain job, the object as parameters and environment."""
+    return JobRequest(
+        job_name=job_name(entry, prefix),
+        entries=(entry,),
+        parameters=entry.parameters(),
+        environment=entry.environment(),
+    )
+
+
+def plan_array(
+    entries: Sequence[ManifestEntry], *, manifest_bucket: str, manifest_prefix: str, prefix: str = ""
+) -> JobRequest:
+    """ARRAY: one job for all ``entries`` (in order) with a JSON-lines manifest.
+
+    One entry gives a plain job (Batch arrays need at least 2 children) that still gets the one-line
+    manifest, plus the PER_OBJECT parameters and environment.
+    """
+    count = len(entries)
+    if not ARRAY_MIN - 1 <= count <= ARRAY_MAX:
+        raise ValueError(f"an array job holds 1 to {ARRAY_MAX} objects, not {count}")
+    body = encode(entries)
+    name = job_name(entries[0], prefix) if count == 1 else array_job_name(body, count, prefix)
+    manifest = Manifest(bucket=manifest_bucket, key=f"{manifest_prefix}{name}.jsonl", body=body)
+    parameters = {PARAM_MANIFEST: manifest.uri, PARAM_COUNT: str(count)}
+    environment = {ENV_MANIFEST: manifest.uri}
+    if count == 1:
+        parameters = {**entries[0].parameters(), **parameters}
+        environment = {**entries[0].environment(), **environment}
+    return JobRequest(
+        job_name=name,
+        entries=tuple(entries),
+        parameters=parameters,
+        environment=environment,
+        array_size=count if count >= ARRAY_MIN else None,
+        manifest=manifest,
+    )
+
+
+# -- rate cap ---------------------------------------------------------------------------------------
+
+
+class RateLimiter:
+    """At most ``per_second`` acquisitions per second in this execution environment (even spacing).
+
+    The construct sets reserved concurrency C and ``MAX_SUBMITS_PER_SECOND = account rate / C``, so all
+    environments together stay under AWS Batch's account-wide SubmitJob limit.
+    """
+
+    def __init__(
+        self,
+        per_second: float,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        if per_second <= 0:
+            raise ValueError(f"per_second={per_second} is invalid: must be > 0")
+        self.interval = 1.0 / per_second
+        self._clock = clock
+        self._sleep = sleep
+        self._next: float | None = None
+
+    def acquire(self) -> float:
+        """Wait until the next submission is allowed; returns the seconds waited."""
+        now = self._clock()
+        waited = 0.0
+        if self._next is not None and now < self._next:
+            waited = self._next - now
+            self._sleep(waited)
+            now = self._next
+        self._next = now + self.interval
+        return waited

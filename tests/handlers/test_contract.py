@@ -1,0 +1,118 @@
+"""The contract between the S3JobSubmitter construct and the handler it deploys, checked both ways.
+
+* Every environment variable the handler reads (``config.ENVIRONMENT_VARIABLES``) is set on the
+  synthesized function, in both modes.
+* The function's IAM policy allows exactly the AWS calls the handler makes: the calls are recorded
+  (botocore ``before-call``) while the handler runs every path against moto (new objects, duplicates,
+  a throttled submission that releases its idempotency records), then compared with the policy.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import boto3
+import pytest
+from aws_cdk.assertions import Template
+
+from cdk_batchkit.constructs import S3JobSubmitter, SubmitMode
+from cdk_batchkit.lambdas.submitter import config as settings
+from cdk_batchkit.lambdas.submitter.runtime import BATCH_CLIENT_CONFIG
+from tests.handlers.support import REGION, Throttle, World, eventbridge_body, sqs_event
+from tests.support import new_stack
+from tests.unit.test_submitter import _queue_and_job
+
+# Called by the Lambda service on the function's behalf, not by the handler: the runtime writes its
+# log group, and the SQS event source mapping receives and deletes the messages.
+SERVICE_SIDE = ("logs:", "sqs:")
+
+
+@pytest.fixture(scope="module")
+def functions() -> dict[str, dict[str, Any]]:
+    """Per mode: the function's environment and the actions its policy allows."""
+    stack = new_stack()
+    queue, job = _queue_and_job(stack)
+    array = S3JobSubmitter(stack, "Array", job_queue=queue, job_definition=job, mode=SubmitMode.ARRAY)
+    S3JobSubmitter(
+        stack,
+        "PerObject",
+        job_queue=queue,
+        job_definition=job,
+        mode=SubmitMode.PER_OBJECT,
+        bucket=array.bucket,
+    )
+    template = Template.from_stack(stack).to_json()["Resources"]
+    found: dict[str, dict[str, Any]] = {}
+    for mode, prefix in (("ARRAY", "Array"), ("PER_OBJECT", "PerObject")):
+        (function,) = [
+            r
+            for k, r in template.items()
+            if r["Type"] == "AWS::Lambda::Function" and k.startswith(f"{prefix}Function")
+        ]
+        (policy,) = [
+            r
+            for k, r in template.items()
+            if r["Type"] == "AWS::IAM::Policy" and k.startswith(f"{prefix}FunctionRoleDefaultPolicy")
+        ]
+        actions: set[str] = set()
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+            assert statement["Effect"] == "Allow"
+            listed = statement["Action"]
+            actions.update([listed] if isinstance(listed, str) else listed)
+        found[mode] = {
+            "environment": function["Properties"]["Environment"]["Variables"],
+            "actions": {a for a in actions if not a.startswith(SERVICE_SIDE)},
+        }
+    return found
+
+
+@pytest.mark.parametrize("mode", ["ARRAY", "PER_OBJECT"])
+def test_every_variable_the_handler_reads_is_set_on_the_function(functions, mode):
+    environment = functions[mode]["environment"]
+    assert set(settings.ENVIRONMENT_VARIABLES) <= set(environment), set(settings.ENVIRONMENT_VARIABLES) - set(
+        environment
+    )
+    assert environment[settings.SUBMIT_MODE] == mode
+    # And the values the construct renders are ones the handler accepts.
+    literal = {k: v for k, v in environment.items() if isinstance(v, str)}
+    placeholders = {k: "placeholder" for k, v in environment.items() if not isinstance(v, str)}
+    config = settings.load({**literal, **placeholders})
+    assert config.mode == mode
+
+
+def _throttled_batch_client(world: World) -> Any:
+    client = boto3.client(
+        "batch",
+        region_name=REGION,
+        config=BATCH_CLIENT_CONFIG,
+        endpoint_url="https://batch.throttled.invalid",
+    )
+    client.meta.events.register(
+        "before-call.*.*", lambda model, **_: world.calls.append(f"batch:{model.name}")
+    )
+    Throttle(client)
+    return client
+
+
+def _run_every_path(world: World, mode: str) -> set[str]:
+    """New objects, the same events again, and a throttled batch; returns the calls made."""
+    first = sqs_event(eventbridge_body("a/one.csv"), eventbridge_body("a/two.csv"))
+    assert world.submitter(SUBMIT_MODE=mode).handle(first)["batchItemFailures"] == []
+    assert world.submitter(SUBMIT_MODE=mode).handle(first)["batchItemFailures"] == []  # duplicates
+    throttled = world.submitter(SUBMIT_MODE=mode, clients=world.clients(batch=_throttled_batch_client(world)))
+    response = throttled.handle(sqs_event(eventbridge_body("b/one.csv"), eventbridge_body("b/two.csv")))
+    assert len(response["batchItemFailures"]) == 2
+    return set(world.calls)
+
+
+@pytest.mark.usefixtures("no_retry_delay")
+@pytest.mark.parametrize("mode", ["ARRAY", "PER_OBJECT"])
+def test_the_policy_allows_exactly_the_calls_the_handler_makes(functions, world, mode):
+    made = _run_every_path(world, mode)  # "service:Operation", as IAM spells actions
+    allowed = functions[mode]["actions"]
+    assert made <= allowed, f"the handler calls {made - allowed}, which the policy does not allow"
+    # Powertools reads the record with GetItem only when a conditional put does not return the item
+    # it collided with; DynamoDB (and moto) return it, so GetItem is allowed but not exercised here.
+    unused = allowed - made - {"dynamodb:GetItem"}
+    assert not unused, f"the policy allows calls the handler never makes: {unused}"
+    assert ("s3:PutObject" in made) == (mode == "ARRAY")
