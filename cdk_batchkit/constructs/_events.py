@@ -25,6 +25,16 @@ DEFAULT_MAX_EVENT_AGE = Duration.hours(6)
 #: S3 object keys are at most 1,024 bytes (UTF-8).
 MAX_KEY_BYTES = 1024
 
+#: Field -> path in an S3 "Object Created" event (the key is URL-encoded, as S3 sends it).
+S3_EVENT_FIELDS: Mapping[str, str] = {
+    "bucket": "$.detail.bucket.name",
+    "key": "$.detail.object.key",
+    "size": "$.detail.object.size",
+    "version": "$.detail.object.version-id",
+    "etag": "$.detail.object.etag",
+    "sequencer": "$.detail.object.sequencer",
+}
+
 
 def encrypted_queue(scope: Construct, construct_id: str, **kwargs: object) -> sqs.Queue:
     """An SQS queue: SSE-SQS encrypted (free, and EventBridge can send to it), TLS-only, 14-day retention."""
@@ -93,22 +103,39 @@ def object_key_filter(prefix: str | None, suffix: str | None) -> list[object] | 
     return None
 
 
-def check_key_filter(scope: Construct, prop: str, value: str | None) -> None:
-    """A prefix/suffix filter must be known at synth (it goes into the pattern) and fit a key."""
-    if value is None:
-        return
-    if is_token(value):
-        fail(scope, prop, value, "must be known at synth time (it goes into the event pattern)")
-    if not value or len(value.encode("utf-8")) > MAX_KEY_BYTES:
-        fail(scope, prop, value, f"must be 1 to {MAX_KEY_BYTES} bytes (leave it unset for any key)")
+def check_key_filters(scope: Construct, prefix: str | None, suffix: str | None) -> None:
+    """Prefix/suffix filters must be known at synth (they go into the pattern) and fit a key."""
+    for prop, value in (("prefix", prefix), ("suffix", suffix)):
+        if value is None:
+            continue
+        if is_token(value):
+            fail(scope, prop, value, "must be known at synth time (it goes into the event pattern)")
+        if not value or len(value.encode("utf-8")) > MAX_KEY_BYTES:
+            fail(scope, prop, value, f"must be 1 to {MAX_KEY_BYTES} bytes (leave it unset for any key)")
 
 
-def object_created_pattern(bucket: s3.IBucket, key_filter: list[object] | None) -> events.EventPattern:
-    """S3 "Object Created" events of ``bucket`` whose key matches ``key_filter``."""
+def object_created_rule(
+    scope: Construct,
+    construct_id: str,
+    *,
+    bucket: s3.IBucket,
+    key_filter: list[object] | None,
+    description: str,
+) -> events.Rule:
+    """A rule on S3 "Object Created" events of ``bucket`` whose key matches ``key_filter``.
+
+    Also makes the bucket send its events to EventBridge (see :func:`enable_event_bridge`).
+    """
+    enable_event_bridge(scope, bucket)
     detail: dict[str, object] = {"bucket": {"name": [bucket.bucket_name]}}
     if key_filter is not None:
         detail["object"] = {"key": key_filter}
-    return events.EventPattern(source=["aws.s3"], detail_type=["Object Created"], detail=detail)
+    return events.Rule(
+        scope,
+        construct_id,
+        description=description,
+        event_pattern=events.EventPattern(source=["aws.s3"], detail_type=["Object Created"], detail=detail),
+    )
 
 
 def enable_event_bridge(scope: Construct, bucket: s3.IBucket) -> None:

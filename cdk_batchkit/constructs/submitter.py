@@ -20,11 +20,9 @@ rule targeting the job queue directly, one job per object, no de-duplication.
 from __future__ import annotations
 
 import enum
-import re
 
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_dynamodb as dynamodb
-from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda_event_sources as sources
@@ -36,17 +34,17 @@ from constructs import Construct
 from ..lambdas.submitter.manifest import ENV_BUCKET, ENV_KEY, ENV_KEY_ENCODING, ENV_SIZE, ENV_VERSION
 from ._events import (
     MAX_RETRY_ATTEMPTS,
-    check_key_filter,
+    S3_EVENT_FIELDS,
+    check_key_filters,
     check_retry,
-    enable_event_bridge,
     encrypted_queue,
     new_dead_letter_queue,
-    object_created_pattern,
+    object_created_rule,
     object_key_filter,
     override_input,
 )
 from ._lambda import HandlerFunction
-from ._validation import check_range, check_seconds, fail, is_token
+from ._validation import JOB_NAME, check_range, check_seconds, fail, is_token
 from .job_definition import BatchJobDefinition, ContainerJobDefinition
 from .nag import acknowledge, resource_finding
 from .queue import JobQueue
@@ -54,7 +52,6 @@ from .queue import JobQueue
 #: AWS Batch accepts at most this many SubmitJob calls per second per account (429 beyond).
 ACCOUNT_SUBMIT_RATE = 50
 METRICS_NAMESPACE = "CdkBatchkit/Submitter"
-_JOB_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$")
 _MANIFEST_SUFFIX = ".jsonl"
 
 
@@ -159,8 +156,7 @@ class S3JobSubmitter(Construct):
         idempotency_ttl = idempotency_ttl or Duration.days(14)
         if not isinstance(job_definition, ContainerJobDefinition):
             fail(self, "job_definition", job_definition.node.path, "must be a ContainerJobDefinition")
-        check_key_filter(self, "prefix", prefix)
-        check_key_filter(self, "suffix", suffix)
+        check_key_filters(self, prefix, suffix)
         array = mode is SubmitMode.ARRAY
         batch_size = batch_size if batch_size is not None else (1000 if array else 10)
         window = max_batching_window or Duration.seconds(30 if array else 1)
@@ -183,7 +179,7 @@ class S3JobSubmitter(Construct):
         check_seconds(self, "idempotency_ttl", idempotency_ttl, 60, None)
         if not manifest_prefix.endswith("/") or manifest_prefix.startswith("/"):
             fail(self, "manifest_prefix", manifest_prefix, "must end with '/' and not start with '/'")
-        if job_name_prefix and not _JOB_NAME.match(job_name_prefix + "x") or len(job_name_prefix) > 40:
+        if job_name_prefix and not JOB_NAME.match(job_name_prefix + "x") or len(job_name_prefix) > 40:
             fail(
                 self,
                 "job_name_prefix",
@@ -199,7 +195,6 @@ class S3JobSubmitter(Construct):
         if bucket is None:
             assert isinstance(self.bucket, s3.Bucket)
             self.bucket.add_lifecycle_rule(prefix=manifest_prefix, expiration=Duration.days(30))
-        enable_event_bridge(self, self.bucket)
         self.manifest_bucket = manifest_bucket or self.bucket
         self.manifest_prefix = manifest_prefix
 
@@ -217,11 +212,12 @@ class S3JobSubmitter(Construct):
                 queue=self.dead_letter_queue, max_receive_count=max_receive_count
             ),
         )
-        self.rule = events.Rule(
+        self.rule = object_created_rule(
             self,
             "ObjectCreated",
+            bucket=self.bucket,
+            key_filter=matcher,
             description=f"Object Created in the input bucket -> {self.node.path} queue",
-            event_pattern=object_created_pattern(self.bucket, matcher),
         )
         # A failed delivery lands in the same dead-letter queue with the same body (the event),
         # so one redrive replays both kinds of failure through the submitter.
@@ -389,21 +385,19 @@ class S3JobRule(Construct):
         super().__init__(scope, construct_id)
         if not isinstance(job_definition, ContainerJobDefinition):
             fail(self, "job_definition", job_definition.node.path, "must be a ContainerJobDefinition")
-        check_key_filter(self, "prefix", prefix)
-        check_key_filter(self, "suffix", suffix)
-        if not is_token(job_name) and not _JOB_NAME.match(job_name):
+        check_key_filters(self, prefix, suffix)
+        if not is_token(job_name) and not JOB_NAME.match(job_name):
             fail(self, "job_name", job_name, "use 1-128 letters, digits, '-' or '_', starting alphanumeric")
         max_event_age = max_event_age or Duration.hours(24)
         check_retry(self, retry_attempts, max_event_age)
         job_definition.bind(job_queue)
-        enable_event_bridge(self, bucket)
-        dead_letter_queue = dead_letter_queue or new_dead_letter_queue(self)
-        self.dead_letter_queue = dead_letter_queue
-        self.rule = events.Rule(
+        self.dead_letter_queue = dead_letter_queue or new_dead_letter_queue(self)
+        self.rule = object_created_rule(
             self,
             "ObjectCreated",
+            bucket=bucket,
+            key_filter=object_key_filter(prefix, suffix),
             description=f"Object Created -> one Batch job ({self.node.path})",
-            event_pattern=object_created_pattern(bucket, object_key_filter(prefix, suffix)),
         )
         self.rule.add_target(
             targets.BatchJob(
@@ -424,12 +418,7 @@ class S3JobRule(Construct):
 
 
 def _job_input_transformer() -> dict[str, object]:
-    paths = {
-        "bucket": "$.detail.bucket.name",
-        "key": "$.detail.object.key",
-        "size": "$.detail.object.size",
-        "version": "$.detail.object.version-id",
-    }
+    paths = {name: S3_EVENT_FIELDS[name] for name in ("bucket", "key", "size", "version")}
     env = {ENV_BUCKET: "bucket", ENV_KEY: "key", ENV_SIZE: "size", ENV_VERSION: "version"}
     parameters = ",".join(f'"{name}":"<{name}>"' for name in paths)
     environment = ",".join(

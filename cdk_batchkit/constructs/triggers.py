@@ -15,11 +15,9 @@ All of it is pay-per-use: rules and schedules cost nothing while idle.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 
 from aws_cdk import Duration, Stack
-from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
@@ -31,31 +29,19 @@ from constructs import Construct
 from ._events import (
     DEFAULT_MAX_EVENT_AGE,
     DEFAULT_RETRY_ATTEMPTS,
-    check_key_filter,
+    S3_EVENT_FIELDS,
+    check_key_filters,
     check_retry,
-    enable_event_bridge,
     new_dead_letter_queue,
-    object_created_pattern,
+    object_created_rule,
     object_key_filter,
     override_input,
     quoted_input,
 )
-from ._validation import check_range, check_seconds, fail, is_token
+from ._validation import JOB_NAME, check_range, check_seconds, fail, is_token
 from .job_definition import BatchJobDefinition
 from .queue import JobQueue
 from .workflow import INPUT_FIELD, MAX_ARRAY_SIZE, MIN_ARRAY_SIZE, Workflow
-
-JOB_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$")
-
-#: Workflow input field -> path in the S3 "Object Created" event.
-S3_EVENT_FIELDS: Mapping[str, str] = {
-    "bucket": "$.detail.bucket.name",
-    "key": "$.detail.object.key",
-    "size": "$.detail.object.size",
-    "version": "$.detail.object.version-id",
-    "etag": "$.detail.object.etag",
-    "sequencer": "$.detail.object.sequencer",
-}
 
 
 def _scheduler_role(scope: Construct) -> iam.Role:
@@ -130,17 +116,16 @@ class ObjectCreatedTrigger(Construct):
         """
         super().__init__(scope, construct_id)
         check_retry(self, retry_attempts, max_event_age)
-        check_key_filter(self, "prefix", prefix)
-        check_key_filter(self, "suffix", suffix)
-        enable_event_bridge(self, bucket)
+        check_key_filters(self, prefix, suffix)
         #: Where undeliverable events go.
         self.dead_letter_queue: sqs.IQueue = dead_letter_queue or new_dead_letter_queue(self)
         #: The EventBridge rule.
-        self.rule = events.Rule(
+        self.rule = object_created_rule(
             self,
             "Rule",
+            bucket=bucket,
+            key_filter=object_key_filter(prefix, suffix),
             description=f"Start {workflow.node.path} on new objects",
-            event_pattern=object_created_pattern(bucket, object_key_filter(prefix, suffix)),
         )
         self.rule.add_target(
             targets.SfnStateMachine(

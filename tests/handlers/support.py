@@ -106,6 +106,21 @@ def failed_ids(response: dict[str, Any]) -> list[str]:
     return [item["itemIdentifier"] for item in response["batchItemFailures"]]
 
 
+class FakeClock:
+    """A monotonic clock whose ``sleep`` advances it and records the wait (no real sleeping)."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
 class MetricsRecorder:
     """Stands in for Powertools Metrics: records add_metric calls."""
 

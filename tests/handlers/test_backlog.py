@@ -31,6 +31,7 @@ from moto.batch.responses import BatchResponse
 from moto.core import DEFAULT_ACCOUNT_ID
 
 from cdk_batchkit.lambdas.backlog import core, handler
+from tests.handlers.support import FakeClock
 
 REGION = "us-east-1"
 EVENTS = Path(__file__).resolve().parents[1] / "events" / "batch"
@@ -238,19 +239,6 @@ def test_caps_pages_and_says_the_figures_are_lower_bounds(
     assert line["complete"] is False
     (record,) = [r for r in caplog.records if r.levelname == "WARNING"]
     assert busy in record.getMessage() and "lower bounds" in record.getMessage()
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 100.0
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 def test_spaces_list_jobs_calls_across_queues(

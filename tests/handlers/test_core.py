@@ -19,6 +19,7 @@ from cdk_batchkit.lambdas.submitter.core import (
 )
 from cdk_batchkit.lambdas.submitter.manifest import ENV_KEY, ENV_MANIFEST, ManifestEntry
 from tests.handlers.support import (
+    FakeClock,
     eventbridge_body,
     load_event,
     notification_body,
@@ -226,19 +227,6 @@ def test_plan_array_of_one_is_a_plain_job_with_manifest_and_object_variables() -
     assert kwargs["parameters"]["key"] == "only.csv" and kwargs["parameters"]["count"] == "1"
     env = {item["name"]: item["value"] for item in kwargs["containerOverrides"]["environment"]}
     assert env[ENV_KEY] == "only.csv" and env[ENV_MANIFEST].startswith("s3://m/p/")
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 100.0
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 def test_rate_limiter_spaces_acquisitions() -> None:

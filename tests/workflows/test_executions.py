@@ -71,12 +71,20 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> dict:
     return synth_checked(_build, tmp_path_factory.mktemp("wf"), "Workflows")
 
 
-def _execute(template: dict, execution_input: dict) -> tuple[dict, harness.MotoBatch, str]:
-    """Set up moto resources, run the synthesized definition once; returns (execution, batch, inbox URL)."""
+def _execute(
+    template: dict, execution_input: dict, queue_suffix: str = ""
+) -> tuple[dict, harness.MotoBatch, str]:
+    """Set up moto resources, run the synthesized definition once; returns (execution, batch, inbox URL).
+
+    ``queue_suffix`` is appended to the queue ARN the definition gets (``"-gone"``: a queue Batch rejects).
+    """
     batch = harness.MotoBatch()
     topic, inbox = harness.sqs_subscribed_topic()
     values = {
-        **{lid: batch.queue_arn for lid in harness.logical_ids(template, "AWS::Batch::JobQueue")},
+        **{
+            lid: batch.queue_arn + queue_suffix
+            for lid in harness.logical_ids(template, "AWS::Batch::JobQueue")
+        },
         **{
             lid: batch.job_definition_arn
             for lid in harness.logical_ids(template, "AWS::Batch::JobDefinition")
@@ -162,20 +170,7 @@ def test_a_failing_step_ends_in_fail_and_notifies_once(
 @mock_aws(config=MOTO)
 def test_a_refused_submission_is_caught_without_a_job(template: dict) -> None:
     """SubmitJob itself fails (unknown queue -> Batch.ClientException, not retried): still one Fail path."""
-    batch = harness.MotoBatch()
-    topic, inbox = harness.sqs_subscribed_topic()
-    values = {
-        **{lid: batch.queue_arn + "-gone" for lid in harness.logical_ids(template, "AWS::Batch::JobQueue")},
-        **{
-            lid: batch.job_definition_arn
-            for lid in harness.logical_ids(template, "AWS::Batch::JobDefinition")
-        },
-        **{lid: topic for lid in harness.logical_ids(template, "AWS::SNS::Topic")},
-    }
-    (resource,) = harness.state_machines(template).values()
-    asl = harness.definition(resource, harness.substituter(values))
-    with batch_integration_shim():
-        execution = harness.run(asl, INPUT, batch.role_arn)
+    execution, batch, inbox = _execute(template, INPUT, queue_suffix="-gone")
     assert execution["status"] == "FAILED" and execution["error"] == STEP_FAILED
     cause = json.loads(execution["cause"])
     assert cause["step"] in ("Prepare", "Index")
