@@ -1,18 +1,32 @@
-"""Reusable AWS Batch constructs (one module per concept)."""
+"""Reusable AWS Batch constructs (one module per concept).
 
-from .compute import (
-    BatchComputeEnvironment,
+The model they check against (compute kinds, profiles, requirements, rules) lives in
+:mod:`cdk_batchkit.model` and is re-exported here for convenience.
+"""
+
+from ..model import (
+    Architecture,
     ComputeKind,
     ComputeProfile,
+    FitResult,
+    JobRequirements,
+    Platform,
+    QueueProfile,
+    check_fit,
+)
+from ._events import EventDelivery
+from .compute import (
+    BatchComputeEnvironment,
     Ec2ComputeEnvironment,
     FargateComputeEnvironment,
     UnmanagedComputeEnvironment,
 )
-from .fit import FitResult, JobRequirements, Platform, check_fit
-from .instance_catalog import Architecture
 from .job_definition import (
     BatchJobDefinition,
+    Container,
     ContainerJobDefinition,
+    ImportedJobDefinition,
+    JobDefinitionBase,
     MultiNodeJobDefinition,
     RetryPolicy,
 )
@@ -21,41 +35,48 @@ from .monitoring import BatchMonitoring, MonitoringThresholds
 from .nag import acknowledge
 from .network import BatchNetwork, NetworkMode
 from .notifications import NotificationTopic
-from .queue import FairShare, JobQueue
+from .queue import FairShare, ImportedJobQueue, JobQueue, JobQueueBase
 from .submitter import S3JobRule, S3JobSubmitter, SubmitMode
 from .triggers import JobSchedule, ObjectCreatedTrigger, WorkflowSchedule
 from .workflow import S3_OBJECT_ENVIRONMENT, Step, Workflow
 
 __all__ = [
     "S3_OBJECT_ENVIRONMENT",
-    "BatchMonitoring",
     "Architecture",
     "BatchComputeEnvironment",
     "BatchJobDefinition",
+    "BatchMonitoring",
     "BatchNetwork",
     "ComputeKind",
     "ComputeProfile",
+    "Container",
     "ContainerJobDefinition",
     "Ec2ComputeEnvironment",
+    "EventDelivery",
     "FairShare",
     "FargateComputeEnvironment",
     "FitResult",
+    "ImportedJobDefinition",
+    "ImportedJobQueue",
+    "JobDefinitionBase",
     "JobQueue",
+    "JobQueueBase",
     "JobRequirements",
-    "MultiNodeJobDefinition",
-    "NetworkMode",
-    "NotificationTopic",
-    "Platform",
-    "RetryPolicy",
-    "S3JobRule",
-    "S3JobSubmitter",
-    "SubmitMode",
-    "UnmanagedComputeEnvironment",
     "JobSchedule",
     "JobStateNotifications",
     "MonitoringThresholds",
+    "MultiNodeJobDefinition",
+    "NetworkMode",
+    "NotificationTopic",
     "ObjectCreatedTrigger",
+    "Platform",
+    "QueueProfile",
+    "RetryPolicy",
+    "S3JobRule",
+    "S3JobSubmitter",
     "Step",
+    "SubmitMode",
+    "UnmanagedComputeEnvironment",
     "Workflow",
     "WorkflowNotifications",
     "WorkflowSchedule",

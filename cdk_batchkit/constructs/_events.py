@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from aws_cdk import Annotations, Duration
 from aws_cdk import aws_events as events
@@ -60,9 +61,49 @@ def new_dead_letter_queue(scope: Construct, construct_id: str = "DeadLetterQueue
     return queue
 
 
-def check_retry(scope: Construct, retry_attempts: int, max_event_age: Duration) -> None:
-    check_range(scope, "retry_attempts", retry_attempts, 0, MAX_RETRY_ATTEMPTS)
-    check_seconds(scope, "max_event_age", max_event_age, 60, 86_400)
+@dataclass(frozen=True)
+class EventDelivery:
+    """How EventBridge (a rule target) or EventBridge Scheduler (a schedule target) delivers: retries,
+    how long it keeps trying, and where an event goes when it gives up.
+
+    :param retry_attempts: delivery retries, 0-185. Default: the construct's (8; 185 for
+        :class:`S3JobRule`).
+    :param max_event_age: give up after this long, 1 minute to 24 hours. Default: the construct's
+        (6 hours; 24 hours for :class:`S3JobRule`).
+    :param dead_letter_queue: where undeliverable events go. Default: a new encrypted, TLS-only queue.
+
+    Source: EventBridge RetryPolicy (MaximumRetryAttempts 0-185, MaximumEventAgeInSeconds 60-86,400),
+    https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_RetryPolicy.html, and Scheduler's,
+    https://docs.aws.amazon.com/scheduler/latest/APIReference/API_RetryPolicy.html
+    """
+
+    retry_attempts: int | None = None
+    max_event_age: Duration | None = None
+    dead_letter_queue: sqs.IQueue | None = None
+
+
+@dataclass(frozen=True)
+class ResolvedDelivery:
+    retry_attempts: int
+    max_event_age: Duration
+    dead_letter_queue: sqs.IQueue
+
+
+def resolve_delivery(
+    scope: Construct,
+    delivery: EventDelivery | None,
+    *,
+    retry_attempts: int = DEFAULT_RETRY_ATTEMPTS,
+    max_event_age: Duration = DEFAULT_MAX_EVENT_AGE,
+) -> ResolvedDelivery:
+    """``delivery`` with the construct's defaults filled in, checked, and a dead-letter queue."""
+    delivery = delivery or EventDelivery()
+    attempts = delivery.retry_attempts if delivery.retry_attempts is not None else retry_attempts
+    age = delivery.max_event_age or max_event_age
+    check_range(scope, "delivery.retry_attempts", attempts, 0, MAX_RETRY_ATTEMPTS)
+    check_seconds(scope, "delivery.max_event_age", age, 60, 86_400)
+    dead_letter_queue = delivery.dead_letter_queue or new_dead_letter_queue(scope)
+    return ResolvedDelivery(attempts, age, dead_letter_queue)
 
 
 def quoted_input(fields: Mapping[str, str]) -> dict[str, object]:

@@ -8,14 +8,10 @@ they are only known at deploy time.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from aws_cdk import Duration, Token
 from constructs import Construct
-
-#: AWS Batch job names: 1-128 letters, digits, ``-`` and ``_``, starting with a letter or digit.
-JOB_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$")
 
 
 def is_token(value: Any) -> bool:

@@ -11,8 +11,6 @@ so a queue can check at synth that a job can ever run on it.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from enum import Enum
 
 from aws_cdk import Duration, Size
 from aws_cdk import aws_batch as batch
@@ -20,34 +18,10 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
+from ..model import Architecture, ComputeKind, ComputeProfile, architecture_of, is_gpu
 from ._validation import check_range, check_seconds, check_whole, fail, is_token
-from .instance_catalog import Architecture, architecture_of, is_gpu
 from .nag import acknowledge, managed_policy_finding
 from .network import BatchNetwork
-
-
-class ComputeKind(Enum):
-    EC2 = "EC2"
-    FARGATE = "FARGATE"
-    UNMANAGED = "UNMANAGED"
-
-
-@dataclass(frozen=True)
-class ComputeProfile:
-    """What a compute environment can run, as the job/queue fit check sees it."""
-
-    kind: ComputeKind
-    architecture: Architecture
-    spot: bool
-    maxv_cpus: int | None
-    #: Instance families, exact types or Batch aliases (EC2 only; empty when unknown).
-    instance_types: tuple[str, ...] = ()
-    gpu: bool = False
-    #: True/False when known: compute runs in public subnets.
-    public_subnets: bool | None = None
-    #: True/False when known: a task without a public IP can still reach registries.
-    private_egress: bool | None = None
-
 
 #: Spot capacity is deep when it is diversified: several families and generations.
 SPOT_FAMILIES = {
@@ -66,7 +40,8 @@ _MIN_ROOT_GIB = 30
 
 
 class BatchComputeEnvironment(Construct):
-    """Base of the compute environment constructs: ``.resource`` is the L2, ``.profile`` its shape."""
+    """Base of the compute environment constructs: ``.resource`` is the L2, ``.profile`` its shape
+    (a :class:`cdk_batchkit.model.ComputeProfile`, what the synth rules check jobs against)."""
 
     resource: batch.IComputeEnvironment
     profile: ComputeProfile
@@ -251,9 +226,8 @@ class Ec2ComputeEnvironment(BatchComputeEnvironment):
                 applies_to=managed_policy_finding("service-role/AmazonEC2ContainerServiceforEC2Role"),
             )
         self.profile = ComputeProfile(
-            kind=ComputeKind.EC2,
+            kind=ComputeKind.of(spot=spot),
             architecture=architecture,
-            spot=spot,
             maxv_cpus=None if is_token(maxv_cpus) else maxv_cpus,
             instance_types=types,
             gpu=gpu,
@@ -347,10 +321,9 @@ class FargateComputeEnvironment(BatchComputeEnvironment):
             compute_environment_name=compute_environment_name,
         )
         self.profile = ComputeProfile(
-            kind=ComputeKind.FARGATE,
+            kind=ComputeKind.of(spot=spot, fargate=True),
             # Fargate runs x86_64 and ARM64 tasks alike; the job definition picks.
-            architecture=Architecture.X86_64,
-            spot=spot,
+            architecture=None,
             maxv_cpus=None if is_token(maxv_cpus) else maxv_cpus,
             public_subnets=network.public_subnets,
             private_egress=network.private_egress,
@@ -390,6 +363,4 @@ class UnmanagedComputeEnvironment(BatchComputeEnvironment):
         cfn = self.resource.node.default_child
         assert isinstance(cfn, batch.CfnComputeEnvironment)
         cfn.add_property_deletion_override("ServiceRole")
-        self.profile = ComputeProfile(
-            kind=ComputeKind.UNMANAGED, architecture=architecture, spot=False, maxv_cpus=None, gpu=gpu
-        )
+        self.profile = ComputeProfile(kind=ComputeKind.UNMANAGED, architecture=architecture, gpu=gpu)

@@ -11,10 +11,10 @@ this definition's name and one queue.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field, replace
+from typing import Any
 
-from aws_cdk import Duration, Fn, Size, Stack
+from aws_cdk import Duration, Size
 from aws_cdk import aws_batch as batch
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
@@ -22,27 +22,59 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from ..model import Architecture, JobRequirements, Platform
+from ..model.limits import (
+    FARGATE_MEMORY,
+    MAX_ATTEMPTS,
+    MAX_EVALUATE_ON_EXIT,
+    MAX_NODES,
+    MIN_ATTEMPT_SECONDS,
+    MIN_NODES,
+)
+from ._binding import DefinitionRef, QueueLike, QueueRef, bind, definition_ref, grant_submit, queue_ref
 from ._validation import check_range, check_seconds, fail, is_token
-from .fit import JobRequirements, Platform
-from .instance_catalog import Architecture
-from .nag import acknowledge, resource_finding
 
-if TYPE_CHECKING:
-    from .queue import JobQueue
+#: Kept for compatibility of imports: the limits live in :mod:`cdk_batchkit.model.limits`.
+MAX_RULES = MAX_EVALUATE_ON_EXIT
+__all__ = ["FARGATE_MEMORY", "MAX_ATTEMPTS", "MAX_RULES"]
 
-MAX_ATTEMPTS = 10
-MAX_RULES = 5
 
-# Fargate's valid vCPU -> memory (MiB) choices.
-FARGATE_MEMORY: dict[float, range] = {
-    0.25: range(512, 2049, 512),
-    0.5: range(1024, 4097, 1024),
-    1: range(2048, 8193, 1024),
-    2: range(4096, 16385, 1024),
-    4: range(8192, 30721, 1024),
-    8: range(16384, 61441, 4096),
-    16: range(32768, 122881, 8192),
-}
+@dataclass(frozen=True)
+class Container:
+    """One ECS container, as a value: pass it to :class:`ContainerJobDefinition` or
+    :class:`MultiNodeJobDefinition` (``container=Container(image=..., vcpus=2)``).
+
+    :param image: ``ecs.ContainerImage.from_registry(...)``, ``.from_ecr_repository(repo, tag)`` or
+        ``.from_asset(dockerfile_dir)`` (built and pushed by ``cdk deploy``).
+    :param vcpus: vCPUs (EC2: whole numbers; Fargate: 0.25, 0.5, 1, 2, 4, 8 or 16). Default: 1.
+    :param memory: hard memory limit (Fargate: a valid pair with ``vcpus``). Default: 2 GiB.
+    :param gpus: GPUs (EC2 only). Default: 0.
+    :param command: the container command; ``Ref::name`` placeholders take job parameters.
+        Default: the image's CMD.
+    :param environment: environment variables. Default: none.
+    :param secrets: environment variables read from Secrets Manager or SSM Parameter Store
+        (``batch.Secret.from_secrets_manager(...)`` / ``.from_ssm_parameter(...)``); the execution role
+        is granted read access. Default: none.
+    :param volumes: volumes to mount, e.g. ``batch.EcsVolume.efs(...)``. Default: none.
+    :param readonly_root_filesystem: Default: False.
+    :param logging: the log driver. Default: ``awslogs`` into a log group the job definition owns,
+        with retention (``log_group``/``log_retention`` on the definition).
+    """
+
+    image: ecs.ContainerImage
+    vcpus: float = 1
+    memory: Size | None = None
+    gpus: int = 0
+    command: Sequence[str] | None = None
+    environment: Mapping[str, str] = field(default_factory=dict)
+    secrets: Mapping[str, batch.Secret] = field(default_factory=dict)
+    volumes: Sequence[batch.EcsVolume] = ()
+    readonly_root_filesystem: bool = False
+    logging: ecs.LogDriver | None = None
+
+    @property
+    def memory_size(self) -> Size:
+        return self.memory or Size.gibibytes(2)
 
 
 def _catch_all() -> batch.RetryStrategy:
@@ -87,10 +119,89 @@ class RetryPolicy:
         return RetryPolicy(attempts, (*rules, _catch_all()))
 
 
-class BatchJobDefinition(Construct):
-    """Base of the job definition constructs: shared logging, roles, retries, fit and grants."""
+class JobDefinitionBase(Construct):
+    """What every job definition of this library offers consumers: ``resource`` (the L2
+    ``batch.IJobDefinition``), ``requirements`` (None when unknown), ``propagate_tags``, the fit check
+    (:meth:`bind`) and the narrow submit grant (:meth:`grant_submit`)."""
 
     resource: batch.IJobDefinition
+    requirements: JobRequirements | None
+    propagate_tags: bool = False
+    #: Whether SubmitJob may carry ``containerOverrides`` (single-container ECS jobs only).
+    takes_container_overrides: bool = True
+
+    @property
+    def job_definition_arn(self) -> str:
+        return self.resource.job_definition_arn
+
+    @property
+    def job_definition_name_arn(self) -> str:
+        """``arn:...:job-definition/NAME:*``: every revision of this definition, and nothing else."""
+        return self.definition_ref().name_arn
+
+    def definition_ref(self) -> DefinitionRef:
+        return DefinitionRef(
+            self.resource,
+            self.node.path,
+            self.requirements,
+            propagate_tags=self.propagate_tags,
+            container_overrides=self.takes_container_overrides,
+            on_bind=self._on_bind,
+        )
+
+    def _on_bind(self, queue: QueueRef) -> JobRequirements:
+        assert self.requirements is not None
+        return self.requirements
+
+    def bind(self, job_queue: QueueLike) -> None:
+        """Check at synth that this job can run on ``job_queue``; raise ``ValueError`` if it never can
+        (a synth warning when the queue's compute is unknown)."""
+        bind(self, self.definition_ref(), queue_ref(job_queue))
+
+    def grant_submit(
+        self, grantee: iam.IGrantable, job_queue: QueueLike, *, with_tags: bool | None = None
+    ) -> iam.Grant:
+        """Allow ``grantee`` to submit this job definition (any revision) to ``job_queue`` only.
+
+        Also checks the fit (see :meth:`bind`). ``with_tags``: also allow ``batch:TagResource`` on
+        jobs, which SubmitJob needs when the request carries tags. Default: when the definition
+        propagates tags (callers that never pass tags, like the S3 submitter, say False).
+        """
+        return grant_submit(self, grantee, self.definition_ref(), queue_ref(job_queue), with_tags=with_tags)
+
+
+class ImportedJobDefinition(JobDefinitionBase):
+    """A job definition defined elsewhere (by ARN) or an L2 one, with what is known of its needs.
+    Made by :meth:`BatchJobDefinition.from_job_definition_arn` and
+    :meth:`BatchJobDefinition.from_job_definition`."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        job_definition: batch.IJobDefinition | None = None,
+        job_definition_arn: str | None = None,
+        requirements: JobRequirements | None = None,
+        propagate_tags: bool = False,
+        container_overrides: bool = True,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        if (job_definition is None) == (job_definition_arn is None):
+            fail(self, "job_definition", job_definition_arn, "give exactly one of job_definition and its ARN")
+        #: The L2 job definition.
+        self.resource = job_definition or batch.EcsJobDefinition.from_job_definition_arn(
+            self, "Resource", str(job_definition_arn)
+        )
+        #: What the job needs; None skips the fit checks (with a synth warning).
+        self.requirements = requirements
+        self.propagate_tags = propagate_tags
+        self.takes_container_overrides = container_overrides
+
+
+class BatchJobDefinition(JobDefinitionBase):
+    """Base of the job definition constructs: shared logging, roles, retries, fit and grants."""
+
     requirements: JobRequirements
 
     def __init__(
@@ -114,49 +225,93 @@ class BatchJobDefinition(Construct):
             assumed_by=iam.ServicePrincipal("ecs-tasks.amazonaws.com"),
             description="Batch job role",
         )
-        #: Where the job's stdout/stderr go.
-        self.log_group: logs.ILogGroup = log_group or logs.LogGroup(self, "LogGroup", retention=log_retention)
+        self._log_group = log_group
+        self._log_retention = log_retention
         self.timeout = timeout if timeout is not None else Duration.hours(24)
-        # Batch rejects attempt timeouts under 60 s.
-        check_seconds(self, "timeout", self.timeout, 60, None)
+        # Batch rejects attempt timeouts under 60 s (JobTimeout.attemptDurationSeconds).
+        check_seconds(self, "timeout", self.timeout, MIN_ATTEMPT_SECONDS, None)
         self.retry = retry or RetryPolicy.transient()
         check_range(self, "retry.attempts", self.retry.attempts, 1, MAX_ATTEMPTS)
-        if len(self.retry.rules) > MAX_RULES:
+        if len(self.retry.rules) > MAX_EVALUATE_ON_EXIT:
             fail(
                 self,
                 "retry.rules",
                 len(self.retry.rules),
-                f"Batch allows at most {MAX_RULES} evaluateOnExit rules",
+                f"Batch allows at most {MAX_EVALUATE_ON_EXIT} evaluateOnExit rules",
             )
         if self.retry.rules and self.retry.attempts < 2:
             fail(self, "retry.attempts", self.retry.attempts, "retry rules never fire with a single attempt")
         self.propagate_tags = propagate_tags
-        self._queues: list[JobQueue] = []
 
-    def _container_props(
-        self,
+    @classmethod
+    def from_job_definition_arn(
+        cls,
+        scope: Construct,
+        construct_id: str,
+        job_definition_arn: str,
         *,
-        image: ecs.ContainerImage,
-        vcpus: float,
-        memory: Size,
-        command: Sequence[str] | None,
-        environment: Mapping[str, str] | None,
-        secrets: Mapping[str, batch.Secret] | None,
-        volumes: Sequence[batch.EcsVolume] | None,
-        execution_role: iam.IRole | None,
-    ) -> dict[str, Any]:
+        requirements: JobRequirements | None = None,
+        propagate_tags: bool = False,
+        container_overrides: bool = True,
+    ) -> ImportedJobDefinition:
+        """A job definition defined elsewhere, by ARN (with or without revision). ``requirements``
+        describes what it needs so it is fit-checked against queues; without it the check is skipped
+        with a synth warning. ``container_overrides=False`` for multi-node or EKS definitions (they take
+        no ``containerOverrides``)."""
+        return ImportedJobDefinition(
+            scope,
+            construct_id,
+            job_definition_arn=job_definition_arn,
+            requirements=requirements,
+            propagate_tags=propagate_tags,
+            container_overrides=container_overrides,
+        )
+
+    @classmethod
+    def from_job_definition(
+        cls,
+        scope: Construct,
+        construct_id: str,
+        job_definition: batch.IJobDefinition,
+        *,
+        requirements: JobRequirements | None = None,
+    ) -> ImportedJobDefinition:
+        """Wrap an L2 job definition. Default requirements: derived from it when it is defined in this
+        app (``batch.EcsJobDefinition``, ``MultiNodeJobDefinition``, ``EksJobDefinition``)."""
+        described = definition_ref(job_definition)
+        return ImportedJobDefinition(
+            scope,
+            construct_id,
+            job_definition=job_definition,
+            requirements=requirements or described.requirements,
+            propagate_tags=described.propagate_tags,
+            container_overrides=described.container_overrides,
+        )
+
+    @property
+    def log_group(self) -> logs.ILogGroup | None:
+        """Where the job's stdout/stderr go (None when the container brings its own ``logging``)."""
+        return self._log_group
+
+    def _container_props(self, container: Container, execution_role: iam.IRole | None) -> dict[str, Any]:
         """Props shared by the EC2 and Fargate L2 container definitions."""
+        logging = container.logging
+        if logging is None:
+            if self._log_group is None:
+                self._log_group = logs.LogGroup(self, "LogGroup", retention=self._log_retention)
+            logging = ecs.LogDriver.aws_logs(stream_prefix=self.node.id, log_group=self._log_group)
         return dict(
-            image=image,
-            cpu=vcpus,
-            memory=memory,
-            command=list(command) if command is not None else None,
-            environment=dict(environment) if environment else None,
-            secrets=dict(secrets) if secrets else None,
-            volumes=list(volumes) if volumes else None,
+            image=container.image,
+            cpu=container.vcpus,
+            memory=container.memory_size,
+            command=list(container.command) if container.command is not None else None,
+            environment=dict(container.environment) or None,
+            secrets=dict(container.secrets) or None,
+            volumes=list(container.volumes) or None,
+            readonly_root_filesystem=container.readonly_root_filesystem,
             job_role=self.job_role,
             execution_role=execution_role,
-            logging=ecs.LogDriver.aws_logs(stream_prefix=self.node.id, log_group=self.log_group),
+            logging=logging,
         )
 
     def _definition_props(self, parameters: Mapping[str, str] | None, name: str | None) -> dict[str, Any]:
@@ -170,89 +325,19 @@ class BatchJobDefinition(Construct):
             job_definition_name=name,
         )
 
-    @property
-    def job_definition_arn(self) -> str:
-        return self.resource.job_definition_arn
-
-    @property
-    def job_definition_name_arn(self) -> str:
-        """``arn:...:job-definition/NAME:*``: every revision of this definition, and nothing else."""
-        # The ARN is arn:PARTITION:batch:REGION:ACCOUNT:job-definition/NAME:REVISION.
-        name_part = Fn.select(5, Fn.split(":", self.job_definition_arn))
-        name = Fn.select(1, Fn.split("/", name_part))
-        return Stack.of(self).format_arn(
-            service="batch", resource="job-definition", resource_name=f"{name}:*"
-        )
-
-    def bind(self, queue: JobQueue) -> None:
-        """Check at synth that this job can run on ``queue``; raise ``ValueError`` if it never can."""
-        if queue in self._queues:
-            return
-        requirements = self._requirements_on(queue)
-        result = queue.check_fit(requirements)
-        if not result.fits:
-            raise ValueError(
-                f"{self.node.path} can never run on job queue {queue.node.path} (it would stay RUNNABLE):\n  "
-                + "\n  ".join(result.problems)
-            )
-        self._queues.append(queue)
-
-    def _requirements_on(self, queue: JobQueue) -> JobRequirements:
-        return self.requirements
-
-    def grant_submit(
-        self, grantee: iam.IGrantable, queue: JobQueue, *, with_tags: bool | None = None
-    ) -> iam.Grant:
-        """Allow ``grantee`` to submit this job definition (any revision) to ``queue`` only.
-
-        Also checks the fit (see :meth:`bind`). ``with_tags``: also allow ``batch:TagResource`` on
-        jobs, which SubmitJob needs when the request carries tags. Default: when the definition
-        propagates tags (callers that never pass tags, like the S3 submitter, say False).
-        """
-        self.bind(queue)
-        definition_arn = self.job_definition_name_arn
-        grant = iam.Grant.add_to_principal(
-            grantee=grantee, actions=["batch:SubmitJob"], resource_arns=[queue.job_queue_arn, definition_arn]
-        )
-        # Acknowledge the wildcard findings on the principal's own policy (when it is a construct).
-        principal = grantee.grant_principal if isinstance(grantee.grant_principal, Construct) else None
-        if principal is not None:
-            acknowledge(
-                principal,
-                "IAM5",
-                f"SubmitJob on {self.node.path}: job-definition/NAME:* is every revision of this one "
-                "definition (the revision is part of the ARN and changes on each update).",
-                applies_to=resource_finding(principal, definition_arn),
-            )
-        if self.propagate_tags if with_tags is None else with_tags:
-            job_arn = Stack.of(self).format_arn(service="batch", resource="job", resource_name="*")
-            iam.Grant.add_to_principal(
-                grantee=grantee, actions=["batch:TagResource"], resource_arns=[job_arn]
-            )
-            if principal is not None:
-                acknowledge(
-                    principal,
-                    "IAM5",
-                    "Tagging a job at submission needs batch:TagResource on the job, whose ARN holds an ID "
-                    "Batch generates during SubmitJob; SubmitJob itself is scoped to one queue and "
-                    "definition.",
-                    applies_to=resource_finding(principal, job_arn),
-                )
-        return grant
-
 
 def _check_ec2_size(scope: Construct, vcpus: float, memory_mib: int, gpus: int) -> None:
     if not is_token(vcpus) and (vcpus < 1 or vcpus != int(vcpus)):
-        fail(scope, "vcpus", vcpus, "EC2 jobs take a whole number of vCPUs, at least 1")
+        fail(scope, "container.vcpus", vcpus, "EC2 jobs take a whole number of vCPUs, at least 1")
     if not is_token(memory_mib) and memory_mib < 4:
-        fail(scope, "memory", f"{memory_mib} MiB", "must be at least 4 MiB")
-    check_range(scope, "gpus", gpus, 0, 16)
+        fail(scope, "container.memory", f"{memory_mib} MiB", "must be at least 4 MiB")
+    check_range(scope, "container.gpus", gpus, 0, 16)
 
 
 def _memory_mib(scope: Construct, memory: Size) -> int:
     mib = memory.to_mebibytes()
     if not is_token(mib) and mib != int(mib):
-        fail(scope, "memory", memory, "must be a whole number of MiB")
+        fail(scope, "container.memory", memory, "must be a whole number of MiB")
     return int(mib)
 
 
@@ -264,15 +349,8 @@ class ContainerJobDefinition(BatchJobDefinition):
         scope: Construct,
         construct_id: str,
         *,
-        image: ecs.ContainerImage,
+        container: Container,
         platform: Platform = Platform.EC2,
-        vcpus: float = 1,
-        memory: Size | None = None,
-        gpus: int = 0,
-        command: Sequence[str] | None = None,
-        environment: Mapping[str, str] | None = None,
-        secrets: Mapping[str, batch.Secret] | None = None,
-        volumes: Sequence[batch.EcsVolume] | None = None,
         parameters: Mapping[str, str] | None = None,
         job_role: iam.IRole | None = None,
         execution_role: iam.IRole | None = None,
@@ -284,28 +362,18 @@ class ContainerJobDefinition(BatchJobDefinition):
         assign_public_ip: bool | None = None,
         architecture: Architecture = Architecture.X86_64,
         ephemeral_storage: Size | None = None,
-        readonly_root_filesystem: bool = False,
         job_definition_name: str | None = None,
     ) -> None:
         """
-        :param image: ``ecs.ContainerImage.from_registry(...)``, ``.from_ecr_repository(repo, tag)`` or
-            ``.from_asset(dockerfile_dir)`` (built and pushed by ``cdk deploy``).
+        :param container: the container (image, vCPUs, memory, GPUs, command, environment, secrets,
+            volumes, logging): a :class:`Container`.
         :param platform: EC2 or FARGATE. Default: EC2.
-        :param vcpus: vCPUs (EC2: whole numbers; Fargate: 0.25, 0.5, 1, 2, 4, 8 or 16). Default: 1.
-        :param memory: hard memory limit (Fargate: a valid pair with ``vcpus``). Default: 2 GiB.
-        :param gpus: GPUs (EC2 only). Default: 0.
-        :param command: the container command; ``Ref::name`` placeholders take job parameters.
-            Default: the image's CMD.
-        :param environment: environment variables. Default: none.
-        :param secrets: environment variables read from Secrets Manager or SSM Parameter Store
-            (``batch.Secret.from_secrets_manager(...)`` / ``.from_ssm_parameter(...)``); the execution role
-            is granted read access. Default: none.
-        :param volumes: volumes to mount, e.g. ``batch.EcsVolume.efs(...)``. Default: none.
         :param parameters: default values for ``Ref::`` placeholders. Default: none.
         :param job_role: role the job's code runs as. Default: a new role with no permissions.
         :param execution_role: role Batch/ECS uses to pull the image, read secrets and write logs.
             Default: a new role with exactly those grants.
-        :param log_group: Default: a new log group owned by this construct.
+        :param log_group: Default: a new log group owned by this construct (unless the container brings
+            its own ``logging``).
         :param log_retention: retention of the new log group. Default: one month.
         :param timeout: attempt timeout (at least 60 s). Default: 24 hours, so a hung job cannot run
             (and bill) forever.
@@ -317,7 +385,6 @@ class ContainerJobDefinition(BatchJobDefinition):
             can pull its image there), disabled otherwise.
         :param architecture: Fargate only: x86_64 or ARM64 (Graviton). Default: x86_64.
         :param ephemeral_storage: Fargate only: 21-200 GiB. Default: Fargate's 20 GiB.
-        :param readonly_root_filesystem: Default: False.
         :param job_definition_name: physical name. Default: generated.
         """
         super().__init__(
@@ -330,25 +397,17 @@ class ContainerJobDefinition(BatchJobDefinition):
             retry=retry,
             propagate_tags=propagate_tags,
         )
-        memory = memory or Size.gibibytes(2)
-        memory_mib = _memory_mib(self, memory)
+        memory_mib = _memory_mib(self, container.memory_size)
+        vcpus, gpus = container.vcpus, container.gpus
         fargate = platform is Platform.FARGATE
-        common = self._container_props(
-            image=image,
-            vcpus=vcpus,
-            memory=memory,
-            command=command,
-            environment=environment,
-            secrets=secrets,
-            volumes=volumes,
-            execution_role=execution_role,
-        )
-        common["readonly_root_filesystem"] = readonly_root_filesystem
+        if platform not in (Platform.EC2, Platform.FARGATE):
+            fail(self, "platform", platform.value, "a container job runs on EC2 or FARGATE")
+        common = self._container_props(container, execution_role)
         self._auto_public_ip = fargate and assign_public_ip is None
-        container: batch.IEcsContainerDefinition
+        definition: batch.IEcsContainerDefinition
         if fargate:
             self._check_fargate(vcpus, memory_mib, gpus, ephemeral_storage)
-            container = batch.EcsFargateContainerDefinition(
+            definition = batch.EcsFargateContainerDefinition(
                 self,
                 "Container",
                 assign_public_ip=bool(assign_public_ip),
@@ -360,7 +419,7 @@ class ContainerJobDefinition(BatchJobDefinition):
                 fargate_operating_system_family=ecs.OperatingSystemFamily.LINUX,
                 fargate_platform_version=ecs.FargatePlatformVersion.LATEST,
                 ephemeral_storage_size=ephemeral_storage,
-                **common,  # type: ignore[arg-type]
+                **common,
             )
         else:
             for prop, value in (
@@ -377,10 +436,11 @@ class ContainerJobDefinition(BatchJobDefinition):
                     "only applies to Fargate jobs (EC2 follows the queue)",
                 )
             _check_ec2_size(self, vcpus, memory_mib, gpus)
-            container = batch.EcsEc2ContainerDefinition(self, "Container", gpu=gpus or None, **common)  # type: ignore[arg-type]
-        self.container = container
+            definition = batch.EcsEc2ContainerDefinition(self, "Container", gpu=gpus or None, **common)
+        #: The L2 container definition.
+        self.container = definition
         self.resource = batch.EcsJobDefinition(
-            self, "Resource", container=container, **self._definition_props(parameters, job_definition_name)
+            self, "Resource", container=definition, **self._definition_props(parameters, job_definition_name)
         )
         self.requirements = JobRequirements(
             platform=platform,
@@ -392,16 +452,26 @@ class ContainerJobDefinition(BatchJobDefinition):
 
     def _check_fargate(self, vcpus: float, memory_mib: int, gpus: int, ephemeral: Size | None) -> None:
         if gpus:
-            fail(self, "gpus", gpus, "Fargate has no GPUs; use platform=Platform.EC2 with a GPU environment")
+            fail(
+                self,
+                "container.gpus",
+                gpus,
+                "Fargate has no GPUs; use platform=Platform.EC2 with a GPU queue",
+            )
         if is_token(vcpus) or is_token(memory_mib):
             return
         allowed = FARGATE_MEMORY.get(vcpus)
         if allowed is None:
-            fail(self, "vcpus", vcpus, f"Fargate takes one of {', '.join(f'{v:g}' for v in FARGATE_MEMORY)}")
+            fail(
+                self,
+                "container.vcpus",
+                vcpus,
+                f"Fargate takes one of {', '.join(f'{v:g}' for v in FARGATE_MEMORY)}",
+            )
         elif memory_mib not in allowed:
             fail(
                 self,
-                "memory",
+                "container.memory",
                 f"{memory_mib} MiB",
                 f"Fargate with {vcpus:g} vCPU takes {allowed.start}-{allowed.stop - 1} MiB "
                 f"in steps of {allowed.step}",
@@ -409,16 +479,15 @@ class ContainerJobDefinition(BatchJobDefinition):
         if ephemeral is not None and not is_token(ephemeral.to_gibibytes()):
             check_range(self, "ephemeral_storage (GiB)", ephemeral.to_gibibytes(), 21, 200)
 
-    def _requirements_on(self, queue: JobQueue) -> JobRequirements:
+    def _on_bind(self, queue: QueueRef) -> JobRequirements:
         reqs = self.requirements
-        if self._auto_public_ip and any(
-            p.public_subnets and not p.private_egress for p in queue.profiles.values()
-        ):
+        known = queue.profile.known.values() if queue.profile is not None else ()
+        if self._auto_public_ip and any(p.public_subnets and not p.private_egress for p in known):
             # Only a public IP lets a task in public subnets without NAT/endpoints pull its image.
             cfn = self.resource.node.default_child
             assert isinstance(cfn, batch.CfnJobDefinition)
             cfn.add_property_override("ContainerProperties.NetworkConfiguration.AssignPublicIp", "ENABLED")
-            reqs = JobRequirements(**{**reqs.__dict__, "assign_public_ip": True})
+            reqs = replace(reqs, assign_public_ip=True)
             self.requirements = reqs
         return reqs
 
@@ -426,22 +495,17 @@ class ContainerJobDefinition(BatchJobDefinition):
 class MultiNodeJobDefinition(BatchJobDefinition):
     """A multi-node parallel (MNP) job: ``nodes`` EC2 instances started together, one the main node."""
 
+    takes_container_overrides = False
+
     def __init__(
         self,
         scope: Construct,
         construct_id: str,
         *,
-        image: ecs.ContainerImage,
+        container: Container,
         nodes: int = 2,
         main_node: int = 0,
         instance_type: str | None = None,
-        vcpus: int = 1,
-        memory: Size | None = None,
-        gpus: int = 0,
-        command: Sequence[str] | None = None,
-        environment: Mapping[str, str] | None = None,
-        secrets: Mapping[str, batch.Secret] | None = None,
-        volumes: Sequence[batch.EcsVolume] | None = None,
         parameters: Mapping[str, str] | None = None,
         job_role: iam.IRole | None = None,
         execution_role: iam.IRole | None = None,
@@ -453,15 +517,12 @@ class MultiNodeJobDefinition(BatchJobDefinition):
         job_definition_name: str | None = None,
     ) -> None:
         """
-        :param image: as for :class:`ContainerJobDefinition`.
+        :param container: what every node runs (a :class:`Container`; vCPUs, memory and GPUs per node).
         :param nodes: number of nodes (2-1000); all must be placed at once, so
             ``nodes x vcpus`` must fit the queue's ``maxv_cpus``. Default: 2.
         :param main_node: index of the main node. Default: 0.
         :param instance_type: pin every node to this instance type (for example ``"c6i.4xlarge"``).
             Default: any type the environment allows.
-        :param vcpus: vCPUs per node. Default: 1.
-        :param memory: memory per node. Default: 2 GiB.
-        :param gpus: GPUs per node. Default: 0.
 
         The remaining props behave as on :class:`ContainerJobDefinition`.
         """
@@ -475,26 +536,14 @@ class MultiNodeJobDefinition(BatchJobDefinition):
             retry=retry,
             propagate_tags=propagate_tags,
         )
-        check_range(self, "nodes", nodes, 2, 1000)
+        check_range(self, "nodes", nodes, MIN_NODES, MAX_NODES)
         if not is_token(main_node) and not 0 <= main_node < nodes:
             fail(self, "main_node", main_node, f"must be a node index between 0 and {nodes - 1}")
-        memory = memory or Size.gibibytes(2)
-        memory_mib = _memory_mib(self, memory)
-        _check_ec2_size(self, vcpus, memory_mib, gpus)
+        memory_mib = _memory_mib(self, container.memory_size)
+        _check_ec2_size(self, container.vcpus, memory_mib, container.gpus)
+        #: The L2 container definition every node runs.
         self.container = batch.EcsEc2ContainerDefinition(
-            self,
-            "Container",
-            gpu=gpus or None,
-            **self._container_props(
-                image=image,
-                vcpus=vcpus,
-                memory=memory,
-                command=command,
-                environment=environment,
-                secrets=secrets,
-                volumes=volumes,
-                execution_role=execution_role,
-            ),
+            self, "Container", gpu=container.gpus or None, **self._container_props(container, execution_role)
         )
         self.resource = batch.MultiNodeJobDefinition(
             self,
@@ -506,9 +555,9 @@ class MultiNodeJobDefinition(BatchJobDefinition):
         )
         self.requirements = JobRequirements(
             platform=Platform.EC2,
-            vcpus=vcpus,
+            vcpus=container.vcpus,
             memory_mib=memory_mib,
-            gpus=gpus,
+            gpus=container.gpus,
             nodes=nodes,
             instance_type=instance_type,
         )

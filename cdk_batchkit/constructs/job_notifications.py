@@ -9,17 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from aws_cdk import Duration
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from ._events import DEFAULT_MAX_EVENT_AGE, DEFAULT_RETRY_ATTEMPTS, check_retry, new_dead_letter_queue
+from ._binding import QueueLike, queue_ref
+from ._events import EventDelivery, resolve_delivery
 from ._validation import fail
 from .notifications import NotificationTopic
-from .queue import JobQueue
 
 #: Batch job statuses (the ``detail.status`` of "Batch Job State Change" events).
 JOB_STATUSES = ("SUBMITTED", "PENDING", "RUNNABLE", "STARTING", "RUNNING", "SUCCEEDED", "FAILED")
@@ -42,27 +41,31 @@ class _NotificationRule(Construct):
         pattern: events.EventPattern,
         message: events.RuleTargetInput,
         topic: NotificationTopic | None,
-        queue: sqs.IQueue | None,
-        retry_attempts: int,
-        max_event_age: Duration,
+        sqs_queue: sqs.IQueue | None,
+        delivery: EventDelivery | None,
         description: str,
     ) -> None:
-        if topic is None and queue is None:
-            fail(self, "topic", None, "give a topic, a queue or both: the notifications need a destination")
-        check_retry(self, retry_attempts, max_event_age)
+        if topic is None and sqs_queue is None:
+            fail(
+                self,
+                "topic",
+                None,
+                "give a topic, an sqs_queue or both: the notifications need a destination",
+            )
+        resolved = resolve_delivery(self, delivery)
         #: Where undeliverable notifications go (encrypted, TLS-only, 14 days).
-        self.dead_letter_queue = new_dead_letter_queue(self)
+        self.dead_letter_queue = resolved.dead_letter_queue
         #: The EventBridge rule; ``rule.node.default_child.EventPattern`` is the pattern.
         self.rule = events.Rule(self, "Rule", event_pattern=pattern, description=description)
-        delivery = dict(
+        options = dict(
             dead_letter_queue=self.dead_letter_queue,
-            retry_attempts=retry_attempts,
-            max_event_age=max_event_age,
+            retry_attempts=resolved.retry_attempts,
+            max_event_age=resolved.max_event_age,
         )
         if topic is not None:
-            self.rule.add_target(targets.SnsTopic(topic.topic, message=message, **delivery))  # type: ignore[arg-type]
-        if queue is not None:
-            self.rule.add_target(targets.SqsQueue(queue, message=message, **delivery))  # type: ignore[arg-type]
+            self.rule.add_target(targets.SnsTopic(topic.topic, message=message, **options))  # type: ignore[arg-type]
+        if sqs_queue is not None:
+            self.rule.add_target(targets.SqsQueue(sqs_queue, message=message, **options))  # type: ignore[arg-type]
 
 
 class JobStateNotifications(_NotificationRule):
@@ -77,30 +80,30 @@ class JobStateNotifications(_NotificationRule):
         scope: Construct,
         construct_id: str,
         *,
-        queues: Sequence[JobQueue],
+        job_queues: Sequence[QueueLike],
         statuses: Sequence[str] = ("FAILED",),
         topic: NotificationTopic | None = None,
-        queue: sqs.IQueue | None = None,
-        retry_attempts: int = DEFAULT_RETRY_ATTEMPTS,
-        max_event_age: Duration = DEFAULT_MAX_EVENT_AGE,
+        sqs_queue: sqs.IQueue | None = None,
+        delivery: EventDelivery | None = None,
     ) -> None:
         """
-        :param queues: the job queues to watch (at least one).
+        :param job_queues: the job queues to watch (at least one): ours, imported or any
+            ``batch.IJobQueue``.
         :param statuses: job statuses to notify about. Default: FAILED only (add SUCCEEDED for
             completion notices).
         :param topic: publish to this topic. Default: no topic (give a topic, a queue or both).
-        :param queue: send to this SQS queue. Default: no queue.
-        :param retry_attempts: delivery retries (0-185). Default: 8.
-        :param max_event_age: give up (to the dead-letter queue) after this long. Default: 6 hours.
+        :param sqs_queue: send to this SQS queue. Default: no queue.
+        :param delivery: retries, event age and dead-letter queue. Default: 8 retries over 6 hours, then
+            a new encrypted dead-letter queue.
         """
         super().__init__(scope, construct_id)
-        if not queues:
-            fail(self, "queues", [], "needs at least one job queue")
+        if not job_queues:
+            fail(self, "job_queues", [], "needs at least one job queue")
         chosen = self._statuses(statuses, JOB_STATUSES)
         pattern = events.EventPattern(
             source=["aws.batch"],
             detail_type=["Batch Job State Change"],
-            detail={"status": chosen, "jobQueue": [q.job_queue_arn for q in queues]},
+            detail={"status": chosen, "jobQueue": [queue_ref(q).job_queue_arn for q in job_queues]},
         )
         message = events.RuleTargetInput.from_text(
             f"Batch job {events.EventField.from_path('$.detail.jobName')} "
@@ -114,9 +117,8 @@ class JobStateNotifications(_NotificationRule):
             pattern,
             message,
             topic,
-            queue,
-            retry_attempts,
-            max_event_age,
+            sqs_queue,
+            delivery,
             f"Batch jobs {', '.join(chosen)}",
         )
 
@@ -136,17 +138,16 @@ class WorkflowNotifications(_NotificationRule):
         state_machines: Sequence[sfn.IStateMachine],
         statuses: Sequence[str] = EXECUTION_FAILURES,
         topic: NotificationTopic | None = None,
-        queue: sqs.IQueue | None = None,
-        retry_attempts: int = DEFAULT_RETRY_ATTEMPTS,
-        max_event_age: Duration = DEFAULT_MAX_EVENT_AGE,
+        sqs_queue: sqs.IQueue | None = None,
+        delivery: EventDelivery | None = None,
     ) -> None:
         """
         :param state_machines: the state machines to watch (a :class:`Workflow`'s ``state_machine``).
         :param statuses: execution statuses to notify about. Default: FAILED, TIMED_OUT and ABORTED.
         :param topic: publish to this topic. Default: no topic (give a topic, a queue or both).
-        :param queue: send to this SQS queue. Default: no queue.
-        :param retry_attempts: delivery retries (0-185). Default: 8.
-        :param max_event_age: give up (to the dead-letter queue) after this long. Default: 6 hours.
+        :param sqs_queue: send to this SQS queue. Default: no queue.
+        :param delivery: retries, event age and dead-letter queue. Default: 8 retries over 6 hours, then
+            a new encrypted dead-letter queue.
         """
         super().__init__(scope, construct_id)
         if not state_machines:
@@ -169,8 +170,7 @@ class WorkflowNotifications(_NotificationRule):
             pattern,
             message,
             topic,
-            queue,
-            retry_attempts,
-            max_event_age,
+            sqs_queue,
+            delivery,
             f"Workflow executions {', '.join(chosen)}",
         )

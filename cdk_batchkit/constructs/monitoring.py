@@ -39,7 +39,6 @@ from typing import Any, Protocol, cast
 
 import jsii
 from aws_cdk import ArnFormat, Duration, Names, RemovalPolicy, Stack
-from aws_cdk import aws_batch as batch
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
@@ -58,11 +57,11 @@ from ..lambdas.backlog.core import (
     METRIC_RUNNABLE,
     QUEUE_DIMENSION,
 )
+from ._binding import QueueLike, queue_ref
 from ._lambda import HandlerFunction
 from ._validation import check_range, check_seconds, check_whole, fail
 from .nag import acknowledge
 from .notifications import NotificationTopic
-from .queue import JobQueue
 
 #: Job statuses whose transitions are counted, and the metric each one feeds.
 TRANSITIONS: dict[str, str] = {
@@ -183,7 +182,7 @@ class BatchMonitoring(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        queues: Sequence[JobQueue | batch.IJobQueue],
+        job_queues: Sequence[QueueLike],
         submitters: Sequence[MonitoredSubmitter] = (),
         workflows: Sequence[MonitoredWorkflow] = (),
         topic: NotificationTopic | None = None,
@@ -199,8 +198,8 @@ class BatchMonitoring(Construct):
         log_group_name: str | None = None,
     ) -> None:
         """
-        :param queues: the job queues to monitor (1 to 20: each takes five of a log group's 100 metric
-            filters).
+        :param job_queues: the job queues to monitor (1 to 20: each takes five of a log group's 100
+            metric filters): ours, imported or any ``batch.IJobQueue``.
         :param submitters: S3 submitters to alarm on (dead-letter queue, errors) and chart. Default: none.
         :param workflows: workflows to alarm on (failed and timed-out executions) and chart. Default: none.
         :param topic: where alarm and OK notifications go. Default: a new encrypted topic (its KMS key
@@ -225,7 +224,7 @@ class BatchMonitoring(Construct):
         super().__init__(scope, construct_id)
         self.thresholds = thresholds or MonitoringThresholds()
         interval = backlog_interval or Duration.minutes(5)
-        self._check_props(queues, interval, log_group_name)
+        self._check_props(job_queues, interval, log_group_name)
         self.namespace = metrics_namespace
         self.service_name = service_name
         self.period = self.thresholds.period
@@ -233,11 +232,11 @@ class BatchMonitoring(Construct):
 
         #: label (the queue construct's id) -> queue ARN.
         self.queues: dict[str, str] = {}
-        for queue in queues:
+        for queue in job_queues:
             label = queue.node.id
             if label in self.queues:
-                fail(self, "queues", label, "lists two queues with the same construct id")
-            self.queues[label] = queue.job_queue_arn
+                fail(self, "job_queues", label, "lists two queues with the same construct id")
+            self.queues[label] = queue_ref(queue).job_queue_arn
         arns = list(self.queues.values())
 
         #: Where alarm and OK notifications go.
@@ -621,14 +620,14 @@ class BatchMonitoring(Construct):
 
     def _check_props(
         self,
-        queues: Sequence[JobQueue | batch.IJobQueue],
+        queues: Sequence[QueueLike],
         interval: Duration,
         log_group_name: str | None,
     ) -> None:
         if not 1 <= len(queues) <= MAX_QUEUES:
             fail(
                 self,
-                "queues",
+                "job_queues",
                 len(queues),
                 f"needs 1 to {MAX_QUEUES} queues (a log group holds at most 100 metric filters, "
                 f"{len(TRANSITIONS)} per queue); monitor more queues with a second BatchMonitoring",

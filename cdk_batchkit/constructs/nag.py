@@ -11,8 +11,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from aws_cdk import Acknowledgment, Stack, Validations
-from constructs import IConstruct
+import jsii
+from aws_cdk import Acknowledgment, Aspects, CfnResource, Stack, Validations
+from constructs import IConstruct, IValidation
 
 
 def acknowledge(scope: IConstruct, rule: str, reason: str, *, applies_to: str | None = None) -> None:
@@ -31,22 +32,72 @@ def managed_policy_finding(name: str) -> str:
     return f"Policy::arn:<AWS::Partition>:iam::aws:policy/{name}"
 
 
-def _render(part: Any) -> str:
+def _flatten(part: Any) -> str:
+    """cdk-nag 3's ``flattenCfnReference``: how an IAM5 finding spells a resource."""
     if isinstance(part, str):
-        return part
-    if isinstance(part, dict) and set(part) == {"Ref"}:
-        return f"<{part['Ref']}>"
-    if isinstance(part, dict) and set(part) == {"Fn::GetAtt"}:
-        return "<" + ".".join(part["Fn::GetAtt"]) + ">"
-    if isinstance(part, dict) and set(part) == {"Fn::Join"} and part["Fn::Join"][0] == "":
-        return "".join(_render(p) for p in part["Fn::Join"][1])
+        return part.replace("${", "<").replace("}", ">")
+    if isinstance(part, dict) and "Fn::Join" in part:
+        delimiter, items = part["Fn::Join"]
+        return str(delimiter).join(_flatten(p) for p in items)
+    if isinstance(part, dict) and "Fn::Sub" in part:
+        return _flatten(part["Fn::Sub"])
+    if isinstance(part, dict) and "Fn::GetAtt" in part:
+        resource, attribute = part["Fn::GetAtt"]
+        return f"<{_flatten(resource)}.{_flatten(attribute)}>"
+    if isinstance(part, dict) and "Fn::ImportValue" in part:
+        return _flatten(part["Fn::ImportValue"])
+    if isinstance(part, dict) and "Ref" in part:
+        return f"<{_flatten(part['Ref'])}>"
     return json.dumps(part, separators=(",", ":"), ensure_ascii=False)
 
 
 def resource_finding(scope: IConstruct, arn: str) -> str:
-    """The ``applies_to`` text of an AwsSolutions-IAM5 finding for resource ``arn`` (a string or token).
+    """The ``applies_to`` text of an AwsSolutions-IAM5 finding for resource ``arn`` (a string or token),
+    as resolved in ``scope``'s stack *now* (see :func:`acknowledge_resource` for values that may cross
+    a stack boundary)."""
+    return "Resource::" + _flatten(Stack.of(scope).resolve(arn))
 
-    cdk-nag renders references as ``<AWS::Region>`` / ``<LogicalId>`` / ``<LogicalId.Attr>`` and other
-    intrinsics as compact JSON.
+
+@jsii.implements(IValidation)
+class _DeferredAcknowledgement:
+    """Acknowledges an IAM5 finding once references are final (validation runs after CDK has turned
+    cross-stack references into ``Fn::ImportValue``), and writes it into the template metadata when
+    cdk-nag's ``write_suppressions_to_cloud_formation`` aspect is on (it ran before references were
+    final, so it could not see this one)."""
+
+    def __init__(self, scope: IConstruct, rule: str, reason: str, arn: str) -> None:
+        self._scope, self._rule, self._reason, self._arn = scope, rule, reason, arn
+
+    def validate(self) -> list[str]:
+        finding = resource_finding(self._scope, self._arn)
+        acknowledge(self._scope, self._rule, self._reason, applies_to=finding)
+        if _writes_suppressions(self._scope):
+            rule_id = f"AwsSolutions::AwsSolutions-{self._rule}[{finding}]"
+            for child in self._scope.node.find_all():
+                if isinstance(child, CfnResource):
+                    written = child.get_metadata("cdk_nag") or {}
+                    rules = list(written.get("rules_to_suppress", []))
+                    if not any(r.get("id") == rule_id for r in rules):
+                        rules.append({"id": rule_id, "reason": self._reason})
+                    child.add_metadata("cdk_nag", {**written, "rules_to_suppress": rules})
+        return []
+
+
+def _writes_suppressions(scope: IConstruct) -> bool:
+    return any(
+        type(aspect).__name__ == "WriteNagSuppressionsToCloudFormationAspect"
+        for node in scope.node.scopes
+        for aspect in Aspects.of(node).all
+    )
+
+
+def acknowledge_resource(scope: IConstruct, rule: str, reason: str, arn: str) -> None:
+    """Acknowledge AwsSolutions ``rule`` for the one resource ``arn`` in ``scope``'s policies.
+
+    The finding text is computed when the app is validated, from the value as the template will hold
+    it: a reference to another stack's resource becomes ``Fn::ImportValue`` only then, and an
+    acknowledgement computed from the ``Ref`` would no longer match.
     """
-    return "Resource::" + _render(Stack.of(scope).resolve(arn))
+    if not reason.strip():
+        raise ValueError(f"{scope.node.path}: an acknowledgement of {rule} needs a reason")
+    scope.node.add_validation(_DeferredAcknowledgement(scope, rule, reason, arn))

@@ -1,25 +1,41 @@
-"""Job queues: ordered compute environments checked at synth, stuck-job actions, fair share."""
+"""Job queues: ordered compute environments checked at synth, stuck-job actions, fair share; importers."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from aws_cdk import Annotations, Duration
 from aws_cdk import aws_batch as batch
 from constructs import Construct
 
+from ..model import (
+    ComputeKind,
+    ComputeProfile,
+    FitResult,
+    JobRequirements,
+    QueueProfile,
+    check_fit,
+    check_queue,
+)
+from ..model.limits import (
+    MAX_COMPUTE_RESERVATION,
+    MAX_QUEUE_PRIORITY,
+    MAX_SHARE_DECAY_SECONDS,
+    MAX_SHARE_IDENTIFIER,
+    MAX_STUCK_SECONDS,
+    MAX_WEIGHT,
+    MIN_QUEUE_PRIORITY,
+    MIN_STUCK_SECONDS,
+    MIN_WEIGHT,
+)
+from ._binding import DefinitionLike, QueueRef, bind, definition_ref
+from ._describe import profile_of_environment, profile_of_queue
 from ._validation import check_range, check_seconds, fail
-from .compute import BatchComputeEnvironment, ComputeKind, ComputeProfile
-from .fit import FitResult, JobRequirements, check_fit
+from .compute import BatchComputeEnvironment
 
-if TYPE_CHECKING:
-    from .job_definition import BatchJobDefinition
-
-#: Batch allows at most three compute environments per queue.
-MAX_ENVIRONMENTS = 3
-_STUCK_MIN, _STUCK_MAX = 600, 86_400
+#: What a queue accepts as a compute environment: ours, or an L2 one (created or imported).
+EnvironmentLike = BatchComputeEnvironment | batch.IComputeEnvironment
 
 
 @dataclass(frozen=True)
@@ -38,7 +54,60 @@ class FairShare:
     compute_reservation: int = 0
 
 
-class JobQueue(Construct):
+class JobQueueBase(Construct):
+    """What every queue of this library offers consumers: ``resource`` (the L2 ``batch.IJobQueue``),
+    ``profile`` (its compute, or None when unknown), the fit check and ``add_job_definition``."""
+
+    resource: batch.IJobQueue
+    profile: QueueProfile | None
+
+    @property
+    def job_queue_arn(self) -> str:
+        return self.resource.job_queue_arn
+
+    def queue_ref(self) -> QueueRef:
+        return QueueRef(self.resource, self.node.path, self.profile)
+
+    def check_fit(self, job: JobRequirements) -> FitResult | None:
+        """Whether ``job`` can run in at least one of this queue's environments (None: compute unknown)."""
+        return None if self.profile is None else check_fit(job, self.profile.environments)
+
+    def add_job_definition(self, job_definition: DefinitionLike) -> None:
+        """Declare that ``job_definition`` is submitted here: fails synth if it can never run here (and
+        warns when that cannot be checked)."""
+        bind(self, definition_ref(job_definition), self.queue_ref())
+
+
+class ImportedJobQueue(JobQueueBase):
+    """A queue defined elsewhere (another team, another app, or an L2 queue), with what is known of its
+    compute. Made by :meth:`JobQueue.from_job_queue_arn` and :meth:`JobQueue.from_job_queue`."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        job_queue: batch.IJobQueue | None = None,
+        job_queue_arn: str | None = None,
+        profile: QueueProfile | None = None,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        if (job_queue is None) == (job_queue_arn is None):
+            fail(self, "job_queue", job_queue_arn, "give exactly one of job_queue and job_queue_arn")
+        #: The L2 queue.
+        self.resource = job_queue or batch.JobQueue.from_job_queue_arn(self, "Resource", str(job_queue_arn))
+        #: What is known of its compute; None skips the fit checks (with a synth warning).
+        self.profile = profile
+        if profile is not None:
+            _check_composition(self, profile)
+
+
+def _check_composition(scope: Construct, profile: QueueProfile) -> None:
+    for _rule_id, why in check_queue(profile.environments):
+        fail(scope, "compute_environments", [name for name, _ in profile.environments], why)
+
+
+class JobQueue(JobQueueBase):
     """A job queue over up to three ordered compute environments of one platform and architecture.
 
     Jobs are placed in the first environment (in list order) that can take them. Batch moves on to
@@ -54,7 +123,7 @@ class JobQueue(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        compute_environments: Sequence[BatchComputeEnvironment],
+        compute_environments: Sequence[EnvironmentLike],
         priority: int = 1,
         fair_share: FairShare | None = None,
         cancel_misfit_after: Duration | None = None,
@@ -63,8 +132,9 @@ class JobQueue(Construct):
         job_queue_name: str | None = None,
     ) -> None:
         """
-        :param compute_environments: 1-3 environments, tried in this order; all Fargate or all EC2
-            (managed or unmanaged), and all EC2 ones of one architecture.
+        :param compute_environments: 1-3 environments, tried in this order: this library's, or L2 ones
+            (created or imported; an imported one is not fit-checked); all Fargate or all EC2 (managed
+            or unmanaged), all ECS or all EKS, and all EC2 ones of one architecture.
         :param priority: 0-1000; higher-priority queues sharing an environment are scheduled first.
             Default: 1.
         :param fair_share: Default: first-in, first-out.
@@ -76,13 +146,17 @@ class JobQueue(Construct):
         :param job_queue_name: physical name. Default: generated.
         """
         super().__init__(scope, construct_id)
-        envs = list(compute_environments)
-        self._check_environments(envs)
-        check_range(self, "priority", priority, 0, 1000)
-        misfit = cancel_misfit_after or Duration.seconds(_STUCK_MIN)
+        given = list(compute_environments)
+        envs = [e.resource if isinstance(e, BatchComputeEnvironment) else e for e in given]
+        environments = tuple((e.node.path, _profile(e)) for e in given)
+        _check_composition(self, QueueProfile(environments))
+        if any(p is not None and p.kind is ComputeKind.UNMANAGED for _, p in environments):
+            Annotations.of(self).add_info("Unmanaged environments: instance sizes are not checked at synth.")
+        check_range(self, "priority", priority, MIN_QUEUE_PRIORITY, MAX_QUEUE_PRIORITY)
+        misfit = cancel_misfit_after or Duration.seconds(MIN_STUCK_SECONDS)
         capacity = cancel_no_capacity_after or Duration.hours(4)
-        check_seconds(self, "cancel_misfit_after", misfit, _STUCK_MIN, _STUCK_MAX)
-        check_seconds(self, "cancel_no_capacity_after", capacity, _STUCK_MIN, _STUCK_MAX)
+        check_seconds(self, "cancel_misfit_after", misfit, MIN_STUCK_SECONDS, MAX_STUCK_SECONDS)
+        check_seconds(self, "cancel_no_capacity_after", capacity, MIN_STUCK_SECONDS, MAX_STUCK_SECONDS)
         actions = []
         if cancel_stuck_jobs:
             reasons = batch.JobStateTimeLimitActionsReason
@@ -102,7 +176,7 @@ class JobQueue(Construct):
             self,
             "Resource",
             compute_environments=[
-                batch.OrderedComputeEnvironment(compute_environment=env.resource, order=i + 1)
+                batch.OrderedComputeEnvironment(compute_environment=env, order=i + 1)
                 for i, env in enumerate(envs)
             ],
             priority=priority,
@@ -110,7 +184,34 @@ class JobQueue(Construct):
             scheduling_policy=self.scheduling_policy,
             job_queue_name=job_queue_name,
         )
-        self.compute_environments: tuple[BatchComputeEnvironment, ...] = tuple(envs)
+        #: The compute environments as given, in order.
+        self.compute_environments: tuple[EnvironmentLike, ...] = tuple(given)
+        #: What the fit check knows of this queue's compute.
+        self.profile: QueueProfile | None = QueueProfile(environments, fair_share=fair_share is not None)
+
+    @classmethod
+    def from_job_queue_arn(
+        cls, scope: Construct, construct_id: str, job_queue_arn: str, *, profile: QueueProfile | None = None
+    ) -> ImportedJobQueue:
+        """A queue defined elsewhere, by ARN. ``profile`` describes its compute so jobs are fit-checked
+        (``QueueProfile.of([ComputeProfile(ComputeKind.FARGATE_SPOT, maxv_cpus=64)])``); without it the
+        check is skipped with a synth warning."""
+        return ImportedJobQueue(scope, construct_id, job_queue_arn=job_queue_arn, profile=profile)
+
+    @classmethod
+    def from_job_queue(
+        cls,
+        scope: Construct,
+        construct_id: str,
+        job_queue: batch.IJobQueue,
+        *,
+        profile: QueueProfile | None = None,
+    ) -> ImportedJobQueue:
+        """Wrap an L2 queue (``batch.JobQueue`` or imported). Default profile: derived from the L2
+        queue's compute environments when it is defined in this app, else unknown."""
+        if profile is None:
+            profile = profile_of_queue(job_queue)
+        return ImportedJobQueue(scope, construct_id, job_queue=job_queue, profile=profile)
 
     @classmethod
     def spot_first(
@@ -118,8 +219,8 @@ class JobQueue(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        spot: BatchComputeEnvironment,
-        on_demand: BatchComputeEnvironment,
+        spot: EnvironmentLike,
+        on_demand: EnvironmentLike,
         priority: int = 1,
         **kwargs: object,
     ) -> JobQueue:
@@ -130,69 +231,34 @@ class JobQueue(Construct):
         ``cancel_no_capacity_after``); they do not move to on-demand. Size the Spot environment's
         ``maxv_cpus`` to the share of work you want on Spot.
         """
-        if not spot.profile.spot:
-            fail(spot, "spot", spot.node.path, "spot_first needs a Spot environment first")
-        if on_demand.profile.spot:
-            fail(
-                on_demand,
-                "on_demand",
-                on_demand.node.path,
-                "spot_first needs an on-demand environment second",
-            )
+        for prop, env, want in (("spot", spot, True), ("on_demand", on_demand, False)):
+            known = _profile(env)
+            if known is not None and known.spot is not want:
+                order = "a Spot environment first" if want else "an on-demand environment second"
+                fail(scope, prop, env.node.path, f"spot_first needs {order}")
         return cls(scope, construct_id, compute_environments=[spot, on_demand], priority=priority, **kwargs)  # type: ignore[arg-type]
 
     @property
-    def job_queue_arn(self) -> str:
-        return self.resource.job_queue_arn
-
-    @property
     def profiles(self) -> dict[str, ComputeProfile]:
-        return {env.node.path: env.profile for env in self.compute_environments}
-
-    def check_fit(self, job: JobRequirements) -> FitResult:
-        """Whether ``job`` can run in at least one of this queue's environments."""
-        return check_fit(job, self.profiles)
-
-    def add_job_definition(self, job_definition: BatchJobDefinition) -> None:
-        """Declare that ``job_definition`` is submitted here: fails synth if it can never run here."""
-        job_definition.bind(self)
-
-    def _check_environments(self, envs: list[BatchComputeEnvironment]) -> None:
-        names = [e.node.path for e in envs]
-        if not 1 <= len(envs) <= MAX_ENVIRONMENTS:
-            fail(
-                self,
-                "compute_environments",
-                names,
-                f"needs 1 to {MAX_ENVIRONMENTS} environments (Batch limit)",
-            )
-        if len(set(map(id, envs))) != len(envs):
-            fail(self, "compute_environments", names, "lists an environment twice")
-        kinds = {e.profile.kind is ComputeKind.FARGATE for e in envs}
-        if len(kinds) > 1:
-            fail(self, "compute_environments", names, "mixes Fargate and EC2 environments (Batch rejects it)")
-        archs = {e.profile.architecture for e in envs if e.profile.kind is not ComputeKind.FARGATE}
-        if len(archs) > 1:
-            fail(
-                self,
-                "compute_environments",
-                names,
-                "mixes CPU architectures "
-                + ", ".join(sorted(a.value for a in archs))
-                + " (one image cannot run on both)",
-            )
-        if any(e.profile.kind is ComputeKind.UNMANAGED for e in envs):
-            Annotations.of(self).add_info("Unmanaged environments: instance sizes are not checked at synth.")
+        """The known environments' profiles, by construct path."""
+        return self.profile.known if self.profile is not None else {}
 
     def _fair_share_policy(self, fair_share: FairShare) -> batch.FairshareSchedulingPolicy:
         if not fair_share.shares:
             fail(self, "fair_share.shares", dict(fair_share.shares), "needs at least one share identifier")
         for ident, weight in fair_share.shares.items():
-            if not ident or len(ident) > 255:
-                fail(self, "fair_share.shares", ident, "share identifiers are 1-255 characters")
-            check_range(self, f"fair_share.shares[{ident!r}]", weight, 0.0001, 999.9999)
-        check_seconds(self, "fair_share.share_decay", fair_share.share_decay, 0, 604_800)
-        check_range(self, "fair_share.compute_reservation", fair_share.compute_reservation, 0, 99)
+            if not ident or len(ident) > MAX_SHARE_IDENTIFIER:
+                fail(
+                    self,
+                    "fair_share.shares",
+                    ident,
+                    f"share identifiers are 1-{MAX_SHARE_IDENTIFIER} characters",
+                )
+            check_range(self, f"fair_share.shares[{ident!r}]", weight, MIN_WEIGHT, MAX_WEIGHT)
+        check_seconds(self, "fair_share.share_decay", fair_share.share_decay, 0, MAX_SHARE_DECAY_SECONDS)
+        check_range(
+            self, "fair_share.compute_reservation", fair_share.compute_reservation, 0, MAX_COMPUTE_RESERVATION
+        )
         return batch.FairshareSchedulingPolicy(
             self,
             "FairSharePolicy",
@@ -200,3 +266,7 @@ class JobQueue(Construct):
             compute_reservation=fair_share.compute_reservation,
             shares=[batch.Share(share_identifier=k, weight_factor=v) for k, v in fair_share.shares.items()],
         )
+
+
+def _profile(env: EnvironmentLike) -> ComputeProfile | None:
+    return profile_of_environment(env.resource if isinstance(env, BatchComputeEnvironment) else env)

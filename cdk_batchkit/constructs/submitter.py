@@ -32,25 +32,24 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from ..lambdas.submitter.manifest import ENV_BUCKET, ENV_KEY, ENV_KEY_ENCODING, ENV_SIZE, ENV_VERSION
+from ..model.limits import ACCOUNT_SUBMIT_RATE, JOB_NAME
+from ._binding import DefinitionLike, QueueLike, bind, definition_ref, grant_from, grant_submit, queue_ref
 from ._events import (
     MAX_RETRY_ATTEMPTS,
     S3_EVENT_FIELDS,
+    EventDelivery,
     check_key_filters,
-    check_retry,
     encrypted_queue,
     new_dead_letter_queue,
     object_created_rule,
     object_key_filter,
     override_input,
+    resolve_delivery,
 )
 from ._lambda import HandlerFunction
-from ._validation import JOB_NAME, check_range, check_seconds, fail, is_token
-from .job_definition import BatchJobDefinition, ContainerJobDefinition
-from .nag import acknowledge, resource_finding
-from .queue import JobQueue
+from ._validation import check_range, check_seconds, fail, is_token
+from .nag import acknowledge, acknowledge_resource
 
-#: AWS Batch accepts at most this many SubmitJob calls per second per account (429 beyond).
-ACCOUNT_SUBMIT_RATE = 50
 METRICS_NAMESPACE = "CdkBatchkit/Submitter"
 _MANIFEST_SUFFIX = ".jsonl"
 
@@ -103,8 +102,8 @@ class S3JobSubmitter(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        job_queue: JobQueue,
-        job_definition: BatchJobDefinition,
+        job_queue: QueueLike,
+        job_definition: DefinitionLike,
         bucket: s3.IBucket | None = None,
         prefix: str | None = None,
         suffix: str | None = None,
@@ -123,9 +122,11 @@ class S3JobSubmitter(Construct):
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH,
     ) -> None:
         """
-        :param job_queue: where jobs go. The job definition must fit it (checked at synth).
-        :param job_definition: a :class:`ContainerJobDefinition` (multi-node jobs take no container
-            overrides).
+        :param job_queue: where jobs go: a :class:`JobQueue`, an imported one or any ``batch.IJobQueue``.
+            The job definition must fit it (checked at synth when the queue's compute is known).
+        :param job_definition: a single-container job definition: a :class:`ContainerJobDefinition`,
+            an imported one or an L2 ``batch.EcsJobDefinition`` (multi-node and EKS jobs take no
+            container overrides).
         :param bucket: Default: a new versioned, encrypted, TLS-only bucket with EventBridge delivery on.
             A bucket you pass gets EventBridge delivery turned on too (an imported one must have it already).
         :param prefix: only keys starting with this. Default: every key.
@@ -154,8 +155,8 @@ class S3JobSubmitter(Construct):
         super().__init__(scope, construct_id)
         function_timeout = function_timeout or Duration.minutes(2)
         idempotency_ttl = idempotency_ttl or Duration.days(14)
-        if not isinstance(job_definition, ContainerJobDefinition):
-            fail(self, "job_definition", job_definition.node.path, "must be a ContainerJobDefinition")
+        queue, job = queue_ref(job_queue), definition_ref(job_definition)
+        _check_container_job(self, job.container_overrides, job.label)
         check_key_filters(self, prefix, suffix)
         array = mode is SubmitMode.ARRAY
         batch_size = batch_size if batch_size is not None else (1000 if array else 10)
@@ -191,6 +192,7 @@ class S3JobSubmitter(Construct):
         self._prefix = prefix
         self.job_queue = job_queue
         self.job_definition = job_definition
+        self._queue, self._job = queue, job
         self.bucket: s3.IBucket = bucket or _new_bucket(self, "Bucket")
         if bucket is None:
             assert isinstance(self.bucket, s3.Bucket)
@@ -203,7 +205,8 @@ class S3JobSubmitter(Construct):
             matcher = self._exclude_manifests(matcher, prefix, suffix)
 
         self.dead_letter_queue = new_dead_letter_queue(self)
-        self.queue = encrypted_queue(
+        #: The SQS queue between the rule and the function.
+        self.sqs_queue = encrypted_queue(
             self,
             "Queue",
             # AWS's guidance for SQS event sources: at least six times the function timeout.
@@ -223,7 +226,7 @@ class S3JobSubmitter(Construct):
         # so one redrive replays both kinds of failure through the submitter.
         self.rule.add_target(
             targets.SqsQueue(
-                self.queue,
+                self.sqs_queue,
                 dead_letter_queue=self.dead_letter_queue,
                 retry_attempts=MAX_RETRY_ATTEMPTS,
                 max_event_age=Duration.hours(24),
@@ -259,8 +262,8 @@ class S3JobSubmitter(Construct):
             log_retention=log_retention,
             reserved_concurrent_executions=max_concurrency,
             environment={
-                "JOB_QUEUE": job_queue.job_queue_arn,
-                "JOB_DEFINITION": job_definition.job_definition_arn,
+                "JOB_QUEUE": queue.job_queue_arn,
+                "JOB_DEFINITION": job.job_definition_arn,
                 "SUBMIT_MODE": mode.value,
                 "MANIFEST_BUCKET": self.manifest_bucket.bucket_name,
                 "MANIFEST_PREFIX": manifest_prefix,
@@ -274,7 +277,7 @@ class S3JobSubmitter(Construct):
         self.function = self.handler.function
         self.function.add_event_source(
             sources.SqsEventSource(
-                self.queue,
+                self.sqs_queue,
                 batch_size=batch_size,
                 max_batching_window=window if window.to_seconds() > 0 else None,
                 report_batch_item_failures=True,
@@ -287,25 +290,30 @@ class S3JobSubmitter(Construct):
         """Let job code (``grantee``, usually ``job_definition.job_role``) read its objects and manifests.
 
         ``s3:GetObject`` (and ``s3:GetObjectVersion``) on the filtered keys and the manifest prefix only.
+        A role in another stack (a job role in a platform stack) gets the permission through a policy
+        in this construct's stack, so the role's stack never refers back to this one.
         """
         resources = [self.bucket.arn_for_objects(f"{self._prefix or ''}*")]
         if self.mode is SubmitMode.ARRAY:
             resources.append(self.manifest_bucket.arn_for_objects(f"{self.manifest_prefix}*"))
-        iam.Grant.add_to_principal(
-            grantee=grantee, actions=["s3:GetObject", "s3:GetObjectVersion"], resource_arns=resources
+        self._reads = getattr(self, "_reads", 0) + 1
+        holder = grant_from(
+            self,
+            f"ReadGrant{self._reads}",
+            grantee,
+            iam.PolicyStatement(actions=["s3:GetObject", "s3:GetObjectVersion"], resources=resources),
         )
         for key in (self.bucket.encryption_key, self.manifest_bucket.encryption_key):
             if key is not None:
                 key.grant_decrypt(grantee)
-        principal = grantee.grant_principal
-        if isinstance(principal, Construct):
+        if isinstance(holder, Construct):
             for arn in resources:
-                acknowledge(
-                    principal,
+                acknowledge_resource(
+                    holder,
                     "IAM5",
                     f"Job code reads the objects {self.node.path} submits and their manifests: GetObject on "
                     "that key prefix only (object names are only known at run time).",
-                    applies_to=resource_finding(principal, arn),
+                    arn,
                 )
 
     def _exclude_manifests(
@@ -329,18 +337,18 @@ class S3JobSubmitter(Construct):
 
     def _grant(self) -> None:
         role = self.handler.role
-        self.job_definition.grant_submit(role, self.job_queue, with_tags=False)
+        grant_submit(self, role, self._job, self._queue, with_tags=False)
         if self.mode is SubmitMode.ARRAY:
             manifests = self.manifest_bucket.arn_for_objects(f"{self.manifest_prefix}*")
             role.add_to_principal_policy(iam.PolicyStatement(actions=["s3:PutObject"], resources=[manifests]))
             if self.manifest_bucket.encryption_key is not None:
                 self.manifest_bucket.encryption_key.grant_encrypt(role)
-            acknowledge(
+            acknowledge_resource(
                 role,
                 "IAM5",
                 "Manifests are written under the submitter's own manifest prefix only (object names are "
                 "derived from each batch).",
-                applies_to=resource_finding(role, manifests),
+                manifests,
             )
         # Exactly the calls Powertools' DynamoDB persistence layer makes.
         role.add_to_principal_policy(
@@ -367,31 +375,35 @@ class S3JobRule(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        job_queue: JobQueue,
-        job_definition: BatchJobDefinition,
+        job_queue: QueueLike,
+        job_definition: DefinitionLike,
         bucket: s3.IBucket,
         prefix: str | None = None,
         suffix: str | None = None,
         job_name: str = "s3-object",
-        retry_attempts: int = MAX_RETRY_ATTEMPTS,
-        max_event_age: Duration | None = None,
-        dead_letter_queue: sqs.IQueue | None = None,
+        delivery: EventDelivery | None = None,
     ) -> None:
         """
-        :param retry_attempts: EventBridge delivery retries (0-185). Default: 185.
-        :param max_event_age: how long EventBridge keeps retrying (1 min - 24 h). Default: 24 hours.
-        :param dead_letter_queue: where undeliverable events go. Default: a new encrypted queue.
+        :param job_queue: as for :class:`S3JobSubmitter`.
+        :param job_definition: as for :class:`S3JobSubmitter` (a single-container definition).
+        :param bucket: the bucket to watch (EventBridge delivery is turned on for a bucket of this app).
+        :param prefix: only keys starting with this. Default: every key.
+        :param suffix: only keys ending with this. Default: every key.
+        :param job_name: Default: ``s3-object``.
+        :param delivery: EventBridge retries, event age and dead-letter queue. Default: 185 retries over
+            24 hours, then a new encrypted dead-letter queue.
         """
         super().__init__(scope, construct_id)
-        if not isinstance(job_definition, ContainerJobDefinition):
-            fail(self, "job_definition", job_definition.node.path, "must be a ContainerJobDefinition")
+        queue, job = queue_ref(job_queue), definition_ref(job_definition)
+        _check_container_job(self, job.container_overrides, job.label)
         check_key_filters(self, prefix, suffix)
         if not is_token(job_name) and not JOB_NAME.match(job_name):
             fail(self, "job_name", job_name, "use 1-128 letters, digits, '-' or '_', starting alphanumeric")
-        max_event_age = max_event_age or Duration.hours(24)
-        check_retry(self, retry_attempts, max_event_age)
-        job_definition.bind(job_queue)
-        self.dead_letter_queue = dead_letter_queue or new_dead_letter_queue(self)
+        resolved = resolve_delivery(
+            self, delivery, retry_attempts=MAX_RETRY_ATTEMPTS, max_event_age=Duration.hours(24)
+        )
+        bind(self, job, queue)
+        self.dead_letter_queue = resolved.dead_letter_queue
         self.rule = object_created_rule(
             self,
             "ObjectCreated",
@@ -401,20 +413,31 @@ class S3JobRule(Construct):
         )
         self.rule.add_target(
             targets.BatchJob(
-                job_queue.job_queue_arn,
-                job_queue.resource,
-                job_definition.job_definition_arn,
-                job_definition.resource,
+                queue.job_queue_arn,
+                queue.resource,
+                job.job_definition_arn,
+                job.resource,
                 job_name=job_name,
                 dead_letter_queue=self.dead_letter_queue,
-                retry_attempts=retry_attempts,
-                max_event_age=max_event_age,
+                retry_attempts=resolved.retry_attempts,
+                max_event_age=resolved.max_event_age,
             )
         )
         # Written by hand: Batch parameters must be strings, and CDK renders a field that is a whole
         # value unquoted (size is a number in the event). Keys in EventBridge events are URL-encoded,
         # so they hold no quote to escape; a missing version-id (unversioned bucket) becomes "".
         override_input(self.rule, 0, _job_input_transformer())
+
+
+def _check_container_job(scope: Construct, takes_overrides: bool, label: str) -> None:
+    if not takes_overrides:
+        fail(
+            scope,
+            "job_definition",
+            label,
+            "must be a single-container job definition: the job's object arrives in containerOverrides, "
+            "which multi-node and EKS jobs do not take",
+        )
 
 
 def _job_input_transformer() -> dict[str, object]:

@@ -26,22 +26,20 @@ from aws_cdk import aws_scheduler_targets as scheduler_targets
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from ..model.limits import JOB_NAME, MAX_ARRAY_SIZE, MIN_ARRAY_SIZE
+from ._binding import DefinitionLike, QueueLike, definition_ref, grant_submit, queue_ref
 from ._events import (
-    DEFAULT_MAX_EVENT_AGE,
-    DEFAULT_RETRY_ATTEMPTS,
     S3_EVENT_FIELDS,
+    EventDelivery,
     check_key_filters,
-    check_retry,
-    new_dead_letter_queue,
     object_created_rule,
     object_key_filter,
     override_input,
     quoted_input,
+    resolve_delivery,
 )
-from ._validation import JOB_NAME, check_range, check_seconds, fail, is_token
-from .job_definition import BatchJobDefinition
-from .queue import JobQueue
-from .workflow import INPUT_FIELD, MAX_ARRAY_SIZE, MIN_ARRAY_SIZE, Workflow
+from ._validation import check_range, check_seconds, fail, is_token
+from .workflow import INPUT_FIELD, Workflow
 
 
 def _scheduler_role(scope: Construct) -> iam.Role:
@@ -101,24 +99,21 @@ class ObjectCreatedTrigger(Construct):
         workflow: Workflow,
         prefix: str | None = None,
         suffix: str | None = None,
-        retry_attempts: int = DEFAULT_RETRY_ATTEMPTS,
-        max_event_age: Duration = DEFAULT_MAX_EVENT_AGE,
-        dead_letter_queue: sqs.IQueue | None = None,
+        delivery: EventDelivery | None = None,
     ) -> None:
         """
         :param bucket: the bucket to watch.
         :param workflow: the workflow to start; its input is the object (see the module docstring).
         :param prefix: only keys starting with this. Default: any key.
         :param suffix: only keys ending with this (e.g. ``".csv"``). Default: any key.
-        :param retry_attempts: delivery retries (0-185). Default: 8.
-        :param max_event_age: give up (to the dead-letter queue) after this long. Default: 6 hours.
-        :param dead_letter_queue: Default: a new encrypted, TLS-only queue.
+        :param delivery: retries, event age and dead-letter queue. Default: 8 retries over 6 hours, then
+            a new encrypted, TLS-only dead-letter queue.
         """
         super().__init__(scope, construct_id)
-        check_retry(self, retry_attempts, max_event_age)
+        resolved = resolve_delivery(self, delivery)
         check_key_filters(self, prefix, suffix)
         #: Where undeliverable events go.
-        self.dead_letter_queue: sqs.IQueue = dead_letter_queue or new_dead_letter_queue(self)
+        self.dead_letter_queue: sqs.IQueue = resolved.dead_letter_queue
         #: The EventBridge rule.
         self.rule = object_created_rule(
             self,
@@ -131,8 +126,8 @@ class ObjectCreatedTrigger(Construct):
             targets.SfnStateMachine(
                 workflow.state_machine,
                 dead_letter_queue=self.dead_letter_queue,
-                retry_attempts=retry_attempts,
-                max_event_age=max_event_age,
+                retry_attempts=resolved.retry_attempts,
+                max_event_age=resolved.max_event_age,
             )
         )
         # Every value quoted, so the workflow input is all strings (see _events.quoted_input).
@@ -142,7 +137,7 @@ class ObjectCreatedTrigger(Construct):
 class JobSchedule(Construct):
     """Submit one Batch job on a schedule, straight from EventBridge Scheduler (universal target).
 
-    The schedule's role may submit only ``job_definition`` (any revision) to ``queue``
+    The schedule's role may submit only ``job_definition`` (any revision) to ``job_queue``
     (plus ``batch:TagResource`` when the definition propagates tags) and send to its dead-letter queue.
     Attributes: ``schedule``, ``role``, ``dead_letter_queue``.
     """
@@ -153,36 +148,35 @@ class JobSchedule(Construct):
         construct_id: str,
         *,
         schedule: scheduler.ScheduleExpression,
-        job_definition: BatchJobDefinition,
-        queue: JobQueue,
+        job_definition: DefinitionLike,
+        job_queue: QueueLike,
         job_name: str | None = None,
         parameters: Mapping[str, str] | None = None,
         array_size: int | None = None,
         flexible_window: Duration | None = None,
-        retry_attempts: int = DEFAULT_RETRY_ATTEMPTS,
-        max_event_age: Duration = DEFAULT_MAX_EVENT_AGE,
-        dead_letter_queue: sqs.IQueue | None = None,
+        delivery: EventDelivery | None = None,
         description: str | None = None,
         enabled: bool = True,
     ) -> None:
         """
         :param schedule: ``ScheduleExpression.cron(...)`` (with ``time_zone``), ``.rate(...)``
             or ``.at(...)``.
-        :param job_definition: the job to submit.
-        :param queue: the queue to submit to (checked at synth: the job must fit it).
+        :param job_definition: the job to submit: ours, imported or any ``batch.IJobDefinition``.
+        :param job_queue: the queue to submit to: ours, imported or any ``batch.IJobQueue`` (checked at
+            synth when its compute is known: the job must fit it).
         :param job_name: Default: this construct's id.
         :param parameters: job parameters (``Ref::name`` in the command). Default: none.
         :param array_size: submit an array job of this size (2-10,000). Default: a plain job.
         :param flexible_window: let Scheduler start up to this much later (1 min - 24 h), spreading
             load. Default: off (on time).
-        :param retry_attempts: retries when SubmitJob fails (0-185). Default: 8.
-        :param max_event_age: give up (to the dead-letter queue) after this long. Default: 6 hours.
-        :param dead_letter_queue: Default: a new encrypted, TLS-only queue.
+        :param delivery: retries when SubmitJob fails, event age and dead-letter queue. Default: 8
+            retries over 6 hours, then a new encrypted, TLS-only dead-letter queue.
         :param description: Default: none.
         :param enabled: Default: True.
         """
         super().__init__(scope, construct_id)
-        check_retry(self, retry_attempts, max_event_age)
+        resolved = resolve_delivery(self, delivery)
+        job, queue = definition_ref(job_definition), queue_ref(job_queue)
         name = job_name or construct_id
         if not is_token(name) and not JOB_NAME.match(name):
             fail(self, "job_name", name, "Batch job names are letters, digits, '-' and '_' (at most 128)")
@@ -193,19 +187,19 @@ class JobSchedule(Construct):
                 fail(self, f"parameters[{key!r}]", value, "Batch job parameters are strings")
         #: The schedule's role (SubmitJob scoped to one definition and queue).
         self.role = _scheduler_role(self)
-        job_definition.grant_submit(self.role, queue)
+        grant_submit(self, self.role, job, queue)
         #: Where failed submissions go.
-        self.dead_letter_queue: sqs.IQueue = dead_letter_queue or new_dead_letter_queue(self)
+        self.dead_letter_queue: sqs.IQueue = resolved.dead_letter_queue
         request: dict[str, object] = {
             "JobName": name,
             "JobQueue": queue.job_queue_arn,
-            "JobDefinition": job_definition.job_definition_arn,
+            "JobDefinition": job.job_definition_arn,
         }
         if params:
             request["Parameters"] = params
         if array_size is not None:
             request["ArrayProperties"] = {"Size": array_size}
-        if job_definition.propagate_tags:
+        if job.propagate_tags:
             request["PropagateTags"] = True
         target = scheduler_targets.Universal(
             service="batch",
@@ -217,12 +211,12 @@ class JobSchedule(Construct):
             policy_statements=[
                 iam.PolicyStatement(
                     actions=["batch:SubmitJob"],
-                    resources=[queue.job_queue_arn, job_definition.job_definition_name_arn],
+                    resources=[queue.job_queue_arn, job.name_arn],
                 )
             ],
             dead_letter_queue=self.dead_letter_queue,
-            retry_attempts=retry_attempts,
-            max_event_age=max_event_age,
+            retry_attempts=resolved.retry_attempts,
+            max_event_age=resolved.max_event_age,
         )
         #: The EventBridge Scheduler schedule.
         self.schedule = _new_schedule(self, schedule, target, flexible_window, description, enabled)
@@ -243,9 +237,7 @@ class WorkflowSchedule(Construct):
         workflow: Workflow,
         input: Mapping[str, str] | None = None,
         flexible_window: Duration | None = None,
-        retry_attempts: int = DEFAULT_RETRY_ATTEMPTS,
-        max_event_age: Duration = DEFAULT_MAX_EVENT_AGE,
-        dead_letter_queue: sqs.IQueue | None = None,
+        delivery: EventDelivery | None = None,
         description: str | None = None,
         enabled: bool = True,
     ) -> None:
@@ -256,14 +248,13 @@ class WorkflowSchedule(Construct):
         :param input: the execution input; every value reaches every job as a parameter, so values
             are strings. Default: ``{}``.
         :param flexible_window: let Scheduler start up to this much later (1 min - 24 h). Default: off.
-        :param retry_attempts: retries when StartExecution fails (0-185). Default: 8.
-        :param max_event_age: give up (to the dead-letter queue) after this long. Default: 6 hours.
-        :param dead_letter_queue: Default: a new encrypted, TLS-only queue.
+        :param delivery: retries when StartExecution fails, event age and dead-letter queue. Default: 8
+            retries over 6 hours, then a new encrypted, TLS-only dead-letter queue.
         :param description: Default: none.
         :param enabled: Default: True.
         """
         super().__init__(scope, construct_id)
-        check_retry(self, retry_attempts, max_event_age)
+        resolved = resolve_delivery(self, delivery)
         execution_input = dict(input or {})
         for key, value in execution_input.items():
             if not INPUT_FIELD.match(key):
@@ -273,14 +264,14 @@ class WorkflowSchedule(Construct):
         #: The schedule's role (StartExecution on this workflow only).
         self.role = _scheduler_role(self)
         #: Where failed starts go.
-        self.dead_letter_queue: sqs.IQueue = dead_letter_queue or new_dead_letter_queue(self)
+        self.dead_letter_queue: sqs.IQueue = resolved.dead_letter_queue
         target = scheduler_targets.StepFunctionsStartExecution(
             workflow.state_machine,
             input=scheduler.ScheduleTargetInput.from_object(execution_input),
             role=self.role,
             dead_letter_queue=self.dead_letter_queue,
-            retry_attempts=retry_attempts,
-            max_event_age=max_event_age,
+            retry_attempts=resolved.retry_attempts,
+            max_event_age=resolved.max_event_age,
         )
         #: The EventBridge Scheduler schedule.
         self.schedule = _new_schedule(self, schedule, target, flexible_window, description, enabled)

@@ -24,7 +24,7 @@ Each step is a ``BatchSubmitJob`` task with ``submitJob.sync`` (the state waits 
 * ``Catch`` on every task: the failure is summarised (``step``, ``error``, and for a failed job its
   ``jobId``, ``jobName``, ``status``) into a ``Fail`` state (error :data:`STEP_FAILED`, cause = that
   summary as JSON). That fails the top-level ``Parallel``, whose single ``Catch`` publishes one
-  notification (when ``notify`` is given) and ends in the ``Workflow failed`` state carrying the
+  notification (when ``topic`` is given) and ends in the ``Workflow failed`` state carrying the
   same error and cause. One failure, one notification, however many steps were running.
 
 The workflow input is a flat JSON object of strings (what an :class:`ObjectCreatedTrigger` or a
@@ -59,20 +59,18 @@ from ..lambdas.submitter.manifest import (
     PARAM_SIZE,
     PARAM_VERSION,
 )
+from ..model import check_fit
+from ..model.limits import MAX_ARRAY_SIZE, MAX_ATTEMPTS, MAX_DEPENDENCIES, MIN_ARRAY_SIZE
+from ._binding import DefinitionLike, QueueLike, bind, definition_ref, grant_submit, queue_ref
 from ._validation import check_range, check_seconds, fail, is_token
-from .job_definition import MAX_ATTEMPTS, BatchJobDefinition
 from .job_notifications import WorkflowNotifications
-from .nag import acknowledge, resource_finding
+from .nag import acknowledge, acknowledge_resource
 from .notifications import NotificationTopic
-from .queue import JobQueue
 
 #: Step names become Batch job names and state names: letters, digits, ``-`` and ``_``.
 STEP_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 #: Input fields are read with ``$.field``.
 INPUT_FIELD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
-#: Batch allows 20 dependencies per job; we keep the same bound for a readable graph.
-MAX_DEPENDENCIES = 20
-MIN_ARRAY_SIZE, MAX_ARRAY_SIZE = 2, 10_000
 #: Errors the Step Functions Batch integration raises for API throttling (429) and service faults.
 RETRYABLE_ERRORS = ("Batch.AWSBatchException", "Batch.ServerException", "Batch.TooManyRequestsException")
 #: The error of the ``Fail`` state a failed step ends in.
@@ -98,8 +96,10 @@ class Step:
 
     :param name: unique within the workflow; also the Batch job name and the state name
         (1-64 letters, digits, ``-``, ``_``).
-    :param job_definition: the job to run (one of our job definition constructs).
-    :param queue: the queue to submit it to (checked at synth: the job must fit it).
+    :param job_definition: the job to run: one of our job definitions, an imported one or any L2
+        ``batch.IJobDefinition``.
+    :param job_queue: the queue to submit it to: a :class:`JobQueue`, an imported one or any
+        ``batch.IJobQueue`` (checked at synth when its compute is known: the job must fit it).
     :param depends_on: names of the steps that must succeed first (at most 20). Default: none.
     :param array_size: run as an array job: a fixed size (2-10,000), or the name of an input field
         whose value is the size as a string (e.g. ``"count"``). Default: a plain job.
@@ -114,8 +114,8 @@ class Step:
     """
 
     name: str
-    job_definition: BatchJobDefinition
-    queue: JobQueue
+    job_definition: DefinitionLike
+    job_queue: QueueLike
     depends_on: Sequence[str] = ()
     array_size: int | str | None = None
     command: Sequence[str] | None = None
@@ -130,8 +130,8 @@ class Step:
     def fan_out(
         cls,
         name: str,
-        job_definition: BatchJobDefinition,
-        queue: JobQueue,
+        job_definition: DefinitionLike,
+        job_queue: QueueLike,
         *,
         manifest_field: str = PARAM_MANIFEST,
         count_field: str = PARAM_COUNT,
@@ -148,7 +148,7 @@ class Step:
         return cls(
             name,
             job_definition,
-            queue,
+            job_queue,
             array_size=count_field,
             environment_from_input=env,
             **kwargs,  # type: ignore[arg-type]
@@ -222,7 +222,7 @@ class Workflow(Construct):
 
     IAM: the role may submit only the job definitions used (``job-definition/NAME:*``) to the queues
     used, tag jobs when needed, describe/terminate jobs, manage the managed ``.sync`` rule, deliver
-    logs, publish to ``notify`` and (with ``tracing``) write X-Ray traces. The L2 tasks would grant
+    logs, publish to ``topic`` and (with ``tracing``) write X-Ray traces. The L2 tasks would grant
     ``batch:SubmitJob`` on every job definition (``job-definition/*``) and omit ``batch:TagResource``;
     so the state machine is given ``role.without_policy_updates()`` (the statements the L2 adds are
     dropped) and the role gets exactly the statements above.
@@ -234,7 +234,7 @@ class Workflow(Construct):
         construct_id: str,
         *,
         steps: Sequence[Step],
-        notify: NotificationTopic | None = None,
+        topic: NotificationTopic | None = None,
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH,
         log_level: sfn.LogLevel = sfn.LogLevel.ALL,
         include_execution_data: bool = True,
@@ -246,7 +246,7 @@ class Workflow(Construct):
     ) -> None:
         """
         :param steps: the jobs (at least one); see :class:`Step`.
-        :param notify: on failure, publish one message (workflow, execution, error, cause with the
+        :param topic: on failure, publish one message (workflow, execution, error, cause with the
             failed step and job id) to this topic; TIMED_OUT and ABORTED executions (which no state
             can catch) are published by an EventBridge rule. Default: no notification.
         :param log_retention: retention of the execution log group. Default: one month.
@@ -279,7 +279,7 @@ class Workflow(Construct):
         #: Execution history log group.
         self.log_group = logs.LogGroup(self, "LogGroup", retention=log_retention)
         definition = Construct(self, "Definition")
-        body = self._build(definition, notify)
+        body = self._build(definition, topic)
         #: The L2 state machine.
         self.state_machine = sfn.StateMachine(
             self,
@@ -296,7 +296,7 @@ class Workflow(Construct):
         )
         # Step Functions checks the log delivery permissions at creation: the policy must exist first.
         self.state_machine.node.add_dependency(self.role)
-        self._grant(notify, tracing)
+        self._grant(topic, tracing)
         if not tracing:
             acknowledge(
                 self.state_machine,
@@ -310,15 +310,15 @@ class Workflow(Construct):
                 "SF1",
                 f"Logging at {log_level.value} was chosen explicitly (log_level) to reduce log volume.",
             )
-        #: The EventBridge notifications for TIMED_OUT / ABORTED executions (when ``notify`` is given).
+        #: The EventBridge notifications for TIMED_OUT / ABORTED executions (when ``topic`` is given).
         self.notifications: WorkflowNotifications | None = None
-        if notify is not None:
+        if topic is not None:
             self.notifications = WorkflowNotifications(
                 self,
                 "Notifications",
                 state_machines=[self.state_machine],
                 statuses=("TIMED_OUT", "ABORTED"),
-                topic=notify,
+                topic=topic,
             )
 
     # -- validation --------------------------------------------------------------------------------
@@ -389,21 +389,34 @@ class Workflow(Construct):
                 )
         check_range(self, f"{prop}.attempts", step.attempts, 1, MAX_ATTEMPTS)
         check_seconds(self, f"{prop}.timeout", step.timeout, 60, None)
+        job, queue = definition_ref(step.job_definition), queue_ref(step.job_queue)
+        overrides = step.command is not None or step.environment or step.environment_from_input
+        if not job.container_overrides and (overrides or step.vcpus is not None or step.memory is not None):
+            fail(
+                self,
+                f"{prop}.job_definition",
+                job.label,
+                "takes no container overrides (multi-node or EKS): "
+                "drop command, environment, vcpus and memory",
+            )
         # The job (with this step's overrides) must be able to leave RUNNABLE on the queue.
-        step.job_definition.bind(step.queue)
-        if step.vcpus is not None or step.memory is not None:
-            requirements = step.job_definition.requirements
+        requirements = bind(self, job, queue)
+        if (
+            requirements is not None
+            and queue.profile is not None
+            and (step.vcpus, step.memory) != (None, None)
+        ):
             if step.vcpus is not None:
                 requirements = replace(requirements, vcpus=step.vcpus)
             if step.memory is not None:
                 requirements = replace(requirements, memory_mib=int(step.memory.to_mebibytes()))
-            result = step.queue.check_fit(requirements)
+            result = check_fit(requirements, queue.profile.environments)
             if not result.fits:
                 fail(
                     self,
                     f"{prop}.vcpus/memory",
                     f"{requirements.vcpus:g} vCPUs, {requirements.memory_mib} MiB",
-                    f"can never run on job queue {step.queue.node.path}: " + "; ".join(result.problems),
+                    f"can never run on job queue {queue.label}: " + "; ".join(result.problems),
                 )
 
     # -- definition --------------------------------------------------------------------------------
@@ -494,8 +507,8 @@ class Workflow(Construct):
             f"Step{step.name}",
             state_name=step.name,
             job_name=step.name,
-            job_definition_arn=step.job_definition.job_definition_arn,
-            job_queue_arn=step.queue.job_queue_arn,
+            job_definition_arn=definition_ref(step.job_definition).job_definition_arn,
+            job_queue_arn=queue_ref(step.job_queue).job_queue_arn,
             integration_pattern=sfn.IntegrationPattern.RUN_JOB,
             payload=sfn.TaskInput.from_json_path_at("$"),
             array_size=array_size,
@@ -569,22 +582,24 @@ class Workflow(Construct):
     def _grant(self, notify: NotificationTopic | None, tracing: bool) -> None:
         stack = Stack.of(self)
         role = self.role
-        pairs = list({(id(s.job_definition), id(s.queue)): s for s in self.steps}.values())
+        pairs = list({(id(s.job_definition), id(s.job_queue)): s for s in self.steps}.values())
         for step in pairs:
             # Tags are sent only with job_tags (below); propagate_tags alone needs no TagResource.
-            step.job_definition.grant_submit(role, step.queue, with_tags=False)
+            grant_submit(
+                self, role, definition_ref(step.job_definition), queue_ref(step.job_queue), with_tags=False
+            )
         job_arn = stack.format_arn(service="batch", resource="job", resource_name="*")
         job_actions = ["batch:TerminateJob"]
         if self._job_tags:
             job_actions.append("batch:TagResource")
         role.add_to_policy(iam.PolicyStatement(actions=job_actions, resources=[job_arn]))
-        acknowledge(
+        acknowledge_resource(
             role,
             "IAM5",
             "submitJob.sync terminates the job when the execution is stopped (and tags it at submission): "
             "job ARNs hold an ID Batch generates during SubmitJob, so job/* is the narrowest resource; "
             "SubmitJob itself is scoped to the queues and job definitions used.",
-            applies_to=resource_finding(role, job_arn),
+            job_arn,
         )
         role.add_to_policy(
             iam.PolicyStatement(

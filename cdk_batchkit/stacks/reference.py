@@ -14,6 +14,7 @@ from ..constructs import (
     S3_OBJECT_ENVIRONMENT,
     BatchMonitoring,
     BatchNetwork,
+    Container,
     ContainerJobDefinition,
     Ec2ComputeEnvironment,
     FargateComputeEnvironment,
@@ -92,14 +93,16 @@ class BatchReferenceStack(Stack):
             self,
             "ArrayJob",
             platform=Platform.FARGATE,
-            image=image,
-            vcpus=0.5,
-            memory=Size.gibibytes(1),
-            command=[
-                "sh",
-                "-c",
-                'echo "object ${AWS_BATCH_JOB_ARRAY_INDEX:-0} of Ref::count in Ref::manifest"',
-            ],
+            container=Container(
+                image=image,
+                vcpus=0.5,
+                memory=Size.gibibytes(1),
+                command=[
+                    "sh",
+                    "-c",
+                    'echo "object ${AWS_BATCH_JOB_ARRAY_INDEX:-0} of Ref::count in Ref::manifest"',
+                ],
+            ),
             parameters={"manifest": "none", "count": "1"},
             log_retention=log_retention,
         )
@@ -120,11 +123,13 @@ class BatchReferenceStack(Stack):
         self.multi_node_job = MultiNodeJobDefinition(
             self,
             "MultiNodeJob",
-            image=image,
+            container=Container(
+                image=image,
+                vcpus=2,
+                memory=Size.gibibytes(4),
+                command=["sh", "-c", 'echo "node ${AWS_BATCH_JOB_NODE_INDEX} of ${AWS_BATCH_JOB_NUM_NODES}"'],
+            ),
             nodes=2,
-            vcpus=2,
-            memory=Size.gibibytes(4),
-            command=["sh", "-c", 'echo "node ${AWS_BATCH_JOB_NODE_INDEX} of ${AWS_BATCH_JOB_NUM_NODES}"'],
             log_retention=log_retention,
         )
         self.ec2_queue.add_job_definition(self.multi_node_job)
@@ -149,23 +154,25 @@ class BatchReferenceStack(Stack):
             self.gpu_job = ContainerJobDefinition(
                 self,
                 "GpuJob",
-                image=ecs.ContainerImage.from_registry("public.ecr.aws/docker/library/ubuntu:24.04"),
-                vcpus=4,
-                memory=Size.gibibytes(14),
-                gpus=1,
-                command=["nvidia-smi"],
+                container=Container(
+                    image=ecs.ContainerImage.from_registry("public.ecr.aws/docker/library/ubuntu:24.04"),
+                    vcpus=4,
+                    memory=Size.gibibytes(14),
+                    gpus=1,
+                    command=["nvidia-smi"],
+                ),
                 log_retention=log_retention,
             )
             self.gpu_queue.add_job_definition(self.gpu_job)
             outputs["GpuQueueArn"] = self.gpu_queue.job_queue_arn
         queues = [q for q in (self.ec2_queue, self.fargate_queue, self.gpu_queue) if q is not None]
         self.job_failures = JobStateNotifications(
-            self, "JobFailures", queues=queues, topic=self.notifications
+            self, "JobFailures", job_queues=queues, topic=self.notifications
         )
         self.monitoring = BatchMonitoring(
             self,
             "Monitoring",
-            queues=queues,
+            job_queues=queues,
             submitters=[self.submitter],
             workflows=[self.workflow],
             topic=self.notifications,
@@ -184,10 +191,12 @@ class BatchReferenceStack(Stack):
             self,
             "StepJob",
             platform=Platform.FARGATE,
-            image=image,
-            vcpus=0.25,
-            memory=Size.mebibytes(512),
-            command=["sh", "-c", 'echo "$STEP s3://Ref::bucket/Ref::key"'],
+            container=Container(
+                image=image,
+                vcpus=0.25,
+                memory=Size.mebibytes(512),
+                command=["sh", "-c", 'echo "$STEP s3://Ref::bucket/Ref::key"'],
+            ),
             parameters={"bucket": "none", "key": "none"},
             log_retention=log_retention,
         )
@@ -213,7 +222,7 @@ class BatchReferenceStack(Stack):
                     environment_from_input=S3_OBJECT_ENVIRONMENT,
                 ),
             ],
-            notify=self.notifications,
+            topic=self.notifications,
             log_retention=log_retention,
         )
         ObjectCreatedTrigger(

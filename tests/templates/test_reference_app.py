@@ -25,6 +25,7 @@ from cdk_batchkit import plan
 from cdk_batchkit.constructs import (
     Architecture,
     BatchNetwork,
+    Container,
     ContainerJobDefinition,
     Ec2ComputeEnvironment,
     FairShare,
@@ -84,16 +85,35 @@ def _kitchen_sink(outdir: Path) -> Path:
     unmanaged_queue = JobQueue(
         stack, "UnmanagedQueue", compute_environments=[UnmanagedComputeEnvironment(stack, "Unmanaged")]
     )
-    job = ContainerJobDefinition(stack, "ArmJob", image=IMAGE, vcpus=2)
-    mnp = MultiNodeJobDefinition(stack, "Mnp", image=IMAGE, nodes=2, vcpus=2)
+    job = ContainerJobDefinition(
+        stack,
+        "ArmJob",
+        container=Container(image=IMAGE, vcpus=2),
+    )
+    mnp = MultiNodeJobDefinition(
+        stack,
+        "Mnp",
+        container=Container(image=IMAGE, vcpus=2),
+        nodes=2,
+    )
     fargate_job = ContainerJobDefinition(
-        stack, "FargateArm", image=IMAGE, platform=Platform.FARGATE, vcpus=1, architecture=Architecture.ARM64
+        stack,
+        "FargateArm",
+        container=Container(image=IMAGE, vcpus=1),
+        platform=Platform.FARGATE,
+        architecture=Architecture.ARM64,
     )
     submitter = iam.Role(stack, "Submitter", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
     job.grant_submit(submitter, arm_queue)
     mnp.grant_submit(submitter, arm_queue)
     fargate_job.grant_submit(submitter, fargate_queue)
-    unmanaged_queue.add_job_definition(ContainerJobDefinition(stack, "UnmanagedJob", image=IMAGE))
+    unmanaged_queue.add_job_definition(
+        ContainerJobDefinition(
+            stack,
+            "UnmanagedJob",
+            container=Container(image=IMAGE),
+        )
+    )
     app.synth()
     return outdir
 

@@ -28,7 +28,7 @@ from cdk_batchkit.constructs import (
     NetworkMode,
     UnmanagedComputeEnvironment,
 )
-from cdk_batchkit.constructs.instance_catalog import GPU_FAMILIES, architecture_of
+from cdk_batchkit.model.instances import GPU_FAMILIES, architecture_of
 from tests.support import network, new_stack, template_of
 
 BOOT_COMMANDS = ("echo batchkit-boot-marker", "sysctl -w vm.max_map_count=262144")
@@ -319,7 +319,11 @@ def test_ec2_profiles(synth: Synth) -> None:
 def test_fargate_and_unmanaged_profiles(synth: Synth) -> None:
     fargate, fargate_spot = synth.envs["Fargate"].profile, synth.envs["FargateSpot"].profile
     assert (fargate.kind, fargate.spot) == (ComputeKind.FARGATE, False)
-    assert (fargate_spot.kind, fargate_spot.spot, fargate_spot.maxv_cpus) == (ComputeKind.FARGATE, True, 32)
+    assert (fargate_spot.kind, fargate_spot.spot, fargate_spot.maxv_cpus) == (
+        ComputeKind.FARGATE_SPOT,
+        True,
+        32,
+    )
     assert fargate.public_subnets is True
     unmanaged = synth.envs["Unmanaged"].profile
     assert unmanaged.kind is ComputeKind.UNMANAGED

@@ -8,6 +8,7 @@ from aws_cdk import aws_ecs as ecs
 
 from cdk_batchkit.constructs import (
     Architecture,
+    Container,
     ContainerJobDefinition,
     Ec2ComputeEnvironment,
     FargateComputeEnvironment,
@@ -18,9 +19,9 @@ from cdk_batchkit.constructs import (
     Platform,
     UnmanagedComputeEnvironment,
 )
-from cdk_batchkit.constructs.compute import ComputeKind, ComputeProfile
-from cdk_batchkit.constructs.fit import check_environment, check_fit
-from cdk_batchkit.constructs.instance_catalog import architecture_of, is_gpu, shape_of
+from cdk_batchkit.model import ComputeKind, ComputeProfile
+from cdk_batchkit.model.instances import architecture_of, is_gpu, shape_of
+from cdk_batchkit.model.rules import check_environment, check_fit
 from tests.support import network, new_stack
 
 IMAGE = ecs.ContainerImage.from_registry("public.ecr.aws/amazonlinux/amazonlinux:2023")
@@ -28,9 +29,8 @@ IMAGE = ecs.ContainerImage.from_registry("public.ecr.aws/amazonlinux/amazonlinux
 
 def ec2_env(types=("c6i",), maxv=256, gpu=False, spot=False) -> ComputeProfile:
     return ComputeProfile(
-        kind=ComputeKind.EC2,
+        kind=ComputeKind.of(spot=spot),
         architecture=architecture_of(types[0]),
-        spot=spot,
         maxv_cpus=maxv,
         instance_types=tuple(types),
         gpu=gpu,
@@ -40,8 +40,7 @@ def ec2_env(types=("c6i",), maxv=256, gpu=False, spot=False) -> ComputeProfile:
 def fargate_env(maxv=256, public=True, egress=False) -> ComputeProfile:
     return ComputeProfile(
         kind=ComputeKind.FARGATE,
-        architecture=Architecture.X86_64,
-        spot=False,
+        architecture=None,
         maxv_cpus=maxv,
         public_subnets=public,
         private_egress=egress,
@@ -193,31 +192,54 @@ def queues():
 
 def test_rejects_job_larger_than_queue_at_bind(queues):
     stack, ec2_queue, _, _ = queues
-    job = ContainerJobDefinition(stack, "Big", image=IMAGE, vcpus=128)
+    job = ContainerJobDefinition(
+        stack,
+        "Big",
+        container=Container(image=IMAGE, vcpus=128),
+    )
     with pytest.raises(ValueError, match=r"(?s)Big can never run on job queue .*Ec2Queue.*maxvCpus is 64"):
         ec2_queue.add_job_definition(job)
 
 
 def test_rejects_gpu_job_on_non_gpu_queue(queues):
     stack, ec2_queue, _, _ = queues
-    job = ContainerJobDefinition(stack, "Gpu", image=IMAGE, vcpus=4, gpus=1)
+    job = ContainerJobDefinition(
+        stack,
+        "Gpu",
+        container=Container(image=IMAGE, vcpus=4, gpus=1),
+    )
     with pytest.raises(ValueError, match=r"needs 1 GPU\(s\) but the environment has no GPU"):
         ec2_queue.add_job_definition(job)
 
 
 def test_rejects_fargate_job_on_ec2_queue_and_reverse(queues):
     stack, ec2_queue, fargate_queue, _ = queues
-    fargate_job = ContainerJobDefinition(stack, "F", image=IMAGE, platform=Platform.FARGATE, vcpus=1)
+    fargate_job = ContainerJobDefinition(
+        stack,
+        "F",
+        container=Container(image=IMAGE, vcpus=1),
+        platform=Platform.FARGATE,
+    )
     with pytest.raises(ValueError, match=r"Fargate job cannot run on an EC2"):
         ec2_queue.add_job_definition(fargate_job)
     with pytest.raises(ValueError, match=r"EC2 job cannot run on a Fargate"):
-        fargate_queue.add_job_definition(ContainerJobDefinition(stack, "E", image=IMAGE))
+        fargate_queue.add_job_definition(
+            ContainerJobDefinition(
+                stack,
+                "E",
+                container=Container(image=IMAGE),
+            )
+        )
 
 
 def test_rejects_fargate_job_without_public_ip_in_public_network(queues):
     stack, _, fargate_queue, _ = queues
     job = ContainerJobDefinition(
-        stack, "NoIp", image=IMAGE, platform=Platform.FARGATE, vcpus=1, assign_public_ip=False
+        stack,
+        "NoIp",
+        container=Container(image=IMAGE, vcpus=1),
+        platform=Platform.FARGATE,
+        assign_public_ip=False,
     )
     with pytest.raises(ValueError, match=r"never pull its image"):
         fargate_queue.add_job_definition(job)
@@ -227,14 +249,24 @@ def test_fargate_job_without_public_ip_is_fine_behind_nat():
     stack = new_stack()
     net = network(stack, mode=NetworkMode.PRIVATE_WITH_NAT)
     queue = JobQueue(stack, "Q", compute_environments=[FargateComputeEnvironment(stack, "F", network=net)])
-    job = ContainerJobDefinition(stack, "J", image=IMAGE, platform=Platform.FARGATE, vcpus=1)
+    job = ContainerJobDefinition(
+        stack,
+        "J",
+        container=Container(image=IMAGE, vcpus=1),
+        platform=Platform.FARGATE,
+    )
     queue.add_job_definition(job)
     assert job.requirements.assign_public_ip is False
 
 
 def test_rejects_multi_node_job_on_spot_only_queue(queues):
     stack, _, _, spot_queue = queues
-    job = MultiNodeJobDefinition(stack, "Mnp", image=IMAGE, nodes=2, vcpus=2)
+    job = MultiNodeJobDefinition(
+        stack,
+        "Mnp",
+        container=Container(image=IMAGE, vcpus=2),
+        nodes=2,
+    )
     with pytest.raises(ValueError, match=r"multi-node parallel jobs cannot run on Spot"):
         spot_queue.add_job_definition(job)
 
@@ -243,7 +275,11 @@ def test_grant_submit_runs_the_fit_check(queues):
     from aws_cdk import aws_iam as iam
 
     stack, ec2_queue, _, _ = queues
-    job = ContainerJobDefinition(stack, "Huge", image=IMAGE, vcpus=2, memory=cdk.Size.gibibytes(4096))
+    job = ContainerJobDefinition(
+        stack,
+        "Huge",
+        container=Container(image=IMAGE, vcpus=2, memory=cdk.Size.gibibytes(4096)),
+    )
     role = iam.Role(stack, "R", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
     with pytest.raises(ValueError, match=r"Huge can never run"):
         job.grant_submit(role, ec2_queue)
@@ -252,9 +288,18 @@ def test_grant_submit_runs_the_fit_check(queues):
 def test_unmanaged_environment_sizes_are_not_guessed():
     stack = new_stack()
     queue = JobQueue(stack, "Q", compute_environments=[UnmanagedComputeEnvironment(stack, "U")])
-    job = ContainerJobDefinition(stack, "J", image=IMAGE, vcpus=512)
+    job = ContainerJobDefinition(
+        stack,
+        "J",
+        container=Container(image=IMAGE, vcpus=512),
+    )
     queue.add_job_definition(job)  # cannot be checked: must not raise
     with pytest.raises(ValueError, match=r"EC2 job|Fargate job"):
         queue.add_job_definition(
-            ContainerJobDefinition(stack, "F", image=IMAGE, platform=Platform.FARGATE, vcpus=1)
+            ContainerJobDefinition(
+                stack,
+                "F",
+                container=Container(image=IMAGE, vcpus=1),
+                platform=Platform.FARGATE,
+            )
         )

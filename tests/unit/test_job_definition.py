@@ -18,6 +18,7 @@ from aws_cdk.assertions import Match, Template
 
 from cdk_batchkit.constructs import (
     Architecture,
+    Container,
     ContainerJobDefinition,
     FargateComputeEnvironment,
     JobQueue,
@@ -55,45 +56,58 @@ def synth() -> tuple[cdk.Stack, Template, dict[str, dict]]:
     ContainerJobDefinition(
         stack,
         "Defaults",
-        image=IMAGE,
-        environment={"STAGE": "test"},
-        secrets={
-            "DB_PASSWORD": batch.Secret.from_secrets_manager(secret),
-            "API_URL": batch.Secret.from_ssm_parameter(param),
-        },
-        volumes=[batch.EcsVolume.efs(name="data", file_system=fs, container_path="/data")],
-        command=["run", "Ref::key"],
+        container=Container(
+            image=IMAGE,
+            environment={"STAGE": "test"},
+            secrets={
+                "DB_PASSWORD": batch.Secret.from_secrets_manager(secret),
+                "API_URL": batch.Secret.from_ssm_parameter(param),
+            },
+            volumes=[batch.EcsVolume.efs(name="data", file_system=fs, container_path="/data")],
+            command=["run", "Ref::key"],
+        ),
         parameters={"key": "none"},
     )
     fargate = ContainerJobDefinition(
-        stack, "Fargate", image=IMAGE, platform=Platform.FARGATE, vcpus=0.25, memory=cdk.Size.mebibytes(512)
+        stack,
+        "Fargate",
+        container=Container(image=IMAGE, vcpus=0.25, memory=cdk.Size.mebibytes(512)),
+        platform=Platform.FARGATE,
     )
     queue.add_job_definition(fargate)
     ContainerJobDefinition(
         stack,
         "FargateArm",
-        image=IMAGE,
+        container=Container(image=IMAGE, vcpus=1, memory=cdk.Size.gibibytes(2)),
         platform=Platform.FARGATE,
-        vcpus=1,
-        memory=cdk.Size.gibibytes(2),
         architecture=Architecture.ARM64,
         assign_public_ip=False,
     )
     repo = ecr.Repository(stack, "Repo")
-    ContainerJobDefinition(stack, "FromEcr", image=ecs.ContainerImage.from_ecr_repository(repo, "v1"))
-    ContainerJobDefinition(stack, "FromAsset", image=ecs.ContainerImage.from_asset(str(DOCKER_DIR)))
+    ContainerJobDefinition(
+        stack,
+        "FromEcr",
+        container=Container(image=ecs.ContainerImage.from_ecr_repository(repo, "v1")),
+    )
+    ContainerJobDefinition(
+        stack,
+        "FromAsset",
+        container=Container(image=ecs.ContainerImage.from_asset(str(DOCKER_DIR))),
+    )
     ContainerJobDefinition(
         stack,
         "Gpu",
-        image=IMAGE,
-        vcpus=4,
-        memory=cdk.Size.gibibytes(16),
-        gpus=1,
+        container=Container(image=IMAGE, vcpus=4, memory=cdk.Size.gibibytes(16), gpus=1),
         retry=RetryPolicy.none(),
         timeout=cdk.Duration.minutes(5),
     )
     MultiNodeJobDefinition(
-        stack, "Mnp", image=IMAGE, nodes=4, main_node=1, instance_type="c6i.xlarge", vcpus=4
+        stack,
+        "Mnp",
+        container=Container(image=IMAGE, vcpus=4),
+        nodes=4,
+        main_node=1,
+        instance_type="c6i.xlarge",
     )
     template = Template.from_stack(stack)
     return stack, template, _definitions(template)
@@ -232,11 +246,20 @@ def granted() -> dict:
     queue = JobQueue(
         stack, "Queue", compute_environments=[FargateComputeEnvironment(stack, "Fargate", network=net)]
     )
-    job = ContainerJobDefinition(stack, "Job", image=IMAGE, platform=Platform.FARGATE, vcpus=1)
+    job = ContainerJobDefinition(
+        stack,
+        "Job",
+        container=Container(image=IMAGE, vcpus=1),
+        platform=Platform.FARGATE,
+    )
     role = iam.Role(stack, "Submitter", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
     job.grant_submit(role, queue)
     no_tags = ContainerJobDefinition(
-        stack, "NoTags", image=IMAGE, platform=Platform.FARGATE, vcpus=1, propagate_tags=False
+        stack,
+        "NoTags",
+        container=Container(image=IMAGE, vcpus=1),
+        platform=Platform.FARGATE,
+        propagate_tags=False,
     )
     other = iam.Role(stack, "Other", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
     no_tags.grant_submit(other, queue)
@@ -271,8 +294,12 @@ def test_tag_resource_granted_only_when_tags_propagate(granted):
 # --- validation -----------------------------------------------------------------------------
 
 
+_CONTAINER_PROPS = {"vcpus", "memory", "gpus"}
+
+
 def _job(**kwargs):
-    return ContainerJobDefinition(new_stack(), "Job", image=IMAGE, **kwargs)
+    container = Container(image=IMAGE, **{k: kwargs.pop(k) for k in _CONTAINER_PROPS & set(kwargs)})
+    return ContainerJobDefinition(new_stack(), "Job", container=container, **kwargs)
 
 
 def test_rejects_timeout_under_60_seconds():
@@ -318,10 +345,8 @@ def test_accepts_every_documented_fargate_pair_edge():
         ContainerJobDefinition(
             stack,
             f"J{i}",
-            image=IMAGE,
+            container=Container(image=IMAGE, vcpus=vcpus, memory=cdk.Size.mebibytes(mem)),
             platform=Platform.FARGATE,
-            vcpus=vcpus,
-            memory=cdk.Size.mebibytes(mem),
         )
 
 
@@ -349,6 +374,6 @@ def test_rejects_fargate_ephemeral_storage_out_of_range():
 
 def test_rejects_multi_node_bad_nodes_and_main_node():
     with pytest.raises(ValueError, match=r"nodes=1"):
-        MultiNodeJobDefinition(new_stack(), "M", image=IMAGE, nodes=1)
+        MultiNodeJobDefinition(new_stack(), "M", container=Container(image=IMAGE), nodes=1)
     with pytest.raises(ValueError, match=r"main_node=2"):
-        MultiNodeJobDefinition(new_stack(), "M", image=IMAGE, nodes=2, main_node=2)
+        MultiNodeJobDefinition(new_stack(), "M", container=Container(image=IMAGE), nodes=2, main_node=2)

@@ -123,7 +123,7 @@ def _build(stack: cdk.Stack, **kwargs: Any) -> tuple[BatchMonitoring, dict[str, 
     env = FargateComputeEnvironment(stack, "Fargate", network=network(stack))
     primary = JobQueue(stack, "Primary", compute_environments=[env])
     secondary = JobQueue(stack, "Secondary", compute_environments=[env])
-    monitoring = BatchMonitoring(stack, "Monitoring", queues=[primary, secondary], **kwargs)
+    monitoring = BatchMonitoring(stack, "Monitoring", job_queues=[primary, secondary], **kwargs)
     tokens = {}
     for queue, arn in ((primary, PRIMARY_ARN), (secondary, SECONDARY_ARN)):
         resolved = stack.resolve(queue.job_queue_arn)
@@ -715,15 +715,15 @@ def _queues(stack: cdk.Stack, count: int) -> list[batch.IJobQueue]:
 def test_rejects_bad_props(kwargs: dict[str, Any], match: str) -> None:
     stack = new_stack()
     with pytest.raises(ValueError, match=match):
-        BatchMonitoring(stack, "Monitoring", queues=_queues(stack, 1), **kwargs)
+        BatchMonitoring(stack, "Monitoring", job_queues=_queues(stack, 1), **kwargs)
 
 
 def test_rejects_no_queues_and_more_than_fit_in_one_log_group() -> None:
     stack = new_stack()
-    with pytest.raises(ValueError, match=r"queues=0 is invalid: needs 1 to 20 queues"):
-        BatchMonitoring(stack, "None", queues=[])
-    with pytest.raises(ValueError, match=r"queues=21 is invalid: needs 1 to 20 queues"):
-        BatchMonitoring(stack, "TooMany", queues=_queues(stack, 21))
+    with pytest.raises(ValueError, match=r"job_queues=0 is invalid: needs 1 to 20 queues"):
+        BatchMonitoring(stack, "None", job_queues=[])
+    with pytest.raises(ValueError, match=r"job_queues=21 is invalid: needs 1 to 20 queues"):
+        BatchMonitoring(stack, "TooMany", job_queues=_queues(stack, 21))
 
 
 def test_rejects_two_queues_with_the_same_id() -> None:
@@ -731,8 +731,8 @@ def test_rejects_two_queues_with_the_same_id() -> None:
     first, second = Construct(stack, "A"), Construct(stack, "B")
     arn = "arn:aws:batch:us-east-1:123456789012:job-queue/"
     queues = [batch.JobQueue.from_job_queue_arn(s, "Jobs", arn + s.node.id) for s in (first, second)]
-    with pytest.raises(ValueError, match=r"queues='Jobs' is invalid: lists two queues"):
-        BatchMonitoring(stack, "Monitoring", queues=queues)
+    with pytest.raises(ValueError, match=r"job_queues='Jobs' is invalid: lists two queues"):
+        BatchMonitoring(stack, "Monitoring", job_queues=queues)
 
 
 def test_queue_metric_rejects_unknown_queues_and_metrics(options: Synth) -> None:

@@ -15,6 +15,7 @@ from moto import mock_aws
 
 from cdk_batchkit.constructs import (
     BatchNetwork,
+    Container,
     ContainerJobDefinition,
     FargateComputeEnvironment,
     JobQueue,
@@ -36,7 +37,10 @@ def _queue_and_job(stack: cdk.Stack) -> tuple[JobQueue, ContainerJobDefinition]:
         stack, "Queue", compute_environments=[FargateComputeEnvironment(stack, "Fargate", network=net)]
     )
     job = ContainerJobDefinition(
-        stack, "Job", image=IMAGE, platform=Platform.FARGATE, vcpus=0.5, memory=cdk.Size.gibibytes(1)
+        stack,
+        "Job",
+        container=Container(image=IMAGE, vcpus=0.5, memory=cdk.Size.gibibytes(1)),
+        platform=Platform.FARGATE,
     )
     return queue, job
 
@@ -345,10 +349,15 @@ def test_accepts_a_manifest_prefix_outside_the_filter():
 def test_rejects_a_multi_node_job_definition():
     stack = new_stack()
     queue, _ = _queue_and_job(stack)
-    mnp = MultiNodeJobDefinition(stack, "Mnp", image=IMAGE, nodes=2, vcpus=2)
-    with pytest.raises(ValueError, match="job_definition=.*must be a ContainerJobDefinition"):
+    mnp = MultiNodeJobDefinition(
+        stack,
+        "Mnp",
+        container=Container(image=IMAGE, vcpus=2),
+        nodes=2,
+    )
+    with pytest.raises(ValueError, match="job_definition=.*must be a single-container job definition"):
         S3JobSubmitter(stack, "Sub", job_queue=queue, job_definition=mnp)
-    with pytest.raises(ValueError, match="must be a ContainerJobDefinition"):
+    with pytest.raises(ValueError, match="must be a single-container job definition"):
         S3JobRule(stack, "Rule", job_queue=queue, job_definition=mnp, bucket=s3.Bucket(stack, "B"))
 
 

@@ -19,7 +19,14 @@ from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_sqs as sqs
 from moto import mock_aws
 
-from cdk_batchkit.constructs import ContainerJobDefinition, FargateComputeEnvironment, JobQueue, Platform
+from cdk_batchkit.constructs import (
+    Container,
+    ContainerJobDefinition,
+    EventDelivery,
+    FargateComputeEnvironment,
+    JobQueue,
+    Platform,
+)
 from cdk_batchkit.constructs.job_notifications import JobStateNotifications, WorkflowNotifications
 from cdk_batchkit.constructs.nag import acknowledge
 from cdk_batchkit.constructs.notifications import NotificationTopic
@@ -44,10 +51,13 @@ def _build(stack: cdk.Stack) -> None:
         stack, "Queue", compute_environments=[FargateComputeEnvironment(stack, "Env", network=network(stack))]
     )
     job = ContainerJobDefinition(
-        stack, "Job", image=IMAGE, platform=Platform.FARGATE, vcpus=0.25, memory=cdk.Size.mebibytes(512)
+        stack,
+        "Job",
+        container=Container(image=IMAGE, vcpus=0.25, memory=cdk.Size.mebibytes(512)),
+        platform=Platform.FARGATE,
     )
     topic = NotificationTopic(stack, "Alerts")
-    workflow = Workflow(stack, "Pipeline", notify=topic, steps=[Step("Render", job, queue)])
+    workflow = Workflow(stack, "Pipeline", topic=topic, steps=[Step("Render", job, queue)])
     bucket = s3.Bucket(stack, "Uploads", enforce_ssl=True, encryption=s3.BucketEncryption.S3_MANAGED)
     acknowledge(bucket, "S1", "Test bucket: access logs are out of scope of the trigger under test.")
     ObjectCreatedTrigger(
@@ -60,11 +70,11 @@ def _build(stack: cdk.Stack) -> None:
             minute="0", hour="2", time_zone=cdk.TimeZone.EUROPE_BERLIN
         ),
         job_definition=job,
-        queue=queue,
+        job_queue=queue,
         parameters={"mode": "full"},
         array_size=10,
         flexible_window=cdk.Duration.minutes(15),
-        retry_attempts=3,
+        delivery=EventDelivery(retry_attempts=3),
     )
     WorkflowSchedule(
         stack,
@@ -83,9 +93,11 @@ def _build(stack: cdk.Stack) -> None:
     )
     inbox = sqs.Queue(stack, "Inbox", encryption=sqs.QueueEncryption.SQS_MANAGED, enforce_ssl=True)
     acknowledge(inbox, "SQS3", "Test inbox for notifications: it has no consumer that could fail.")
-    JobStateNotifications(stack, "JobFailures", queues=[queue], topic=topic, queue=inbox)
-    JobStateNotifications(stack, "JobOutcomes", queues=[queue], statuses=["FAILED", "SUCCEEDED"], queue=inbox)
-    WorkflowNotifications(stack, "WorkflowFailures", state_machines=[workflow.state_machine], queue=inbox)
+    JobStateNotifications(stack, "JobFailures", job_queues=[queue], topic=topic, sqs_queue=inbox)
+    JobStateNotifications(
+        stack, "JobOutcomes", job_queues=[queue], statuses=["FAILED", "SUCCEEDED"], sqs_queue=inbox
+    )
+    WorkflowNotifications(stack, "WorkflowFailures", state_machines=[workflow.state_machine], sqs_queue=inbox)
 
 
 @pytest.fixture(scope="module")
@@ -307,7 +319,10 @@ def parts() -> tuple[cdk.Stack, JobQueue, ContainerJobDefinition, Workflow]:
         stack, "Queue", compute_environments=[FargateComputeEnvironment(stack, "Env", network=network(stack))]
     )
     job = ContainerJobDefinition(
-        stack, "Job", image=IMAGE, platform=Platform.FARGATE, vcpus=0.25, memory=cdk.Size.mebibytes(512)
+        stack,
+        "Job",
+        container=Container(image=IMAGE, vcpus=0.25, memory=cdk.Size.mebibytes(512)),
+        platform=Platform.FARGATE,
     )
     return stack, queue, job, Workflow(stack, "W", steps=[Step("A", job, queue)])
 
@@ -315,21 +330,29 @@ def parts() -> tuple[cdk.Stack, JobQueue, ContainerJobDefinition, Workflow]:
 def test_rejects_notifications_without_destination(parts) -> None:
     stack, queue, _, _ = parts
     with pytest.raises(ValueError, match="topic.*a destination"):
-        JobStateNotifications(stack, "N", queues=[queue])
+        JobStateNotifications(stack, "N", job_queues=[queue])
 
 
 def test_rejects_unknown_statuses(parts) -> None:
     stack, queue, _, workflow = parts
     with pytest.raises(ValueError, match=r"statuses=\['FAIL'\]"):
-        JobStateNotifications(stack, "N", queues=[queue], statuses=["FAIL"], queue=sqs.Queue(stack, "Q"))
+        JobStateNotifications(
+            stack, "N", job_queues=[queue], statuses=["FAIL"], sqs_queue=sqs.Queue(stack, "Q")
+        )
     with pytest.raises(ValueError, match=r"statuses=\['DONE'\]"):
         WorkflowNotifications(stack, "W2", state_machines=[workflow.state_machine], statuses=["DONE"])
 
 
 def test_rejects_retry_attempts_outside_limits(parts) -> None:
     stack, _, _, workflow = parts
-    with pytest.raises(ValueError, match=r"retry_attempts=186"):
-        ObjectCreatedTrigger(stack, "T", bucket=s3.Bucket(stack, "B"), workflow=workflow, retry_attempts=186)
+    with pytest.raises(ValueError, match=r"delivery.retry_attempts=186"):
+        ObjectCreatedTrigger(
+            stack,
+            "T",
+            bucket=s3.Bucket(stack, "B"),
+            workflow=workflow,
+            delivery=EventDelivery(retry_attempts=186),
+        )
 
 
 def test_rejects_schedule_inputs_that_are_not_strings(parts) -> None:
@@ -343,15 +366,15 @@ def test_rejects_bad_job_schedules(parts) -> None:
     stack, queue, job, _ = parts
     rate = scheduler.ScheduleExpression.rate(cdk.Duration.hours(1))
     with pytest.raises(ValueError, match=r"array_size=1 .*between 2 and 10000"):
-        JobSchedule(stack, "S1", schedule=rate, job_definition=job, queue=queue, array_size=1)
+        JobSchedule(stack, "S1", schedule=rate, job_definition=job, job_queue=queue, array_size=1)
     with pytest.raises(ValueError, match="job_name='bad name'"):
-        JobSchedule(stack, "S2", schedule=rate, job_definition=job, queue=queue, job_name="bad name")
+        JobSchedule(stack, "S2", schedule=rate, job_definition=job, job_queue=queue, job_name="bad name")
     with pytest.raises(ValueError, match=r"flexible_window.*between 60 and 86400"):
         JobSchedule(
             stack,
             "S3",
             schedule=rate,
             job_definition=job,
-            queue=queue,
+            job_queue=queue,
             flexible_window=cdk.Duration.seconds(5),
         )

@@ -12,7 +12,13 @@ import pytest
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_stepfunctions as sfn
 
-from cdk_batchkit.constructs import ContainerJobDefinition, FargateComputeEnvironment, JobQueue, Platform
+from cdk_batchkit.constructs import (
+    Container,
+    ContainerJobDefinition,
+    FargateComputeEnvironment,
+    JobQueue,
+    Platform,
+)
 from cdk_batchkit.constructs.notifications import NotificationTopic
 from cdk_batchkit.constructs.workflow import RETRYABLE_ERRORS, STEP_FAILED, Step, Workflow, plan_levels
 from tests.support import network, new_stack, synth_checked
@@ -26,7 +32,10 @@ def _batch(stack: cdk.Stack, vcpus: float = 0.25) -> tuple[JobQueue, ContainerJo
         stack, "Queue", compute_environments=[FargateComputeEnvironment(stack, "Env", network=network(stack))]
     )
     job = ContainerJobDefinition(
-        stack, "Job", image=IMAGE, platform=Platform.FARGATE, vcpus=vcpus, memory=cdk.Size.mebibytes(512)
+        stack,
+        "Job",
+        container=Container(image=IMAGE, vcpus=vcpus, memory=cdk.Size.mebibytes(512)),
+        platform=Platform.FARGATE,
     )
     return queue, job
 
@@ -36,16 +45,14 @@ def _build(stack: cdk.Stack) -> None:
     untagged = ContainerJobDefinition(
         stack,
         "Untagged",
-        image=IMAGE,
+        container=Container(image=IMAGE, vcpus=0.25, memory=cdk.Size.mebibytes(512)),
         platform=Platform.FARGATE,
-        vcpus=0.25,
-        memory=cdk.Size.mebibytes(512),
         propagate_tags=False,
     )
     Workflow(
         stack,
         "Pipeline",
-        notify=NotificationTopic(stack, "Alerts"),
+        topic=NotificationTopic(stack, "Alerts"),
         tracing=True,
         timeout=cdk.Duration.hours(12),
         steps=[
@@ -328,7 +335,11 @@ def test_rejects_array_size_outside_batch_limits(parts, size: int) -> None:
 
 def test_rejects_a_job_that_does_not_fit_the_queue(parts) -> None:
     stack, queue, _ = parts
-    ec2_job = ContainerJobDefinition(stack, "Ec2Job", image=IMAGE)
+    ec2_job = ContainerJobDefinition(
+        stack,
+        "Ec2Job",
+        container=Container(image=IMAGE),
+    )
     with pytest.raises(ValueError, match="can never run on job queue"):
         Workflow(stack, "W", steps=[Step("A", ec2_job, queue)])
 

@@ -14,7 +14,13 @@ import pytest
 from aws_cdk import aws_ecs as ecs
 from moto import mock_aws
 
-from cdk_batchkit.constructs import ContainerJobDefinition, FargateComputeEnvironment, JobQueue, Platform
+from cdk_batchkit.constructs import (
+    Container,
+    ContainerJobDefinition,
+    FargateComputeEnvironment,
+    JobQueue,
+    Platform,
+)
 from cdk_batchkit.constructs.notifications import NotificationTopic
 from cdk_batchkit.constructs.workflow import S3_OBJECT_ENVIRONMENT, STEP_FAILED, Step, Workflow
 from tests.support import network, synth_checked
@@ -47,15 +53,17 @@ def _build(stack: cdk.Stack) -> None:
     job = ContainerJobDefinition(
         stack,
         "Job",
-        image=ecs.ContainerImage.from_registry("public.ecr.aws/amazonlinux/amazonlinux:2023"),
+        container=Container(
+            image=ecs.ContainerImage.from_registry("public.ecr.aws/amazonlinux/amazonlinux:2023"),
+            vcpus=0.25,
+            memory=cdk.Size.mebibytes(512),
+        ),
         platform=Platform.FARGATE,
-        vcpus=0.25,
-        memory=cdk.Size.mebibytes(512),
     )
     Workflow(
         stack,
         "Pipeline",
-        notify=NotificationTopic(stack, "Alerts"),
+        topic=NotificationTopic(stack, "Alerts"),
         steps=[
             Step("Prepare", job, queue, environment_from_input=S3_OBJECT_ENVIRONMENT),
             Step.fan_out("Render", job, queue, depends_on=["Prepare"]),

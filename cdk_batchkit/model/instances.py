@@ -1,4 +1,4 @@
-"""What the job/queue fit check knows about EC2 instance types.
+"""What the synth rules know about EC2 instance types (sizes, architecture, GPUs).
 
 AWS Batch keeps a job RUNNABLE forever when no instance it may launch can hold
 it. To catch that at synth we need, for every instance family a compute

@@ -1,0 +1,228 @@
+"""Queues and job definitions as every consumer sees them, whatever the user passed.
+
+A consumer (submitter, rule, workflow step, schedule, notifications, monitoring) accepts this
+library's constructs, the L2's ``batch.IJobQueue`` / ``batch.IJobDefinition`` (created in the app or
+imported) and our importers' results. :func:`queue_ref` and :func:`definition_ref` turn any of them
+into one small value; :func:`bind` runs the fit check (or warns that it could not) and
+:func:`grant_submit` writes the narrow SubmitJob grant. Neither ``queue.py`` nor
+``job_definition.py`` imports the other: both depend on this module.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from aws_cdk import Annotations, Fn, Stack
+from aws_cdk import aws_batch as batch
+from aws_cdk import aws_iam as iam
+from constructs import Construct, IConstruct, Node
+
+from ..model import JobRequirements, Platform, QueueProfile, check_fit
+from ._describe import profile_of_queue, requirements_of_definition
+from .nag import acknowledge_resource
+
+
+@dataclass(frozen=True)
+class QueueRef:
+    """A job queue: its L2 object, a label for messages and what is known of its compute."""
+
+    resource: batch.IJobQueue
+    label: str
+    profile: QueueProfile | None
+
+    @property
+    def job_queue_arn(self) -> str:
+        return self.resource.job_queue_arn
+
+
+@dataclass(frozen=True)
+class DefinitionRef:
+    """A job definition: its L2 object, a label, what it asks of compute (None: unknown) and how
+    it is submitted."""
+
+    resource: batch.IJobDefinition
+    label: str
+    requirements: JobRequirements | None
+    #: Whether jobs propagate tags (then SubmitJob needs batch:TagResource when tags are sent).
+    propagate_tags: bool = False
+    #: Whether SubmitJob may carry ``containerOverrides`` (single-container ECS jobs).
+    container_overrides: bool = True
+    #: Called when bound to a queue whose profile is known; may adjust the definition and returns
+    #: the requirements to check (our Fargate definitions turn on a public IP where it is needed).
+    on_bind: Callable[[QueueRef], JobRequirements] | None = None
+
+    @property
+    def job_definition_arn(self) -> str:
+        return self.resource.job_definition_arn
+
+    @property
+    def name_arn(self) -> str:
+        """``arn:...:job-definition/NAME:*``: every revision of this definition, and nothing else."""
+        # The ARN is arn:PARTITION:batch:REGION:ACCOUNT:job-definition/NAME[:REVISION].
+        name_part = Fn.select(5, Fn.split(":", self.job_definition_arn))
+        name = Fn.select(1, Fn.split("/", name_part))
+        return Stack.of(self.resource).format_arn(
+            service="batch", resource="job-definition", resource_name=f"{name}:*"
+        )
+
+
+class _HasQueueRef(Protocol):
+    @property
+    def node(self) -> Node: ...
+
+    def queue_ref(self) -> QueueRef: ...
+
+
+class _HasDefinitionRef(Protocol):
+    @property
+    def node(self) -> Node: ...
+
+    def definition_ref(self) -> DefinitionRef: ...
+
+
+#: What consumers accept as a job queue.
+QueueLike = _HasQueueRef | batch.IJobQueue
+#: What consumers accept as a job definition.
+DefinitionLike = _HasDefinitionRef | batch.IJobDefinition
+
+
+def queue_ref(queue: Any) -> QueueRef:
+    """Our queue constructs, an L2 queue (profile derived from its compute) or an imported one."""
+    if hasattr(queue, "queue_ref"):
+        return queue.queue_ref()  # type: ignore[no-any-return]
+    if not hasattr(queue, "job_queue_arn"):
+        raise TypeError(f"{queue!r} is not a job queue (a JobQueue, batch.IJobQueue or an imported queue)")
+    return QueueRef(queue, queue.node.path, profile_of_queue(queue))
+
+
+def definition_ref(definition: Any) -> DefinitionRef:
+    """Our job definition constructs, an L2 definition (requirements derived) or an imported one."""
+    if hasattr(definition, "definition_ref"):
+        return definition.definition_ref()  # type: ignore[no-any-return]
+    if not hasattr(definition, "job_definition_arn"):
+        raise TypeError(f"{definition!r} is not a job definition (ours, batch.IJobDefinition or imported)")
+    return DefinitionRef(
+        definition,
+        definition.node.path,
+        requirements_of_definition(definition),
+        propagate_tags=bool(getattr(definition, "propagate_tags", False)),
+        container_overrides=isinstance(definition, batch.EcsJobDefinition)
+        or not isinstance(definition, (batch.MultiNodeJobDefinition, batch.EksJobDefinition)),
+    )
+
+
+_UNCHECKED = "batchkit:fit-unchecked"
+
+
+def bind(scope: IConstruct, job: DefinitionRef, queue: QueueRef) -> JobRequirements | None:
+    """Check at synth that ``job`` can leave RUNNABLE on ``queue``; ``ValueError`` when it never can.
+
+    Where the queue's compute or the job's needs are unknown, the check is skipped with a synth warning
+    on ``scope`` naming what was not checked. Returns the requirements checked (None when skipped).
+    """
+    if queue.profile is None or job.requirements is None:
+        missing = []
+        if queue.profile is None:
+            missing.append(
+                f"the compute of job queue {queue.label} is unknown (pass profile=QueueProfile.of(...) to "
+                "JobQueue.from_job_queue_arn / JobQueue.from_job_queue)"
+            )
+        if job.requirements is None:
+            missing.append(
+                f"what job definition {job.label} needs is unknown (pass requirements=JobRequirements(...) "
+                "to BatchJobDefinition.from_job_definition_arn)"
+            )
+        Annotations.of(scope).add_warning_v2(
+            _UNCHECKED,
+            f"Not checked whether {job.label} can run on {queue.label} (vCPUs, memory, GPUs, platform, "
+            "network): " + "; ".join(missing) + ".",
+        )
+        return None
+    requirements = job.on_bind(queue) if job.on_bind is not None else job.requirements
+    result = check_fit(requirements, queue.profile.environments)
+    if not result.fits:
+        raise ValueError(
+            f"{job.label} can never run on job queue {queue.label} (it would stay RUNNABLE):\n  "
+            + "\n  ".join(result.problems)
+        )
+    if result.unchecked:
+        Annotations.of(scope).add_warning_v2(
+            _UNCHECKED,
+            f"{job.label} on {queue.label}: instance sizes not checked for {', '.join(result.unchecked)} "
+            "(unknown instance types or compute).",
+        )
+    return requirements
+
+
+def principal_construct(grantee: iam.IGrantable) -> Construct | None:
+    principal = grantee.grant_principal
+    return principal if isinstance(principal, Construct) else None
+
+
+def grant_submit(
+    scope: IConstruct,
+    grantee: iam.IGrantable,
+    job: DefinitionRef,
+    queue: QueueRef,
+    *,
+    with_tags: bool | None = None,
+) -> iam.Grant:
+    """Check the fit (see :func:`bind`) and let ``grantee`` submit ``job`` (any revision) to ``queue`` only.
+
+    ``with_tags``: also allow ``batch:TagResource`` on jobs, which SubmitJob needs when the request
+    carries tags. Default: when the definition propagates tags.
+    """
+    bind(scope, job, queue)
+    grant = iam.Grant.add_to_principal(
+        grantee=grantee, actions=["batch:SubmitJob"], resource_arns=[queue.job_queue_arn, job.name_arn]
+    )
+    principal = principal_construct(grantee)
+    if principal is not None:
+        acknowledge_resource(
+            principal,
+            "IAM5",
+            f"SubmitJob on {job.label}: job-definition/NAME:* is every revision of this one "
+            "definition (the revision is part of the ARN and changes on each update).",
+            job.name_arn,
+        )
+    if job.propagate_tags if with_tags is None else with_tags:
+        job_arn = Stack.of(principal or scope).format_arn(service="batch", resource="job", resource_name="*")
+        iam.Grant.add_to_principal(grantee=grantee, actions=["batch:TagResource"], resource_arns=[job_arn])
+        if principal is not None:
+            acknowledge_resource(
+                principal,
+                "IAM5",
+                "Tagging a job at submission needs batch:TagResource on the job, whose ARN holds an ID "
+                "Batch generates during SubmitJob; SubmitJob itself is scoped to one queue and definition.",
+                job_arn,
+            )
+    return grant
+
+
+def grant_from(
+    scope: Construct, construct_id: str, grantee: iam.IGrantable, statement: iam.PolicyStatement
+) -> object:
+    """Add ``statement`` to ``grantee`` without a reference from ``grantee``'s stack back to ``scope``'s.
+
+    A role in another stack (a job role in a platform stack, say) gets the statement through an
+    ``iam.Policy`` created here and attached to it, so only this stack refers to the role; adding it to
+    the role's own policy would make the role's stack depend on this one (a cycle when this one already
+    depends on it). Returns the construct that holds the statement (for acknowledgements).
+    """
+    principal = grantee.grant_principal
+    is_role = isinstance(principal, Construct) and hasattr(principal, "role_arn")
+    if is_role and Stack.of(principal) is not Stack.of(scope):  # type: ignore[arg-type]
+        return iam.Policy(scope, construct_id, roles=[principal], statements=[statement])  # type: ignore[list-item]
+    principal.add_to_principal_policy(statement)
+    return principal
+
+
+def check_platform(scope: Construct, prop: str, job: DefinitionRef, *allowed: Platform) -> None:
+    """Reject a job definition of a platform this consumer cannot submit."""
+    if job.requirements is not None and job.requirements.platform not in allowed:
+        raise ValueError(
+            f"{scope.node.path}: {prop}={job.label!r} is invalid: a {job.requirements.platform.value} job "
+            f"definition; this construct submits {', '.join(p.value for p in allowed)} jobs"
+        )

@@ -1,0 +1,39 @@
+"""The CDK-free AWS Batch model: compute kinds, queue and job profiles, and the synth rules.
+
+Nothing here imports aws-cdk-lib: it loads in milliseconds, in a Lambda, a job or a test, and the
+constructs are thin translations from CDK objects into these values.
+"""
+
+from __future__ import annotations
+
+from .instances import Architecture, InstanceShape, architecture_of, is_gpu, shape_of
+from .profiles import (
+    ComputeKind,
+    ComputeProfile,
+    FitResult,
+    JobRequirements,
+    Orchestration,
+    Platform,
+    QueueProfile,
+)
+from .rules import RULES, Rule, check_environment, check_fit, check_queue
+
+__all__ = [
+    "RULES",
+    "Architecture",
+    "ComputeKind",
+    "ComputeProfile",
+    "FitResult",
+    "InstanceShape",
+    "JobRequirements",
+    "Orchestration",
+    "Platform",
+    "QueueProfile",
+    "Rule",
+    "architecture_of",
+    "check_environment",
+    "check_fit",
+    "check_queue",
+    "is_gpu",
+    "shape_of",
+]

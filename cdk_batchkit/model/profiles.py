@@ -1,0 +1,181 @@
+"""What Batch can run, described once: compute kinds, compute and queue profiles, job requirements.
+
+Plain Python, no aws_cdk import: constructs translate CDK objects into these values and the synth
+rules (:mod:`cdk_batchkit.model.rules`) are functions over them. A new kind of compute is one
+member of :class:`ComputeKind` (with its facts) plus the construct that builds it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+
+from .instances import Architecture
+
+
+class Platform(Enum):
+    """Where a job definition's containers run (the job definition's ``platformCapabilities``,
+    or ``eksProperties`` for EKS)."""
+
+    #: ECS on EC2 instances (managed or unmanaged compute environments).
+    EC2 = "EC2"
+    #: ECS on Fargate.
+    FARGATE = "FARGATE"
+    #: Kubernetes pods on an Amazon EKS cluster's nodes.
+    EKS = "EKS"
+
+
+class Orchestration(Enum):
+    """Who places the containers: Amazon ECS or Amazon EKS."""
+
+    ECS = "ECS"
+    EKS = "EKS"
+
+
+# kind -> (orchestration, provisioning, spot, managed, platform it runs)
+_FACTS: dict[str, tuple[Orchestration, str, bool, bool, Platform]] = {
+    "EC2": (Orchestration.ECS, "EC2", False, True, Platform.EC2),
+    "EC2_SPOT": (Orchestration.ECS, "EC2", True, True, Platform.EC2),
+    "FARGATE": (Orchestration.ECS, "FARGATE", False, True, Platform.FARGATE),
+    "FARGATE_SPOT": (Orchestration.ECS, "FARGATE", True, True, Platform.FARGATE),
+    "EKS": (Orchestration.EKS, "EC2", False, True, Platform.EKS),
+    "EKS_SPOT": (Orchestration.EKS, "EC2", True, True, Platform.EKS),
+    "UNMANAGED": (Orchestration.ECS, "EC2", False, False, Platform.EC2),
+}
+
+
+class ComputeKind(Enum):
+    """Every kind of compute environment this library builds or describes, with its facts.
+
+    Source: CreateComputeEnvironment (``type`` MANAGED/UNMANAGED, ``computeResources.type``
+    EC2/SPOT/FARGATE/FARGATE_SPOT, ``eksConfiguration``),
+    https://docs.aws.amazon.com/batch/latest/APIReference/API_CreateComputeEnvironment.html
+    """
+
+    EC2 = "EC2"
+    EC2_SPOT = "EC2_SPOT"
+    FARGATE = "FARGATE"
+    FARGATE_SPOT = "FARGATE_SPOT"
+    EKS = "EKS"
+    EKS_SPOT = "EKS_SPOT"
+    UNMANAGED = "UNMANAGED"
+
+    @property
+    def orchestration(self) -> Orchestration:
+        return _FACTS[self.value][0]
+
+    @property
+    def provisioning(self) -> str:
+        """``"EC2"`` or ``"FARGATE"``: what a queue must not mix."""
+        return _FACTS[self.value][1]
+
+    @property
+    def spot(self) -> bool:
+        return _FACTS[self.value][2]
+
+    @property
+    def managed(self) -> bool:
+        return _FACTS[self.value][3]
+
+    @property
+    def runs(self) -> Platform:
+        """The job platform this kind runs."""
+        return _FACTS[self.value][4]
+
+    @property
+    def fargate(self) -> bool:
+        return self.provisioning == "FARGATE"
+
+    @staticmethod
+    def of(*, spot: bool = False, fargate: bool = False, eks: bool = False) -> ComputeKind:
+        """The managed kind with these traits (``of(spot=True, fargate=True)`` is FARGATE_SPOT)."""
+        if fargate and eks:
+            raise ValueError("Batch on EKS runs on EC2 nodes only, not Fargate")
+        base = "FARGATE" if fargate else "EKS" if eks else "EC2"
+        return ComputeKind(f"{base}_SPOT" if spot else base)
+
+
+@dataclass(frozen=True)
+class ComputeProfile:
+    """What one compute environment can run, as the synth rules see it.
+
+    Unknown facts are None (or empty) and the rules that need them are skipped, never guessed.
+    """
+
+    kind: ComputeKind
+    #: CPU architecture of the instances (None for Fargate: each job definition picks its own).
+    architecture: Architecture | None = Architecture.X86_64
+    #: The environment's maxvCpus (None when unknown or a token).
+    maxv_cpus: int | None = None
+    #: Instance families, exact types or Batch aliases (EC2 and EKS kinds; empty when unknown).
+    instance_types: tuple[str, ...] = ()
+    gpu: bool = False
+    #: True/False when known: compute runs in public subnets.
+    public_subnets: bool | None = None
+    #: True/False when known: a task without a public IP can still reach registries and AWS APIs
+    #: (NAT gateway or VPC endpoints).
+    private_egress: bool | None = None
+
+    @property
+    def spot(self) -> bool:
+        return self.kind.spot
+
+
+@dataclass(frozen=True)
+class QueueProfile:
+    """A job queue as the synth rules see it: its environments in order, and its scheduling policy.
+
+    ``environments`` pairs a label (a construct path, or ``"environment 1"``) with a profile, or with
+    None for an environment whose compute is unknown (an imported one): checks needing it are skipped.
+    """
+
+    environments: tuple[tuple[str, ComputeProfile | None], ...]
+    #: Whether the queue has a fair-share scheduling policy (None: unknown).
+    fair_share: bool | None = False
+
+    @staticmethod
+    def of(
+        environments: Mapping[str, ComputeProfile | None] | Sequence[ComputeProfile | None],
+        *,
+        fair_share: bool | None = False,
+    ) -> QueueProfile:
+        """Describe a queue: ``QueueProfile.of([ComputeProfile(ComputeKind.FARGATE_SPOT, maxv_cpus=64)])``."""
+        if isinstance(environments, Mapping):
+            pairs = tuple(environments.items())
+        else:
+            pairs = tuple((f"environment {i}", p) for i, p in enumerate(environments, start=1))
+        return QueueProfile(pairs, fair_share)
+
+    @property
+    def known(self) -> dict[str, ComputeProfile]:
+        """The environments whose compute is known, label -> profile."""
+        return {name: p for name, p in self.environments if p is not None}
+
+
+@dataclass(frozen=True)
+class JobRequirements:
+    """What one job asks of a compute environment."""
+
+    platform: Platform
+    vcpus: float
+    memory_mib: int
+    gpus: int = 0
+    #: Multi-node parallel jobs: every node must be placed at once.
+    nodes: int = 1
+    #: Multi-node parallel jobs may pin an instance type.
+    instance_type: str | None = None
+    #: Fargate only: whether the task gets a public IP.
+    assign_public_ip: bool = False
+
+
+@dataclass(frozen=True)
+class FitResult:
+    #: Why the job cannot run in each environment it cannot run in.
+    problems: tuple[str, ...]
+    #: Environments whose compute could not be (fully) checked: unknown instance types or profile.
+    unchecked: tuple[str, ...]
+    #: True when at least one environment can run the job (or could not be checked).
+    fits: bool
+    #: The ids of the rules that found ``problems`` (see :data:`cdk_batchkit.model.rules.RULES`).
+    rule_ids: tuple[str, ...] = field(default=())

@@ -1,0 +1,314 @@
+"""The synth rules over the model: one small function per concern, each with the AWS source it encodes.
+
+Every rule is registered in :data:`RULES` (id, summary, source); ``docs/rules.md`` lists them all and a
+test checks that the table and the registry agree. Rules return a reason (a string) when they find a
+problem and None otherwise; constructs turn reasons into ``ValueError`` (synth fails) or warnings.
+
+* Queue composition rules take the queue's ordered environments.
+* Fit rules take one job and one environment and answer "can this job ever leave RUNNABLE here?".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TypeVar
+
+from .instances import shape_of
+from .limits import MAX_ENVIRONMENTS_PER_QUEUE
+from .profiles import ComputeKind, ComputeProfile, FitResult, JobRequirements, Platform
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A synth rule: ``id`` (``BK-...``), what it enforces and the AWS document or limit it encodes."""
+
+    id: str
+    summary: str
+    source: str
+
+
+#: Every rule the model enforces, by id.
+RULES: dict[str, Rule] = {}
+
+F = TypeVar("F", bound=Callable[..., object])
+
+
+def rule(rule_id: str, summary: str, source: str) -> Callable[[F], F]:
+    """Register a rule function under ``rule_id``."""
+
+    def register(func: F) -> F:
+        if rule_id in RULES:
+            raise ValueError(f"rule {rule_id} is registered twice")
+        RULES[rule_id] = Rule(rule_id, summary, source)
+        func.rule_id = rule_id  # type: ignore[attr-defined]
+        return func
+
+    return register
+
+
+def register(rule_id: str, summary: str, source: str) -> Rule:
+    """Register a rule enforced outside this module (by a construct's prop validation)."""
+    RULES[rule_id] = Rule(rule_id, summary, source)
+    return RULES[rule_id]
+
+
+Environments = Sequence[tuple[str, ComputeProfile | None]]
+
+_CREATE_QUEUE = "https://docs.aws.amazon.com/batch/latest/APIReference/API_CreateJobQueue.html"
+_MNP = "https://docs.aws.amazon.com/batch/latest/userguide/multi-node-parallel-jobs.html"
+
+
+# -- queue composition --------------------------------------------------------------------------------
+@rule(
+    "BK-Q1",
+    "A job queue has 1 to 3 compute environments.",
+    f"{_CREATE_QUEUE} (computeEnvironmentOrder: up to three compute environments)",
+)
+def queue_environment_count(envs: Environments) -> str | None:
+    if not 1 <= len(envs) <= MAX_ENVIRONMENTS_PER_QUEUE:
+        return f"needs 1 to {MAX_ENVIRONMENTS_PER_QUEUE} environments (Batch limit), got {len(envs)}"
+    return None
+
+
+@rule(
+    "BK-Q2", "A job queue lists each compute environment once.", f"{_CREATE_QUEUE} (computeEnvironmentOrder)"
+)
+def queue_no_duplicates(envs: Environments) -> str | None:
+    names = [name for name, _ in envs]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    return f"lists an environment twice ({', '.join(twice)})" if twice else None
+
+
+@rule(
+    "BK-Q3",
+    "A job queue's environments are all EC2 (EC2/SPOT) or all Fargate (FARGATE/FARGATE_SPOT).",
+    f"{_CREATE_QUEUE} (EC2 and Fargate compute environments can't be mixed)",
+)
+def queue_one_provisioning(envs: Environments) -> str | None:
+    kinds = {p.kind.provisioning for _, p in envs if p is not None}
+    return "mixes Fargate and EC2 environments (Batch rejects it)" if len(kinds) > 1 else None
+
+
+@rule(
+    "BK-Q4",
+    "A job queue's environments are all ECS or all EKS.",
+    f"{_CREATE_QUEUE} (compute environments of one orchestration type: ECS or EKS)",
+)
+def queue_one_orchestration(envs: Environments) -> str | None:
+    kinds = {p.kind.orchestration for _, p in envs if p is not None}
+    return "mixes ECS and EKS environments (Batch rejects it)" if len(kinds) > 1 else None
+
+
+@rule(
+    "BK-Q5",
+    "A job queue's EC2 environments share one CPU architecture.",
+    f"{_CREATE_QUEUE} (all compute environments of a job queue must share the same architecture)",
+)
+def queue_one_architecture(envs: Environments) -> str | None:
+    archs = {
+        p.architecture for _, p in envs if p is not None and not p.kind.fargate and p.architecture is not None
+    }
+    if len(archs) > 1:
+        return (
+            "mixes CPU architectures "
+            + ", ".join(sorted(a.value for a in archs))
+            + " (Batch rejects it, and one image cannot run on both)"
+        )
+    return None
+
+
+QUEUE_RULES = (
+    queue_environment_count,
+    queue_no_duplicates,
+    queue_one_provisioning,
+    queue_one_orchestration,
+    queue_one_architecture,
+)
+
+
+def check_queue(envs: Environments) -> list[tuple[str, str]]:
+    """Every queue composition problem as ``(rule id, reason)``."""
+    found = []
+    for check in QUEUE_RULES:
+        why = check(envs)
+        if why is not None:
+            found.append((check.rule_id, why))  # type: ignore[attr-defined]
+    return found
+
+
+# -- job fits environment -----------------------------------------------------------------------------
+@rule(
+    "BK-F1",
+    "A job runs only on compute of its platform: EC2 jobs on EC2/unmanaged, Fargate jobs on Fargate, "
+    "EKS jobs on EKS environments.",
+    "https://docs.aws.amazon.com/batch/latest/APIReference/API_RegisterJobDefinition.html "
+    "(platformCapabilities, eksProperties) and "
+    "https://docs.aws.amazon.com/batch/latest/userguide/fargate.html",
+)
+def fit_platform(job: JobRequirements, env: ComputeProfile) -> str | None:
+    if job.platform is env.kind.runs:
+        return None
+    names = {Platform.EC2: "an EC2", Platform.FARGATE: "a Fargate", Platform.EKS: "an EKS"}
+    return f"{names[job.platform]} job cannot run on {names[env.kind.runs]} compute environment"
+
+
+@rule(
+    "BK-F2",
+    "Multi-node parallel jobs run only on managed, on-demand EC2 (ECS) environments.",
+    f"{_MNP} (not supported on Fargate, Spot or unmanaged compute environments)",
+)
+def fit_multi_node(job: JobRequirements, env: ComputeProfile) -> str | None:
+    if job.nodes > 1 and (env.spot or not env.kind.managed or env.kind is not ComputeKind.EC2):
+        return "multi-node parallel jobs cannot run on Spot, Fargate, EKS or unmanaged environments"
+    return None
+
+
+@rule(
+    "BK-F3",
+    "A job (all its nodes) needs at most the environment's maxvCpus.",
+    "https://docs.aws.amazon.com/batch/latest/userguide/job_stuck_in_runnable.html "
+    "(jobs that need more vCPUs than maxvCpus stay RUNNABLE)",
+)
+def fit_max_vcpus(job: JobRequirements, env: ComputeProfile) -> str | None:
+    total = job.vcpus * job.nodes
+    if env.maxv_cpus is not None and total > env.maxv_cpus:
+        what = f"{job.nodes} nodes x {job.vcpus:g} vCPUs" if job.nodes > 1 else f"{job.vcpus:g} vCPUs"
+        return f"needs {what} but maxvCpus is {env.maxv_cpus}"
+    return None
+
+
+@rule(
+    "BK-F4",
+    "A job that needs GPUs runs only on an environment with GPU instances.",
+    "https://docs.aws.amazon.com/batch/latest/userguide/gpu-jobs.html",
+)
+def fit_gpu(job: JobRequirements, env: ComputeProfile) -> str | None:
+    if job.gpus and not env.gpu:
+        return f"needs {job.gpus} GPU(s) but the environment has no GPU instances"
+    return None
+
+
+@rule(
+    "BK-F5",
+    "A multi-node job that pins an instance type pins one the environment allows.",
+    "https://docs.aws.amazon.com/batch/latest/APIReference/API_NodeRangeProperty.html (instanceTypes)",
+)
+def fit_pinned_type(job: JobRequirements, env: ComputeProfile) -> str | None:
+    if job.instance_type is None or not env.instance_types:
+        return None
+    family = job.instance_type.split(".", 1)[0]
+    alias = any(t.startswith(("optimal", "default_")) for t in env.instance_types)
+    if job.instance_type not in env.instance_types and family not in env.instance_types and not alias:
+        return (
+            f"pins instance type {job.instance_type}, which the environment does not allow "
+            f"({', '.join(env.instance_types)})"
+        )
+    return None
+
+
+#: Returned by :func:`fit_instance_size` when the sizes could not be checked.
+UNCHECKED = "unchecked"
+
+
+@rule(
+    "BK-F6",
+    "Some allowed instance type offers the vCPUs, memory and GPUs one node needs.",
+    "https://docs.aws.amazon.com/batch/latest/userguide/job_stuck_in_runnable.html and "
+    "https://docs.aws.amazon.com/batch/latest/userguide/memory-management.html (memory the ECS agent "
+    "reserves)",
+)
+def fit_instance_size(job: JobRequirements, env: ComputeProfile) -> str | None:
+    if env.kind.fargate or env.kind is ComputeKind.UNMANAGED:
+        return None if env.kind.fargate else UNCHECKED
+    types = env.instance_types
+    if job.instance_type is not None:
+        types = (job.instance_type,)
+    shapes = [shape_of(t) for t in types]
+    if not types or any(s is None for s in shapes):
+        return UNCHECKED
+    known = [s for s in shapes if s is not None]
+    if any(
+        s.vcpus >= job.vcpus and s.usable_memory_mib >= job.memory_mib and s.gpus >= job.gpus for s in known
+    ):
+        return None
+    largest = max(known, key=lambda s: (s.vcpus, s.memory_mib, s.gpus))
+    return (
+        f"needs {job.vcpus:g} vCPUs, {job.memory_mib} MiB"
+        + (f", {job.gpus} GPU(s)" if job.gpus else "")
+        + f" per node, but no allowed instance type ({', '.join(types)}) offers that; the largest offers "
+        f"{largest.vcpus} vCPUs, about {largest.usable_memory_mib} MiB usable"
+        + (f", {largest.gpus} GPU(s)" if job.gpus else "")
+    )
+
+
+@rule(
+    "BK-F7",
+    "A Fargate task in public subnets without NAT or endpoints has a public IP "
+    "(or it cannot pull its image).",
+    "https://docs.aws.amazon.com/batch/latest/userguide/fargate.html and "
+    "https://docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-task-networking.html",
+)
+def fit_fargate_egress(job: JobRequirements, env: ComputeProfile) -> str | None:
+    if (
+        job.platform is Platform.FARGATE
+        and env.kind.fargate
+        and env.public_subnets
+        and not env.private_egress
+        and not job.assign_public_ip
+    ):
+        return (
+            "runs in public subnets with no NAT or VPC endpoints, so a task without a public IP can "
+            "never pull its image; set assign_public_ip=True (or leave it unset) or use a private network"
+        )
+    return None
+
+
+FIT_RULES = (
+    fit_platform,
+    fit_multi_node,
+    fit_max_vcpus,
+    fit_gpu,
+    fit_pinned_type,
+    fit_fargate_egress,
+    fit_instance_size,
+)
+
+
+def check_environment(job: JobRequirements, env: ComputeProfile) -> tuple[str | None, bool]:
+    """Return (why the job can never run on ``env`` or None, whether it could be fully checked)."""
+    why, checked, _ = _first_problem(job, env)
+    return why, checked
+
+
+def _first_problem(job: JobRequirements, env: ComputeProfile) -> tuple[str | None, bool, str | None]:
+    for check in FIT_RULES:
+        why = check(job, env)
+        if why == UNCHECKED:
+            return None, False, None
+        if why is not None:
+            return why, True, check.rule_id  # type: ignore[attr-defined]
+    return None, True, None
+
+
+def check_fit(job: JobRequirements, environments: Environments | dict[str, ComputeProfile]) -> FitResult:
+    """Check ``job`` against every environment of a queue (label -> profile, None when unknown)."""
+    pairs = list(environments.items()) if isinstance(environments, dict) else list(environments)
+    problems: list[str] = []
+    unchecked: list[str] = []
+    rule_ids: list[str] = []
+    runnable = False
+    for name, env in pairs:
+        if env is None:
+            unchecked.append(name)
+            runnable = True
+            continue
+        why, checked, rule_id = _first_problem(job, env)
+        if why is not None:
+            problems.append(f"{name}: {why}")
+            rule_ids.append(rule_id or "")
+        else:
+            runnable = True
+            if not checked:
+                unchecked.append(name)
+    return FitResult(tuple(problems), tuple(unchecked), runnable, tuple(rule_ids))
