@@ -1,17 +1,17 @@
 """Describe CDK objects in the model's terms: L2 compute environments, queues and job definitions.
 
-Reads what the object will render (its L1's properties, resolved), so a description matches the
-template Batch receives. Anything that cannot be known at synth (an imported ARN, a token) is None,
-and the rules that need it are skipped with a warning.
+Reads the L2 objects' own properties (the same ones they render into the template). Anything that cannot
+be known at synth (an imported ARN, a token) is None, and the rules that need it are skipped with a
+warning.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Stack, Token
+from aws_cdk import Token
 from aws_cdk import aws_batch as batch
-from constructs import IConstruct
+from aws_cdk import aws_ec2 as ec2
 
 from ..model import (
     Architecture,
@@ -25,49 +25,38 @@ from ..model import (
 )
 
 
-def _resolved(construct: IConstruct, value: Any) -> Any:
-    return Stack.of(construct).resolve(value)
-
-
-def _number(value: Any) -> float | None:
-    return value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
-
-
 def profile_of_environment(env: Any) -> ComputeProfile | None:
-    """The profile of a compute environment: ours (with network facts), an L2 one (from what it
-    renders), or None for an imported one."""
+    """The profile of a compute environment: ours (with network facts), an L2 one (from its properties),
+    or None for an imported one."""
     owner = env.node.scope
     profile = getattr(owner, "profile", None)
     if isinstance(profile, ComputeProfile) and getattr(owner, "resource", None) is env:
         return profile
-    cfn = env.node.default_child
-    if not isinstance(cfn, batch.CfnComputeEnvironment):
-        return None
-    if str(_resolved(env, cfn.type)).upper() == "UNMANAGED":
+    maxv = getattr(env, "maxv_cpus", None)
+    maxv_cpus = None if maxv is None or Token.is_unresolved(maxv) else int(maxv)
+    if isinstance(env, batch.UnmanagedComputeEnvironment):
         return ComputeProfile(ComputeKind.UNMANAGED, architecture=None)
-    resources = _resolved(env, cfn.compute_resources) or {}
-    kind_name = str(resources.get("type", resources.get("Type", ""))).upper()
-    eks = cfn.eks_configuration is not None
-    kinds = {
-        "EC2": ComputeKind.of(eks=eks),
-        "SPOT": ComputeKind.of(spot=True, eks=eks),
-        "FARGATE": ComputeKind.FARGATE,
-        "FARGATE_SPOT": ComputeKind.FARGATE_SPOT,
-    }
-    kind = kinds.get(kind_name)
-    if kind is None:
+    if isinstance(env, batch.FargateComputeEnvironment):
+        return ComputeProfile(
+            ComputeKind.of(spot=bool(env.spot), fargate=True), architecture=None, maxv_cpus=maxv_cpus
+        )
+    eks = isinstance(env, batch.ManagedEc2EksComputeEnvironment)
+    if not (eks or isinstance(env, batch.ManagedEc2EcsComputeEnvironment)):
         return None
-    maxv = _number(resources.get("maxvCpus", resources.get("MaxvCpus")))
-    if kind.fargate:
-        return ComputeProfile(kind, architecture=None, maxv_cpus=None if maxv is None else int(maxv))
-    types = resources.get("instanceTypes", resources.get("InstanceTypes")) or []
-    names = tuple(t for t in types if isinstance(t, str))
+    names = [t.to_string() for t in env.instance_types or []]
+    names += [
+        ec2.InstanceType.of(c, ec2.InstanceSize.LARGE).to_string().split(".", 1)[0]
+        for c in env.instance_classes or []
+    ]
     archs = {architecture_of(t) for t in names}
+    # The L2 appends "optimal" unless told not to (a prop it does not expose): assume it does, so a job
+    # is never rejected for want of instances the environment may well have.
+    types = (*names, "optimal") if archs <= {Architecture.X86_64} else tuple(names)
     return ComputeProfile(
-        kind,
+        ComputeKind.of(spot=bool(env.spot), eks=eks),
         architecture=archs.pop() if len(archs) == 1 else Architecture.X86_64,
-        maxv_cpus=None if maxv is None else int(maxv),
-        instance_types=names if len(names) == len(types) else (),
+        maxv_cpus=maxv_cpus,
+        instance_types=types,
         gpu=any(is_gpu(t) for t in names),
     )
 

@@ -1,0 +1,136 @@
+"""The README's three-stack app: no dependency cycle, cdk-nag and cfn-lint clean, pinned CLI synth."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import aws_cdk as cdk
+import pytest
+from cdk_nag import AwsSolutionsChecks
+
+from cdk_batchkit import plan
+
+ROOT = Path(__file__).resolve().parents[2]
+README = ROOT / "README.md"
+STACKS = ("Platform", "Ingest", "Reports")
+
+
+def _example() -> str:
+    (block,) = [
+        b for b in re.findall(r"```python\n(.*?)```", README.read_text(), re.S) if "class PlatformStack" in b
+    ]
+    return block
+
+
+@pytest.fixture(scope="module")
+def assembly(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    outdir = tmp_path_factory.mktemp("multi")
+    real_app = cdk.App
+
+    def app_with_nag(*args: object, **kwargs: object) -> cdk.App:
+        app = real_app(outdir=str(outdir))
+        cdk.Validations.of(app).add_plugins(
+            AwsSolutionsChecks(app, write_suppressions_to_cloud_formation=True)
+        )
+        return app
+
+    cdk.App = app_with_nag  # type: ignore[misc]
+    try:
+        # Synth raises on any unacknowledged cdk-nag finding and on a dependency cycle.
+        exec(compile(_example(), str(README), "exec"), {"__name__": "readme_multi_stack"})
+    finally:
+        cdk.App = real_app  # type: ignore[misc]
+    return outdir
+
+
+def _template(assembly: Path, name: str) -> dict:
+    return json.loads((assembly / f"{name}.template.json").read_text())
+
+
+def test_three_stacks_are_synthesized(assembly: Path) -> None:
+    for name in STACKS:
+        assert "Resources" in _template(assembly, name)
+
+
+def test_dependencies_only_point_at_the_platform(assembly: Path) -> None:
+    manifest = json.loads((assembly / "manifest.json").read_text())
+    deps = {name: set(manifest["artifacts"][name].get("dependencies", [])) for name in STACKS}
+    assert not any(d in STACKS for d in deps["Platform"])
+    assert "Platform" in deps["Ingest"] and "Platform" in deps["Reports"]
+    # The platform's template imports nothing: grants landed on the team side.
+    assert "Fn::ImportValue" not in json.dumps(_template(assembly, "Platform"))
+
+
+def test_job_role_read_grant_lives_in_the_team_stack(assembly: Path) -> None:
+    ingest = _template(assembly, "Ingest")
+    policies = [r for r in ingest["Resources"].values() if r["Type"] == "AWS::IAM::Policy"]
+    reads = [
+        p
+        for p in policies
+        if any(
+            "s3:GetObject" in json.dumps(s["Action"]) for s in p["Properties"]["PolicyDocument"]["Statement"]
+        )
+    ]
+    assert reads, "the job role's read grant should be a policy in the Ingest stack"
+    assert all("Fn::ImportValue" in json.dumps(p["Properties"]["Roles"]) for p in reads)
+
+
+def test_cross_stack_wildcards_are_acknowledged_as_imported_values(assembly: Path) -> None:
+    report = json.loads((assembly / "validation-report.json").read_text())
+    (nag,) = [r for r in report["pluginReports"] if r["pluginName"] == "AwsSolutions"]
+    assert nag["violations"] == []
+    imported = [
+        v for v in nag["suppressedViolations"] if "IAM5" in v["ruleName"] and "ExportsOutput" in v["ruleName"]
+    ]
+    # job-definition/NAME:* where NAME comes from the platform stack's export.
+    assert any(":job-definition/" in v["ruleName"] for v in imported), [v["ruleName"] for v in imported]
+    assert plan.validation_failures(assembly) == []
+
+
+def test_every_template_is_cfn_lint_clean(assembly: Path) -> None:
+    paths = [assembly / f"{name}.template.json" for name in STACKS]
+    errors = [f for f in plan.lint(paths) if f.severity == "error"]
+    assert errors == [], "\n".join(f"{f.rule_id} {f.location}: {f.message}" for f in errors)
+
+
+def test_imported_queue_is_fit_checked_with_its_profile(assembly: Path) -> None:
+    # The Reports stack submits to the queue by ARN: the ARN arrives as an import.
+    reports = json.dumps(_template(assembly, "Reports"))
+    assert "Fn::ImportValue" in reports and "batch:SubmitJob" in reports
+
+
+@pytest.mark.slow
+def test_pinned_cdk_cli_synthesizes_the_multi_stack_app(tmp_path: Path) -> None:
+    if not (ROOT / "node_modules" / ".bin" / "cdk").exists():
+        pytest.fail("node_modules is missing: run `make setup` (npm ci) first")
+    app_file = tmp_path / "app.py"
+    app_file.write_text(_example())
+    out = tmp_path / "cdk.out"
+    env = {**os.environ, "CDK_DISABLE_VERSION_CHECK": "1", "PYTHONPATH": str(ROOT)}
+    result = subprocess.run(
+        [
+            "npx",
+            "--no-install",
+            "cdk",
+            "--no-notices",
+            "synth",
+            "--quiet",
+            "--app",
+            f"{sys.executable} {app_file}",
+            "--output",
+            str(out),
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    for name in STACKS:
+        assert (out / f"{name}.template.json").is_file()
