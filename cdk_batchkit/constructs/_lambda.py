@@ -19,6 +19,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
+from ._validation import drop_redundant_dependency
 from .nag import acknowledge
 
 #: The Powertools release the handlers are tested with (keep equal to the dev pin in pyproject.toml).
@@ -111,6 +112,8 @@ class HandlerFunction(Construct):
         )
         # Only CreateLogStream/PutLogEvents on its own group (no AWSLambdaBasicExecutionRole).
         self.log_group.grant_write(self.role)
+        # Role: GetAtt already orders it (W3005); the DependsOn on its default policy stays.
+        drop_redundant_dependency(self.function, self.role)
         acknowledge(
             self.function,
             "L1",

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Duration, Token
-from constructs import Construct
+import jsii
+from aws_cdk import CfnResource, Duration, Token
+from constructs import Construct, IConstruct, IValidation
 
 
 def is_token(value: Any) -> bool:
@@ -44,3 +45,26 @@ def check_whole(scope: Construct, prop: str, value: float, unit: str) -> None:
     """Reject a quantity CloudFormation needs as a whole number of ``unit``."""
     if not is_token(value) and value != int(value):
         fail(scope, prop, f"{value:g} {unit}", f"must be a whole number of {unit}")
+
+
+@jsii.implements(IValidation)
+class _DropDependency:
+    def __init__(self, resource: IConstruct, target: IConstruct) -> None:
+        self._resource, self._target = resource, target
+
+    def validate(self) -> list[str]:
+        resource, target = self._resource.node.default_child, self._target.node.default_child
+        if isinstance(resource, CfnResource) and isinstance(target, CfnResource):
+            resource.remove_resource_dependency(target)
+        return []
+
+
+def drop_redundant_dependency(resource: IConstruct, target: IConstruct) -> None:
+    """Remove ``resource``'s ``DependsOn`` on ``target``'s L1 where a ``Ref``/``GetAtt`` already orders them.
+
+    The L2s add a construct dependency on a role (so its default policy exists first) that also renders
+    the role itself into ``DependsOn``: cfn-lint W3005. Construct dependencies become ``DependsOn`` when
+    the app is prepared, just before validation, so the redundant entry is removed then; the one on
+    the role's policy stays.
+    """
+    resource.node.add_validation(_DropDependency(resource, target))

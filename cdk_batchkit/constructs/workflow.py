@@ -62,7 +62,7 @@ from ..lambdas.submitter.manifest import (
 from ..model import check_fit
 from ..model.limits import MAX_ARRAY_SIZE, MAX_ATTEMPTS, MAX_DEPENDENCIES, MIN_ARRAY_SIZE
 from ._binding import DefinitionLike, QueueLike, bind, definition_ref, grant_submit, queue_ref
-from ._validation import check_range, check_seconds, fail, is_token
+from ._validation import check_range, check_seconds, drop_redundant_dependency, fail, is_token
 from .job_notifications import WorkflowNotifications
 from .nag import acknowledge, acknowledge_resource
 from .notifications import NotificationTopic
@@ -294,8 +294,10 @@ class Workflow(Construct):
             comment=comment,
             state_machine_name=state_machine_name,
         )
-        # Step Functions checks the log delivery permissions at creation: the policy must exist first.
+        # Step Functions checks the log delivery permissions at creation: the policy must exist first
+        # (the role itself is already ordered by the RoleArn GetAtt: cfn-lint W3005).
         self.state_machine.node.add_dependency(self.role)
+        drop_redundant_dependency(self.state_machine, self.role)
         self._grant(topic, tracing)
         if not tracing:
             acknowledge(

@@ -149,6 +149,14 @@ def test_cfn_lint_has_zero_errors(assemblies, variant):
     assert errors == [], "\n".join(f"{f.rule_id} {f.location}: {f.message}" for f in errors)
 
 
+@pytest.mark.parametrize("variant", ["default", "kitchen-sink"])
+def test_no_redundant_depends_on(assemblies, variant):
+    # cfn-lint W3005: the L2 Function and our Workflow used to render DependsOn their role, which the
+    # RoleArn GetAtt already orders; only the DependsOn on the role's policy is needed.
+    templates = sorted(assemblies[variant].glob("*.template.json"))
+    assert [f for f in plan.lint(templates) if f.rule_id == "W3005"] == []
+
+
 def test_reference_app_acknowledges_only_expected_rules_and_iam5_narrowly(assemblies):
     report = json.loads((assemblies["default"] / "validation-report.json").read_text())
     (nag,) = [r for r in report["pluginReports"] if r["pluginName"] == "AwsSolutions"]
@@ -271,6 +279,8 @@ def test_pinned_cdk_cli_synthesizes_the_app(tmp_path):
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert (out / "BatchkitReference.template.json").is_file()
+    # cdk.json carries aws-cdk-lib's recommended feature flags.
+    assert "feature flags are not configured" not in result.stdout + result.stderr
     version = json.loads((ROOT / "package.json").read_text())["devDependencies"]["aws-cdk"]
     assert version == "2.1148.1"
     shutil.rmtree(out)
