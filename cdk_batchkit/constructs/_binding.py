@@ -20,7 +20,10 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct, IConstruct, Node
 
 from ..model import JobRequirements, Platform, QueueProfile, check_fit
+from ..model.limits import MAX_SCHEDULING_PRIORITY, MAX_SHARE_IDENTIFIER, MIN_SCHEDULING_PRIORITY
+from ..model.rules import share_identifier_matches
 from ._describe import profile_of_queue, requirements_of_definition
+from ._validation import check_range, fail, is_token
 from .nag import acknowledge_resource
 
 
@@ -137,7 +140,7 @@ def bind(scope: IConstruct, job: DefinitionRef, queue: QueueRef) -> JobRequireme
         Annotations.of(scope).add_warning_v2(
             _UNCHECKED,
             f"Not checked whether {job.label} can run on {queue.label} (vCPUs, memory, GPUs, platform, "
-            "network): " + "; ".join(missing) + ".",
+            "network, fair share): " + "; ".join(missing) + ".",
         )
         return None
     requirements = job.on_bind(queue) if job.on_bind is not None else job.requirements
@@ -154,6 +157,36 @@ def bind(scope: IConstruct, job: DefinitionRef, queue: QueueRef) -> JobRequireme
             "(unknown instance types or compute).",
         )
     return requirements
+
+
+def check_share(
+    scope: Construct,
+    queue: QueueRef,
+    share_identifier: str | None,
+    scheduling_priority: int | None,
+    *,
+    prop: str = "share_identifier",
+) -> None:
+    """Fair share on a submit path: the identifier the queue needs (or refuses), and the bounds of both
+    values (SubmitJob: 1-255 characters; schedulingPriorityOverride 0-9999)."""
+    if (
+        share_identifier is not None
+        and not is_token(share_identifier)
+        and (
+            not 1 <= len(share_identifier) <= MAX_SHARE_IDENTIFIER
+            or share_identifier.strip() != share_identifier
+        )
+    ):
+        fail(scope, prop, share_identifier, f"share identifiers are 1-{MAX_SHARE_IDENTIFIER} characters")
+    priority_prop = prop.replace("share_identifier", "scheduling_priority")
+    check_range(scope, priority_prop, scheduling_priority, MIN_SCHEDULING_PRIORITY, MAX_SCHEDULING_PRIORITY)
+    if queue.profile is None:
+        return  # bind() warns that the queue is unknown
+    why = share_identifier_matches(queue.profile, share_identifier)
+    if why is not None:
+        fail(scope, prop, share_identifier, f"job queue {queue.label} {why}")
+    if scheduling_priority is not None and not share_identifier:
+        fail(scope, priority_prop, scheduling_priority, "only applies with a share identifier (fair share)")
 
 
 def principal_construct(grantee: iam.IGrantable) -> Construct | None:

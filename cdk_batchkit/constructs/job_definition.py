@@ -28,8 +28,10 @@ from ..model.limits import (
     MAX_ATTEMPTS,
     MAX_EVALUATE_ON_EXIT,
     MAX_NODES,
+    MAX_SCHEDULING_PRIORITY,
     MIN_ATTEMPT_SECONDS,
     MIN_NODES,
+    MIN_SCHEDULING_PRIORITY,
 )
 from ._binding import DefinitionRef, QueueLike, QueueRef, bind, definition_ref, grant_submit, queue_ref
 from ._validation import check_range, check_seconds, fail, is_token
@@ -215,6 +217,7 @@ class BatchJobDefinition(JobDefinitionBase):
         timeout: Duration | None,
         retry: RetryPolicy | None,
         propagate_tags: bool,
+        scheduling_priority: int | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         #: The role the job's code runs as (separate from the execution role that pulls images,
@@ -242,6 +245,11 @@ class BatchJobDefinition(JobDefinitionBase):
         if self.retry.rules and self.retry.attempts < 2:
             fail(self, "retry.attempts", self.retry.attempts, "retry rules never fire with a single attempt")
         self.propagate_tags = propagate_tags
+        # RegisterJobDefinition schedulingPriority: 0-9999, used only on fair-share queues.
+        check_range(
+            self, "scheduling_priority", scheduling_priority, MIN_SCHEDULING_PRIORITY, MAX_SCHEDULING_PRIORITY
+        )
+        self.scheduling_priority = scheduling_priority
 
     @classmethod
     def from_job_definition_arn(
@@ -322,6 +330,7 @@ class BatchJobDefinition(JobDefinitionBase):
             retry_attempts=self.retry.attempts,
             retry_strategies=list(self.retry.rules) or None,
             timeout=self.timeout,
+            scheduling_priority=self.scheduling_priority,
             job_definition_name=name,
         )
 
@@ -359,6 +368,7 @@ class ContainerJobDefinition(BatchJobDefinition):
         timeout: Duration | None = None,
         retry: RetryPolicy | None = None,
         propagate_tags: bool = True,
+        scheduling_priority: int | None = None,
         assign_public_ip: bool | None = None,
         architecture: Architecture = Architecture.X86_64,
         ephemeral_storage: Size | None = None,
@@ -380,6 +390,8 @@ class ContainerJobDefinition(BatchJobDefinition):
         :param retry: Default: ``RetryPolicy.transient()`` (3 attempts; Spot reclaims and transient
             image pulls retried, everything else exits).
         :param propagate_tags: propagate job and definition tags to the ECS task. Default: True.
+        :param scheduling_priority: fair-share scheduling priority of its jobs (0-9999, higher first; only
+            used on queues with a fair-share policy). Default: none.
         :param assign_public_ip: Fargate only. Default: enabled when the definition is bound to a queue
             whose environments are in public subnets without NAT or endpoints (the only way the task
             can pull its image there), disabled otherwise.
@@ -396,6 +408,7 @@ class ContainerJobDefinition(BatchJobDefinition):
             timeout=timeout,
             retry=retry,
             propagate_tags=propagate_tags,
+            scheduling_priority=scheduling_priority,
         )
         memory_mib = _memory_mib(self, container.memory_size)
         vcpus, gpus = container.vcpus, container.gpus
@@ -514,6 +527,7 @@ class MultiNodeJobDefinition(BatchJobDefinition):
         timeout: Duration | None = None,
         retry: RetryPolicy | None = None,
         propagate_tags: bool = True,
+        scheduling_priority: int | None = None,
         job_definition_name: str | None = None,
     ) -> None:
         """
@@ -535,6 +549,7 @@ class MultiNodeJobDefinition(BatchJobDefinition):
             timeout=timeout,
             retry=retry,
             propagate_tags=propagate_tags,
+            scheduling_priority=scheduling_priority,
         )
         check_range(self, "nodes", nodes, MIN_NODES, MAX_NODES)
         if not is_token(main_node) and not 0 <= main_node < nodes:

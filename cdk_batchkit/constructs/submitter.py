@@ -33,7 +33,16 @@ from constructs import Construct
 
 from ..lambdas.submitter.manifest import ENV_BUCKET, ENV_KEY, ENV_KEY_ENCODING, ENV_SIZE, ENV_VERSION
 from ..model.limits import ACCOUNT_SUBMIT_RATE, JOB_NAME
-from ._binding import DefinitionLike, QueueLike, bind, definition_ref, grant_from, grant_submit, queue_ref
+from ._binding import (
+    DefinitionLike,
+    QueueLike,
+    bind,
+    check_share,
+    definition_ref,
+    grant_from,
+    grant_submit,
+    queue_ref,
+)
 from ._events import (
     MAX_RETRY_ATTEMPTS,
     S3_EVENT_FIELDS,
@@ -120,6 +129,8 @@ class S3JobSubmitter(Construct):
         job_name_prefix: str = "",
         idempotency_ttl: Duration | None = None,
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH,
+        share_identifier: str | None = None,
+        scheduling_priority: int | None = None,
     ) -> None:
         """
         :param job_queue: where jobs go: a :class:`JobQueue`, an imported one or any ``batch.IJobQueue``.
@@ -151,12 +162,18 @@ class S3JobSubmitter(Construct):
         :param job_name_prefix: prepended to every job name. Default: none.
         :param idempotency_ttl: how long a submitted object is remembered as a duplicate. Default: 14 days
             (the queue's retention, so any redelivery is caught).
+        :param share_identifier: the fair-share identifier every job is submitted with: required when the
+            job queue has a fair-share scheduling policy, refused when it has none (checked at synth).
+            Default: none.
+        :param scheduling_priority: ``schedulingPriorityOverride`` of every job (0-9999, fair share only).
+            Default: the job definition's.
         """
         super().__init__(scope, construct_id)
         function_timeout = function_timeout or Duration.minutes(2)
         idempotency_ttl = idempotency_ttl or Duration.days(14)
         queue, job = queue_ref(job_queue), definition_ref(job_definition)
         _check_container_job(self, job.container_overrides, job.label)
+        check_share(self, queue, share_identifier, scheduling_priority)
         check_key_filters(self, prefix, suffix)
         array = mode is SubmitMode.ARRAY
         batch_size = batch_size if batch_size is not None else (1000 if array else 10)
@@ -272,6 +289,12 @@ class S3JobSubmitter(Construct):
                 "SKIP_EMPTY_OBJECTS": "true" if skip_empty_objects else "false",
                 "MAX_SUBMITS_PER_SECOND": f"{max_submit_rate / max_concurrency:g}",
                 "JOB_NAME_PREFIX": job_name_prefix,
+                **({"SHARE_IDENTIFIER": share_identifier} if share_identifier else {}),
+                **(
+                    {"SCHEDULING_PRIORITY_OVERRIDE": str(scheduling_priority)}
+                    if scheduling_priority is not None
+                    else {}
+                ),
             },
         )
         self.function = self.handler.function
@@ -402,6 +425,17 @@ class S3JobRule(Construct):
         resolved = resolve_delivery(
             self, delivery, retry_attempts=MAX_RETRY_ATTEMPTS, max_event_age=Duration.hours(24)
         )
+        if queue.profile is not None and queue.profile.fair_share:
+            # EventBridge's Batch target (BatchParameters: JobDefinition, JobName, ArrayProperties,
+            # RetryStrategy) has no share identifier, which SubmitJob requires on a fair-share queue:
+            # https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_BatchParameters.html
+            fail(
+                self,
+                "job_queue",
+                queue.label,
+                "has a fair-share scheduling policy, and an EventBridge Batch target cannot send the share "
+                "identifier SubmitJob then requires; use S3JobSubmitter(share_identifier=...)",
+            )
         bind(self, job, queue)
         self.dead_letter_queue = resolved.dead_letter_queue
         self.rule = object_created_rule(

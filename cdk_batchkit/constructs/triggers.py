@@ -27,7 +27,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from ..model.limits import JOB_NAME, MAX_ARRAY_SIZE, MIN_ARRAY_SIZE
-from ._binding import DefinitionLike, QueueLike, definition_ref, grant_submit, queue_ref
+from ._binding import DefinitionLike, QueueLike, check_share, definition_ref, grant_submit, queue_ref
 from ._events import (
     S3_EVENT_FIELDS,
     EventDelivery,
@@ -157,6 +157,8 @@ class JobSchedule(Construct):
         delivery: EventDelivery | None = None,
         description: str | None = None,
         enabled: bool = True,
+        share_identifier: str | None = None,
+        scheduling_priority: int | None = None,
     ) -> None:
         """
         :param schedule: ``ScheduleExpression.cron(...)`` (with ``time_zone``), ``.rate(...)``
@@ -173,10 +175,15 @@ class JobSchedule(Construct):
             retries over 6 hours, then a new encrypted, TLS-only dead-letter queue.
         :param description: Default: none.
         :param enabled: Default: True.
+        :param share_identifier: fair-share identifier of the job: required when the queue has a
+            fair-share policy, refused when it has none (checked at synth). Default: none.
+        :param scheduling_priority: ``schedulingPriorityOverride`` (0-9999, fair share only).
+            Default: the job definition's.
         """
         super().__init__(scope, construct_id)
         resolved = resolve_delivery(self, delivery)
         job, queue = definition_ref(job_definition), queue_ref(job_queue)
+        check_share(self, queue, share_identifier, scheduling_priority)
         name = job_name or construct_id
         if not is_token(name) and not JOB_NAME.match(name):
             fail(self, "job_name", name, "Batch job names are letters, digits, '-' and '_' (at most 128)")
@@ -201,6 +208,10 @@ class JobSchedule(Construct):
             request["ArrayProperties"] = {"Size": array_size}
         if job.propagate_tags:
             request["PropagateTags"] = True
+        if share_identifier:
+            request["ShareIdentifier"] = share_identifier
+        if scheduling_priority is not None:
+            request["SchedulingPriorityOverride"] = scheduling_priority
         target = scheduler_targets.Universal(
             service="batch",
             action="submitJob",

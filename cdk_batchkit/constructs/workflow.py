@@ -38,6 +38,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from aws_cdk import Duration, Size, Stack, Token
 from aws_cdk import aws_iam as iam
@@ -61,7 +62,7 @@ from ..lambdas.submitter.manifest import (
 )
 from ..model import check_fit
 from ..model.limits import MAX_ARRAY_SIZE, MAX_ATTEMPTS, MAX_DEPENDENCIES, MIN_ARRAY_SIZE
-from ._binding import DefinitionLike, QueueLike, bind, definition_ref, grant_submit, queue_ref
+from ._binding import DefinitionLike, QueueLike, bind, check_share, definition_ref, grant_submit, queue_ref
 from ._validation import check_range, check_seconds, drop_redundant_dependency, fail, is_token
 from .job_notifications import WorkflowNotifications
 from .nag import acknowledge, acknowledge_resource
@@ -111,6 +112,10 @@ class Step:
     :param memory: override the memory (checked against the queue). Default: the definition's.
     :param timeout: Batch attempt timeout for this run (at least 60 s). Default: the definition's.
     :param attempts: Batch attempts for this run (1-10). Default: the definition's.
+    :param share_identifier: fair-share identifier of the job: required when the queue has a fair-share
+        scheduling policy, refused when it has none (checked at synth). Default: none.
+    :param scheduling_priority: ``schedulingPriorityOverride`` (0-9999, fair share only). Default: the
+        definition's.
     """
 
     name: str
@@ -125,6 +130,8 @@ class Step:
     memory: Size | None = None
     timeout: Duration | None = None
     attempts: int | None = None
+    share_identifier: str | None = None
+    scheduling_priority: int | None = None
 
     @classmethod
     def fan_out(
@@ -153,6 +160,24 @@ class Step:
             environment_from_input=env,
             **kwargs,  # type: ignore[arg-type]
         )
+
+
+class _SubmitJob(tasks.BatchSubmitJob):
+    """``BatchSubmitJob`` plus the SubmitJob fields the L2 task does not offer (``ShareIdentifier``,
+    ``SchedulingPriorityOverride``): the ``batch:submitJob.sync`` integration passes SubmitJob's request
+    fields through (https://docs.aws.amazon.com/step-functions/latest/dg/connect-batch.html)."""
+
+    def __init__(
+        self, scope: Construct, construct_id: str, *, extra_parameters: Mapping[str, object], **kwargs
+    ):  # type: ignore[no-untyped-def]
+        super().__init__(scope, construct_id, **kwargs)
+        self._extra_parameters = dict(extra_parameters)
+
+    def to_state_json(self, top_level_query_language: sfn.QueryLanguage | None = None) -> Mapping[Any, Any]:
+        state = dict(super().to_state_json(top_level_query_language))
+        if self._extra_parameters:
+            state["Parameters"] = {**state["Parameters"], **self._extra_parameters}
+        return state
 
 
 def _find_cycle(names: Sequence[str], parents: Mapping[str, Sequence[str]]) -> list[str] | None:
@@ -401,6 +426,13 @@ class Workflow(Construct):
                 "takes no container overrides (multi-node or EKS): "
                 "drop command, environment, vcpus and memory",
             )
+        check_share(
+            self,
+            queue,
+            step.share_identifier,
+            step.scheduling_priority,
+            prop=f"{prop}.share_identifier",
+        )
         # The job (with this step's overrides) must be able to leave RUNNABLE on the queue.
         requirements = bind(self, job, queue)
         if (
@@ -504,9 +536,15 @@ class Workflow(Construct):
             array_size = Token.as_number(
                 sfn.JsonPath.string_to_json(sfn.JsonPath.string_at(f"$.{step.array_size}"))
             )
-        task = tasks.BatchSubmitJob(
+        fair_share: dict[str, object] = {}
+        if step.share_identifier:
+            fair_share["ShareIdentifier"] = step.share_identifier
+        if step.scheduling_priority is not None:
+            fair_share["SchedulingPriorityOverride"] = step.scheduling_priority
+        task = _SubmitJob(
             scope,
             f"Step{step.name}",
+            extra_parameters=fair_share,
             state_name=step.name,
             job_name=step.name,
             job_definition_arn=definition_ref(step.job_definition).job_definition_arn,

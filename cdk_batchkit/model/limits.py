@@ -51,7 +51,8 @@ MAX_SHARE_IDENTIFIER = 255
 MIN_WEIGHT, MAX_WEIGHT = 0.0001, 999.9999
 MAX_SHARE_DECAY_SECONDS = 604_800
 MAX_COMPUTE_RESERVATION = 99
-#: SubmitJob ``schedulingPriorityOverride``: 0-9999 (higher runs first).
+#: SubmitJob ``schedulingPriorityOverride`` and RegisterJobDefinition ``schedulingPriority``: 0-9999
+#: (higher runs first), https://docs.aws.amazon.com/batch/latest/APIReference/API_SubmitJob.html
 MIN_SCHEDULING_PRIORITY, MAX_SCHEDULING_PRIORITY = 0, 9999
 
 #: Fargate's valid vCPU -> memory (MiB) choices (ResourceRequirement, "value" for MEMORY on Fargate).

@@ -16,7 +16,7 @@ from typing import TypeVar
 
 from .instances import shape_of
 from .limits import MAX_ENVIRONMENTS_PER_QUEUE
-from .profiles import ComputeKind, ComputeProfile, FitResult, JobRequirements, Platform
+from .profiles import ComputeKind, ComputeProfile, FitResult, JobRequirements, Platform, QueueProfile
 
 
 @dataclass(frozen=True)
@@ -135,6 +135,27 @@ def check_queue(envs: Environments) -> list[tuple[str, str]]:
         if why is not None:
             found.append((check.rule_id, why))  # type: ignore[attr-defined]
     return found
+
+
+# -- fair share -------------------------------------------------------------------------------------
+_SUBMIT_JOB = "https://docs.aws.amazon.com/batch/latest/APIReference/API_SubmitJob.html"
+
+
+@rule(
+    "BK-S1",
+    "A job submitted to a queue with a fair-share scheduling policy carries a share identifier; one "
+    "submitted to a queue without a policy carries none.",
+    f"{_SUBMIT_JOB} (shareIdentifier: required with a fair-share policy, not allowed without one)",
+)
+def share_identifier_matches(queue: QueueProfile, share_identifier: str | None) -> str | None:
+    if queue.fair_share is True and not share_identifier:
+        return (
+            "has a fair-share scheduling policy, so SubmitJob requires a share identifier: pass "
+            "share_identifier=... to this submit path"
+        )
+    if queue.fair_share is False and share_identifier:
+        return "has no fair-share scheduling policy, so SubmitJob rejects a share identifier: drop it"
+    return None
 
 
 # -- job fits environment -----------------------------------------------------------------------------

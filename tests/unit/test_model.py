@@ -165,3 +165,14 @@ def test_check_fit_reports_rule_ids_and_unknown_environments() -> None:
     assert result.fits and result.unchecked == ("unknown",)
     result = check_fit(JobRequirements(Platform.EC2, 8, 1024), {"small": ec2(maxv=4)})
     assert not result.fits and result.rule_ids == ("BK-F3",)
+
+
+# -- fair share ------------------------------------------------------------------------------------
+def test_rejects_missing_or_unexpected_share_identifier() -> None:
+    fair = QueueProfile.of([FARGATE], fair_share=True)
+    fifo = QueueProfile.of([FARGATE])
+    assert "requires a share identifier" in str(r.share_identifier_matches(fair, None))
+    assert r.share_identifier_matches(fair, "teamA") is None
+    assert "rejects a share identifier" in str(r.share_identifier_matches(fifo, "teamA"))
+    assert r.share_identifier_matches(fifo, None) is None
+    assert r.share_identifier_matches(QueueProfile.of([FARGATE], fair_share=None), "x") is None

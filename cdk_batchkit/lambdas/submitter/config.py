@@ -23,6 +23,9 @@ IDEMPOTENCY_TTL_SECONDS = "IDEMPOTENCY_TTL_SECONDS"
 SKIP_EMPTY_OBJECTS = "SKIP_EMPTY_OBJECTS"
 MAX_SUBMITS_PER_SECOND = "MAX_SUBMITS_PER_SECOND"
 JOB_NAME_PREFIX = "JOB_NAME_PREFIX"
+# Set only for a fair-share job queue (SubmitJob shareIdentifier / schedulingPriorityOverride).
+SHARE_IDENTIFIER = "SHARE_IDENTIFIER"
+SCHEDULING_PRIORITY_OVERRIDE = "SCHEDULING_PRIORITY_OVERRIDE"
 # Read by Powertools itself (Logger, Metrics); checked here so a missing one fails clearly.
 POWERTOOLS_SERVICE_NAME = "POWERTOOLS_SERVICE_NAME"
 POWERTOOLS_METRICS_NAMESPACE = "POWERTOOLS_METRICS_NAMESPACE"
@@ -44,6 +47,8 @@ ENVIRONMENT_VARIABLES: tuple[str, ...] = (
     POWERTOOLS_METRICS_NAMESPACE,
     POWERTOOLS_LOG_LEVEL,
 )
+#: Set by the construct only when the job queue uses fair share.
+OPTIONAL_VARIABLES: tuple[str, ...] = (SHARE_IDENTIFIER, SCHEDULING_PRIORITY_OVERRIDE)
 #: Read only when ``SUBMIT_MODE=ARRAY``.
 ARRAY_ONLY_VARIABLES: tuple[str, ...] = (MANIFEST_BUCKET, MANIFEST_PREFIX)
 
@@ -77,6 +82,8 @@ class Config:
     skip_empty_objects: bool = True
     max_submits_per_second: float = DEFAULT_MAX_SUBMITS_PER_SECOND
     job_name_prefix: str = ""
+    share_identifier: str = ""
+    scheduling_priority: int | None = None
 
     @property
     def is_array(self) -> bool:
@@ -129,6 +136,18 @@ def load(environ: Mapping[str, str] | None = None, *, check_powertools: bool = T
             "or '_', starting with a letter or digit"
         )
 
+    share = env.get(SHARE_IDENTIFIER, "").strip()
+    if len(share) > 255:
+        raise ConfigError(f"{SHARE_IDENTIFIER}={share!r} is invalid: at most 255 characters")
+    priority_text = env.get(SCHEDULING_PRIORITY_OVERRIDE, "").strip()
+    priority: int | None = None
+    if priority_text:
+        if not priority_text.isdigit() or int(priority_text) > 9999:
+            raise ConfigError(
+                f"{SCHEDULING_PRIORITY_OVERRIDE}={priority_text!r} is invalid: a whole number from 0 to 9999"
+            )
+        priority = int(priority_text)
+
     manifest_bucket = manifest_prefix = ""
     if mode == ARRAY:
         why = f": it is required when {SUBMIT_MODE}=ARRAY"
@@ -155,4 +174,6 @@ def load(environ: Mapping[str, str] | None = None, *, check_powertools: bool = T
         skip_empty_objects=skip_text in _TRUE,
         max_submits_per_second=rate,
         job_name_prefix=prefix,
+        share_identifier=share,
+        scheduling_priority=priority,
     )

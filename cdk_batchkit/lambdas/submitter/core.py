@@ -269,7 +269,15 @@ class JobRequest:
     array_size: int | None = None
     manifest: Manifest | None = None
 
-    def submit_job_kwargs(self, job_queue: str, job_definition: str) -> dict[str, Any]:
+    def submit_job_kwargs(
+        self,
+        job_queue: str,
+        job_definition: str,
+        *,
+        share_identifier: str = "",
+        scheduling_priority: int | None = None,
+    ) -> dict[str, Any]:
+        """The SubmitJob request; ``share_identifier`` (and its priority) for a fair-share queue."""
         kwargs: dict[str, Any] = {
             "jobName": self.job_name,
             "jobQueue": job_queue,
@@ -281,6 +289,10 @@ class JobRequest:
         }
         if self.array_size is not None:
             kwargs["arrayProperties"] = {"size": self.array_size}
+        if share_identifier:
+            kwargs["shareIdentifier"] = share_identifier
+            if scheduling_priority is not None:
+                kwargs["schedulingPriorityOverride"] = scheduling_priority
         return kwargs
 
 

@@ -296,7 +296,12 @@ class Submitter:
                 ContentType="application/x-ndjson",
             )
         self.rate_limiter.acquire()
-        kwargs = request.submit_job_kwargs(self.config.job_queue, self.config.job_definition)
+        kwargs = request.submit_job_kwargs(
+            self.config.job_queue,
+            self.config.job_definition,
+            share_identifier=self.config.share_identifier,
+            scheduling_priority=self.config.scheduling_priority,
+        )
         response: dict[str, Any] = self.clients.batch.submit_job(**kwargs)
         self.logger.info(
             "job submitted",
