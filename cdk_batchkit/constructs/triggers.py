@@ -27,6 +27,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from ..model.limits import JOB_NAME, MAX_ARRAY_SIZE, MIN_ARRAY_SIZE
+from ..model.schedules import SCHEDULE_TYPES_DOC, schedule_problem
 from ._binding import DefinitionLike, QueueLike, check_share, definition_ref, grant_submit, queue_ref
 from ._events import (
     S3_EVENT_FIELDS,
@@ -62,6 +63,13 @@ def _new_schedule(
     description: str | None,
     enabled: bool,
 ) -> scheduler.Schedule:
+    # EventBridge Scheduler's grammar (cdk_batchkit.model.schedules): a bad expression fails synth here
+    # instead of CreateSchedule failing at deploy. A token (e.g. a parameter) is only known then.
+    expression = schedule.expression_string
+    if not is_token(expression):
+        problem = schedule_problem(expression)
+        if problem is not None:
+            fail(scope, "schedule", expression, f"{problem} ({SCHEDULE_TYPES_DOC})")
     if flexible_window is None:
         window = scheduler.TimeWindow.off()
     else:

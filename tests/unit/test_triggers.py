@@ -378,3 +378,36 @@ def test_rejects_bad_job_schedules(parts) -> None:
             job_queue=queue,
             flexible_window=cdk.Duration.seconds(5),
         )
+
+
+@pytest.mark.parametrize(
+    ("expression", "match"),
+    [
+        ("cron(61 2 * * ? *)", r"Sched: schedule='cron\(61 2 \* \* \? \*\)' is invalid: minutes field '61'"),
+        ("cron(every night)", r"schedule='cron\(every night\)' is invalid: .*6 fields"),
+        ("cron(0 2 * * * *)", r"exactly one of day-of-month .* must be '\?'"),
+        ("cron(0 2 * * *)", r"looks like a 5-field Unix cron; EventBridge Scheduler needs 6 fields"),
+        ("rate(1 hours)", r"singular for 1"),
+    ],
+)
+def test_rejects_schedules_scheduler_would_refuse(parts, expression: str, match: str) -> None:
+    stack, queue, job, workflow = parts
+    schedule = scheduler.ScheduleExpression.expression(expression)
+    with pytest.raises(ValueError, match=match):
+        JobSchedule(stack, "JobSched", schedule=schedule, job_definition=job, job_queue=queue)
+    with pytest.raises(ValueError, match=match):
+        WorkflowSchedule(stack, "FlowSched", schedule=schedule, workflow=workflow)
+
+
+def test_schedule_tokens_are_left_to_deploy_time(parts) -> None:
+    stack, queue, job, _ = parts
+    expression = cdk.CfnParameter(stack, "Expr", default="rate(1 hour)").value_as_string
+    job_schedule = JobSchedule(
+        stack,
+        "FromParameter",
+        schedule=scheduler.ScheduleExpression.expression(expression),
+        job_definition=job,
+        job_queue=queue,
+    )
+    rendered = stack.resolve(job_schedule.schedule.node.default_child.schedule_expression)  # type: ignore[union-attr]
+    assert rendered == {"Ref": "Expr"}
