@@ -93,7 +93,7 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _source_files() -> set[str]:
-    """Files the wheel must contain: every module, py.typed, and everything under lambdas/."""
+    """Files the wheel must contain: every module, py.typed, everything under lambdas/ and model/."""
     files = set()
     for path in PACKAGE.rglob("*"):
         if not path.is_file() or "__pycache__" in path.parts or path.suffix == ".pyc":
@@ -102,7 +102,7 @@ def _source_files() -> set[str]:
         if (
             path.suffix == ".py"
             or path.name == "py.typed"
-            or relative.parts[:2] == ("cdk_batchkit", "lambdas")
+            or relative.parts[:2] in (("cdk_batchkit", "lambdas"), ("cdk_batchkit", "model"))
         ):
             files.add(relative.as_posix())
     return files
@@ -115,6 +115,7 @@ def test_wheel_contains_the_packages_and_lambda_code(wheel: Path) -> None:
         "cdk_batchkit/lambdas/__init__.py",
         "cdk_batchkit/constructs/__init__.py",
         "cdk_batchkit/stacks/__init__.py",
+        "cdk_batchkit/model/ec2_instance_types.json",
     ):
         assert required in names, f"{required} missing from {wheel.name}"
     missing = _source_files() - names
