@@ -16,6 +16,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from ..model.object_keys import key_filter, key_filter_problem
 from ._validation import check_range, check_seconds, fail, is_token
 from .nag import acknowledge
 
@@ -23,10 +24,7 @@ from .nag import acknowledge
 MAX_RETRY_ATTEMPTS = 185
 DEFAULT_RETRY_ATTEMPTS = 8
 DEFAULT_MAX_EVENT_AGE = Duration.hours(6)
-#: S3 object keys are at most 1,024 bytes (UTF-8).
-MAX_KEY_BYTES = 1024
-
-#: Field -> path in an S3 "Object Created" event (the key is URL-encoded, as S3 sends it).
+#: Field -> path in an S3 "Object Created" event (the key as S3 sends it: see cdk_batchkit.model.object_keys).
 S3_EVENT_FIELDS: Mapping[str, str] = {
     "bucket": "$.detail.bucket.name",
     "key": "$.detail.object.key",
@@ -124,35 +122,24 @@ def override_input(rule: events.Rule, target_index: int, transformer: Mapping[st
     cfn.add_property_override(f"Targets.{target_index}.InputTransformer", dict(transformer))
 
 
-def _escape_wildcard(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("*", "\\*")
-
-
 def object_key_filter(prefix: str | None, suffix: str | None) -> list[object] | None:
-    """The EventBridge matcher for ``detail.object.key`` (None: any key).
-
-    Prefix and suffix together use one ``wildcard`` matcher (``prefix*suffix``; EventBridge ORs the
-    entries of a list, so two separate matchers would accept either), which needs the key to be at
-    least as long as prefix + suffix.
-    """
-    if prefix and suffix:
-        return [{"wildcard": f"{_escape_wildcard(prefix)}*{_escape_wildcard(suffix)}"}]
-    if prefix:
-        return [{"prefix": prefix}]
-    if suffix:
-        return [{"suffix": suffix}]
-    return None
+    """The EventBridge matcher for ``detail.object.key`` (None: any key), every filter in the raw and the
+    URL-encoded form of the key (:func:`cdk_batchkit.model.object_keys.key_filter`)."""
+    matchers = key_filter(prefix, suffix)
+    return None if matchers is None else list(matchers)
 
 
 def check_key_filters(scope: Construct, prefix: str | None, suffix: str | None) -> None:
-    """Prefix/suffix filters must be known at synth (they go into the pattern) and fit a key."""
+    """Prefix/suffix filters must be known at synth (they go into the pattern), fit a key and, for a
+    prefix, not start with '/' (:func:`cdk_batchkit.model.object_keys.key_filter_problem`)."""
     for prop, value in (("prefix", prefix), ("suffix", suffix)):
         if value is None:
             continue
         if is_token(value):
             fail(scope, prop, value, "must be known at synth time (it goes into the event pattern)")
-        if not value or len(value.encode("utf-8")) > MAX_KEY_BYTES:
-            fail(scope, prop, value, f"must be 1 to {MAX_KEY_BYTES} bytes (leave it unset for any key)")
+        problem = key_filter_problem(prop, value)
+        if problem is not None:
+            fail(scope, prop, value, problem)
 
 
 def object_created_rule(

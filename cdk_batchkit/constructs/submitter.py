@@ -33,6 +33,7 @@ from constructs import Construct
 
 from ..lambdas.submitter.manifest import ENV_BUCKET, ENV_KEY, ENV_KEY_ENCODING, ENV_SIZE, ENV_VERSION
 from ..model.limits import ACCOUNT_SUBMIT_RATE, JOB_NAME
+from ..model.object_keys import exclude_prefix, key_filter_problem, may_end_with, may_start_with
 from ._binding import (
     DefinitionLike,
     QueueLike,
@@ -195,8 +196,18 @@ class S3JobSubmitter(Construct):
             )
         check_seconds(self, "function_timeout", function_timeout, 10, 900)
         check_seconds(self, "idempotency_ttl", idempotency_ttl, 60, None)
-        if not manifest_prefix.endswith("/") or manifest_prefix.startswith("/"):
-            fail(self, "manifest_prefix", manifest_prefix, "must end with '/' and not start with '/'")
+        if is_token(manifest_prefix):
+            fail(
+                self,
+                "manifest_prefix",
+                manifest_prefix,
+                "must be known at synth time (it goes into the rule)",
+            )
+        problem = key_filter_problem("manifest_prefix", manifest_prefix)
+        if problem is not None:
+            fail(self, "manifest_prefix", manifest_prefix, problem)
+        if not manifest_prefix.endswith("/"):
+            fail(self, "manifest_prefix", manifest_prefix, "must end with '/'")
         if job_name_prefix and not JOB_NAME.match(job_name_prefix + "x") or len(job_name_prefix) > 40:
             fail(
                 self,
@@ -342,13 +353,19 @@ class S3JobSubmitter(Construct):
     def _exclude_manifests(
         self, matcher: list[object] | None, prefix: str | None, suffix: str | None
     ) -> list[object] | None:
-        """Keep manifests written into the input bucket from triggering the submitter again."""
-        prefix_overlaps = prefix is None or self.manifest_prefix.startswith(prefix)
-        suffix_overlaps = suffix is None or _MANIFEST_SUFFIX.endswith(suffix)
+        """Keep manifests written into the input bucket from triggering the submitter again.
+
+        Overlap is checked in every form a key may take in the event (raw or URL-encoded, see
+        cdk_batchkit.model.object_keys). Without filters the key's only matcher is the exclusion; with
+        filters that manifests could match, synth fails: an ``anything-but`` next to other matchers in the
+        key's list would be ORed with them and let manifests through.
+        """
+        prefix_overlaps = prefix is None or may_start_with(self.manifest_prefix, prefix)
+        suffix_overlaps = suffix is None or may_end_with(_MANIFEST_SUFFIX, suffix)
         if not (prefix_overlaps and suffix_overlaps):
             return matcher
         if prefix is None and suffix is None:
-            return [{"anything-but": {"prefix": self.manifest_prefix}}]
+            return list(exclude_prefix(self.manifest_prefix))
         fail(
             self,
             "manifest_prefix",
@@ -458,8 +475,9 @@ class S3JobRule(Construct):
             )
         )
         # Written by hand: Batch parameters must be strings, and CDK renders a field that is a whole
-        # value unquoted (size is a number in the event). Keys in EventBridge events are URL-encoded,
-        # so they hold no quote to escape; a missing version-id (unversioned bucket) becomes "".
+        # value unquoted (size is a number in the event). Keys are assumed URL-encoded (no quote to
+        # escape); whether EventBridge events carry them encoded is undocumented (see
+        # cdk_batchkit.model.object_keys). A missing version-id (unversioned bucket) becomes "".
         override_input(self.rule, 0, _job_input_transformer())
 
 

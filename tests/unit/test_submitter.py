@@ -253,8 +253,10 @@ def test_rule_patterns_route_only_matching_objects(template, rule, key, bucket, 
         assert routed(_pattern(template, rule), [_s3_event(bucket, key)]) == [expected]
 
 
-def test_key_filter_builds_a_wildcard_for_prefix_and_suffix():
-    assert object_key_filter("a*b/", ".csv") == [{"wildcard": "a\\*b/*.csv"}]
+def test_key_filter_builds_a_wildcard_per_key_form_for_prefix_and_suffix():
+    # Raw (and Java-style form encoding, which keeps '*') first, then Python's form encoding ('*' as %2A).
+    assert object_key_filter("a*b/", ".csv") == [{"wildcard": "a\\*b/*.csv"}, {"wildcard": "a%2Ab/*.csv"}]
+    assert object_key_filter("in/", ".csv") == [{"wildcard": "in/*.csv"}]
     assert object_key_filter(None, None) is None
 
 
@@ -324,6 +326,13 @@ def test_bucket_with_l2_notifications_keeps_them_and_adds_eventbridge():
         ({"max_concurrency": 1}, "max_concurrency=1 is invalid"),
         ({"function_timeout": cdk.Duration.minutes(16)}, "function_timeout"),
         ({"manifest_prefix": "manifests"}, "must end with '/'"),
+        (
+            {"manifest_prefix": "/manifests/"},
+            "manifest_prefix='/manifests/' is invalid: must not start with '/'",
+        ),
+        ({"prefix": "/incoming/"}, "prefix='/incoming/' is invalid: must not start with '/'.*'incoming/'"),
+        # Encoded, the manifest key "a b/..." is "a+b/...", which the raw filter "a+" matches.
+        ({"prefix": "a+", "manifest_prefix": "a b/"}, "manifests written there would match prefix='a\\+'"),
         ({"prefix": ""}, "prefix='' is invalid"),
         ({"suffix": "x" * 1025}, "suffix=.* is invalid"),
         ({"prefix": "batch"}, "would match prefix='batch'"),
