@@ -16,9 +16,11 @@ AWS Batch publishes no per-job CloudWatch metrics. :class:`BatchMonitoring` buil
   re-enter SUBMITTED; count submissions with the submitter's ``JobsSubmitted`` metric instead.
 * **Backlog and run time, a small function.** A function (``cdk_batchkit/lambdas/backlog``) runs every
   ``backlog_interval`` and publishes per queue ``RunnableJobs`` and ``OldestRunnableAge`` (seconds),
-  paging through ListJobs at a paced rate. A metric filter cannot subtract two fields, so the same
-  function also receives the SUCCEEDED/FAILED events of the queues and publishes ``JobRunTime``
-  (``stoppedAt - startedAt``, seconds): one short invocation per finished job.
+  array children included, paging through ListJobs at a paced rate. Each queue is measured and published
+  on its own; when one fails the others still publish and the run then fails, so its error alarm fires.
+  A metric filter cannot subtract two fields, so the same function also receives the SUCCEEDED/FAILED
+  events of the queues and publishes ``JobRunTime`` (``stoppedAt - startedAt``, seconds): one short
+  invocation per finished job, under a reserved-concurrency cap (``backlog_concurrency``).
 * **Alarms** (thresholds in :class:`MonitoringThresholds`; missing data is not breaching): failed jobs
   and oldest RUNNABLE age per queue; dead-letter queue depth and function errors per S3 submitter;
   failed plus timed-out executions per workflow; errors of the backlog function itself. Alarm and OK
@@ -50,6 +52,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct, Node
 
 from ..lambdas.backlog.core import (
+    ENV_MAX_ARRAY_PAGES,
     ENV_MAX_PAGES,
     ENV_QUEUES,
     METRIC_OLDEST_AGE,
@@ -84,8 +87,13 @@ DEFAULT_SERVICE = "batch-monitoring"
 JOB_STATE_CHANGE = "Batch Job State Change"
 #: CloudWatch Logs allows 100 metric filters per log group; each queue takes one per transition.
 MAX_QUEUES = 100 // len(TRANSITIONS)
-#: ListJobs pages (of up to 1,000 jobs) read per queue per run; more are logged as a lower bound.
+#: ListJobs pages (of up to 1,000 jobs) read per queue per run and listing (RUNNABLE jobs, PENDING array
+#: parents); more are logged as a lower bound.
 BACKLOG_MAX_PAGES = 10
+#: ListJobs pages of RUNNABLE array children read per queue per run (beyond: parents' status summaries).
+BACKLOG_MAX_ARRAY_PAGES = 20
+#: At most this many ListJobs calls per queue per run.
+BACKLOG_CALLS_PER_QUEUE = 2 * BACKLOG_MAX_PAGES + BACKLOG_MAX_ARRAY_PAGES
 
 
 class MonitoredSubmitter(Protocol):
@@ -193,6 +201,7 @@ class BatchMonitoring(Construct):
         dashboard_name: str | None = None,
         backlog_interval: Duration | None = None,
         job_run_time: bool = True,
+        backlog_concurrency: int = 2,
         metrics_namespace: str = DEFAULT_NAMESPACE,
         service_name: str = DEFAULT_SERVICE,
         log_group_name: str | None = None,
@@ -215,6 +224,11 @@ class BatchMonitoring(Construct):
             Default: 5 minutes.
         :param job_run_time: publish ``JobRunTime`` from SUCCEEDED/FAILED events (one invocation per
             finished job, array children included). Default: True.
+        :param backlog_concurrency: reserved concurrency of the backlog function (1-100): the most
+            invocations that run at once. Every finished job invokes it, so a large array finishing
+            would otherwise take the account's concurrency from other functions; throttled events wait
+            in Lambda's queue and are retried (up to 6 hours), and run time is timestamped when the job
+            stopped. Default: 2.
         :param metrics_namespace: namespace of the job and backlog metrics. Default: ``CdkBatchkit/Jobs``.
         :param service_name: the backlog function's Powertools service name: its metrics carry it as the
             ``service`` dimension. Default: ``batch-monitoring``.
@@ -225,6 +239,8 @@ class BatchMonitoring(Construct):
         self.thresholds = thresholds or MonitoringThresholds()
         interval = backlog_interval or Duration.minutes(5)
         self._check_props(job_queues, interval, log_group_name)
+        check_range(self, "backlog_concurrency", backlog_concurrency, 1, 100)
+        self.backlog_concurrency = backlog_concurrency
         self.namespace = metrics_namespace
         self.service_name = service_name
         self.period = self.thresholds.period
@@ -387,14 +403,28 @@ class BatchMonitoring(Construct):
             description="Publishes RUNNABLE backlog and job run time metrics of AWS Batch queues",
             service_name=self.service_name,
             metrics_namespace=self.namespace,
-            environment={ENV_QUEUES: stack.to_json_string(arns), ENV_MAX_PAGES: str(BACKLOG_MAX_PAGES)},
-            # At most 5 paced ListJobs calls a second: about one second budgeted per page.
-            timeout=Duration.seconds(min(900, 60 + len(arns) * BACKLOG_MAX_PAGES)),
+            environment={
+                ENV_QUEUES: stack.to_json_string(arns),
+                ENV_MAX_PAGES: str(BACKLOG_MAX_PAGES),
+                ENV_MAX_ARRAY_PAGES: str(BACKLOG_MAX_ARRAY_PAGES),
+            },
+            # At most 5 paced ListJobs calls a second: about one second budgeted per call.
+            timeout=Duration.seconds(min(900, 60 + len(arns) * BACKLOG_CALLS_PER_QUEUE)),
             memory_size=128,
             log_retention=retention,
+            # Every finished job invokes this function (JobFinishedRule): without a cap, an array of
+            # 10,000 children finishing together could take up to the account's concurrency (1,000 by
+            # default) from every other function, the submitter included. Throttled asynchronous events
+            # are kept and retried for up to 6 hours
+            # (https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.html).
+            reserved_concurrent_executions=self.backlog_concurrency,
         )
         #: The function that publishes RunnableJobs, OldestRunnableAge and JobRunTime.
         self.backlog_function: lambda_.Function = self._backlog_handler.function
+        # A failed run already published what it could and raised for its alarm; Lambda's two automatic
+        # retries of an asynchronous invocation would only repeat every queue's ListJobs calls. The next
+        # scheduled run measures again.
+        self.backlog_function.configure_async_invoke(retry_attempts=0)
         role = self._backlog_handler.role
         role.add_to_principal_policy(iam.PolicyStatement(actions=["batch:ListJobs"], resources=["*"]))
         acknowledge(

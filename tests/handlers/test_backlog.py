@@ -73,20 +73,45 @@ def aws(monkeypatch: pytest.MonkeyPatch):
         yield
 
 
-@pytest.fixture
-def list_jobs_calls(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
-    """Make moto's ListJobs page like the real API; records every call."""
+#: Whether moto's queue listing keeps array children (moto lists them; whether AWS does is undocumented).
+CHILDREN_IN_QUEUE_LISTING = {"listed": True, "not-listed": False}
+
+
+@pytest.fixture(params=list(CHILDREN_IN_QUEUE_LISTING), ids=list(CHILDREN_IN_QUEUE_LISTING))
+def children_in_queue_listing(request: pytest.FixtureRequest) -> bool:
+    return CHILDREN_IN_QUEUE_LISTING[request.param]
+
+
+def _with_array_properties(summary: dict[str, Any]) -> dict[str, Any]:
+    """Add the ``arrayProperties`` AWS documents for ListJobs summaries (moto 5.2.5 leaves them out):
+    ``size`` and ``statusSummary`` on a parent, ``index`` on a child."""
+    job = batch_backends[DEFAULT_ACCOUNT_ID][REGION]._jobs.get(summary["jobId"])
+    if job is None:
+        return summary
+    if job._child_jobs:
+        counts: dict[str, int] = {}
+        for child in job._child_jobs:
+            counts[child.status] = counts.get(child.status, 0) + 1
+        summary["arrayProperties"] = {"size": len(job._child_jobs), "statusSummary": counts}
+    elif "index" in (job.array_properties or {}):
+        summary["arrayProperties"] = {"index": job.array_properties["index"]}
+    return summary
+
+
+def _paged(calls: list[dict[str, Any]], keep_children: bool):
     original = BatchResponse.listjobs
-    calls: list[dict[str, Any]] = []
 
     def paged_list_jobs(self: BatchResponse) -> str:
-        jobs = json.loads(original(self))["jobSummaryList"]
+        jobs = [_with_array_properties(j) for j in json.loads(original(self))["jobSummaryList"]]
+        if self._get_param("jobQueue") and not keep_children:
+            jobs = [j for j in jobs if "index" not in j.get("arrayProperties", {})]
         size = int(self._get_param("maxResults") or 100)
         token = self._get_param("nextToken")
         start = int(token or 0)
         calls.append(
             {
                 "queue": self._get_param("jobQueue"),
+                "arrayJobId": self._get_param("arrayJobId"),
                 "status": self._get_param("jobStatus"),
                 "maxResults": size,
                 "nextToken": token,
@@ -97,7 +122,24 @@ def list_jobs_calls(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
             page["nextToken"] = str(start + size)
         return json.dumps(page)
 
-    monkeypatch.setattr(BatchResponse, "listjobs", paged_list_jobs)
+    return paged_list_jobs
+
+
+@pytest.fixture
+def list_jobs_calls(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
+    """Make moto's ListJobs page like the real API (and list array children in a queue); records calls."""
+    calls: list[dict[str, Any]] = []
+    monkeypatch.setattr(BatchResponse, "listjobs", _paged(calls, keep_children=True))
+    return calls
+
+
+@pytest.fixture
+def array_list_jobs_calls(
+    monkeypatch: pytest.MonkeyPatch, children_in_queue_listing: bool
+) -> list[dict[str, Any]]:
+    """:func:`list_jobs_calls`, run once with array children in queue listings and once without."""
+    calls: list[dict[str, Any]] = []
+    monkeypatch.setattr(BatchResponse, "listjobs", _paged(calls, keep_children=children_in_queue_listing))
     return calls
 
 
@@ -212,10 +254,14 @@ def test_pages_through_list_jobs_with_next_token(
         client=lambda: batch.client,
         now_ms=lambda: NOW_MS,
     )
-    busy = [c for c in list_jobs_calls if c["queue"] == batch.queues["busy"]]
+    busy = [c for c in list_jobs_calls if c["queue"] == batch.queues["busy"] and c["status"] == "RUNNABLE"]
     assert [c["nextToken"] for c in busy] == [None, "100", "200"]
-    assert {(c["status"], c["maxResults"]) for c in list_jobs_calls} == {("RUNNABLE", PAGE)}
-    assert len(list_jobs_calls) == 4  # three pages for "busy", one for "empty"
+    assert {(c["status"], c["maxResults"]) for c in list_jobs_calls} == {
+        ("RUNNABLE", PAGE),
+        ("PENDING", PAGE),
+    }
+    # RUNNABLE: three pages for "busy", one for "empty"; PENDING (array parents): one page each.
+    assert len(list_jobs_calls) == 6
 
 
 def test_caps_pages_and_says_the_figures_are_lower_bounds(
@@ -232,7 +278,7 @@ def test_caps_pages_and_says_the_figures_are_lower_bounds(
             client=lambda: batch.client,
             now_ms=lambda: NOW_MS,
         )
-    assert len(list_jobs_calls) == 2
+    assert [c["status"] for c in list_jobs_calls] == ["RUNNABLE", "RUNNABLE", "PENDING"]
     assert result["queues"][busy] == {"runnable": 200, "complete": False}
     (line,) = emf_lines(capsys.readouterr().out)
     assert line["RunnableJobs"] == 200
@@ -252,8 +298,8 @@ def test_spaces_list_jobs_calls_across_queues(
         now_ms=lambda: NOW_MS,
         pacer=core.Pacer(0.25, clock=clock, sleep=clock.sleep),
     )
-    assert len(list_jobs_calls) == 5  # 3 + 1 + 1 pages
-    assert clock.sleeps == [0.25] * 4  # every call after the first waits for its slot
+    assert len(list_jobs_calls) == 8  # RUNNABLE 3 + 1 + 1 pages, PENDING 1 + 1 + 1
+    assert clock.sleeps == [0.25] * 7  # every call after the first waits for its slot
 
 
 def test_pacer_does_not_sleep_when_the_interval_has_passed() -> None:
@@ -290,6 +336,160 @@ def test_handler_reads_its_queues_from_the_environment_and_creates_its_client_la
     assert lines[batch.queues["few"]]["RunnableJobs"] == 3
     assert lines[batch.queues["empty"]]["RunnableJobs"] == 0
     assert lines[batch.queues["few"]]["_aws"]["CloudWatchMetrics"][0]["Namespace"] == NAMESPACE
+
+
+# ---------------------------------------------------------------------------------- failing queues
+
+
+def test_a_failing_queue_does_not_stop_the_others_from_publishing(
+    batch: Batch,
+    list_jobs_calls: list[dict[str, Any]],
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    missing = batch.queues["busy"].replace("/busy", "/deleted")  # ListJobs: "Job queue ... does not exist"
+    queues = [batch.queues["busy"], missing, batch.queues["few"]]
+    with (
+        caplog.at_level("ERROR"),
+        pytest.raises(core.BacklogError, match=r"1 queue\(s\): .*/deleted") as raised,
+    ):
+        core.handle(
+            SCHEDULED_EVENT, settings=settings(queues), client=lambda: batch.client, now_ms=lambda: NOW_MS
+        )
+    lines = by_queue(emf_lines(capsys.readouterr().out))
+    assert {q: lines[q]["RunnableJobs"] for q in lines} == {
+        batch.queues["busy"]: BUSY_JOBS,
+        batch.queues["few"]: 3,
+    }
+    assert set(raised.value.failures) == {missing}
+    (record,) = [r for r in caplog.records if r.levelname == "ERROR"]
+    assert missing in record.getMessage() and record.exc_info is not None
+
+
+def test_the_handler_fails_when_a_queue_failed_so_its_error_alarm_fires(
+    batch: Batch,
+    list_jobs_calls: list[dict[str, Any]],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("QUEUES", json.dumps(["no-such-queue", batch.queues["few"]]))
+    monkeypatch.setenv("CALL_INTERVAL_SECONDS", "0")
+    handler.set_client(batch.client)
+    try:
+        with pytest.raises(core.BacklogError, match="no-such-queue"):
+            handler.handler(dict(SCHEDULED_EVENT), FakeContext())
+    finally:
+        handler.set_client(None)
+    assert [line["queue"] for line in emf_lines(capsys.readouterr().out)] == [batch.queues["few"]]
+
+
+# ------------------------------------------------------------------------------------ array children
+
+
+@dataclass
+class ArrayQueue:
+    arn: str
+    parent: str
+    client: Any
+
+
+def _array_queue(batch: Batch, runnable_children: dict[int, int], size: int = 5) -> ArrayQueue:
+    """An "arrays" queue holding one array job of ``size``: children ``index -> created seconds ago`` are
+    RUNNABLE, the others SUCCEEDED, the parent PENDING (as Batch keeps it while a child is RUNNABLE)."""
+    client = batch.client
+    env = client.describe_compute_environments()["computeEnvironments"][0]["computeEnvironmentArn"]
+    arn = client.create_job_queue(
+        jobQueueName="arrays",
+        state="ENABLED",
+        priority=1,
+        computeEnvironmentOrder=[{"order": 1, "computeEnvironment": env}],
+    )["jobQueueArn"]
+    parent = client.submit_job(
+        jobName="array", jobQueue=arn, jobDefinition="work", arrayProperties={"size": size}
+    )["jobId"]
+    jobs = batch_backends[DEFAULT_ACCOUNT_ID][REGION]._jobs
+    jobs[parent].status = "PENDING"
+    for index, age in runnable_children.items():
+        _runnable(f"{parent}:{index}", NOW_S - age)
+    return ArrayQueue(arn=arn, parent=parent, client=client)
+
+
+def test_array_children_are_counted_once_with_their_age(
+    batch: Batch, array_list_jobs_calls: list[dict[str, Any]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    arrays = _array_queue(batch, {0: 300, 2: 900, 4: 60})
+    _runnable(
+        batch.client.submit_job(jobName="plain", jobQueue=arrays.arn, jobDefinition="work")["jobId"],
+        NOW_S - 30,
+    )
+    result = core.handle(
+        SCHEDULED_EVENT, settings=settings([arrays.arn]), client=lambda: arrays.client, now_ms=lambda: NOW_MS
+    )
+    (line,) = emf_lines(capsys.readouterr().out)
+    assert (line["RunnableJobs"], line["OldestRunnableAge"]) == (4, 900.0)
+    assert result["queues"][arrays.arn] == {"runnable": 4, "complete": True}
+    child_calls = [c for c in array_list_jobs_calls if c["arrayJobId"]]
+    listed = any(
+        ":" in j["jobId"]
+        for j in arrays.client.list_jobs(jobQueue=arrays.arn, jobStatus="RUNNABLE")["jobSummaryList"]
+    )
+    # Children the queue listing already returned are not listed again through their parent.
+    assert child_calls == (
+        []
+        if listed
+        else [
+            {
+                "queue": None,
+                "arrayJobId": arrays.parent,
+                "status": "RUNNABLE",
+                "maxResults": PAGE,
+                "nextToken": None,
+            }
+        ]
+    )
+
+
+def test_parents_without_runnable_children_cost_no_call(
+    batch: Batch, array_list_jobs_calls: list[dict[str, Any]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    arrays = _array_queue(batch, {})  # every child SUCCEEDED: statusSummary says 0 RUNNABLE
+    core.handle(
+        SCHEDULED_EVENT, settings=settings([arrays.arn]), client=lambda: arrays.client, now_ms=lambda: NOW_MS
+    )
+    assert [c for c in array_list_jobs_calls if c["arrayJobId"]] == []
+    (line,) = emf_lines(capsys.readouterr().out)
+    assert line["RunnableJobs"] == 0
+
+
+def test_child_listing_is_capped_and_falls_back_to_the_status_summary(
+    batch: Batch,
+    list_jobs_calls: list[dict[str, Any]],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Children left out of the queue listing, so only their parent can count them.
+    monkeypatch.setattr(BatchResponse, "listjobs", _paged(list_jobs_calls, keep_children=False))
+    arrays = _array_queue(batch, {0: 300, 1: 200, 3: 100})
+    with caplog.at_level("WARNING"):
+        result = core.handle(
+            SCHEDULED_EVENT,
+            settings=settings([arrays.arn], max_array_pages=0),
+            client=lambda: arrays.client,
+            now_ms=lambda: NOW_MS,
+        )
+    assert [c for c in list_jobs_calls if c["arrayJobId"]] == []
+    assert result["queues"][arrays.arn] == {"runnable": 3, "complete": False}
+    (line,) = emf_lines(capsys.readouterr().out)
+    assert (line["RunnableJobs"], line["OldestRunnableAge"]) == (3, 0.0)  # counted, age unknown
+    assert any(
+        "MAX_ARRAY_PAGES" in r.getMessage() and arrays.parent in r.getMessage() for r in caplog.records
+    )
+
+
+def test_settings_read_the_array_page_cap() -> None:
+    assert core.Settings.from_env({"QUEUES": '["q"]', "MAX_ARRAY_PAGES": "3"}).max_array_pages == 3
+    assert core.Settings.from_env({"QUEUES": '["q"]'}).max_array_pages == 20
 
 
 @dataclass

@@ -163,6 +163,7 @@ def options() -> Synth:
             period=Duration.minutes(15), failed_jobs=5, oldest_runnable_age=Duration.hours(2)
         ),
         log_retention=cdk.aws_logs.RetentionDays.ONE_WEEK,
+        backlog_concurrency=5,
     )
     template = dict(Template.from_stack(stack).to_json())
     return Synth(template, stack, monitoring, tokens)
@@ -464,6 +465,21 @@ def test_backlog_function_gets_the_queue_arns_and_only_list_jobs(synth: Synth) -
     assert set(actions) == {json.dumps(["logs:CreateLogStream", "logs:PutLogEvents"])}
 
 
+def test_backlog_function_has_a_concurrency_cap_and_no_async_retries(synth: Synth) -> None:
+    function = synth.props(synth.monitoring.backlog_function)
+    # Every finished job invokes it: capped so a large array finishing cannot starve other functions.
+    assert function["ReservedConcurrentExecutions"] == 2
+    variables = function["Environment"]["Variables"]
+    assert (variables["MAX_PAGES"], variables["MAX_ARRAY_PAGES"]) == ("10", "20")
+    # Two queues, at most 40 paced ListJobs calls each (RUNNABLE, PENDING parents, array children).
+    assert function["Timeout"] == 60 + 2 * 40
+    (config,) = synth.of_type("AWS::Lambda::EventInvokeConfig").values()
+    assert config["Properties"]["MaximumRetryAttempts"] == 0
+    assert config["Properties"]["FunctionName"] == {
+        "Ref": synth.logical_id(synth.monitoring.backlog_function)
+    }
+
+
 def test_backlog_function_runs_on_a_schedule_and_on_finished_jobs(synth: Synth) -> None:
     function_arn = {"Fn::GetAtt": [synth.logical_id(synth.monitoring.backlog_function), "Arn"]}
     schedule = synth.props(synth.monitoring.backlog_schedule)
@@ -687,6 +703,7 @@ def test_options_thresholds_interval_and_retention(options: Synth) -> None:
     assert (oldest["Threshold"], _metric(oldest)["Period"]) == (7200, 600)
     assert options.props(options.monitoring.backlog_schedule)["ScheduleExpression"] == "rate(10 minutes)"
     assert options.props(options.monitoring.log_group)["RetentionInDays"] == 7
+    assert options.props(options.monitoring.backlog_function)["ReservedConcurrentExecutions"] == 5
 
 
 # -------------------------------------------------------------------------------------- validation
@@ -710,6 +727,7 @@ def _queues(stack: cdk.Stack, count: int) -> list[batch.IJobQueue]:
         ({"thresholds": MonitoringThresholds(period=Duration.seconds(10))}, r"thresholds.period='10 s'"),
         ({"log_group_name": "/batch/events"}, r"log_group_name='/batch/events' is invalid.*/aws/events/"),
         ({"alarm_email": "not-an-address"}, r"email_addresses='not-an-address'"),
+        ({"backlog_concurrency": 0}, r"backlog_concurrency=0 is invalid: must be between 1 and 100"),
     ],
 )
 def test_rejects_bad_props(kwargs: dict[str, Any], match: str) -> None:

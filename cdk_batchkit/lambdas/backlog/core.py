@@ -2,9 +2,11 @@
 
 Two kinds of invocation:
 
-* an EventBridge schedule (every few minutes): for each configured queue, page through
-  ``ListJobs(jobStatus=RUNNABLE)`` and publish ``RunnableJobs`` (how many) and ``OldestRunnableAge``
-  (seconds since the oldest one was created; 0 when the queue is empty);
+* an EventBridge schedule (every few minutes): for each configured queue, count its RUNNABLE jobs,
+  array children included, and publish ``RunnableJobs`` (how many) and ``OldestRunnableAge`` (seconds
+  since the oldest one was created; 0 when the queue is empty). Each queue is measured and published on
+  its own: a queue whose ListJobs fails is logged and skipped, the others are published, and the
+  invocation then raises (so the function's error alarm fires) naming the failed queues;
 * a ``Batch Job State Change`` event for a job that SUCCEEDED or FAILED: publish ``JobRunTime``
   (``stoppedAt - startedAt`` in seconds, timestamped at ``stoppedAt``). A CloudWatch Logs metric filter
   can only publish a field's value, not a difference of two fields, so run time is computed here.
@@ -13,10 +15,20 @@ Metrics are CloudWatch embedded metric format (EMF) lines written by Powertools,
 with the dimensions ``service`` (Powertools adds it) and ``queue`` (the queue ARN, the value Batch puts
 in ``detail.jobQueue``, so these metrics line up with the metric-filter ones).
 
+Array jobs: a parent is never RUNNABLE (it is PENDING while any child is RUNNABLE: "An array parent job
+is updated to PENDING when any child job is updated to RUNNABLE",
+https://docs.aws.amazon.com/batch/latest/userguide/array_jobs.html), and ``ListJobs`` lists "the children
+for that job" when given its ``arrayJobId`` (https://docs.aws.amazon.com/batch/latest/APIReference/API_ListJobs.html).
+Whether ``ListJobs(jobQueue, jobStatus=RUNNABLE)`` also returns children is not documented, so both are
+read and counted once by job id: the RUNNABLE jobs of the queue, then the queue's PENDING array parents
+(a summary with ``arrayProperties.size``) whose ``statusSummary`` does not say 0 RUNNABLE, and their
+RUNNABLE children, for at most ``MAX_ARRAY_PAGES`` child pages per queue. Past that, a parent's
+``statusSummary`` RUNNABLE count is added without an age and the figures are marked incomplete.
+
 Batch API rates: calls are spaced by ``Pacer`` (at least ``CALL_INTERVAL_SECONDS`` apart, 0.2 s by
 default, so at most 5 ListJobs calls a second), the client retries throttling with botocore's adaptive
-mode, and each queue is read for at most ``MAX_PAGES`` pages; a capped queue is logged and its figures
-are lower bounds.
+mode, and each queue is read for at most ``MAX_PAGES`` pages per listing (RUNNABLE, then PENDING) and
+``MAX_ARRAY_PAGES`` pages of array children; a capped queue is logged and its figures are lower bounds.
 """
 
 from __future__ import annotations
@@ -30,6 +42,7 @@ from dataclasses import dataclass
 from typing import Any
 
 RUNNABLE = "RUNNABLE"
+PENDING = "PENDING"
 FINISHED = ("SUCCEEDED", "FAILED")
 JOB_STATE_CHANGE = "Batch Job State Change"
 
@@ -42,6 +55,7 @@ QUEUE_DIMENSION = "queue"
 ENV_QUEUES = "QUEUES"
 ENV_PAGE_SIZE = "PAGE_SIZE"
 ENV_MAX_PAGES = "MAX_PAGES"
+ENV_MAX_ARRAY_PAGES = "MAX_ARRAY_PAGES"
 ENV_CALL_INTERVAL = "CALL_INTERVAL_SECONDS"
 
 #: ListJobs returns at most 1000 summaries a page.
@@ -59,6 +73,7 @@ class Settings:
     service: str
     page_size: int = MAX_PAGE_SIZE
     max_pages: int = 10
+    max_array_pages: int = 20
     call_interval: float = 0.2
 
     @classmethod
@@ -82,6 +97,7 @@ class Settings:
             service=env.get("POWERTOOLS_SERVICE_NAME", "batch-monitoring"),
             page_size=page_size,
             max_pages=max(1, int(env.get(ENV_MAX_PAGES, 10))),
+            max_array_pages=max(0, int(env.get(ENV_MAX_ARRAY_PAGES, 20))),
             call_interval=max(0.0, float(env.get(ENV_CALL_INTERVAL, 0.2))),
         )
 
@@ -113,69 +129,209 @@ class Pacer:
 
 @dataclass(frozen=True)
 class Backlog:
-    """The RUNNABLE jobs of one queue at one moment."""
+    """The RUNNABLE jobs of one queue at one moment (array children included)."""
 
     queue: str
     runnable: int
     oldest_age_seconds: float
     pages: int
-    complete: bool  # False when MAX_PAGES stopped the listing: the figures are lower bounds
+    complete: bool  # False when a page cap stopped a listing: the figures are lower bounds
+    array_children: int = 0  # of ``runnable``, children found through their parents (not in the queue list)
+
+
+class BacklogError(RuntimeError):
+    """ListJobs failed for some queues (the others were published)."""
+
+    def __init__(self, failures: Mapping[str, BaseException]) -> None:
+        self.failures = dict(failures)
+        names = ", ".join(f"{queue} ({type(error).__name__}: {error})" for queue, error in failures.items())
+        super().__init__(f"Could not measure the backlog of {len(failures)} queue(s): {names}")
+
+
+class _Tally:
+    """RUNNABLE jobs counted once by id, and the oldest ``createdAt``."""
+
+    def __init__(self) -> None:
+        self.ids: set[str] = set()
+        self.oldest: int | None = None
+        self.extra = 0  # counted from a parent's statusSummary, ids unknown
+
+    def add(self, job: Mapping[str, Any]) -> bool:
+        job_id = str(job.get("jobId", ""))
+        if job_id and job_id in self.ids:
+            return False
+        if job_id:
+            self.ids.add(job_id)
+        created = job.get("createdAt")
+        if isinstance(created, int | float) and (self.oldest is None or created < self.oldest):
+            self.oldest = int(created)
+        return True
+
+    @property
+    def count(self) -> int:
+        return len(self.ids) + self.extra
+
+
+def _pages(
+    client: Any, request: Mapping[str, Any], *, page_size: int, max_pages: int, pacer: Pacer
+) -> tuple[list[dict[str, Any]], int, bool]:
+    """Job summaries of one ListJobs listing: (summaries, pages read, whether the listing was complete)."""
+    summaries: list[dict[str, Any]] = []
+    pages = 0
+    token: str | None = None
+    while pages < max_pages:
+        pacer.wait()
+        call: dict[str, Any] = {**request, "maxResults": page_size}
+        if token:
+            call["nextToken"] = token
+        response = client.list_jobs(**call)
+        pages += 1
+        summaries.extend(response.get("jobSummaryList", []))
+        token = response.get("nextToken")
+        if not token:
+            return summaries, pages, True
+    return summaries, pages, False
+
+
+def _array_parents_with_runnable_children(summaries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The array parents among PENDING ``summaries`` that may have RUNNABLE children."""
+    parents = []
+    for job in summaries:
+        array = job.get("arrayProperties") or {}
+        if "size" not in array:
+            continue  # not an array parent (a job waiting on a dependency, or a child)
+        summary = array.get("statusSummary")
+        if isinstance(summary, Mapping) and summary.get(RUNNABLE, 0) == 0:
+            continue
+        parents.append(job)
+    return parents
 
 
 def measure_backlog(
-    client: Any, queue: str, *, now_ms: int, page_size: int, max_pages: int, pacer: Pacer
+    client: Any,
+    queue: str,
+    *,
+    now_ms: int,
+    page_size: int,
+    max_pages: int,
+    pacer: Pacer,
+    max_array_pages: int = 20,
 ) -> Backlog:
-    """Count the RUNNABLE jobs of ``queue`` and the age of the oldest one (ListJobs, paged)."""
-    count = 0
-    oldest: int | None = None
-    pages = 0
-    token: str | None = None
-    while True:
-        pacer.wait()
-        request: dict[str, Any] = {"jobQueue": queue, "jobStatus": RUNNABLE, "maxResults": page_size}
-        if token:
-            request["nextToken"] = token
-        response = client.list_jobs(**request)
-        pages += 1
-        for job in response.get("jobSummaryList", []):
-            count += 1
-            created = job.get("createdAt")
-            if isinstance(created, int | float) and (oldest is None or created < oldest):
-                oldest = int(created)
-        token = response.get("nextToken")
-        if not token:
-            complete = True
-            break
-        if pages >= max_pages:
-            logger.warning(
-                "Stopped listing RUNNABLE jobs of %s after %d pages (MAX_PAGES): "
-                "at least %d jobs are RUNNABLE; the count and oldest age are lower bounds",
-                queue,
-                pages,
-                count,
-            )
-            complete = False
-            break
-    age = max(0.0, (now_ms - oldest) / 1000) if oldest is not None else 0.0
-    return Backlog(queue=queue, runnable=count, oldest_age_seconds=age, pages=pages, complete=complete)
+    """Count the RUNNABLE jobs of ``queue``, array children included, and the age of the oldest one."""
+    tally = _Tally()
+    runnable, pages, complete = _pages(
+        client,
+        {"jobQueue": queue, "jobStatus": RUNNABLE},
+        page_size=page_size,
+        max_pages=max_pages,
+        pacer=pacer,
+    )
+    for job in runnable:
+        tally.add(job)
+    if not complete:
+        logger.warning(
+            "Stopped listing RUNNABLE jobs of %s after %d pages (MAX_PAGES): at least %d jobs are RUNNABLE; "
+            "the count and oldest age are lower bounds",
+            queue,
+            pages,
+            tally.count,
+        )
+    pending, pending_pages, pending_complete = _pages(
+        client,
+        {"jobQueue": queue, "jobStatus": PENDING},
+        page_size=page_size,
+        max_pages=max_pages,
+        pacer=pacer,
+    )
+    pages += pending_pages
+    if not pending_complete:
+        complete = False
+        logger.warning(
+            "Stopped listing PENDING jobs of %s after %d pages (MAX_PAGES): array children of the parents "
+            "not read are missing; the count and oldest age are lower bounds",
+            queue,
+            pending_pages,
+        )
+    # A child's id is its parent's id, ':' and its index (array_jobs.html). Parents whose children the
+    # queue listing already returned are not listed again.
+    listed_parents = {job_id.split(":", 1)[0] for job_id in tally.ids if ":" in job_id}
+    children = 0
+    budget = max_array_pages
+    skipped: list[str] = []
+    for parent in _array_parents_with_runnable_children(pending):
+        if parent.get("jobId") in listed_parents:
+            continue
+        if budget <= 0:
+            summary = (parent.get("arrayProperties") or {}).get("statusSummary") or {}
+            estimate = int(summary.get(RUNNABLE, 0))
+            tally.extra += estimate
+            children += estimate
+            skipped.append(str(parent.get("jobId")))
+            continue
+        found, used, listed_all = _pages(
+            client,
+            {"arrayJobId": parent["jobId"], "jobStatus": RUNNABLE},
+            page_size=page_size,
+            max_pages=budget,
+            pacer=pacer,
+        )
+        budget -= used
+        pages += used
+        children += sum(1 for child in found if tally.add(child))
+        if not listed_all:
+            skipped.append(str(parent.get("jobId")))
+    if skipped:
+        complete = False
+        logger.warning(
+            "Stopped listing array children of %s after %d pages (MAX_ARRAY_PAGES): %d parent(s) not fully "
+            "read (%s); the count and oldest age are lower bounds (a parent not read at all adds its "
+            "statusSummary RUNNABLE count, without an age)",
+            queue,
+            max_array_pages,
+            len(skipped),
+            ", ".join(skipped[:10]),
+        )
+    age = max(0.0, (now_ms - tally.oldest) / 1000) if tally.oldest is not None else 0.0
+    return Backlog(
+        queue=queue,
+        runnable=tally.count,
+        oldest_age_seconds=age,
+        pages=pages,
+        complete=complete,
+        array_children=children,
+    )
 
 
 def measure_backlogs(
     client: Any, settings: Settings, *, now_ms: int, pacer: Pacer | None = None
-) -> list[Backlog]:
-    """:func:`measure_backlog` for every configured queue, sharing one pacer (one account-wide rate)."""
+) -> tuple[list[Backlog], dict[str, BaseException]]:
+    """:func:`measure_backlog` for every configured queue, sharing one pacer (one account-wide rate).
+
+    Each queue on its own: one whose ListJobs fails is logged and returned among the failures, and the
+    others are still measured.
+    """
     pacer = pacer or Pacer(settings.call_interval)
-    return [
-        measure_backlog(
-            client,
-            queue,
-            now_ms=now_ms,
-            page_size=settings.page_size,
-            max_pages=settings.max_pages,
-            pacer=pacer,
-        )
-        for queue in settings.queues
-    ]
+    backlogs: list[Backlog] = []
+    failures: dict[str, BaseException] = {}
+    for queue in settings.queues:
+        try:
+            backlogs.append(
+                measure_backlog(
+                    client,
+                    queue,
+                    now_ms=now_ms,
+                    page_size=settings.page_size,
+                    max_pages=settings.max_pages,
+                    max_array_pages=settings.max_array_pages,
+                    pacer=pacer,
+                )
+            )
+        except Exception as error:  # noqa: BLE001 - any failure of one queue must not hide the others
+            logger.exception(
+                "Could not measure the backlog of %s; the other queues are still published", queue
+            )
+            failures[queue] = error
+    return backlogs, failures
 
 
 @dataclass(frozen=True)
@@ -261,8 +417,11 @@ def handle(
         publish_run_time(item, settings)
         return {"published": 1, "queue": item.queue, "seconds": item.seconds}
     clock = now_ms or (lambda: int(time.time() * 1000))
-    backlogs = measure_backlogs(client(), settings, now_ms=clock(), pacer=pacer)
+    backlogs, failures = measure_backlogs(client(), settings, now_ms=clock(), pacer=pacer)
     publish_backlogs(backlogs, settings)
+    if failures:
+        # After publishing the healthy queues: the invocation fails, so the function's error alarm fires.
+        raise BacklogError(failures)
     return {
         "published": len(backlogs),
         "queues": {b.queue: {"runnable": b.runnable, "complete": b.complete} for b in backlogs},
