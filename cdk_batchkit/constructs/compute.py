@@ -12,13 +12,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from aws_cdk import Duration, Size
+from aws_cdk import Annotations, Duration, Size
 from aws_cdk import aws_batch as batch
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from ..model import Architecture, ComputeKind, ComputeProfile, architecture_of, is_gpu
+from ..model import Architecture, ComputeKind, ComputeProfile, architecture_of, is_gpu, shape_of
+from ..model.ec2_types import instance_type_problem
 from ._validation import check_range, check_seconds, check_whole, fail, is_token
 from .nag import acknowledge, managed_policy_finding
 from .network import BatchNetwork
@@ -247,6 +248,17 @@ class Ec2ComputeEnvironment(BatchComputeEnvironment):
         for name in types:
             if not isinstance(name, str) or not name.strip():
                 fail(self, "instance_types", list(types), f"{name!r} is not an instance type")
+            # BK-C7: the name must exist (the EC2 model botocore ships; ComputeResource.instanceTypes).
+            problem = instance_type_problem(name)
+            if problem is not None:
+                fail(self, "instance_types", list(types), problem)
+            if shape_of(name) is None:
+                # BK-C8: a real family the size catalog does not know: job sizes cannot be checked.
+                Annotations.of(self).add_warning_v2(
+                    "batchkit:instance-size-unchecked",
+                    f"{name} is not in the instance size catalog: jobs are not checked against its vCPUs, "
+                    "memory and GPUs (they may stay RUNNABLE if none fits).",
+                )
             if architecture_of(name) is not architecture:
                 fail(
                     self,

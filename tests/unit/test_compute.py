@@ -14,8 +14,9 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk import Duration, Size
 from aws_cdk import aws_batch as batch
+from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_iam as iam
-from aws_cdk.assertions import Match, Template
+from aws_cdk.assertions import Annotations, Match, Template
 from cdk_nag import AwsSolutionsChecks
 from constructs import IConstruct
 
@@ -23,13 +24,18 @@ from cdk_batchkit.constructs import (
     Architecture,
     BatchNetwork,
     ComputeKind,
+    Container,
+    ContainerJobDefinition,
     Ec2ComputeEnvironment,
     FargateComputeEnvironment,
+    JobQueue,
     NetworkMode,
     UnmanagedComputeEnvironment,
 )
 from cdk_batchkit.model.instances import GPU_FAMILIES, architecture_of
 from tests.support import network, new_stack, template_of
+
+IMAGE = ecs.ContainerImage.from_registry("public.ecr.aws/amazonlinux/amazonlinux:2023")
 
 BOOT_COMMANDS = ("echo batchkit-boot-marker", "sysctl -w vm.max_map_count=262144")
 
@@ -516,3 +522,33 @@ def test_a1_is_arm64() -> None:
 def test_rejects_non_whole_units_with_a_value_error(prop: str, value: Any) -> None:
     with pytest.raises(ValueError, match=rf"{prop}="):
         _ec2(**{prop: value})
+
+
+# --- instance types exist (BK-C7) and unknown sizes warn (BK-C8) ----------------------------------
+
+
+def test_rejects_a_misspelled_instance_type_naming_the_closest() -> None:
+    stack = new_stack()
+    with pytest.raises(
+        ValueError, match=r"instance_types=.*'c6i.4xlarg' is not a known EC2 instance type.*c6i.4xlarge"
+    ):
+        Ec2ComputeEnvironment(stack, "Typo", network=network(stack), instance_types=["c6i.4xlarg"])
+
+
+def test_a_real_family_missing_from_the_size_catalog_warns_and_skips_the_size_check() -> None:
+    stack = new_stack()
+    env = Ec2ComputeEnvironment(stack, "Hpc", network=network(stack), instance_types=["hpc7a"])
+    queue = JobQueue(stack, "Queue", compute_environments=[env])
+    huge = ContainerJobDefinition(
+        stack, "Huge", container=Container(image=IMAGE, vcpus=200, memory=cdk.Size.gibibytes(20 * 1024))
+    )
+    queue.add_job_definition(huge)  # maxvCpus 256 holds 200 vCPUs; the size cannot be judged
+    annotations = Annotations.from_stack(stack)
+    catalog = annotations.find_warning(
+        "/Test/Hpc", Match.string_like_regexp("hpc7a is not in the instance size")
+    )
+    assert catalog
+    unchecked = annotations.find_warning(
+        "/Test/Queue", Match.string_like_regexp("instance sizes not checked")
+    )
+    assert unchecked
