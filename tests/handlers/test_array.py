@@ -63,8 +63,10 @@ def test_many_objects_become_one_array_job_with_a_manifest_in_order(world: World
     assert metrics.values == {
         "ObjectsAccepted": 25,
         "JobsSubmitted": 1,
+        "JobsRecovered": 0,
         "DuplicatesSkipped": 0,
         "RecordsFailed": 0,
+        "RecordsDeferred": 0,
         "RecordsSkipped": 0,
     }
 

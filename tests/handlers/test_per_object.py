@@ -47,8 +47,10 @@ def test_one_object_becomes_one_job_with_parameters_and_environment(world: World
     assert metrics.values == {
         "ObjectsAccepted": 1,
         "JobsSubmitted": 1,
+        "JobsRecovered": 0,
         "DuplicatesSkipped": 0,
         "RecordsFailed": 0,
+        "RecordsDeferred": 0,
         "RecordsSkipped": 0,
     }
 
@@ -142,8 +144,10 @@ def test_mixed_batch_reports_exactly_the_bad_records(world: World) -> None:
     assert metrics.values == {
         "ObjectsAccepted": 3,
         "JobsSubmitted": 3,
+        "JobsRecovered": 0,
         "DuplicatesSkipped": 0,
         "RecordsFailed": 4,
+        "RecordsDeferred": 0,
         "RecordsSkipped": 3,
     }
     failed = logs.by_message("record failed")
@@ -222,7 +226,7 @@ def test_an_in_flight_duplicate_is_not_submitted_and_is_retried_later(world: Wor
     from cdk_batchkit.lambdas.submitter.core import parse_body
 
     (entry,) = parse_body(body).entries
-    assert other.claim(entry, remaining_ms=60_000).value == "new"
+    assert other.claim(entry, remaining_ms=60_000).status.value == "new"
 
     response = submitter.handle(sqs_event(body, ids=["busy"]))
     assert failed_ids(response) == ["busy"]
