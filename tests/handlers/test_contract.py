@@ -18,6 +18,7 @@ from aws_cdk.assertions import Template
 from cdk_batchkit.constructs import S3JobSubmitter, SubmitMode
 from cdk_batchkit.lambdas.submitter import config as settings
 from cdk_batchkit.lambdas.submitter.runtime import BATCH_CLIENT_CONFIG
+from tests.handlers.faults import Crash, client, crash_on, expire_claims
 from tests.handlers.support import REGION, Throttle, World, eventbridge_body, sqs_event
 from tests.support import new_stack
 from tests.unit.test_submitter import _queue_and_job
@@ -102,6 +103,16 @@ def _run_every_path(world: World, mode: str) -> set[str]:
     throttled = world.submitter(SUBMIT_MODE=mode, clients=world.clients(batch=_throttled_batch_client(world)))
     response = throttled.handle(sqs_event(eventbridge_body("b/one.csv"), eventbridge_body("b/two.csv")))
     assert len(response["batchItemFailures"]) == 2
+    crashing = client(world, "dynamodb")
+    crash_on(crashing, "UpdateItem")
+    crashed = sqs_event(eventbridge_body("c/one.csv"), eventbridge_body("c/two.csv"))
+    with pytest.raises(Crash):
+        world.submitter(SUBMIT_MODE=mode, clients=world.clients(dynamodb=crashing)).handle(crashed)
+    calls = len(world.calls)
+    expire_claims(world)  # the test's own calls (Scan, UpdateItem) are not the handler's
+    del world.calls[calls:]
+    assert world.submitter(SUBMIT_MODE=mode).handle(crashed)["batchItemFailures"] == []  # reclaims
+    assert "batch:ListJobs" in world.calls[calls:]
     return set(world.calls)
 
 

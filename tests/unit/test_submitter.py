@@ -176,6 +176,7 @@ def test_array_submitter_may_only_submit_write_manifests_and_use_its_table(templ
         "sqs:DeleteMessage",
         "sqs:GetQueueAttributes",
         "batch:SubmitJob",
+        "batch:ListJobs",
         "s3:PutObject",
         "dynamodb:GetItem",
         "dynamodb:PutItem",
@@ -189,6 +190,8 @@ def test_array_submitter_may_only_submit_write_manifests_and_use_its_table(templ
     assert ":job-definition/" in definition and definition.endswith('":*"]]}')
     (table,) = [s for s in statements if "dynamodb:PutItem" in s["Action"]]
     assert table["Resource"]["Fn::GetAtt"][0].startswith("ArrayIdempotency")
+    (lookup,) = [s for s in statements if s["Action"] == "batch:ListJobs"]
+    assert lookup["Resource"] == "*"  # ListJobs has no resource-level permissions
 
 
 def test_per_object_submitter_cannot_write_to_the_bucket(template):

@@ -43,6 +43,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 )
 from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import STATUS_CONSTANTS, DataRecord
 
+from .config import ARRAY_WORKERS
 from .core import idempotency_data
 from .manifest import ManifestEntry
 
@@ -50,7 +51,7 @@ from .manifest import ManifestEntry
 FUNCTION_NAME = "submitter.submit"
 #: Our attribute on the in-progress record: the job name the claimer submits under.
 JOB_NAME_ATTR = "job_name"
-DEFAULT_WORKERS = 16
+DEFAULT_WORKERS = ARRAY_WORKERS
 _ATTEMPTS = 3
 #: Completion (UpdateItem) attempts on top of the DynamoDB client's own retries, and the first backoff.
 COMPLETE_ATTEMPTS = 4

@@ -104,7 +104,7 @@ METRIC_NAMES = (
 DEFAULT_REMAINING_MS = 15 * 60 * 1000
 #: No submission starts with less than this left (or a quarter of the invocation's time, if smaller):
 #: room for one SubmitJob at its read timeout plus the completion writes.
-DEFAULT_DEADLINE_MARGIN_MS = 15_000
+DEFAULT_DEADLINE_MARGIN_MS = int(settings.DEADLINE_MARGIN_SECONDS * 1000)
 
 #: SubmitJob attempts per job, all made by the submitter itself (the client makes one per call).
 BATCH_TOTAL_ATTEMPTS = 6
