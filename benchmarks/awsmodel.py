@@ -120,7 +120,9 @@ class ModelClock:
     def leave(self) -> None:
         me = threading.get_ident()
         with self._cond:
-            self.finished.append(self._times.pop(me))
+            final = self._times.pop(me)
+            self.finished.append(final)
+            self._shared = max(self._shared, final)  # the next run starts where the last one ended
             self._rank.pop(me)
             if self._holder == me:
                 self._holder = None

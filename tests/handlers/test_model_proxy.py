@@ -16,7 +16,7 @@ import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
-from benchmarks.awsmodel import ModelClock, ModelProxy, SlidingQuota, operation_of, watch
+from benchmarks.awsmodel import ModelClock, ModelProxy, SlidingQuota, operation_of, run_concurrently, watch
 from cdk_batchkit.lambdas.submitter import config as settings
 from cdk_batchkit.lambdas.submitter.runtime import BATCH_CLIENT_CONFIG, Clients, Submitter
 from tests.handlers.support import MetricsRecorder, eventbridge_body, failed_ids, sqs_event
@@ -145,3 +145,22 @@ def test_operations_are_read_from_the_signed_request() -> None:
 def test_the_proxy_only_forwards_to_loopback() -> None:
     with pytest.raises(ValueError, match="only forwards to loopback"):
         ModelProxy("http://example.com:80", ModelClock())
+
+
+def test_simulated_processes_act_in_modelled_time_order_and_the_clock_carries_on() -> None:
+    clock = ModelClock()
+    actions: list[tuple[str, float]] = []
+
+    def process(name: str, steps: list[float]) -> Any:
+        def run() -> None:
+            for step in steps:
+                clock.turn()
+                actions.append((name, clock.now()))
+                clock.sleep(step)
+
+        return run
+
+    run_concurrently(clock, 0.0, [process("a", [1.0, 1.0]), process("b", [0.5, 0.5, 0.5])])
+    times = [at for _, at in actions]
+    assert times == sorted(times) and len(actions) == 5
+    assert clock.now() == 2.0  # a later run starts where this one ended
