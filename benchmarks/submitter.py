@@ -170,7 +170,7 @@ def eventbridge_event(index: int) -> str:
                 "version": "0",
                 "bucket": {"name": "bench-input"},
                 "object": {
-                    "key": f"incoming/part+{index:05}.csv",
+                    "key": f"incoming/part-{index:05}.csv",
                     "size": 1024 + index,
                     "etag": f"{index:032x}",
                     "sequencer": f"{index:018X}",
@@ -470,7 +470,7 @@ def modelled_naive(proxy: ModelProxy, world: dict[str, str], queue: str, objects
 
 
 def key_of(index: int) -> str:
-    return f"incoming/part {index:05}.csv"
+    return f"incoming/part-{index:05}.csv"
 
 
 def cost_per_million(run: dict[str, Any], objects: int, *, memory_gb: float, sqs: bool) -> dict[str, float]:
@@ -528,7 +528,11 @@ def main() -> int:
         return 0
     finally:
         server.terminate()
-        server.wait(timeout=10)
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait(timeout=10)
 
 
 def modelled(url: str, objects: int) -> None:
@@ -715,7 +719,7 @@ def run(url: str, objects: int) -> None:
             jobName=f"naive-{index}",
             jobQueue=queues["bench-naive"],
             jobDefinition=definition,
-            parameters={"bucket": "bench-input", "key": f"incoming/part {index:05}.csv"},
+            parameters={"bucket": "bench-input", "key": f"incoming/part-{index:05}.csv"},
         )
     naive_seconds = time.perf_counter() - started
 
