@@ -377,6 +377,19 @@ class S3JobSubmitter(Construct):
                 "derived from each batch).",
                 applies_to=resource_finding(role, manifests),
             )
+        # HeadObject (s3:GetObject, s3:GetObjectVersion with a version id) on the filtered keys: resolving a
+        # key that reads differently decoded and raw (EventBridge's key encoding is undocumented).
+        objects = self.bucket.arn_for_objects(f"{self._prefix or ''}*")
+        role.add_to_principal_policy(
+            iam.PolicyStatement(actions=["s3:GetObject", "s3:GetObjectVersion"], resources=[objects])
+        )
+        acknowledge(
+            role,
+            "IAM5",
+            "The submitter checks which object an event names (HeadObject) under the filtered key prefix "
+            "only (object names are only known at run time); it never reads object data it submits.",
+            applies_to=resource_finding(role, objects),
+        )
         # Looking a job up by its name (after a reclaim or a SubmitJob whose outcome is unknown).
         role.add_to_principal_policy(iam.PolicyStatement(actions=["batch:ListJobs"], resources=["*"]))
         acknowledge(

@@ -14,7 +14,7 @@ import boto3
 from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ClientError, ReadTimeoutError
 
-from tests.handlers.support import REGION, TABLE, FakeClock, World
+from tests.handlers.support import INPUT_BUCKET, REGION, TABLE, FakeClock, World, eventbridge_body, s3_encode
 
 TOPIC_ARN = "arn:aws:sns:us-east-1:123456789012:uploads"
 
@@ -166,3 +166,32 @@ def sns_envelope(message: str, *, message_id: str = "sns-1", kind: str = "Notifi
         "UnsubscribeURL": f"https://sns.us-east-1.amazonaws.com/?Action=Unsubscribe&SubscriptionArn={TOPIC_ARN}",
     }
     return json.dumps(envelope)
+
+
+VERSIONED_BUCKET = "versioned-input"
+
+
+def stored_object_body(
+    world: World, key: str, *, sent: str | None = None, content: bytes = b"data", versioned: bool = False
+) -> str:
+    """Store ``key`` in S3 and return an EventBridge event about it, as S3 would send it.
+
+    ``sent``: the key exactly as the event carries it (default: URL-encoded, as Powertools assumes).
+    The event carries the object's real ETag and, in the versioned bucket, its real version id.
+    """
+    bucket = VERSIONED_BUCKET if versioned else INPUT_BUCKET
+    if versioned and VERSIONED_BUCKET not in {b["Name"] for b in world.s3.list_buckets()["Buckets"]}:
+        world.s3.create_bucket(Bucket=VERSIONED_BUCKET)
+        world.s3.put_bucket_versioning(Bucket=VERSIONED_BUCKET, VersioningConfiguration={"Status": "Enabled"})
+    stored = world.s3.put_object(Bucket=bucket, Key=key, Body=content)
+    body = json.loads(
+        eventbridge_body(
+            sent if sent is not None else s3_encode(key),
+            encoded=True,
+            bucket=bucket,
+            size=len(content),
+            version=stored.get("VersionId"),
+        )
+    )
+    body["detail"]["object"]["etag"] = stored["ETag"].strip('"')
+    return json.dumps(body)

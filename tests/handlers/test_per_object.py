@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from urllib.parse import unquote_plus
 
 import boto3
 import pytest
@@ -10,6 +11,7 @@ import pytest
 from cdk_batchkit.lambdas.submitter.idempotency import Ledger
 from cdk_batchkit.lambdas.submitter.manifest import ENV_BUCKET, ENV_KEY, ENV_SIZE, ENV_VERSION, ManifestEntry
 from cdk_batchkit.lambdas.submitter.runtime import BATCH_CLIENT_CONFIG, BATCH_TOTAL_ATTEMPTS
+from tests.handlers.faults import stored_object_body
 from tests.handlers.support import (
     INPUT_BUCKET,
     REGION,
@@ -76,7 +78,11 @@ def test_url_encoded_keys_are_decoded_exactly_once(world: World, shape: str) -> 
     ]
     decoded = {"with space here.csv", "a+b.csv", "unicode/café 日本.txt", "odd%20.csv"}
     if shape == "eventbridge":
-        bodies = [eventbridge_body(raw, encoded=True) for raw in raw_keys]
+        # EventBridge's key encoding is undocumented: these keys are resolved against S3 (issue 10),
+        # so the objects exist, under their decoded keys.
+        bodies = [
+            stored_object_body(world, unquote_plus(raw), sent=raw, content=raw.encode()) for raw in raw_keys
+        ]
     else:
         bodies = [notification_body(notification_record(raw, encoded=True)) for raw in raw_keys]
     response = world.submitter().handle(sqs_event(*bodies))

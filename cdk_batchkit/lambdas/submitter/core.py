@@ -13,7 +13,12 @@ Accepted SQS message bodies
   so the same S3 event delivered raw, wrapped, or both is submitted once. SNS subscription and
   unsubscribe confirmations are skipped.
 
-Keys arrive URL-encoded (``+`` for a space, ``%2B`` for a literal plus) and are decoded exactly once.
+Object keys: classic S3 notifications carry keys URL-encoded (``+`` for a space, ``%2B`` for a literal
+plus), as the S3 user guide documents; they are decoded exactly once. For EventBridge events nothing is
+documented (Powertools decodes them; a published real event shows raw characters), so the handler does
+not guess: a key that reads differently decoded and raw (it contains ``+`` or ``%``) gets both readings
+as candidates (:attr:`Parsed.candidates`), and the submitter resolves it against S3 (HeadObject, matched
+by version id or ETag) before submitting anything; an unresolvable key is reported failed, not submitted.
 
 Bad input and skip policy
 -------------------------
@@ -69,6 +74,9 @@ class Parsed:
     entries: list[ManifestEntry] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    #: index in ``entries`` -> the keys that entry's object may have (decoded reading first, then raw),
+    #: for EventBridge keys that read differently decoded and raw: resolve before submitting.
+    candidates: dict[int, tuple[str, ...]] = field(default_factory=dict)
 
 
 #: SNS envelope types sent to a subscribed queue besides notifications (nothing to submit).
@@ -149,7 +157,11 @@ def _parse_eventbridge(data: dict[str, Any], parsed: Parsed, skip_empty: bool) -
     except ValueError as exc:
         parsed.errors.append(str(exc))
         return
+    accepted = len(parsed.entries)
     _accept(entry, parsed, skip_empty)
+    raw_key = raw_object.get("key")
+    if len(parsed.entries) > accepted and isinstance(raw_key, str) and raw_key != entry.key:
+        parsed.candidates[accepted] = (entry.key, raw_key)
 
 
 def _parse_notification_record(record: Any, index: int, parsed: Parsed, skip_empty: bool) -> None:

@@ -2,9 +2,11 @@
 
 AWS calls made, and nothing else: ``batch:SubmitJob``; ``batch:ListJobs`` (only to reconcile: after a
 reclaim, or after a SubmitJob whose outcome is unknown); ``s3:PutObject`` of manifests under
-``MANIFEST_PREFIX`` (ARRAY mode); and the DynamoDB calls of Powertools' idempotency persistence layer
-(PutItem, GetItem, UpdateItem, DeleteItem) on ``IDEMPOTENCY_TABLE``. Objects are never read: size,
-ETag and version come from the event.
+``MANIFEST_PREFIX`` (ARRAY mode); ``s3:HeadObject`` (IAM: ``s3:GetObject``/``s3:GetObjectVersion``)
+only for an EventBridge key that reads differently decoded and raw, to find which object the event is
+about (see :mod:`.core`); and the DynamoDB calls of Powertools' idempotency persistence layer (PutItem,
+GetItem, UpdateItem, DeleteItem) on ``IDEMPOTENCY_TABLE``. Objects are never read: size, ETag and
+version come from the event.
 
 Exactly once, and what is left
 ------------------------------
@@ -61,12 +63,13 @@ Metrics (EMF, one data point each per invocation, zeros included):
 
 from __future__ import annotations
 
+import os
 import random
 import time
-import uuid
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -80,6 +83,7 @@ from . import config as settings
 from .core import (
     ARRAY_MAX,
     JobRequest,
+    Parsed,
     RateLimiter,
     chunk_job_name,
     identity,
@@ -280,7 +284,7 @@ class Submitter:
         sleep: Callable[[float], None] = time.sleep,
         workers: int = DEFAULT_WORKERS,
         deadline_margin_ms: int = DEFAULT_DEADLINE_MARGIN_MS,
-        token: Callable[[], str] = lambda: uuid.uuid4().hex[:16],
+        token: Callable[[], str] = lambda: os.urandom(8).hex(),
     ) -> None:
         self.config = config
         self.clients = clients or Clients()
@@ -346,7 +350,16 @@ class Submitter:
         reasons = list(parsed.errors)
         deferred = False
         self._log_skipped(message_id, parsed.skipped, counts)
-        for entry in parsed.entries:
+        for index, entry in enumerate(parsed.entries):
+            if index in parsed.candidates:
+                if not run.allows():
+                    deferred = True
+                    continue
+                resolved = self._resolve(entry, parsed.candidates[index])
+                if isinstance(resolved, str):
+                    reasons.append(resolved)
+                    continue
+                entry = resolved
             key = identity(entry)
             if key in run.submitted:  # a copy of an event this invocation already submitted
                 self._log_duplicate(message_id, entry, counts)
@@ -413,13 +426,22 @@ class Submitter:
         reasons: dict[str, list[str]] = defaultdict(list)
         deferred: set[str] = set()
         slots: dict[str, _Slot] = {}
+        messages: list[tuple[str, Parsed]] = []
         for raw in raw_records:
             record = SQSRecord(raw)
             message_id = record.message_id
             parsed = parse_body(record.body, skip_empty=self.config.skip_empty_objects)
             reasons[message_id].extend(parsed.errors)
             self._log_skipped(message_id, parsed.skipped, counts)
-            for entry in parsed.entries:
+            messages.append((message_id, parsed))
+        resolved = self._resolve_all(messages, reasons, deferred, run)
+        for message_id, parsed in messages:
+            for index, entry in enumerate(parsed.entries):
+                if index in parsed.candidates:
+                    found = resolved.get((message_id, index))
+                    if found is None:
+                        continue  # reported failed or deferred
+                    entry = found
                 slots.setdefault(identity(entry), _Slot(entry)).message_ids.append(message_id)
 
         ordered = list(slots.values())
@@ -546,6 +568,73 @@ class Submitter:
         for entry, error in zip(entries, self.ledger.complete_many(entries, results), strict=True):
             if error is not None:
                 self._log_complete_error(entry, request.job_name, error)
+
+    # -- keys that read differently decoded and raw ---------------------------------------------------
+
+    def _resolve_all(
+        self, messages: list[tuple[str, Parsed]], reasons: dict[str, list[str]], deferred: set[str], run: _Run
+    ) -> dict[tuple[str, int], ManifestEntry]:
+        """Resolve every ambiguous key of the batch, :data:`DEFAULT_WORKERS` at a time."""
+        todo = [
+            (message_id, index, parsed.entries[index], keys)
+            for message_id, parsed in messages
+            for index, keys in parsed.candidates.items()
+        ]
+        if not todo:
+            return {}
+        if not run.allows():
+            deferred.update(message_id for message_id, *_ in todo)
+            return {}
+        with ThreadPoolExecutor(max_workers=min(self._workers, len(todo))) as pool:
+            results = list(pool.map(lambda item: self._resolve(item[2], item[3]), todo))
+        found: dict[tuple[str, int], ManifestEntry] = {}
+        for (message_id, index, _, _), result in zip(todo, results, strict=True):
+            if isinstance(result, str):
+                reasons[message_id].append(result)
+            else:
+                found[(message_id, index)] = result
+        return found
+
+    def _resolve(self, entry: ManifestEntry, keys: Sequence[str]) -> ManifestEntry | str:
+        """The entry with the one candidate key whose object matches the event (version id or ETag).
+
+        Returns a reason (the record is reported failed, never submitted) when none or several match.
+        """
+        if not entry.version_id and not entry.etag:
+            return f"key {keys!r} in s3://{entry.bucket} is ambiguous and the event has no version or ETag"
+        matches: list[str] = []
+        for key in keys:
+            kwargs = {"Bucket": entry.bucket, "Key": key}
+            if entry.version_id:
+                kwargs["VersionId"] = entry.version_id
+            try:
+                head = self.clients.s3.head_object(**kwargs)
+            except ClientError as exc:
+                status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
+                # No such key or version; 403 too: without s3:ListBucket, S3 answers a missing key 403,
+                # and the role may read only the filtered prefix (the other reading can be outside it).
+                if status in (400, 403, 404):
+                    continue
+                return f"could not check s3://{entry.bucket}/{key}: {describe(exc)}"
+            except Exception as exc:
+                return f"could not check s3://{entry.bucket}/{key}: {describe(exc)}"
+            if entry.version_id:
+                same = head.get("VersionId") == entry.version_id
+            else:
+                same = str(head.get("ETag", "")).strip('"') == entry.etag
+            if same:
+                matches.append(key)
+        if len(matches) == 1:
+            if matches[0] != entry.key:
+                self.logger.info(
+                    "key resolved as sent", extra={"object": f"s3://{entry.bucket}/{matches[0]}"}
+                )
+            return replace(entry, key=matches[0])
+        what = "no object" if not matches else "an object under each reading"
+        return (
+            f"the key reads {keys[0]!r} decoded and {keys[1]!r} as sent, and S3 has {what} with version "
+            f"{entry.version_id or '-'} / ETag {entry.etag or '-'}: not submitted"
+        )
 
     # -- Batch calls ---------------------------------------------------------------------------------
 
