@@ -28,9 +28,12 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from ..lambdas.submitter.config import batch_seconds, deadline_margin_seconds
 from ..lambdas.submitter.manifest import ENV_BUCKET, ENV_KEY, ENV_KEY_ENCODING, ENV_SIZE, ENV_VERSION
 from ..model.limits import ACCOUNT_SUBMIT_RATE, JOB_NAME
 from ..model.object_keys import exclude_prefix, key_filter_problem, may_end_with, may_start_with
@@ -208,6 +211,27 @@ class S3JobSubmitter(Construct):
             fail(self, "manifest_prefix", manifest_prefix, problem)
         if not manifest_prefix.endswith("/"):
             fail(self, "manifest_prefix", manifest_prefix, "must end with '/'")
+        # A full batch must be submittable within one invocation at its share of the rate, or every
+        # batch ends with records returned untried (each return counts towards max_receive_count).
+        # Lambda stops a function at its timeout, at most 900 s
+        # (https://docs.aws.amazon.com/lambda/latest/dg/configuration-timeout.html); an SQS event source
+        # hands it up to batch_size messages at once, at most 10,000
+        # (https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-configure.html); the submitter keeps
+        # min(15 s, timeout / 4) in hand (see cdk_batchkit.lambdas.submitter.runtime).
+        timeout_seconds = function_timeout.to_seconds()
+        rate_per_invocation = max_submit_rate / max_concurrency
+        needed = batch_seconds(mode.value, batch_size, rate_per_invocation)
+        available = timeout_seconds - deadline_margin_seconds(timeout_seconds)
+        if not is_token(timeout_seconds) and needed > available:
+            fail(
+                self,
+                "batch_size",
+                batch_size,
+                f"a full batch needs about {needed:.0f} s in {mode.value} mode at "
+                f"{rate_per_invocation:g} SubmitJob/s per invocation (max_submit_rate / max_concurrency), "
+                f"but function_timeout={timeout_seconds:g} s leaves {available:.0f} s; lower batch_size, "
+                "raise max_submit_rate or function_timeout, or use ARRAY mode",
+            )
         if job_name_prefix and not JOB_NAME.match(job_name_prefix + "x") or len(job_name_prefix) > 40:
             fail(
                 self,
@@ -320,6 +344,17 @@ class S3JobSubmitter(Construct):
         )
         self._grant()
 
+    def subscribe_to(self, topic: sns.ITopic, *, raw_message_delivery: bool = False) -> None:
+        """Also submit jobs for S3 events published to ``topic`` (S3 -> SNS -> this queue).
+
+        Both deliveries work: the submitter unwraps SNS's JSON envelope, and with
+        ``raw_message_delivery`` the message arrives as it is. The same S3 event arriving by both paths
+        is submitted once. The topic's messages are not filtered by ``prefix``/``suffix``.
+        """
+        topic.add_subscription(
+            subscriptions.SqsSubscription(self.sqs_queue, raw_message_delivery=raw_message_delivery)
+        )
+
     def grant_read(self, grantee: iam.IGrantable) -> None:
         """Let job code (``grantee``, usually ``job_definition.job_role``) read its objects and manifests.
 
@@ -390,6 +425,28 @@ class S3JobSubmitter(Construct):
                 "derived from each batch).",
                 manifests,
             )
+        # HeadObject (s3:GetObject, s3:GetObjectVersion with a version id) on the filtered keys: resolving a
+        # key that reads differently decoded and raw (EventBridge's key encoding is undocumented).
+        objects = self.bucket.arn_for_objects(f"{self._prefix or ''}*")
+        role.add_to_principal_policy(
+            iam.PolicyStatement(actions=["s3:GetObject", "s3:GetObjectVersion"], resources=[objects])
+        )
+        acknowledge_resource(
+            role,
+            "IAM5",
+            "The submitter checks which object an event names (HeadObject) under the filtered key prefix "
+            "only (object names are only known at run time); it never reads object data it submits.",
+            objects,
+        )
+        # Looking a job up by its name (after a reclaim or a SubmitJob whose outcome is unknown).
+        role.add_to_principal_policy(iam.PolicyStatement(actions=["batch:ListJobs"], resources=["*"]))
+        acknowledge(
+            role,
+            "IAM5",
+            "batch:ListJobs supports no resource-level permissions (the Service Authorization Reference "
+            "lists no resource type for it); the submitter only reads its own queue's jobs by name.",
+            applies_to="Resource::*",
+        )
         # Exactly the calls Powertools' DynamoDB persistence layer makes.
         role.add_to_principal_policy(
             iam.PolicyStatement(

@@ -18,6 +18,7 @@ from aws_cdk.assertions import Template
 from cdk_batchkit.constructs import S3JobSubmitter, SubmitMode
 from cdk_batchkit.lambdas.submitter import config as settings
 from cdk_batchkit.lambdas.submitter.runtime import BATCH_CLIENT_CONFIG
+from tests.handlers.faults import Crash, client, crash_on, expire_claims, stored_object_body
 from tests.handlers.support import REGION, Throttle, World, eventbridge_body, sqs_event
 from tests.support import new_stack
 from tests.unit.test_submitter import _queue_and_job
@@ -94,15 +95,41 @@ def _throttled_batch_client(world: World) -> Any:
     return client
 
 
+def _authorize_head_object(world: World) -> None:
+    """Record HeadObject as the IAM action that authorizes it (the World records ``s3:HeadObject``)."""
+
+    def record(params: dict[str, Any], **_: Any) -> None:
+        world.calls.append("s3:GetObjectVersion" if params.get("VersionId") else "s3:GetObject")
+
+    world.s3.meta.events.register("before-parameter-build.s3.HeadObject", record)
+
+
 def _run_every_path(world: World, mode: str) -> set[str]:
     """New objects, the same events again, and a throttled batch; returns the calls made."""
-    first = sqs_event(eventbridge_body("a/one.csv"), eventbridge_body("a/two.csv"))
+    _authorize_head_object(world)
+    calls = len(world.calls)
+    ambiguous = [
+        stored_object_body(world, "a/x y.csv"),
+        stored_object_body(world, "a/p+q.csv", versioned=True),
+    ]
+    del world.calls[calls:]  # storing the objects is the test's doing, not the handler's
+    first = sqs_event(eventbridge_body("a/one.csv"), eventbridge_body("a/two.csv"), *ambiguous)
     assert world.submitter(SUBMIT_MODE=mode).handle(first)["batchItemFailures"] == []
     assert world.submitter(SUBMIT_MODE=mode).handle(first)["batchItemFailures"] == []  # duplicates
     throttled = world.submitter(SUBMIT_MODE=mode, clients=world.clients(batch=_throttled_batch_client(world)))
     response = throttled.handle(sqs_event(eventbridge_body("b/one.csv"), eventbridge_body("b/two.csv")))
     assert len(response["batchItemFailures"]) == 2
-    return set(world.calls)
+    crashing = client(world, "dynamodb")
+    crash_on(crashing, "UpdateItem")
+    crashed = sqs_event(eventbridge_body("c/one.csv"), eventbridge_body("c/two.csv"))
+    with pytest.raises(Crash):
+        world.submitter(SUBMIT_MODE=mode, clients=world.clients(dynamodb=crashing)).handle(crashed)
+    calls = len(world.calls)
+    expire_claims(world)  # the test's own calls (Scan, UpdateItem) are not the handler's
+    del world.calls[calls:]
+    assert world.submitter(SUBMIT_MODE=mode).handle(crashed)["batchItemFailures"] == []  # reclaims
+    assert "batch:ListJobs" in world.calls[calls:]
+    return set(world.calls) - {"s3:HeadObject"}
 
 
 @pytest.mark.usefixtures("no_retry_delay")

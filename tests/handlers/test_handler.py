@@ -36,7 +36,7 @@ def emf_documents(out: str) -> list[dict]:
     return [doc for doc in docs if "_aws" in doc]
 
 
-def test_handler_emits_the_five_metrics_as_emf(
+def test_handler_emits_the_seven_metrics_as_emf(
     world: World, handler_module: ModuleType, capsys: pytest.CaptureFixture[str]
 ) -> None:
     handler_module.use(
@@ -63,14 +63,17 @@ def test_handler_emits_the_five_metrics_as_emf(
     assert {metric["Name"] for metric in directive["Metrics"]} == {
         "ObjectsAccepted",
         "JobsSubmitted",
+        "JobsRecovered",
         "DuplicatesSkipped",
         "RecordsFailed",
+        "RecordsDeferred",
         "RecordsSkipped",
     }
     assert all(metric["Unit"] == "Count" for metric in directive["Metrics"])
     values = {name: emf[name] for name in ("ObjectsAccepted", "JobsSubmitted", "DuplicatesSkipped")}
     assert values == {"ObjectsAccepted": [2.0], "JobsSubmitted": [1.0], "DuplicatesSkipped": [1.0]}
     assert (emf["RecordsFailed"], emf["RecordsSkipped"]) == ([1.0], [1.0])
+    assert (emf["JobsRecovered"], emf["RecordsDeferred"]) == ([0.0], [0.0])
 
 
 def test_handler_builds_its_submitter_from_the_environment(world: World, handler_module: ModuleType) -> None:

@@ -180,7 +180,10 @@ def test_array_submitter_may_only_submit_write_manifests_and_use_its_table(templ
         "sqs:DeleteMessage",
         "sqs:GetQueueAttributes",
         "batch:SubmitJob",
+        "batch:ListJobs",
         "s3:PutObject",
+        "s3:GetObject",
+        "s3:GetObjectVersion",
         "dynamodb:GetItem",
         "dynamodb:PutItem",
         "dynamodb:UpdateItem",
@@ -193,12 +196,21 @@ def test_array_submitter_may_only_submit_write_manifests_and_use_its_table(templ
     assert ":job-definition/" in definition and definition.endswith('":*"]]}')
     (table,) = [s for s in statements if "dynamodb:PutItem" in s["Action"]]
     assert table["Resource"]["Fn::GetAtt"][0].startswith("ArrayIdempotency")
+    (lookup,) = [s for s in statements if s["Action"] == "batch:ListJobs"]
+    assert lookup["Resource"] == "*"  # ListJobs has no resource-level permissions
 
 
 def test_per_object_submitter_cannot_write_to_the_bucket(template):
     actions = _actions(_policy_statements(template, "PerObject"))
     assert "s3:PutObject" not in actions and "batch:TagResource" not in actions
     assert "batch:SubmitJob" in actions
+
+
+def test_submitter_may_check_objects_under_its_prefix_only(template):
+    # HeadObject (s3:GetObject / s3:GetObjectVersion) resolves keys that read differently decoded and raw.
+    statements = _policy_statements(template, "PerObject")
+    (head,) = [s for s in statements if s["Action"] == ["s3:GetObject", "s3:GetObjectVersion"]]
+    assert head["Resource"]["Fn::Join"][1][-1] == "/in/*"
 
 
 def test_idempotency_table_is_on_demand_with_ttl(template):

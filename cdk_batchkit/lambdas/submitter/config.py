@@ -66,6 +66,35 @@ _TRUE = ("true", "1", "yes")
 _FALSE = ("false", "0", "no")
 
 
+#: The submitter starts no submission with less than min(this, a quarter of its time) left.
+DEADLINE_MARGIN_SECONDS = 15.0
+#: Objects claimed (and completed) concurrently in ARRAY mode.
+ARRAY_WORKERS = 16
+#: DynamoDB time per claim or completion assumed at synth: twice the 10 ms the benchmark models
+#: ("single-digit millisecond" reads and writes, https://aws.amazon.com/dynamodb/).
+DYNAMODB_ITEM_SECONDS = 0.02
+#: Objects per array job (AWS Batch: array size 2-10,000).
+ARRAY_CHUNK = 10_000
+
+
+def deadline_margin_seconds(timeout_seconds: float) -> float:
+    """The time the submitter keeps in hand at the end of an invocation of ``timeout_seconds``."""
+    return min(DEADLINE_MARGIN_SECONDS, timeout_seconds / 4)
+
+
+def batch_seconds(mode: str, batch_size: int, rate_per_invocation: float) -> float:
+    """The least time one invocation needs to submit a full batch (synth-time estimate).
+
+    PER_OBJECT: one SubmitJob per object at the invocation's rate. ARRAY: one SubmitJob per 10,000
+    objects, plus a claim and a completion per object, :data:`ARRAY_WORKERS` at a time.
+    """
+    if mode == PER_OBJECT:
+        return batch_size / rate_per_invocation
+    chunks = -(-batch_size // ARRAY_CHUNK)
+    rounds = -(-batch_size // ARRAY_WORKERS)
+    return chunks / rate_per_invocation + 2 * rounds * DYNAMODB_ITEM_SECONDS
+
+
 class ConfigError(ValueError):
     """An environment variable is missing or invalid; the message names it."""
 

@@ -5,9 +5,20 @@ Accepted SQS message bodies
 * an EventBridge ``Object Created`` event from S3 (S3 -> EventBridge rule -> SQS, the construct's path);
 * a classic S3 notification ``{"Records": [...]}`` (S3 -> SQS directly); one message may carry several
   records, each becomes one object;
-* ``{"Event": "s3:TestEvent", ...}``, sent by S3 when a notification is configured.
+* ``{"Event": "s3:TestEvent", ...}``, sent by S3 when a notification is configured;
+* any of these inside an SNS notification (S3 or EventBridge -> SNS topic -> SQS subscription). With raw
+  message delivery the body is the message itself (above); without it, the body is SNS's JSON envelope
+  (``"Type": "Notification"``, ``"TopicArn"``, the message as a string in ``"Message"``), unwrapped
+  once here. The object's identity (bucket, key, version, sequencer) does not depend on the envelope,
+  so the same S3 event delivered raw, wrapped, or both is submitted once. SNS subscription and
+  unsubscribe confirmations are skipped.
 
-Keys arrive URL-encoded (``+`` for a space, ``%2B`` for a literal plus) and are decoded exactly once.
+Object keys: classic S3 notifications carry keys URL-encoded (``+`` for a space, ``%2B`` for a literal
+plus), as the S3 user guide documents; they are decoded exactly once. For EventBridge events nothing is
+documented (Powertools decodes them; a published real event shows raw characters), so the handler does
+not guess: a key that reads differently decoded and raw (it contains ``+`` or ``%``) gets both readings
+as candidates (:attr:`Parsed.candidates`), and the submitter resolves it against S3 (HeadObject, matched
+by version id or ETag) before submitting anything; an unresolvable key is reported failed, not submitted.
 
 Bad input and skip policy
 -------------------------
@@ -63,6 +74,13 @@ class Parsed:
     entries: list[ManifestEntry] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    #: index in ``entries`` -> the keys that entry's object may have (decoded reading first, then raw),
+    #: for EventBridge keys that read differently decoded and raw: resolve before submitting.
+    candidates: dict[int, tuple[str, ...]] = field(default_factory=dict)
+
+
+#: SNS envelope types sent to a subscribed queue besides notifications (nothing to submit).
+SNS_CONTROL_TYPES = ("SubscriptionConfirmation", "UnsubscribeConfirmation")
 
 
 def parse_body(body: str | None, *, skip_empty: bool = True) -> Parsed:
@@ -76,6 +94,22 @@ def parse_body(body: str | None, *, skip_empty: bool = True) -> Parsed:
     except json.JSONDecodeError as exc:
         parsed.errors.append(f"the body is not JSON ({exc.msg} at position {exc.pos})")
         return parsed
+    if _is_sns_envelope(data):
+        if data["Type"] in SNS_CONTROL_TYPES:
+            parsed.skipped.append(f"SNS {data['Type']} from {data.get('TopicArn')}")
+            return parsed
+        message = data.get("Message")
+        if not isinstance(message, str) or not message:
+            parsed.errors.append(f"the SNS notification from {data.get('TopicArn')} has no Message")
+            return parsed
+        try:
+            data = json.loads(message)
+        except json.JSONDecodeError as exc:
+            parsed.errors.append(f"the SNS Message is not JSON ({exc.msg} at position {exc.pos})")
+            return parsed
+        if _is_sns_envelope(data):
+            parsed.errors.append("the SNS Message is itself an SNS envelope (only one is unwrapped)")
+            return parsed
     if not isinstance(data, dict):
         parsed.errors.append(f"the body is JSON {type(data).__name__}, not an S3 event")
     elif data.get("Event") == "s3:TestEvent":
@@ -89,6 +123,14 @@ def parse_body(body: str | None, *, skip_empty: bool = True) -> Parsed:
         keys = ", ".join(sorted(map(str, data))[:5]) or "none"
         parsed.errors.append(f"the body is not an S3 event (top-level keys: {keys})")
     return parsed
+
+
+def _is_sns_envelope(data: Any) -> bool:
+    return (
+        isinstance(data, dict)
+        and data.get("Type") in ("Notification", *SNS_CONTROL_TYPES)
+        and isinstance(data.get("TopicArn"), str)
+    )
 
 
 def _parse_eventbridge(data: dict[str, Any], parsed: Parsed, skip_empty: bool) -> None:
@@ -115,7 +157,11 @@ def _parse_eventbridge(data: dict[str, Any], parsed: Parsed, skip_empty: bool) -
     except ValueError as exc:
         parsed.errors.append(str(exc))
         return
+    accepted = len(parsed.entries)
     _accept(entry, parsed, skip_empty)
+    raw_key = raw_object.get("key")
+    if len(parsed.entries) > accepted and isinstance(raw_key, str) and raw_key != entry.key:
+        parsed.candidates[accepted] = (entry.key, raw_key)
 
 
 def _parse_notification_record(record: Any, index: int, parsed: Parsed, skip_empty: bool) -> None:
@@ -239,9 +285,18 @@ def job_name(entry: ManifestEntry, prefix: str = "") -> str:
 
 
 def array_job_name(manifest_body: bytes, count: int, prefix: str = "") -> str:
-    """A stable name for the array job of one batch: its size and a hash of its manifest."""
+    """A stable name for an array job: its size and a hash of its manifest."""
     digest = hashlib.sha256(manifest_body).hexdigest()[:16]
     return f"{prefix}array-{count}-{digest}"
+
+
+def chunk_job_name(token: str, chunk: int, prefix: str = "") -> str:
+    """The ARRAY-mode job name of chunk ``chunk`` of one invocation (``token`` is unique to it).
+
+    Known before the objects are claimed, so each claim records it: a later reclaim of any of those
+    objects finds the job by this name, whatever batch the redelivery arrives in.
+    """
+    return f"{prefix}array-{token}-{chunk}"
 
 
 # -- submission plans -------------------------------------------------------------------------------
@@ -307,18 +362,25 @@ def plan_object(entry: ManifestEntry, prefix: str = "") -> JobRequest:
 
 
 def plan_array(
-    entries: Sequence[ManifestEntry], *, manifest_bucket: str, manifest_prefix: str, prefix: str = ""
+    entries: Sequence[ManifestEntry],
+    *,
+    manifest_bucket: str,
+    manifest_prefix: str,
+    prefix: str = "",
+    name: str | None = None,
 ) -> JobRequest:
     """ARRAY: one job for all ``entries`` (in order) with a JSON-lines manifest.
 
     One entry gives a plain job (Batch arrays need at least 2 children) that still gets the one-line
-    manifest, plus the PER_OBJECT parameters and environment.
+    manifest, plus the PER_OBJECT parameters and environment. ``name``: the job name (the submitter
+    passes :func:`chunk_job_name`); default: derived from the entries.
     """
     count = len(entries)
     if not ARRAY_MIN - 1 <= count <= ARRAY_MAX:
         raise ValueError(f"an array job holds 1 to {ARRAY_MAX} objects, not {count}")
     body = encode(entries)
-    name = job_name(entries[0], prefix) if count == 1 else array_job_name(body, count, prefix)
+    if name is None:
+        name = job_name(entries[0], prefix) if count == 1 else array_job_name(body, count, prefix)
     manifest = Manifest(bucket=manifest_bucket, key=f"{manifest_prefix}{name}.jsonl", body=body)
     parameters = {PARAM_MANIFEST: manifest.uri, PARAM_COUNT: str(count)}
     environment = {ENV_MANIFEST: manifest.uri}
@@ -369,3 +431,9 @@ class RateLimiter:
             now = self._next
         self._next = now + self.interval
         return waited
+
+    def wait_needed(self) -> float:
+        """Seconds the next :meth:`acquire` would wait (0 when it would not)."""
+        if self._next is None:
+            return 0.0
+        return max(0.0, self._next - self._clock())
