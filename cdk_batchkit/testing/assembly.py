@@ -32,6 +32,19 @@ class StackTemplate:
     directory: Path
     paths: dict[str, str] = field(default_factory=dict)
 
+    @classmethod
+    def from_template(
+        cls, template: dict[str, Any], name: str = "Stack", directory: Path | str = "."
+    ) -> StackTemplate:
+        """A template you wrote or loaded yourself (paths are then the logical ids)."""
+        paths = {
+            logical_id: str(resource.get("Metadata", {}).get("aws:cdk:path", logical_id)).split("/", 1)[-1]
+            if "aws:cdk:path" in resource.get("Metadata", {})
+            else logical_id
+            for logical_id, resource in template.get("Resources", {}).items()
+        }
+        return cls(name=name, template=template, directory=Path(directory), paths=paths)
+
     @property
     def resources(self) -> dict[str, dict[str, Any]]:
         return dict(self.template.get("Resources", {}))

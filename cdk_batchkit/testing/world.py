@@ -608,7 +608,10 @@ class World:
         for queue in queues if queues is not None else self.all(JobQueue):
             kwargs: dict[str, Any] = {"jobQueue": queue.arn}
             while True:
-                page = batch.list_jobs(**kwargs)
+                try:
+                    page = batch.list_jobs(**kwargs)
+                except batch.exceptions.ClientException:  # the queue was deleted
+                    break
                 ids.extend(j["jobId"] for j in page["jobSummaryList"])
                 if not page.get("nextToken"):
                     break
