@@ -49,10 +49,13 @@ def fake_credentials() -> Iterator[None]:
 
 @contextmanager
 def mock_environment() -> Iterator[None]:
-    """moto in this process (``mock_aws``) configured for the kit, with fake credentials."""
+    """moto in this process (``mock_aws``) configured for the kit, with fake credentials and the
+    Step Functions Batch integration shim (so executions started by EventBridge rules work too)."""
     from moto import mock_aws
 
-    with fake_credentials(), mock_aws(config=MOTO_CONFIG):
+    from .sfn_shim import batch_integration_shim
+
+    with fake_credentials(), mock_aws(config=MOTO_CONFIG), batch_integration_shim():
         yield
 
 
@@ -62,6 +65,10 @@ def moto_server(*, port: int = 0, max_seconds: float = 900) -> Iterator[str]:
     or after ``max_seconds``, whichever comes first."""
     from moto.server import ThreadedMotoServer
 
+    from .sfn_shim import batch_integration_shim
+
+    shim = batch_integration_shim()
+    shim.__enter__()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     host, bound = server.get_host_and_port()
@@ -88,3 +95,4 @@ def moto_server(*, port: int = 0, max_seconds: float = 900) -> Iterator[str]:
     finally:
         watchdog.cancel()
         stop()
+        shim.__exit__(None, None, None)

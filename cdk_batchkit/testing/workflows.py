@@ -115,6 +115,16 @@ def run_state_machine(
     return WorkflowRun(execution=dict(described), history=history, jobs=jobs)
 
 
+def collect_run(world: Any, execution_arn: str) -> WorkflowRun:
+    """A finished execution as a :class:`WorkflowRun`; its jobs are those named in its history."""
+    sfn = world.client("stepfunctions")
+    described = sfn.describe_execution(executionArn=execution_arn)
+    history = _history(sfn, execution_arn)
+    text = json.dumps(history, default=str)
+    jobs = [job for job in world.jobs() if job["jobId"] in text]
+    return WorkflowRun(execution=dict(described), history=history, jobs=jobs)
+
+
 def _history(sfn: Any, arn: str) -> list[dict[str, Any]]:
     events: list[dict[str, Any]] = []
     kwargs: dict[str, Any] = {"executionArn": arn, "maxResults": 1000}

@@ -250,6 +250,23 @@ class Rule(Resource):
 class StateMachine(Resource):
     definition: dict[str, Any] = field(default_factory=dict, repr=False)
 
+    def executions(self) -> list[dict[str, Any]]:
+        """Every execution of this state machine (ListExecutions), newest first."""
+        sfn = self.world.client("stepfunctions")
+        return list(sfn.list_executions(stateMachineArn=self.arn)["executions"])
+
+    def wait(self, *, timeout: float = 60) -> list[Any]:
+        """Wait until no execution is RUNNING (those started by rules, schedules...); returns them all
+        as :class:`.workflows.WorkflowRun`, oldest first."""
+        from .workflows import collect_run
+
+        deadline = time.monotonic() + timeout
+        while any(e["status"] == "RUNNING" for e in self.executions()):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{self.path}: executions still RUNNING after {timeout} s")
+            time.sleep(0.05)
+        return [collect_run(self.world, e["executionArn"]) for e in reversed(self.executions())]
+
     def run(
         self,
         execution_input: Mapping[str, Any] | None = None,
@@ -902,6 +919,14 @@ def _build_compute_environment(world: World, logical_id: str, resource: Mapping[
     )
 
 
+def _build_scheduling_policy(world: World, logical_id: str, resource: Mapping[str, Any]) -> Resource:
+    props = world._props(resource)
+    name = props.get("Name") or _name(world.stack.name, logical_id, 128)
+    request = to_request("batch", "CreateSchedulingPolicy", {**props, "Name": name})
+    arn = world.client("batch").create_scheduling_policy(**request)["arn"]
+    return Resource(**_base(world, logical_id, resource, props), ref=arn, attributes={"Arn": arn})
+
+
 def _build_job_queue(world: World, logical_id: str, resource: Mapping[str, Any]) -> Resource:
     props = world._props(resource)
     name = props.get("JobQueueName") or _name(world.stack.name, logical_id, 128)
@@ -909,11 +934,15 @@ def _build_job_queue(world: World, logical_id: str, resource: Mapping[str, Any])
         {"order": int(item["Order"]), "computeEnvironment": item["ComputeEnvironment"]}
         for item in props.get("ComputeEnvironmentOrder", [])
     ]
+    kwargs: dict[str, Any] = {}
+    if props.get("SchedulingPolicyArn"):
+        kwargs["schedulingPolicyArn"] = props["SchedulingPolicyArn"]
     arn = world.client("batch").create_job_queue(
         jobQueueName=name,
         state=props.get("State", "ENABLED"),
         priority=int(props.get("Priority", 1)),
         computeEnvironmentOrder=order,
+        **kwargs,
     )["jobQueueArn"]
     return JobQueue(
         **_base(world, logical_id, resource, props),
@@ -1194,6 +1223,7 @@ _BUILDERS: dict[str, Callable[[World, str, Mapping[str, Any]], Resource]] = {
     "AWS::IAM::Role": _build_role,
     "AWS::Logs::LogGroup": _build_log_group,
     "AWS::Batch::ComputeEnvironment": _build_compute_environment,
+    "AWS::Batch::SchedulingPolicy": _build_scheduling_policy,
     "AWS::Batch::JobQueue": _build_job_queue,
     "AWS::Batch::JobDefinition": _build_job_definition,
     "AWS::S3::Bucket": _build_bucket,
