@@ -55,7 +55,7 @@ def mock_environment() -> Iterator[None]:
 
     from .sfn_shim import batch_integration_shim
 
-    with fake_credentials(), mock_aws(config=MOTO_CONFIG), batch_integration_shim():
+    with fake_credentials(), mock_aws(config=MOTO_CONFIG), batch_integration_shim():  # type: ignore[call-overload]
         yield
 
 
