@@ -231,21 +231,24 @@ def run_job_locally(
     *,
     extra_environment: Mapping[str, str] | None = None,
     raise_errors: bool = False,
+    index: int | None = None,
 ) -> list[JobRun]:
     """Call ``code()`` once per array child of ``job`` (a DescribeJobs entry), or once for a plain job.
 
     Each call sees ``AWS_BATCH_JOB_ARRAY_INDEX`` (array children), ``AWS_BATCH_JOB_ID`` and the
     job's container environment in ``os.environ``, restored afterwards; the job's parameters are in
     ``BATCHKIT_JOB_PARAMETERS`` (JSON). An exception is recorded in the run (or re-raised).
+    ``index`` runs that array child only.
     """
     import json
 
     runs: list[JobRun] = []
-    for index in array_indexes(job):
-        env = job_environment(job, index)
+    indexes = array_indexes(job) if index is None else [index]
+    for child in indexes:
+        env = job_environment(job, child)
         env["BATCHKIT_JOB_PARAMETERS"] = json.dumps(job.get("parameters") or {}, sort_keys=True)
         env.update(extra_environment or {})
-        run = JobRun(index=index, environment=env)
+        run = JobRun(index=child, environment=env)
         with patched_environ(env):
             try:
                 run.result = code()

@@ -73,6 +73,9 @@ def moto_server(*, port: int = 0, max_seconds: float = 900) -> Iterator[str]:
     server.start()
     host, bound = server.get_host_and_port()
     url = f"http://{host}:{bound}"
+    # moto's Step Functions engine calls the other services at localhost:$MOTO_PORT in server mode.
+    saved_port = os.environ.get("MOTO_PORT")
+    os.environ["MOTO_PORT"] = str(bound)
     stopped = threading.Event()
 
     def stop() -> None:
@@ -96,3 +99,7 @@ def moto_server(*, port: int = 0, max_seconds: float = 900) -> Iterator[str]:
         watchdog.cancel()
         stop()
         shim.__exit__(None, None, None)
+        if saved_port is None:
+            os.environ.pop("MOTO_PORT", None)
+        else:
+            os.environ["MOTO_PORT"] = saved_port

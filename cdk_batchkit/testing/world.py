@@ -255,15 +255,17 @@ class StateMachine(Resource):
         sfn = self.world.client("stepfunctions")
         return list(sfn.list_executions(stateMachineArn=self.arn)["executions"])
 
-    def wait(self, *, timeout: float = 60) -> list[Any]:
+    def wait(self, *, timeout: float = 60, on_poll: Callable[[], None] | None = None) -> list[Any]:
         """Wait until no execution is RUNNING (those started by rules, schedules...); returns them all
-        as :class:`.workflows.WorkflowRun`, oldest first."""
+        as :class:`.workflows.WorkflowRun`, oldest first. ``on_poll`` is called while waiting."""
         from .workflows import collect_run
 
         deadline = time.monotonic() + timeout
         while any(e["status"] == "RUNNING" for e in self.executions()):
             if time.monotonic() > deadline:
                 raise TimeoutError(f"{self.path}: executions still RUNNING after {timeout} s")
+            if on_poll is not None:
+                on_poll()
             time.sleep(0.05)
         return [collect_run(self.world, e["executionArn"]) for e in reversed(self.executions())]
 
@@ -876,15 +878,23 @@ class World:
     # -- job code --------------------------------------------------------------------------------
 
     def run_job(
-        self, job: Mapping[str, Any] | SubmittedJob, code: Callable[[], Any], *, raise_errors: bool = False
+        self,
+        job: Mapping[str, Any] | SubmittedJob,
+        code: Callable[[], Any],
+        *,
+        raise_errors: bool = False,
+        index: int | None = None,
     ) -> list[JobRun]:
-        """Run ``code`` once per array child of ``job`` as Batch would (environment, array index),
-        with this world's endpoint (``AWS_ENDPOINT_URL``) when it talks to a moto server."""
+        """Run ``code`` once per array child of ``job`` (or child ``index`` only) as Batch would:
+        the job's environment, ``AWS_BATCH_JOB_ARRAY_INDEX``, and this world's endpoint
+        (``AWS_ENDPOINT_URL``) when it talks to a moto server."""
         description = job.description if isinstance(job, SubmittedJob) else job
         extra = {"AWS_DEFAULT_REGION": self.region}
         if self.endpoint_url:
             extra["AWS_ENDPOINT_URL"] = self.endpoint_url
-        return run_job_locally(description, code, extra_environment=extra, raise_errors=raise_errors)
+        return run_job_locally(
+            description, code, extra_environment=extra, raise_errors=raise_errors, index=index
+        )
 
 
 # -- builders ---------------------------------------------------------------------------------------
