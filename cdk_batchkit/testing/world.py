@@ -49,6 +49,8 @@ __all__ = [
 
 H = TypeVar("H", bound="Resource")
 
+_MOTO_CE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{1,126}[A-Za-z0-9]$")
+
 #: moto delivers EventBridge targets of these services itself; others go through a tap queue.
 _DIRECT_TARGETS = ("sqs",)
 
@@ -915,6 +917,9 @@ def _base(
 def _build_compute_environment(world: World, logical_id: str, resource: Mapping[str, Any]) -> Resource:
     props = world._props(resource)
     name = props.get("ComputeEnvironmentName") or _name(world.stack.name, logical_id, 128)
+    if not _MOTO_CE_NAME.match(name):
+        # AWS allows 1-128 letters, digits, '-' and '_'; moto wants 3+ and an alphanumeric last character.
+        name = f"{name}-{_digest(name, size=6)}"
     arn = world.client("batch").create_compute_environment(
         computeEnvironmentName=name,
         type="UNMANAGED",

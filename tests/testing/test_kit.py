@@ -100,6 +100,39 @@ def test_a_chosen_job_fails_and_the_failure_is_notified(batchkit_world: World) -
     assert len(monitoring) == 2 and all(i.error is None for i in monitoring)
 
 
+def test_resources_keep_the_synthesized_settings(batchkit_world: World) -> None:
+    template = batchkit_world.stack.template["Resources"]
+    definition = batchkit_world.job_definition("ArrayJob")
+    described = definition.describe()
+    container = template[definition.logical_id]["Properties"]["ContainerProperties"]
+    assert described["containerProperties"]["image"] == container["Image"]
+    assert described["parameters"] == {"manifest": "none", "count": "1"}
+    assert described["retryStrategy"]["attempts"] == 3
+    last_rule = described["retryStrategy"]["evaluateOnExit"][-1]
+    # moto stores the action in lower case (AWS accepts either case).
+    assert (last_rule["action"].upper(), last_rule["onStatusReason"]) == ("EXIT", "*")
+    assert described["timeout"] == {"attemptDurationSeconds": 86400}
+    assert {r["type"]: r["value"] for r in described["containerProperties"]["resourceRequirements"]} == {
+        "MEMORY": "1024",
+        "VCPU": "0.5",
+    }
+    assert described["platformCapabilities"] == ["FARGATE"] and definition.dropped == []
+    queue = batchkit_world.queue("Submitter/Queue")
+    attributes = batchkit_world.client("sqs").get_queue_attributes(QueueUrl=queue.url, AttributeNames=["All"])
+    redrive = json.loads(attributes["Attributes"]["RedrivePolicy"])
+    assert redrive["deadLetterTargetArn"] == batchkit_world.queue("Submitter/DeadLetterQueue").arn
+    assert int(redrive["maxReceiveCount"]) == 5
+    rule = batchkit_world.rule("Submitter/ObjectCreated")
+    moto_rule = batchkit_world.client("events").describe_rule(Name=rule.name)
+    assert json.loads(moto_rule["EventPattern"])["detail"]["bucket"]["name"] == [
+        batchkit_world.bucket("Submitter").name
+    ]
+    ttl = batchkit_world.client("dynamodb").describe_time_to_live(
+        TableName=batchkit_world.table("Submitter").name
+    )
+    assert ttl["TimeToLiveDescription"]["AttributeName"] == "expiration"
+
+
 def test_finders_name_the_candidates_when_a_name_is_ambiguous_or_unknown(batchkit_world: World) -> None:
     with pytest.raises(LookupError, match=r"several Queue.*Submitter/DeadLetterQueue.*Submitter/Queue"):
         batchkit_world.queue("Submitter")
@@ -134,7 +167,11 @@ def test_a_handwritten_template_is_built_with_moto_gaps_absorbed(batchkit_aws: N
         "Resources": {
             "Ce": {
                 "Type": "AWS::Batch::ComputeEnvironment",
-                "Properties": {"Type": "managed", "ComputeResources": {"Type": "FARGATE", "MaxvCpus": 2}},
+                "Properties": {
+                    "ComputeEnvironmentName": "ce",
+                    "Type": "managed",
+                    "ComputeResources": {"Type": "FARGATE", "MaxvCpus": 2},
+                },
             },
             "Q": {
                 "Type": "AWS::Batch::JobQueue",
@@ -147,7 +184,9 @@ def test_a_handwritten_template_is_built_with_moto_gaps_absorbed(batchkit_aws: N
     }
     world = build_world(StackTemplate.from_template(template, "T"))
     assert world.job_queue("Q").arn.startswith("arn:aws:batch:")
-    assert world.compute_environment("Ce").properties["Type"] == "managed"
+    environment = world.compute_environment("Ce")
+    assert environment.properties["Type"] == "managed"
+    assert environment.properties["ComputeEnvironmentName"] == "ce" and environment.name.startswith("ce-")
 
 
 def test_importing_the_library_never_imports_the_testing_kit_dependencies() -> None:
