@@ -984,10 +984,11 @@ def _build_job_definition(world: World, logical_id: str, resource: Mapping[str, 
 
 def _build_bucket(world: World, logical_id: str, resource: Mapping[str, Any]) -> Resource:
     props = world._props(resource)
-    name = props.get("BucketName") or _name(world.stack.name, logical_id, 63, r"[^a-z0-9-]").lower()
-    if not props.get("BucketName"):
-        name = re.sub(r"[^a-z0-9-]", "", f"{world.stack.name}-{logical_id}".lower())[:54]
-        name = f"{name}-{_digest(world.stack.name, logical_id)}"
+    name = props.get("BucketName")
+    if not name:
+        # Lower case, 3-63 characters, as CloudFormation generates them: stack-logicalid-suffix.
+        base = re.sub(r"[^a-z0-9-]", "", f"{world.stack.name}-{logical_id}".lower())[:54]
+        name = f"{base}-{_digest(world.stack.name, logical_id)}"
     s3 = world.client("s3")
     kwargs: dict[str, Any] = {"Bucket": name}
     if world.region != "us-east-1":

@@ -2,65 +2,48 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
-import os
 import re
-import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
 
-import pytest
+from cdk_batchkit.testing.demo import main
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(scope="module")
-def demo() -> tuple[subprocess.CompletedProcess[str], dict]:
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(ROOT),
-        "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "18,20,21,23",
-    }
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
-        env.pop(name, None)  # the demo sets its own fake credentials
-    result = subprocess.run(
-        [sys.executable, "-m", "cdk_batchkit.testing.demo", "--objects", "30", "--waves", "3", "--fail", "1"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-3000:]
-    (line,) = [line for line in result.stdout.splitlines() if line.startswith("SUMMARY ")]
-    return result, json.loads(line.removeprefix("SUMMARY "))
+def test_make_demo_at_a_reduced_size() -> None:
+    """``make demo``'s program, in process (the jsii runtime is already up), at a reduced size.
 
+    One test (not a module fixture shared by several): pytest-xdist would run it once per worker.
+    """
+    output = io.StringIO()
+    with contextlib.redirect_stdout(output):
+        status = main(["--objects", "30", "--waves", "3", "--fail", "1", "--max-seconds", "300"])
+    text = output.getvalue()
+    assert status == 0, text[-4000:]
+    (line,) = [line for line in text.splitlines() if line.startswith("SUMMARY ")]
+    summary = json.loads(line.removeprefix("SUMMARY "))
 
-def test_every_object_becomes_exactly_one_job(demo: tuple[subprocess.CompletedProcess[str], dict]) -> None:
-    result, summary = demo
+    # Every object becomes exactly one job.
     assert summary["every_object_in_exactly_one_job"] is True
     assert summary["objects"] == summary["objects_in_jobs"] == 30
     assert summary["missing"] == summary["duplicated"] == summary["unexpected"] == 0
     assert summary["array_jobs"] == 3 and sum(summary["array_sizes"]) == 30
-    assert "every object in exactly one job: yes" in result.stdout
-
-
-def test_jobs_run_the_workflow_runs_and_the_monitoring_publishes(
-    demo: tuple[subprocess.CompletedProcess[str], dict],
-) -> None:
-    result, summary = demo
+    assert "every object in exactly one job: yes" in text
+    # The children ran (one failing on purpose), the workflow ran, the monitoring published.
     assert summary["children_succeeded"] == 29 and summary["children_failed"] == 1
     assert summary["notifications"] == 1  # the failed array job's notification
     assert summary["workflow"] == "SUCCEEDED"
     for metric in ("ObjectsAccepted", "JobsSubmitted", "RunnableJobs", "JobRunTime"):
-        assert re.search(rf"\b{metric}\b", result.stdout), metric
-    assert re.search(r"ObjectsAccepted\s+30 Count", result.stdout)
-
-
-def test_the_server_listened_on_loopback(demo: tuple[subprocess.CompletedProcess[str], dict]) -> None:
-    assert demo[1]["server"].startswith("http://127.0.0.1:")
+        assert re.search(rf"\b{metric}\b", text), metric
+    assert re.search(r"ObjectsAccepted\s+30 Count", text)
+    # On loopback, and stopped at the end.
+    assert summary["server"].startswith("http://127.0.0.1:")
+    assert not _answers(summary["server"])
 
 
 def _answers(url: str) -> bool:

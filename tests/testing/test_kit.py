@@ -196,3 +196,11 @@ def test_importing_the_library_never_imports_the_testing_kit_dependencies() -> N
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert json.loads(result.stdout.strip().replace("'", '"')) == []
+
+
+def test_the_step_functions_shim_is_pinned_to_the_installed_moto() -> None:
+    """The kit skips its shim (with a warning) on another moto; the project's pin must match it."""
+    from cdk_batchkit.testing.sfn_shim import batch_integration_shim
+
+    with batch_integration_shim(strict=True):
+        pass

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import sys
@@ -58,21 +57,9 @@ def run_user_test(
     )
 
 
-def test_readme_user_test_passes_with_the_testing_plugin(tmp_path):
-    root = README.parent
-    env = {**os.environ, "PYTHONPATH": str(root)}
-    # An editable install made before the kit existed has no pytest11 entry point: name the plugin.
-    result = run_user_test(
-        tmp_path,
-        "-m",
-        "pytest",
-        "-q",
-        "-p",
-        "cdk_batchkit.testing.plugin",
-        "-p",
-        "no:cacheprovider",
-        "test_pipeline.py",
-        env=env,
-    )
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
-    assert "1 passed" in result.stdout
+def test_readme_user_test_passes_with_the_testing_plugin(pytester):
+    """In process (the jsii runtime is already up): a fresh pytest session in a temporary directory,
+    with the kit's plugin named (an editable install made before the kit has no entry point)."""
+    pytester.makepyfile(test_pipeline=readme_user_test())
+    result = pytester.runpytest_inprocess("-p", "cdk_batchkit.testing.plugin", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
