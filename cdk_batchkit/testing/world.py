@@ -823,7 +823,7 @@ class World:
     def _poll_event_sources(self, delivery: Delivery) -> int:
         moved = 0
         sqs = self.client("sqs")
-        for logical_id, resource in self.stack.of_type("AWS::Lambda::EventSourceMapping").items():
+        for resource in self.stack.of_type("AWS::Lambda::EventSourceMapping").values():
             props = self._props(resource)
             if props.get("Enabled") is False or ":sqs:" not in str(props.get("EventSourceArn", "")):
                 continue
@@ -852,7 +852,6 @@ class World:
                     )
                 else:
                     sqs.delete_message(QueueUrl=queue.url, ReceiptHandle=message["ReceiptHandle"])
-            del logical_id
         return moved
 
     def emit_job_events(self, jobs: Sequence[Mapping[str, Any]] | None = None) -> Delivery:
