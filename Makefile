@@ -14,7 +14,7 @@ export CDK_DISABLE_VERSION_CHECK := 1
 export CDK_CLI_NOTICES := false
 CDK := npx --no-install cdk --no-notices
 
-.PHONY: setup synth plan test lint typecheck diff deploy destroy bench clean
+.PHONY: setup synth plan test lint typecheck diff deploy destroy bench demo clean
 
 setup: $(STAMP)/python $(STAMP)/node
 
@@ -65,6 +65,13 @@ destroy: setup
 # Submitter benchmark against a local moto server (no AWS account); prints measured figures.
 bench: setup
 	$(PY) benchmarks/submitter.py
+
+# The reference pipeline running locally: a moto server on 127.0.0.1 (stopped at the end), the reference
+# stack built in it by the testing kit, uploads -> array jobs -> states, the workflow, the metrics.
+# DEMO_OBJECTS=50 make demo for a smaller run. No AWS account, no Docker.
+DEMO_OBJECTS ?= 300
+demo: setup
+	$(PY) -m cdk_batchkit.testing.demo --objects $(DEMO_OBJECTS)
 
 clean:
 	rm -rf $(VENV) node_modules $(STAMP) cdk.out build dist *.egg-info

@@ -31,3 +31,16 @@ from tests.support import new_stack  # noqa: E402
 @pytest.fixture
 def stack() -> cdk.Stack:
     return new_stack()
+
+
+def _kit_plugin_installed() -> bool:
+    """Whether the installed distribution already registers the testing kit's pytest plugin."""
+    from importlib.metadata import entry_points
+
+    return any(ep.value == "cdk_batchkit.testing.plugin" for ep in entry_points(group="pytest11"))
+
+
+# The project's own tests use the testing kit's fixtures (batchkit_aws, batchkit_build...). An
+# editable install made before the kit existed has no entry point for it: register it here.
+# pytester runs the README's user test in a fresh in-process pytest session.
+pytest_plugins = ["pytester"] if _kit_plugin_installed() else ["pytester", "cdk_batchkit.testing.plugin"]

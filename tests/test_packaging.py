@@ -177,3 +177,46 @@ def test_stack_using_installed_library_synthesizes_outside_repo(wheel: Path, tmp
     template = json.loads(template_path.read_text())
     types = {resource["Type"] for resource in template["Resources"].values()}
     assert not APP_EXPECTED_TYPES - types, types
+
+
+def test_a_users_test_passes_with_the_installed_wheels_pytest_plugin(wheel: Path, tmp_path: Path) -> None:
+    """The README's user test, outside the repo, against the unzipped wheel: the fixtures come from the
+    wheel's pytest11 entry point (no -p, no conftest), the kit's dependencies from site-packages."""
+    from tests.unit.test_readme import run_user_test
+
+    site = tmp_path / "site"
+    with zipfile.ZipFile(wheel) as archive:
+        archive.extractall(site)
+        entry_points = next(n for n in archive.namelist() if n.endswith(".dist-info/entry_points.txt"))
+        assert (
+            "cdk_batchkit.testing.plugin = cdk_batchkit.testing.plugin" in archive.read(entry_points).decode()
+        )
+    work = tmp_path / "user"
+    work.mkdir()
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), *_dependency_dirs()])}
+    env.pop("PYTHONHOME", None)
+    # -S: no .pth files, so the repository's editable install is not importable; the wheel comes first.
+    probe = "import cdk_batchkit.testing.plugin as p; print(p.__file__)"
+    result = run_user_test(
+        work, "-S", "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_pipeline.py", env=env
+    )
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    assert "1 passed" in result.stdout
+    where = subprocess.run(
+        [sys.executable, "-S", "-c", probe], cwd=work, env=env, capture_output=True, text=True, check=True
+    )
+    assert Path(where.stdout.strip()).resolve().is_relative_to(site.resolve()), where.stdout
+
+
+def test_the_dev_extra_carries_every_testing_pin() -> None:
+    import tomllib
+
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    assert set(extras["testing"]) - set(extras["dev"]) <= {
+        pin for pin in extras["testing"] if pin.startswith("moto[")
+    }
+    moto_dev = next(p for p in extras["dev"] if p.startswith("moto["))
+    moto_testing = next(p for p in extras["testing"] if p.startswith("moto["))
+    services = lambda pin: set(pin.split("[")[1].split("]")[0].split(","))  # noqa: E731
+    assert services(moto_testing) <= services(moto_dev)
+    assert moto_testing.split("==")[1] == moto_dev.split("==")[1]

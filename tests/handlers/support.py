@@ -1,4 +1,4 @@
-"""Builders for S3/SQS events and a moto-backed AWS world for the submitter tests."""
+"""Builders for S3/SQS events and a moto-backed AWS world (built by the testing kit) for the submitter."""
 
 from __future__ import annotations
 
@@ -11,8 +11,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote_plus
 
-import boto3
-
+from cdk_batchkit import testing
 from cdk_batchkit.lambdas.submitter import config as settings
 from cdk_batchkit.lambdas.submitter.runtime import Clients, Submitter
 
@@ -144,9 +143,59 @@ class FakeContext:
         return 60_000
 
 
+#: The handler tests' AWS world as a CloudFormation template, built in moto by the testing kit
+#: (cdk_batchkit.testing): fixed physical names, so the constants above name the resources.
+WORLD_TEMPLATE: dict[str, Any] = {
+    "Resources": {
+        "Compute": {
+            "Type": "AWS::Batch::ComputeEnvironment",
+            "Properties": {"Type": "managed", "ComputeResources": {"Type": "FARGATE", "MaxvCpus": 4}},
+        },
+        "Queue": {
+            "Type": "AWS::Batch::JobQueue",
+            "Properties": {
+                "JobQueueName": "submitter-queue",
+                "Priority": 1,
+                "ComputeEnvironmentOrder": [
+                    {"Order": 1, "ComputeEnvironment": {"Fn::GetAtt": ["Compute", "ComputeEnvironmentArn"]}}
+                ],
+            },
+        },
+        "Job": {
+            "Type": "AWS::Batch::JobDefinition",
+            "Properties": {
+                "JobDefinitionName": "process-object",
+                "Type": "container",
+                "ContainerProperties": {
+                    "Image": "public.ecr.aws/docker/library/busybox",
+                    "Vcpus": 1,
+                    "Memory": 512,
+                    "Command": ["echo", "Ref::key"],
+                },
+            },
+        },
+        "Input": {"Type": "AWS::S3::Bucket", "Properties": {"BucketName": INPUT_BUCKET}},
+        "Manifests": {"Type": "AWS::S3::Bucket", "Properties": {"BucketName": MANIFEST_BUCKET}},
+        "Idempotency": {
+            "Type": "AWS::DynamoDB::Table",
+            "Properties": {
+                "TableName": TABLE,
+                "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],
+                "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "S"}],
+                "BillingMode": "PAY_PER_REQUEST",
+            },
+        },
+    }
+}
+
+
 @dataclass
 class World:
-    """moto-backed Batch queue + job definition, buckets and the idempotency table."""
+    """moto-backed Batch queue + job definition, buckets and the idempotency table.
+
+    An adapter over :class:`cdk_batchkit.testing.World` (``kit``) keeping the names the handler
+    tests use.
+    """
 
     batch: Any
     s3: Any
@@ -154,6 +203,7 @@ class World:
     queue_arn: str
     definition_arn: str
     calls: list[str] = field(default_factory=list)
+    kit: Any = None
 
     def env(self, **overrides: str) -> dict[str, str]:
         env = {
@@ -202,16 +252,11 @@ class World:
         )
 
     def idempotency_items(self) -> list[dict[str, Any]]:
-        return self.dynamodb.scan(TableName=TABLE)["Items"]
+        return self.kit.table("Idempotency").items()
 
     def jobs(self) -> list[dict[str, Any]]:
         """Every top-level job submitted to the queue (array children left out), described."""
-        summaries = self.batch.list_jobs(jobQueue=self.queue_arn)["jobSummaryList"]
-        ids = [job["jobId"] for job in summaries if ":" not in job["jobId"]]
-        described: list[dict[str, Any]] = []
-        for start in range(0, len(ids), 100):
-            described.extend(self.batch.describe_jobs(jobs=ids[start : start + 100])["jobs"])
-        return described
+        return self.kit.job_queue("Queue").jobs()
 
     def manifest_lines(self, uri: str) -> list[dict[str, Any]]:
         assert uri.startswith(f"s3://{MANIFEST_BUCKET}/{MANIFEST_PREFIX}"), uri
@@ -226,42 +271,17 @@ def environment_of(job: dict[str, Any]) -> dict[str, str]:
 
 
 def build_world() -> World:
-    """Create the resources; call inside ``moto.mock_aws``."""
-    session = boto3.session.Session(region_name=REGION)
-    iam = session.client("iam")
-    batch = session.client("batch")
-    s3 = session.client("s3")
-    dynamodb = session.client("dynamodb")
-    role = iam.create_role(RoleName="batch-service", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
-    environment = batch.create_compute_environment(
-        computeEnvironmentName="submitter-ce", type="UNMANAGED", state="ENABLED", serviceRole=role
-    )["computeEnvironmentArn"]
-    queue = batch.create_job_queue(
-        jobQueueName="submitter-queue",
-        state="ENABLED",
-        priority=1,
-        computeEnvironmentOrder=[{"order": 1, "computeEnvironment": environment}],
-    )["jobQueueArn"]
-    definition = batch.register_job_definition(
-        jobDefinitionName="process-object",
-        type="container",
-        containerProperties={
-            "image": "public.ecr.aws/docker/library/busybox",
-            "vcpus": 1,
-            "memory": 512,
-            "command": ["echo", "Ref::key"],
-        },
-    )["jobDefinitionArn"]
-    s3.create_bucket(Bucket=INPUT_BUCKET)
-    s3.create_bucket(Bucket=MANIFEST_BUCKET)
-    dynamodb.create_table(
-        TableName=TABLE,
-        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
+    """Create the resources of :data:`WORLD_TEMPLATE` with the testing kit; call inside ``moto.mock_aws``."""
+    kit = testing.build_world(testing.StackTemplate.from_template(WORLD_TEMPLATE, "HandlerTests"))
+    world = World(
+        batch=kit.client("batch"),
+        s3=kit.client("s3"),
+        dynamodb=kit.client("dynamodb"),
+        queue_arn=kit.job_queue("Queue").arn,
+        definition_arn=kit.job_definition("Job").arn,
+        kit=kit,
     )
-    world = World(batch=batch, s3=s3, dynamodb=dynamodb, queue_arn=queue, definition_arn=definition)
-    for client in (batch, s3, dynamodb):
+    for client in (world.batch, world.s3, world.dynamodb):
         client.meta.events.register(
             "before-call.*.*",
             lambda model, **_: world.calls.append(f"{model.service_model.service_name}:{model.name}"),

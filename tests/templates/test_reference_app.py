@@ -284,3 +284,69 @@ def test_pinned_cdk_cli_synthesizes_the_app(tmp_path):
     version = json.loads((ROOT / "package.json").read_text())["devDependencies"]["aws-cdk"]
     assert version == "2.1148.1"
     shutil.rmtree(out)
+
+
+#: Each supported type -> how to check, in moto, that the kit created the handle's resource.
+def _exists_in_moto(world, handle) -> bool:
+    kind = handle.type
+    if kind == "AWS::Batch::ComputeEnvironment":
+        found = world.client("batch").describe_compute_environments(computeEnvironments=[handle.arn])
+        return len(found["computeEnvironments"]) == 1
+    if kind == "AWS::Batch::JobQueue":
+        return len(world.client("batch").describe_job_queues(jobQueues=[handle.arn])["jobQueues"]) == 1
+    if kind == "AWS::Batch::JobDefinition":
+        found = world.client("batch").describe_job_definitions(jobDefinitions=[handle.arn])
+        return len(found["jobDefinitions"]) == 1
+    if kind == "AWS::Batch::SchedulingPolicy":
+        found = world.client("batch").describe_scheduling_policies(arns=[handle.arn])
+        return len(found["schedulingPolicies"]) == 1
+    if kind == "AWS::S3::Bucket":
+        return world.client("s3").head_bucket(Bucket=handle.ref)["ResponseMetadata"]["HTTPStatusCode"] == 200
+    if kind == "AWS::SQS::Queue":
+        return (
+            "QueueArn"
+            in world.client("sqs").get_queue_attributes(QueueUrl=handle.ref, AttributeNames=["QueueArn"])[
+                "Attributes"
+            ]
+        )
+    if kind == "AWS::DynamoDB::Table":
+        return (
+            world.client("dynamodb").describe_table(TableName=handle.ref)["Table"]["TableArn"] == handle.arn
+        )
+    if kind == "AWS::SNS::Topic":
+        return "Attributes" in world.client("sns").get_topic_attributes(TopicArn=handle.arn)
+    if kind == "AWS::IAM::Role":
+        return world.client("iam").get_role(RoleName=handle.ref)["Role"]["Arn"] == handle.arn
+    if kind == "AWS::Logs::LogGroup":
+        groups = world.client("logs").describe_log_groups(logGroupNamePrefix=handle.ref)["logGroups"]
+        return any(g["logGroupName"] == handle.ref for g in groups)
+    if kind == "AWS::Events::Rule":
+        return world.client("events").describe_rule(Name=handle.ref)["Name"] == handle.ref
+    if kind == "AWS::StepFunctions::StateMachine":
+        return (
+            world.client("stepfunctions").describe_state_machine(stateMachineArn=handle.arn)["status"]
+            == "ACTIVE"
+        )
+    if kind == "AWS::Lambda::Function":
+        return handle.asset is not None and (handle.asset / handle.handler_name.split(".")[0]).exists()
+    return True
+
+
+@pytest.mark.parametrize("variant", ["default", "gpu-endpoints", "kitchen-sink"])
+def test_testing_kit_builds_every_supported_resource_and_finds_it_by_path(
+    assemblies, variant, batchkit_build
+):
+    from cdk_batchkit.testing import SUPPORTED_TYPES, Resource
+
+    world = batchkit_build(assemblies[variant])
+    template = world.stack.template["Resources"]
+    expected = {k for k, v in template.items() if v["Type"] in SUPPORTED_TYPES}
+    assert expected, "nothing the kit builds in this variant"
+    assert set(world.handles) == expected
+    for logical_id, handle in world.handles.items():
+        assert handle.type == template[logical_id]["Type"]
+        # The construct path (with the stack name, the trailing Resource, or neither) finds it again.
+        path = handle.path
+        assert world.find(path, Resource) is handle
+        assert world.find(f"{world.stack.name}/{path}", type(handle)) is handle
+        assert _exists_in_moto(world, handle), (variant, path)

@@ -1,13 +1,18 @@
-"""Run a synthesized workflow in moto: Batch/SNS/SQS set-up and template token substitution."""
+"""Inspect a synthesized workflow (template token substitution) and run it in moto.
+
+Building and running go through the testing kit (cdk_batchkit.testing); these names stay for the
+tests that use them.
+"""
 
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import boto3
+
+from cdk_batchkit import testing
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -62,40 +67,48 @@ def logical_ids(template: dict, type_name: str) -> list[str]:
 
 
 class MotoBatch:
-    """A moto Batch queue and job definition (moto's CreateComputeEnvironment requires serviceRole)."""
+    """A moto Batch queue and job definition, built by the testing kit from a small template."""
+
+    TEMPLATE: dict[str, Any] = {
+        "Resources": {
+            "Compute": {"Type": "AWS::Batch::ComputeEnvironment", "Properties": {"Type": "managed"}},
+            "Queue": {
+                "Type": "AWS::Batch::JobQueue",
+                "Properties": {
+                    "Priority": 1,
+                    "ComputeEnvironmentOrder": [
+                        {
+                            "Order": 1,
+                            "ComputeEnvironment": {"Fn::GetAtt": ["Compute", "ComputeEnvironmentArn"]},
+                        }
+                    ],
+                },
+            },
+            "Job": {
+                "Type": "AWS::Batch::JobDefinition",
+                "Properties": {
+                    "Type": "container",
+                    "ContainerProperties": {
+                        "Image": "busybox",
+                        "Vcpus": 1,
+                        "Memory": 512,
+                        "Command": ["true"],
+                    },
+                },
+            },
+        }
+    }
 
     def __init__(self, name: str = "wf") -> None:
-        self.iam = boto3.client("iam", region_name=REGION)
-        self.batch = boto3.client("batch", region_name=REGION)
-        role = self.iam.create_role(
-            RoleName=f"{name}-batch-service",
-            AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}),
-        )["Role"]["Arn"]
-        self.role_arn = role
-        env = self.batch.create_compute_environment(
-            computeEnvironmentName=f"{name}-ce", type="UNMANAGED", state="ENABLED", serviceRole=role
-        )["computeEnvironmentArn"]
-        self.queue_arn = self.batch.create_job_queue(
-            jobQueueName=f"{name}-queue",
-            state="ENABLED",
-            priority=1,
-            computeEnvironmentOrder=[{"order": 1, "computeEnvironment": env}],
-        )["jobQueueArn"]
-        self.job_definition_arn = self.batch.register_job_definition(
-            jobDefinitionName=f"{name}-job",
-            type="container",
-            containerProperties={"image": "busybox", "vcpus": 1, "memory": 512, "command": ["true"]},
-        )["jobDefinitionArn"]
+        self.world = testing.build_world(testing.StackTemplate.from_template(self.TEMPLATE, name))
+        self.batch = self.world.client("batch")
+        self.role_arn = self.world.service_role()
+        self.queue_arn = self.world.job_queue("Queue").arn
+        self.job_definition_arn = self.world.job_definition("Job").arn
 
     def jobs(self) -> list[dict]:
         """Every job in the queue (array children excluded), described, oldest first."""
-        ids = [
-            j["jobId"]
-            for status in ("SUBMITTED", "PENDING", "RUNNABLE", "STARTING", "RUNNING", "SUCCEEDED", "FAILED")
-            for j in self.batch.list_jobs(jobQueue=self.queue_arn, jobStatus=status)["jobSummaryList"]
-        ]
-        described = self.batch.describe_jobs(jobs=ids)["jobs"] if ids else []
-        return sorted((j for j in described if ":" not in j["jobId"]), key=lambda j: j["createdAt"])
+        return self.world.job_queue("Queue").jobs()
 
 
 def sqs_subscribed_topic(name: str = "notify") -> tuple[str, str]:
@@ -122,21 +135,24 @@ def drain(url: str) -> list[str]:
 
 
 def run(asl: dict, execution_input: dict, role_arn: str, name: str = "wf", timeout: float = 60) -> dict:
-    """Create the state machine, start one execution and wait for it to end; returns DescribeExecution."""
-    sfn = boto3.client("stepfunctions", region_name=REGION)
-    machine = sfn.create_state_machine(name=name, definition=json.dumps(asl), roleArn=role_arn)[
-        "stateMachineArn"
-    ]
-    execution = sfn.start_execution(stateMachineArn=machine, input=json.dumps(execution_input))[
-        "executionArn"
-    ]
-    deadline = time.monotonic() + timeout
-    while True:
-        described = sfn.describe_execution(executionArn=execution)
-        if described["status"] != "RUNNING":
-            return described
-        assert time.monotonic() < deadline, f"execution still RUNNING after {timeout} s"
-        time.sleep(0.2)
+    """Create the state machine, start one execution and wait for it to end; returns DescribeExecution.
+
+    Runs through the testing kit (its Batch integration shim included).
+    """
+    template = {
+        "Resources": {
+            "Machine": {
+                "Type": "AWS::StepFunctions::StateMachine",
+                "Properties": {
+                    "StateMachineName": name,
+                    "DefinitionString": json.dumps(asl),
+                    "RoleArn": role_arn,
+                },
+            }
+        }
+    }
+    world = testing.build_world(testing.StackTemplate.from_template(template, name))
+    return world.state_machine("Machine").run(execution_input, timeout=timeout).execution
 
 
 def history(execution_arn: str) -> list[dict]:

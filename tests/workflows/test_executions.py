@@ -1,18 +1,18 @@
 """Run the synthesized workflow definition for real in moto's Step Functions engine against moto Batch.
 
-The state machine is the one cdk-batchkit synthesizes (tokens replaced by moto ARNs); the shim in
-moto_shim.py only fills a gap in moto's Batch integration (see there).
+The testing kit (cdk_batchkit.testing, through its pytest plugin's fixtures) builds the synthesized
+stack in moto and runs the state machine; its shim only fills a gap in moto's Batch integration.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from pathlib import Path
 
 import aws_cdk as cdk
-import boto3
 import pytest
 from aws_cdk import aws_ecs as ecs
-from moto import mock_aws
 
 from cdk_batchkit.constructs import (
     Container,
@@ -23,11 +23,9 @@ from cdk_batchkit.constructs import (
 )
 from cdk_batchkit.constructs.notifications import NotificationTopic
 from cdk_batchkit.constructs.workflow import S3_OBJECT_ENVIRONMENT, STEP_FAILED, Step, Workflow
+from cdk_batchkit.testing import World
 from tests.support import network, synth_checked
-from tests.workflows import harness
-from tests.workflows.moto_shim import batch_integration_shim
 
-MOTO = {"stepfunctions": {"execute_state_machine": True}, "batch": {"use_docker": False}}
 INPUT = {
     "bucket": "uploads",
     "key": "in/scene-1.json",
@@ -75,44 +73,29 @@ def _build(stack: cdk.Stack) -> None:
 
 
 @pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    return synth_checked(_build, tmp_path_factory.mktemp("wf"), "Workflows")
+def assembly(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The synthesized cloud assembly (checked under cdk-nag and cfn-lint), once per module."""
+    outdir = tmp_path_factory.mktemp("wf")
+    synth_checked(_build, outdir, "Workflows")
+    return outdir
 
 
-def _execute(
-    template: dict, execution_input: dict, queue_suffix: str = ""
-) -> tuple[dict, harness.MotoBatch, str]:
-    """Set up moto resources, run the synthesized definition once; returns (execution, batch, inbox URL).
-
-    ``queue_suffix`` is appended to the queue ARN the definition gets (``"-gone"``: a queue Batch rejects).
-    """
-    batch = harness.MotoBatch()
-    topic, inbox = harness.sqs_subscribed_topic()
-    values = {
-        **{
-            lid: batch.queue_arn + queue_suffix
-            for lid in harness.logical_ids(template, "AWS::Batch::JobQueue")
-        },
-        **{
-            lid: batch.job_definition_arn
-            for lid in harness.logical_ids(template, "AWS::Batch::JobDefinition")
-        },
-        **{lid: topic for lid in harness.logical_ids(template, "AWS::SNS::Topic")},
-    }
-    (resource,) = harness.state_machines(template).values()
-    asl = harness.definition(resource, harness.substituter(values))
-    with batch_integration_shim():
-        execution = harness.run(asl, execution_input, batch.role_arn)
-    return execution, batch, inbox
+@pytest.fixture
+def world(batchkit_build: Callable[..., World], assembly: Path) -> World:
+    """The synthesized stack built in moto by the testing kit (plugin fixture ``batchkit_build``)."""
+    return batchkit_build(assembly)
 
 
-@mock_aws(config=MOTO)
-def test_every_step_succeeds_with_the_input_as_job_parameters(template: dict) -> None:
-    execution, batch, inbox = _execute(template, INPUT)
-    assert execution["status"] == "SUCCEEDED", execution
-    jobs = {j["jobName"]: j for j in batch.jobs()}
+def test_every_step_succeeds_with_the_input_as_job_parameters(world: World) -> None:
+    run = world.state_machine("Pipeline").run(INPUT)
+    assert run.status == "SUCCEEDED", run.execution
+    jobs = {name: found[0] for name, found in run.jobs_by_name.items()}
     assert set(jobs) == set(PARENTS)
+    assert all(len(found) == 1 for found in run.jobs_by_name.values())
     assert all(j["status"] == "SUCCEEDED" for j in jobs.values())
+    # The jobs went to the synthesized queue and job definition, as built by the kit.
+    assert {j["jobQueue"] for j in jobs.values()} == {world.job_queue("Queue").arn}
+    assert {j["jobDefinition"] for j in jobs.values()} == {world.job_definition("Job").arn}
     for job in jobs.values():
         # Every job gets the whole workflow input as its Batch parameters.
         assert {k: job["parameters"].get(k) for k in INPUT} == INPUT, job["jobName"]
@@ -123,22 +106,22 @@ def test_every_step_succeeds_with_the_input_as_job_parameters(template: dict) ->
     render_env = {e["name"]: e["value"] for e in jobs["Render"]["container"]["environment"]}
     assert render_env["BATCHKIT_MANIFEST"] == INPUT["manifest"]
     assert jobs["Audio"]["container"]["command"] == ["audio", "Ref::key"]
-    assert harness.drain(inbox) == []  # no failure, no notification
+    assert world.topic("Alerts").messages() == []  # no failure, no notification
 
 
-@mock_aws(config=MOTO)
-def test_dependent_steps_never_start_before_their_parents(template: dict) -> None:
-    execution, batch, _ = _execute(template, INPUT)
-    assert execution["status"] == "SUCCEEDED"
-    events = harness.history(execution["executionArn"])
+def test_dependent_steps_never_start_before_their_parents(world: World) -> None:
+    run = world.state_machine("Pipeline").run(INPUT)
+    assert run.status == "SUCCEEDED"
     entered = {
-        e["stateEnteredEventDetails"]["name"]: e["id"] for e in events if "stateEnteredEventDetails" in e
+        e["stateEnteredEventDetails"]["name"]: e["id"] for e in run.history if "stateEnteredEventDetails" in e
     }
-    exited = {e["stateExitedEventDetails"]["name"]: e["id"] for e in events if "stateExitedEventDetails" in e}
+    exited = {
+        e["stateExitedEventDetails"]["name"]: e["id"] for e in run.history if "stateExitedEventDetails" in e
+    }
     for step, parents in PARENTS.items():
         for parent in parents:
             assert exited[parent] < entered[step], f"{step} entered before {parent} ended"
-    jobs = {j["jobName"]: j for j in batch.jobs()}
+    jobs = {name: found[0] for name, found in run.jobs_by_name.items()}
     for step, parents in PARENTS.items():
         for parent in parents:
             assert jobs[parent]["stoppedAt"] <= jobs[step]["createdAt"], (
@@ -148,45 +131,46 @@ def test_dependent_steps_never_start_before_their_parents(template: dict) -> Non
     assert entered["Index"] < entered["Stitch"]
 
 
-@mock_aws(config=MOTO)
-def test_a_failing_step_ends_in_fail_and_notifies_once(
-    template: dict, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # moto reads this per job: every job fails (so Prepare and Index fail concurrently).
-    monkeypatch.setenv("MOTO_SIMPLE_BATCH_FAIL_AFTER", "0")
-    execution, batch, inbox = _execute(template, INPUT)
-    assert execution["status"] == "FAILED"
-    assert execution["error"] == STEP_FAILED
-    cause = json.loads(execution["cause"])
-    failed_jobs = {j["jobName"]: j["jobId"] for j in batch.jobs()}
+def test_a_failing_step_ends_in_fail_and_notifies_once(world: World) -> None:
+    # Every job fails (so Prepare and Index fail concurrently).
+    run = world.state_machine("Pipeline").run(INPUT, fail_jobs=["*"])
+    assert run.status == "FAILED"
+    assert run.error == STEP_FAILED
+    cause = run.cause
+    failed_jobs = {j["jobName"]: j["jobId"] for j in run.jobs}
     assert cause["step"] in ("Prepare", "Index")
     assert cause["jobId"] == failed_jobs[cause["step"]]
     assert cause["status"] == "FAILED" and cause["error"] == "States.TaskFailed"
     # Nothing downstream of a failed step was submitted.
     assert set(failed_jobs) <= {"Prepare", "Index"}
-    events = harness.history(execution["executionArn"])
-    entered = [e["stateEnteredEventDetails"]["name"] for e in events if "stateEnteredEventDetails" in e]
-    assert entered[-1] == "Workflow failed"
-    messages = harness.drain(inbox)
+    assert run.states_entered[-1] == "Workflow failed"
+    messages = world.topic("Alerts").messages()
     assert len(messages) == 1, messages
-    message = json.loads(messages[0])
+    message = messages[0]
     assert message["error"] == STEP_FAILED
     assert json.loads(message["cause"]) == cause
     assert message["input"] == INPUT
 
 
-@mock_aws(config=MOTO)
-def test_a_refused_submission_is_caught_without_a_job(template: dict) -> None:
-    """SubmitJob itself fails (unknown queue -> Batch.ClientException, not retried): still one Fail path."""
-    execution, batch, inbox = _execute(template, INPUT, queue_suffix="-gone")
-    assert execution["status"] == "FAILED" and execution["error"] == STEP_FAILED
-    cause = json.loads(execution["cause"])
+def test_only_the_chosen_step_fails_and_its_dependents_never_run(world: World) -> None:
+    run = world.state_machine("Pipeline").run(INPUT, fail_jobs=["Audio"])
+    assert run.status == "FAILED" and run.cause["step"] == "Audio"
+    statuses = {name: [j["status"] for j in found] for name, found in run.jobs_by_name.items()}
+    assert statuses["Audio"] == ["FAILED"]
+    assert statuses["Prepare"] == ["SUCCEEDED"] and statuses["Index"] == ["SUCCEEDED"]
+    assert "Stitch" not in statuses
+
+
+def test_a_refused_submission_is_caught_without_a_job(world: World) -> None:
+    """SubmitJob itself fails (the queue is gone -> Batch.ClientException, not retried): one Fail path."""
+    batch = world.client("batch")
+    queue = world.job_queue("Queue").arn
+    batch.update_job_queue(jobQueue=queue, state="DISABLED")
+    batch.delete_job_queue(jobQueue=queue)
+    run = world.state_machine("Pipeline").run(INPUT)
+    assert run.status == "FAILED" and run.error == STEP_FAILED
+    cause = run.cause
     assert cause["step"] in ("Prepare", "Index")
     assert cause["error"].startswith("Batch.")
-    assert len(harness.drain(inbox)) == 1
-    assert (
-        boto3.client("batch", region_name=harness.REGION).list_jobs(jobQueue=batch.queue_arn)[
-            "jobSummaryList"
-        ]
-        == []
-    )
+    assert len(world.topic("Alerts").messages()) == 1
+    assert run.jobs == []
