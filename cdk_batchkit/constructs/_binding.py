@@ -31,6 +31,11 @@ class QueueRef:
     resource: batch.IJobQueue
     label: str
     profile: QueueProfile | None
+    #: The ``BatchNetwork`` of each environment whose network is known (each once).
+    networks: tuple[Any, ...] = ()
+    #: Labels of the environments whose network is not known (L2, imported or unmanaged ones), or
+    #: ``("its compute environments",)`` when nothing is known of the queue.
+    unknown_networks: tuple[str, ...] = ("its compute environments",)
 
     @property
     def job_queue_arn(self) -> str:
