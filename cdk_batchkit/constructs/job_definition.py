@@ -503,6 +503,15 @@ class BatchJobDefinition(JobDefinitionBase):
             found.append(
                 "its EFS volumes need NFS (TCP 2049) from the compute security group, which was not opened"
             )
+        services = self._secret_services()
+        if services:
+            found.append(
+                "its secrets need VPC interface endpoints for "
+                + " and ".join(sorted(services))
+                + " when its "
+                "compute reaches AWS through endpoints only (NetworkMode.PRIVATE_WITH_ENDPOINTS); none were "
+                "added"
+            )
         return found
 
 

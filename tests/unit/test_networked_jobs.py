@@ -9,6 +9,7 @@ from typing import Any
 import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_batch as batch
+from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_efs as efs
@@ -343,12 +344,15 @@ def _private_queue(stack: cdk.Stack, *, multi_node: bool = True, **kwargs: Any) 
 
 
 def test_rejects_a_node_range_no_instance_type_can_hold() -> None:
+    # The node with most vCPUs fits a c6i.xlarge (4 vCPUs, 8 GiB); the workers' memory does not.
     stack = new_stack()
     queue = _private_queue(stack, instance_types=["c6i.xlarge"])
+    main = Container(image=ECR_IMAGE, vcpus=4, memory=cdk.Size.gibibytes(2))
+    worker = Container(image=ECR_IMAGE, vcpus=1, memory=cdk.Size.gibibytes(60))
     job = MultiNodeJobDefinition(
-        stack, "Mnp", nodes=3, node_ranges=[NodeRange(_c(1), 0, 0), NodeRange(_c(16), 1)]
+        stack, "Mnp", nodes=3, node_ranges=[NodeRange(main, 0, 0), NodeRange(worker, 1)]
     )
-    with pytest.raises(ValueError, match=r"needs 16 vCPUs, 2048 MiB per node \(nodes 1-2\), but no allowed"):
+    with pytest.raises(ValueError, match=r"needs 1 vCPUs, 61440 MiB per node \(nodes 1-2\), but no allowed"):
         queue.add_job_definition(job)
 
 
@@ -460,6 +464,16 @@ def public() -> Public:
                 volumes=[batch.EcsVolume.efs(name="d", file_system=fs, container_path="/d")],
             ),
         ),
+        "Secrets": ContainerJobDefinition(
+            stack,
+            "Secrets",
+            container=Container(
+                image=PUBLIC_IMAGE,
+                secrets={
+                    "T": batch.Secret.from_ssm_parameter(ssm.StringParameter(stack, "P", string_value="v"))
+                },
+            ),
+        ),
         "Deregisters": ContainerJobDefinition(
             stack, "Deregisters", container=Container(image=PUBLIC_IMAGE), skip_deregister_on_update=False
         ),
@@ -496,6 +510,11 @@ def test_unbound_efs_definition_warns_that_nfs_was_not_opened(public: Public) ->
     assert "NFS (TCP 2049)" in warning and "not opened" in warning
 
 
+def test_unbound_definition_with_secrets_warns_about_endpoints(public: Public) -> None:
+    (warning,) = _warnings(public, "Secrets")
+    assert "VPC interface endpoints for ssm" in warning and "PRIVATE_WITH_ENDPOINTS" in warning
+
+
 def test_job_definitions_keep_old_revisions_by_default(public: Public) -> None:
     for name in ("Unbound", "Bound", "Ec2", "Efs"):
         assert public.definition(name)["ResourceRetentionPolicy"] == {"SkipDeregisterOnUpdate": True}, name
@@ -507,3 +526,40 @@ def test_job_definitions_keep_old_revisions_by_default(public: Public) -> None:
 def test_multi_node_definitions_keep_old_revisions_by_default(endpoints: Endpoints) -> None:
     props = endpoints.resources[endpoints.lid(endpoints.mnp.resource)]["Properties"]
     assert props["ResourceRetentionPolicy"] == {"SkipDeregisterOnUpdate": True}
+
+
+def test_every_range_of_an_l2_multi_node_definition_is_checked() -> None:
+    stack = new_stack()
+    queue = _private_queue(stack, instance_types=["c6i.xlarge"])
+    main = batch.EcsEc2ContainerDefinition(
+        stack, "Main", image=ECR_IMAGE, cpu=4, memory=cdk.Size.gibibytes(2)
+    )
+    worker = batch.EcsEc2ContainerDefinition(
+        stack, "Worker", image=ECR_IMAGE, cpu=1, memory=cdk.Size.gibibytes(60)
+    )
+    l2 = batch.MultiNodeJobDefinition(
+        stack,
+        "L2Mnp",
+        instance_type=ec2.InstanceType("c6i.xlarge"),
+        containers=[
+            batch.MultiNodeContainer(container=worker, start_node=1, end_node=2),
+            batch.MultiNodeContainer(container=main, start_node=0, end_node=0),
+        ],
+    )
+    with pytest.raises(ValueError, match=r"needs 1 vCPUs, 61440 MiB per node \(nodes 1-2\), but no allowed"):
+        queue.add_job_definition(l2)
+
+
+def test_endpoints_added_for_secrets_are_priced(endpoints: Endpoints) -> None:
+    from pathlib import Path
+
+    from cdk_batchkit import plan
+
+    lines = plan.idle_cost(
+        [plan.Template("Endpoints", Path("Endpoints.template.json"), endpoints.template.to_json())]
+    )
+    endpoint_cost = sum(
+        line.monthly_usd or 0 for line in lines if line.resource_type == "AWS::EC2::VPCEndpoint"
+    )
+    # Nine interface endpoints ($0.01 per hour each in the one AZ), the S3 gateway endpoint free.
+    assert round(endpoint_cost, 2) == 65.70
