@@ -149,8 +149,8 @@ def bind(scope: IConstruct, job: DefinitionRef, queue: QueueRef) -> JobRequireme
     result = check_fit(requirements, queue.profile.environments)
     if not result.fits:
         raise ValueError(
-            f"{job.label} can never run on job queue {queue.label} (it would stay RUNNABLE):\n  "
-            + "\n  ".join(result.problems)
+            f"{job.label} can never run on job queue {queue.label} (it would stay RUNNABLE or fail to "
+            "start):\n  " + "\n  ".join(result.problems)
         )
     if result.unchecked:
         Annotations.of(scope).add_warning_v2(

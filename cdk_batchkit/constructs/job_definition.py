@@ -41,7 +41,16 @@ from ..model.limits import (
     MIN_NODES,
 )
 from ..model.rules import register
-from ._binding import DefinitionRef, QueueLike, QueueRef, bind, definition_ref, grant_submit, queue_ref
+from ._binding import (
+    DefinitionRef,
+    QueueLike,
+    QueueRef,
+    bind,
+    definition_ref,
+    grant_from,
+    grant_submit,
+    queue_ref,
+)
 from ._validation import check_range, check_seconds, fail, is_token
 from .nag import acknowledge
 from .network import BatchNetwork
@@ -284,6 +293,7 @@ class BatchJobDefinition(JobDefinitionBase):
         # and the networks completed (endpoints, NFS) so far.
         self._network_known = False
         self._completed: list[BatchNetwork] = []
+        self._efs_grants: list[batch.EfsVolume] = []
         self.node.add_validation(_NetworkDecided(self))
         #: The role the job's code runs as (separate from the execution role that pulls images,
         #: reads secrets and writes logs). Grant your job's permissions to it.
@@ -451,11 +461,12 @@ class BatchJobDefinition(JobDefinitionBase):
                 service="elasticfilesystem", resource="access-point", resource_name=volume.access_point_id
             )
             conditions = {"StringEquals": {"elasticfilesystem:AccessPointArn": access_point}}
-        self.job_role.add_to_principal_policy(
-            iam.PolicyStatement(
-                actions=actions, resources=[volume.file_system.file_system_arn], conditions=conditions
-            )
+        statement = iam.PolicyStatement(
+            actions=actions, resources=[volume.file_system.file_system_arn], conditions=conditions
         )
+        # A job role of another stack gets the statement through a policy here (no reverse reference).
+        grant_from(self, f"EfsAccess{len(self._efs_grants)}", self.job_role, statement)
+        self._efs_grants.append(volume)
 
     def _complete(self, networks: Sequence[BatchNetwork], unknown: Sequence[str], where: str) -> None:
         """Add what the job needs to ``networks``; warn about what cannot be done for ``unknown``."""

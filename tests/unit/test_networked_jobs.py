@@ -563,3 +563,49 @@ def test_endpoints_added_for_secrets_are_priced(endpoints: Endpoints) -> None:
     )
     # Nine interface endpoints ($0.01 per hour each in the one AZ), the S3 gateway endpoint free.
     assert round(endpoint_cost, 2) == 65.70
+
+
+def test_efs_and_secrets_across_stacks_add_no_reverse_reference() -> None:
+    """Network, queue, file system and the job's role in a platform stack; the job in another one."""
+    from aws_cdk import aws_iam as iam
+
+    app = cdk.App()
+    platform = cdk.Stack(app, "Platform")
+    net = BatchNetwork(platform, "Network", mode=NetworkMode.PRIVATE_WITH_ENDPOINTS, max_azs=1)
+    queue = JobQueue(
+        platform, "Queue", compute_environments=[Ec2ComputeEnvironment(platform, "E", network=net)]
+    )
+    fs = efs.FileSystem(platform, "Fs", vpc=net.vpc)
+    role = iam.Role(platform, "JobRole", assumed_by=iam.ServicePrincipal("ecs-tasks.amazonaws.com"))
+    secret = sm.Secret(platform, "Secret")
+    jobs = cdk.Stack(app, "Jobs")
+    job = ContainerJobDefinition(
+        jobs,
+        "Job",
+        job_role=role,
+        container=Container(
+            image=ECR_IMAGE,
+            secrets={"S": batch.Secret.from_secrets_manager(secret)},
+            volumes=[batch.EcsVolume.efs(name="d", file_system=fs, container_path="/d", readonly=True)],
+        ),
+    )
+    queue.add_job_definition(job)
+    assembly = app.synth()  # raises on a dependency cycle
+    stacks = ("Platform", "Jobs")
+    depends = {
+        name: [d.id for d in assembly.get_stack_by_name(name).dependencies if d.id in stacks]
+        for name in stacks
+    }
+    assert depends == {"Platform": [], "Jobs": ["Platform"]}
+    jobs_template = Template.from_stack(jobs)
+    jobs_template.has_resource_properties(
+        "AWS::IAM::Policy",
+        {
+            "PolicyDocument": {
+                "Statement": Match.array_with(
+                    [Match.object_like({"Action": "elasticfilesystem:ClientMount"})]  # read-only: no write
+                )
+            }
+        },
+    )
+    assert "secretsmanager" in _services(Template.from_stack(platform).to_json()["Resources"])
