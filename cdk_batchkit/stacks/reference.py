@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from aws_cdk import CfnOutput, Duration, Size, Stack, TimeZone
+from aws_cdk import aws_ecr_assets as ecr_assets
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_scheduler as scheduler
@@ -69,7 +70,8 @@ class BatchReferenceStack(Stack):
         super().__init__(scope, construct_id, **kwargs)
         self.network = BatchNetwork(self, "Network", mode=network_mode, flow_log_retention=log_retention)
         image = (
-            ecs.ContainerImage.from_asset(str(SAMPLE_IMAGE_DIR))
+            # Built for x86_64 (the reference compute) whatever the machine running `cdk deploy`.
+            ecs.ContainerImage.from_asset(str(SAMPLE_IMAGE_DIR), platform=ecr_assets.Platform.LINUX_AMD64)
             if network_mode is NetworkMode.PRIVATE_WITH_ENDPOINTS
             else ecs.ContainerImage.from_registry(SAMPLE_IMAGE)
         )
