@@ -6,6 +6,7 @@ import ast
 import re
 from pathlib import Path
 
+import cdk_batchkit.constructs  # noqa: F401  (registers the rules the constructs enforce)
 from cdk_batchkit.model import RULES
 
 ROOT = Path(__file__).resolve().parents[1]

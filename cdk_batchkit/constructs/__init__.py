@@ -28,6 +28,7 @@ from .job_definition import (
     ImportedJobDefinition,
     JobDefinitionBase,
     MultiNodeJobDefinition,
+    NodeRange,
     RetryPolicy,
 )
 from .job_notifications import JobStateNotifications, WorkflowNotifications
@@ -67,6 +68,7 @@ __all__ = [
     "MonitoringThresholds",
     "MultiNodeJobDefinition",
     "NetworkMode",
+    "NodeRange",
     "NotificationTopic",
     "ObjectCreatedTrigger",
     "Platform",

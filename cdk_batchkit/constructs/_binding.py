@@ -34,6 +34,11 @@ class QueueRef:
     resource: batch.IJobQueue
     label: str
     profile: QueueProfile | None
+    #: The ``BatchNetwork`` of each environment whose network is known (each once).
+    networks: tuple[Any, ...] = ()
+    #: Labels of the environments whose network is not known (L2, imported or unmanaged ones), or
+    #: ``("its compute environments",)`` when nothing is known of the queue.
+    unknown_networks: tuple[str, ...] = ("its compute environments",)
 
     @property
     def job_queue_arn(self) -> str:
@@ -147,8 +152,8 @@ def bind(scope: IConstruct, job: DefinitionRef, queue: QueueRef) -> JobRequireme
     result = check_fit(requirements, queue.profile.environments)
     if not result.fits:
         raise ValueError(
-            f"{job.label} can never run on job queue {queue.label} (it would stay RUNNABLE):\n  "
-            + "\n  ".join(result.problems)
+            f"{job.label} can never run on job queue {queue.label} (it would stay RUNNABLE or fail to "
+            "start):\n  " + "\n  ".join(result.problems)
         )
     if result.unchecked:
         Annotations.of(scope).add_warning_v2(

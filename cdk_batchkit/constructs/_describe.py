@@ -18,6 +18,7 @@ from ..model import (
     ComputeKind,
     ComputeProfile,
     JobRequirements,
+    NodeGroup,
     Platform,
     QueueProfile,
     architecture_of,
@@ -92,12 +93,15 @@ def requirements_of_definition(definition: batch.IJobDefinition) -> JobRequireme
     if isinstance(definition, batch.EcsJobDefinition):
         container = definition.container
         fargate = isinstance(container, batch.EcsFargateContainerDefinition)
+        cfn = definition.node.default_child
+        image = getattr(getattr(cfn, "container_properties", None), "image", None)
         return JobRequirements(
             platform=Platform.FARGATE if fargate else Platform.EC2,
             vcpus=_cpu(container.cpu),
             memory_mib=_mib(container.memory),
             gpus=0 if fargate else int(getattr(container, "gpu", None) or 0),
             assign_public_ip=bool(getattr(container, "assign_public_ip", False)),
+            images=(image,) if isinstance(image, str) and not Token.is_unresolved(image) else (),
         )
     if isinstance(definition, batch.MultiNodeJobDefinition):
         ranges = list(definition.containers)
@@ -106,6 +110,17 @@ def requirements_of_definition(definition: batch.IJobDefinition) -> JobRequireme
         nodes = max(int(r.end_node if r.end_node is not None else 0) for r in ranges) + 1
         largest = max(ranges, key=lambda r: (_cpu(r.container.cpu), _mib(r.container.memory)))
         instance_type = definition.instance_type.to_string() if definition.instance_type else None
+        # Every range's container is checked (each range is a group of nodes of its own size).
+        groups = tuple(
+            NodeGroup(
+                int(r.end_node if r.end_node is not None else nodes - 1) - int(r.start_node) + 1,
+                _cpu(r.container.cpu),
+                _mib(r.container.memory),
+                int(getattr(r.container, "gpu", None) or 0),
+                f"nodes {int(r.start_node)}-{int(r.end_node if r.end_node is not None else nodes - 1)}",
+            )
+            for r in ranges
+        )
         return JobRequirements(
             platform=Platform.EC2,
             vcpus=_cpu(largest.container.cpu),
@@ -113,6 +128,7 @@ def requirements_of_definition(definition: batch.IJobDefinition) -> JobRequireme
             gpus=int(getattr(largest.container, "gpu", None) or 0),
             nodes=max(nodes, 2),
             instance_type=instance_type,
+            node_groups=groups if len(groups) > 1 else (),
         )
     if isinstance(definition, batch.EksJobDefinition):
         pod = definition.container

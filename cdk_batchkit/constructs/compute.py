@@ -20,6 +20,7 @@ from constructs import Construct
 
 from ..model import Architecture, ComputeKind, ComputeProfile, architecture_of, is_gpu, shape_of
 from ..model.ec2_types import instance_type_problem
+from ..model.rules import register
 from ._validation import check_range, check_seconds, check_whole, fail, is_token
 from .nag import acknowledge, managed_policy_finding
 from .network import BatchNetwork
@@ -88,6 +89,8 @@ class Ec2ComputeEnvironment(BatchComputeEnvironment):
         update_timeout: Duration | None = None,
         terminate_on_update: bool = False,
         placement_group: ec2.IPlacementGroup | None = None,
+        multi_node: bool = False,
+        cluster_placement: bool = False,
         instance_role: iam.IRole | None = None,
         compute_environment_name: str | None = None,
     ) -> None:
@@ -115,7 +118,14 @@ class Ec2ComputeEnvironment(BatchComputeEnvironment):
             (1-360 min). Default: 30 minutes.
         :param terminate_on_update: terminate running jobs on update instead of letting them finish within
             ``update_timeout``. Default: False.
-        :param placement_group: a cluster placement group, for multi-node parallel jobs. Default: none.
+        :param placement_group: a placement group of yours. Default: none (see ``cluster_placement``).
+        :param multi_node: run multi-node parallel jobs here: the instances also get the network's
+            cluster security group (all traffic between its members), so the nodes of a job can reach
+            each other; on-demand only. Default: False (the compute security group allows no inbound
+            traffic, and the fit check rejects multi-node jobs here).
+        :param cluster_placement: create a cluster placement group (instances close together, for
+            multi-node jobs with heavy node-to-node traffic) and launch into the subnets of one
+            Availability Zone of the network (a cluster placement group cannot span zones). Default: False.
         :param instance_role: role of the instances. Default: a new role with the AWS managed
             AmazonEC2ContainerServiceforEC2Role policy (acknowledged for cdk-nag).
         :param compute_environment_name: physical name. Default: generated (a fixed name blocks replacement).
@@ -139,6 +149,34 @@ class Ec2ComputeEnvironment(BatchComputeEnvironment):
             )
         if gpu and architecture is Architecture.ARM64:
             fail(self, "gpu", gpu, "GPU compute uses the x86_64 AL2023 NVIDIA image; use architecture=X86_64")
+        if multi_node and spot:
+            # https://docs.aws.amazon.com/batch/latest/userguide/mnp-ce.html
+            fail(self, "multi_node", multi_node, "multi-node parallel jobs are not supported on Spot")
+        if cluster_placement and placement_group is not None:
+            fail(
+                self,
+                "cluster_placement",
+                cluster_placement,
+                "give either placement_group or cluster_placement",
+            )
+        #: Where the instances run.
+        self.network = network
+        security_groups = [network.security_group]
+        if multi_node:
+            security_groups.append(network.cluster_security_group)
+        subnets = network.subnet_selection
+        if cluster_placement:
+            # https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/placement-strategies.html#placement-groups-cluster
+            # (a cluster placement group is in a single Availability Zone) and
+            # https://docs.aws.amazon.com/batch/latest/userguide/mnp-ce.html
+            placement_group = ec2.PlacementGroup(
+                self, "PlacementGroup", strategy=ec2.PlacementGroupStrategy.CLUSTER
+            )
+            selected = network.vpc.select_subnets(subnet_type=network.subnet_selection.subnet_type).subnets
+            zone = selected[0].availability_zone
+            subnets = ec2.SubnetSelection(subnets=[s for s in selected if s.availability_zone == zone])
+        #: The placement group, when one was given or created.
+        self.placement_group = placement_group
 
         types = (
             tuple(instance_types)
@@ -189,8 +227,8 @@ class Ec2ComputeEnvironment(BatchComputeEnvironment):
             self,
             "Resource",
             vpc=network.vpc,
-            vpc_subnets=network.subnet_selection,
-            security_groups=[network.security_group],
+            vpc_subnets=subnets,
+            security_groups=security_groups,
             spot=spot,
             allocation_strategy=strategy,
             # The instance list is rendered below from `types`; this only keeps the L2 from
@@ -234,6 +272,8 @@ class Ec2ComputeEnvironment(BatchComputeEnvironment):
             gpu=gpu,
             public_subnets=network.public_subnets,
             private_egress=network.private_egress,
+            internet=network.internet,
+            node_traffic=multi_node,
         )
 
     @staticmethod
@@ -289,8 +329,36 @@ class Ec2ComputeEnvironment(BatchComputeEnvironment):
         return role
 
 
+#: What UpdateComputeEnvironment cannot change on a Fargate environment: CloudFormation must not render
+#: these (aws-cdk#27054: "The following parameters can't be updated for Fargate compute environment:
+#: ... updatePolicy, updateToLatestImageVersion"). Only securityGroupIds, subnets and the vCPU counts
+#: can be updated:
+#: https://docs.aws.amazon.com/batch/latest/userguide/updating-compute-environments.html
+#: ReplaceComputeEnvironment is about replacing instances, which Fargate has none of.
+FARGATE_NOT_UPDATABLE = (
+    "UpdatePolicy",
+    "ReplaceComputeEnvironment",
+    "ComputeResources.UpdateToLatestImageVersion",
+)
+
+register(
+    "BK-C9",
+    "Fargate compute environments render no UpdatePolicy, ReplaceComputeEnvironment or "
+    "UpdateToLatestImageVersion (the constructor does not offer them); EC2 environments render all three.",
+    "https://docs.aws.amazon.com/batch/latest/userguide/updating-compute-environments.html "
+    "(Updating AWS Fargate compute environments: securityGroupIds, subnets, desiredvCpus, maxvCpus, "
+    "minvCpus) and https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/"
+    "aws-properties-batch-computeenvironment-updatepolicy.html (the policy of an EC2 environment)",
+)
+
+
 class FargateComputeEnvironment(BatchComputeEnvironment):
-    """A managed Fargate or Fargate Spot compute environment (no instances: nothing idles)."""
+    """A managed Fargate or Fargate Spot compute environment (no instances: nothing idles).
+
+    Batch updates a Fargate environment's subnets, security groups and vCPUs in place; it has no
+    infrastructure update, so no update policy, replacement flag or image update is rendered (Batch
+    rejects updates that carry them).
+    """
 
     def __init__(
         self,
@@ -300,25 +368,18 @@ class FargateComputeEnvironment(BatchComputeEnvironment):
         network: BatchNetwork,
         spot: bool = False,
         maxv_cpus: int = 256,
-        replace_compute_environment: bool = False,
-        update_timeout: Duration | None = None,
-        terminate_on_update: bool = False,
         compute_environment_name: str | None = None,
     ) -> None:
         """
         :param network: where tasks run (a :class:`BatchNetwork`).
         :param spot: run on Fargate Spot (interruptible, up to 70 % cheaper). Default: Fargate on-demand.
         :param maxv_cpus: upper bound on vCPUs of concurrently running tasks. Default: 256.
-        :param replace_compute_environment: Default: False (updates are applied in place).
-        :param update_timeout: how long running jobs may keep running during an update (1-360 min).
-            Default: 30 minutes.
-        :param terminate_on_update: Default: False (running jobs finish within ``update_timeout``).
         :param compute_environment_name: physical name. Default: generated.
         """
         super().__init__(scope, construct_id)
         check_range(self, "maxv_cpus", maxv_cpus, 1, 100_000)
-        update_timeout = update_timeout or Duration.minutes(30)
-        _check_update(self, update_timeout)
+        #: Where the tasks run.
+        self.network = network
         self.resource = batch.FargateComputeEnvironment(
             self,
             "Resource",
@@ -327,11 +388,13 @@ class FargateComputeEnvironment(BatchComputeEnvironment):
             security_groups=[network.security_group],
             spot=spot,
             maxv_cpus=maxv_cpus,
-            replace_compute_environment=replace_compute_environment,
-            update_timeout=update_timeout,
-            terminate_on_update=terminate_on_update,
             compute_environment_name=compute_environment_name,
         )
+        cfn = self.resource.node.default_child
+        assert isinstance(cfn, batch.CfnComputeEnvironment)
+        # The L2 renders ReplaceComputeEnvironment: false and UpdatePolicy even when not asked to.
+        for path in FARGATE_NOT_UPDATABLE:
+            cfn.add_property_deletion_override(path)
         self.profile = ComputeProfile(
             kind=ComputeKind.of(spot=spot, fargate=True),
             # Fargate runs x86_64 and ARM64 tasks alike; the job definition picks.
@@ -339,6 +402,7 @@ class FargateComputeEnvironment(BatchComputeEnvironment):
             maxv_cpus=None if is_token(maxv_cpus) else maxv_cpus,
             public_subnets=network.public_subnets,
             private_egress=network.private_egress,
+            internet=network.internet,
         )
 
 

@@ -14,15 +14,24 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from aws_cdk import Duration, Size
+import jsii
+from aws_cdk import Annotations, Duration, Size, Stack, Token
 from aws_cdk import aws_batch as batch
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
-from constructs import Construct
+from constructs import Construct, IValidation
 
-from ..model import Architecture, JobRequirements, Platform
+from ..model import (
+    Architecture,
+    ComputeKind,
+    ComputeProfile,
+    JobRequirements,
+    NodeGroup,
+    Platform,
+    check_fit,
+)
 from ..model.limits import (
     FARGATE_MEMORY,
     MAX_ATTEMPTS,
@@ -33,12 +42,70 @@ from ..model.limits import (
     MIN_NODES,
     MIN_SCHEDULING_PRIORITY,
 )
-from ._binding import DefinitionRef, QueueLike, QueueRef, bind, definition_ref, grant_submit, queue_ref
+from ..model.rules import register
+from ._binding import (
+    DefinitionRef,
+    QueueLike,
+    QueueRef,
+    bind,
+    definition_ref,
+    grant_from,
+    grant_submit,
+    queue_ref,
+)
 from ._validation import check_range, check_seconds, fail, is_token
+from .nag import acknowledge
+from .network import BatchNetwork
 
 #: Kept for compatibility of imports: the limits live in :mod:`cdk_batchkit.model.limits`.
 MAX_RULES = MAX_EVALUATE_ON_EXIT
 __all__ = ["FARGATE_MEMORY", "MAX_ATTEMPTS", "MAX_RULES"]
+
+register(
+    "BK-D1",
+    "Job definitions keep their previous revisions ACTIVE on update (ResourceRetentionPolicy."
+    "SkipDeregisterOnUpdate) unless skip_deregister_on_update=False.",
+    "https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/"
+    "aws-properties-batch-jobdefinition-resourceretentionpolicy.html",
+)
+register(
+    "BK-N3",
+    "A multi-node job's node ranges cover nodes 0 to nodes-1 without gap or overlap (so the main node "
+    "is in one), and each range's container is a valid EC2 container.",
+    "https://docs.aws.amazon.com/batch/latest/APIReference/API_NodeRangeProperty.html (targetNodes) and "
+    "https://docs.aws.amazon.com/batch/latest/userguide/mnp-node-groups.html",
+)
+register(
+    "BK-N4",
+    "A Fargate job definition whose assign_public_ip is unset and whose network is never known (never "
+    "bound to a queue of known compute, no network=) gets a synth warning: AssignPublicIp stays DISABLED.",
+    "https://docs.aws.amazon.com/batch/latest/userguide/fargate.html and "
+    "https://docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-task-networking.html",
+)
+register(
+    "BK-P2",
+    "A job with Secrets Manager or SSM secrets on PRIVATE_WITH_ENDPOINTS compute adds the secretsmanager / "
+    "ssm interface endpoints to that network (once per network); a synth warning when the network is "
+    "unknown.",
+    "https://docs.aws.amazon.com/batch/latest/userguide/specifying-sensitive-data.html and "
+    "https://docs.aws.amazon.com/secretsmanager/latest/userguide/vpc-endpoint-overview.html and "
+    "https://docs.aws.amazon.com/systems-manager/latest/userguide/setup-create-vpc.html",
+)
+register(
+    "BK-P3",
+    "An EFS volume opens NFS (TCP 2049) from the compute security group to the file system's security "
+    "groups and grants the job role ClientMount (and ClientWrite unless read-only), restricted to the "
+    "access point when one is given; a synth warning when the network is unknown.",
+    "https://docs.aws.amazon.com/batch/latest/userguide/efs-volumes.html and "
+    "https://docs.aws.amazon.com/efs/latest/ug/network-access.html and "
+    "https://docs.aws.amazon.com/efs/latest/ug/iam-access-control-nfs-efs.html",
+)
+
+_SECRET_ENDPOINTS = {
+    "secretsmanager": ("SecretsManager", ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER),
+    "ssm": ("Ssm", ec2.InterfaceVpcEndpointAwsService.SSM),
+}
+_NETWORK_WARNING = "batchkit:network-unknown"
 
 
 @dataclass(frozen=True)
@@ -218,8 +285,19 @@ class BatchJobDefinition(JobDefinitionBase):
         retry: RetryPolicy | None,
         propagate_tags: bool,
         scheduling_priority: int | None = None,
+        skip_deregister_on_update: bool = True,
     ) -> None:
         super().__init__(scope, construct_id)
+        #: Whether previous revisions stay ACTIVE when the definition is updated (CloudFormation otherwise
+        #: deregisters the previous revision, and submits by its ARN fail).
+        self.skip_deregister_on_update = skip_deregister_on_update
+        self._containers: list[Container] = []
+        # Network facts: whether the network is known (bound to a queue of known compute, or network=),
+        # and the networks completed (endpoints, NFS) so far.
+        self._network_known = False
+        self._completed: list[BatchNetwork] = []
+        self._efs_grants: list[batch.EfsVolume] = []
+        self.node.add_validation(_NetworkDecided(self))
         #: The role the job's code runs as (separate from the execution role that pulls images,
         #: reads secrets and writes logs). Grant your job's permissions to it.
         self.job_role: iam.IRole = job_role or iam.Role(
@@ -332,21 +410,174 @@ class BatchJobDefinition(JobDefinitionBase):
             timeout=self.timeout,
             scheduling_priority=self.scheduling_priority,
             job_definition_name=name,
+            skip_deregister_on_update=self.skip_deregister_on_update,
         )
 
+    @staticmethod
+    def _acknowledge_ecr_login(definition: Construct, container: Container) -> None:
+        """An image from ECR (a repository or a built asset) makes the L2 grant the execution role
+        ``ecr:GetAuthorizationToken``, which takes no resource but ``*``."""
+        if isinstance(container.image, (ecs.EcrImage, ecs.AssetImage)):
+            # https://docs.aws.amazon.com/AmazonECR/latest/userguide/security_iam_id-based-policy-examples.html
+            acknowledge(
+                definition,
+                "IAM5",
+                "ecr:GetAuthorizationToken (pulling the job's image from ECR) supports no resource-level "
+                "permissions: its only resource is '*'; the pull itself is scoped to the repository.",
+                applies_to="Resource::*",
+            )
 
-def _check_ec2_size(scope: Construct, vcpus: float, memory_mib: int, gpus: int) -> None:
+    # -- what depends on the network: endpoints, NFS, images ------------------------------------------
+    def _finish(self, network: BatchNetwork | None) -> None:
+        """After the L2 exists: grant EFS access and, with ``network``, decide what depends on it."""
+        for volume in self._efs_volumes():
+            self._grant_efs(volume)
+        if network is not None:
+            self._network_known = True
+            kind = ComputeKind.FARGATE if self.requirements.platform is Platform.FARGATE else ComputeKind.EC2
+            profile = ComputeProfile(
+                kind=kind,
+                architecture=None,
+                public_subnets=network.public_subnets,
+                private_egress=network.private_egress,
+                internet=network.internet,
+            )
+            result = check_fit(self.requirements, [(network.node.path, profile)])
+            if not result.fits:
+                fail(self, "network", network.node.path, "; ".join(result.problems))
+            self._complete([network], (), network.node.path)
+
+    def _efs_volumes(self) -> list[batch.EfsVolume]:
+        return [v for c in self._containers for v in c.volumes if isinstance(v, batch.EfsVolume)]
+
+    def _secret_services(self) -> set[str]:
+        """``secretsmanager`` and/or ``ssm``: the services the containers' secrets are read from."""
+        services = set()
+        for container in self._containers:
+            for secret in container.secrets.values():
+                text = " ".join(_strings(Stack.of(self).resolve(secret.arn)))
+                services.add("ssm" if ":ssm:" in text else "secretsmanager")
+        return services
+
+    def _grant_efs(self, volume: batch.EfsVolume) -> None:
+        # https://docs.aws.amazon.com/efs/latest/ug/iam-access-control-nfs-efs.html
+        actions = ["elasticfilesystem:ClientMount"]
+        if not volume.readonly:
+            actions.append("elasticfilesystem:ClientWrite")
+        conditions = None
+        if volume.access_point_id is not None:
+            access_point = Stack.of(volume.file_system).format_arn(
+                service="elasticfilesystem", resource="access-point", resource_name=volume.access_point_id
+            )
+            conditions = {"StringEquals": {"elasticfilesystem:AccessPointArn": access_point}}
+        statement = iam.PolicyStatement(
+            actions=actions, resources=[volume.file_system.file_system_arn], conditions=conditions
+        )
+        # A job role of another stack gets the statement through a policy here (no reverse reference).
+        grant_from(self, f"EfsAccess{len(self._efs_grants)}", self.job_role, statement)
+        self._efs_grants.append(volume)
+
+    def _complete(self, networks: Sequence[BatchNetwork], unknown: Sequence[str], where: str) -> None:
+        """Add what the job needs to ``networks``; warn about what cannot be done for ``unknown``."""
+        services = self._secret_services()
+        volumes = self._efs_volumes()
+        for network in networks:
+            if any(network is done for done in self._completed):
+                continue
+            self._completed.append(network)
+            for service in sorted(services):
+                name, endpoint = _SECRET_ENDPOINTS[service]
+                network.add_interface_endpoint(name, endpoint)
+            for volume in volumes:
+                volume.file_system.connections.allow_from(
+                    network.security_group, ec2.Port.tcp(2049), "NFS from Batch compute"
+                )
+        if unknown and (services or volumes):
+            needs = []
+            if volumes:
+                needs.append("NFS (TCP 2049) from the compute security group to the EFS file system")
+            if services:
+                needs.append(
+                    "VPC interface endpoints for " + " and ".join(sorted(services)) + " if the compute "
+                    "reaches AWS through endpoints only"
+                )
+            Annotations.of(self).add_warning_v2(
+                _NETWORK_WARNING,
+                f"{self.node.path} on {where}: the network of {', '.join(unknown)} is unknown, so this was "
+                f"not set up: {'; '.join(needs)}. Open it yourself, or use this library's compute "
+                "environments (or pass network= to the job definition).",
+            )
+
+    def _on_bind(self, queue: QueueRef) -> JobRequirements:
+        if queue.profile is not None and queue.profile.known:
+            self._network_known = True
+        self._complete(queue.networks, queue.unknown_networks, queue.label)
+        return self.requirements
+
+    def _unknown_network_warnings(self) -> list[str]:
+        """Warnings for a definition whose network was never known (see :class:`_NetworkDecided`)."""
+        if self._network_known or self._completed:
+            return []
+        found = []
+        if self._efs_volumes():
+            found.append(
+                "its EFS volumes need NFS (TCP 2049) from the compute security group, which was not opened"
+            )
+        services = self._secret_services()
+        if services:
+            found.append(
+                "its secrets need VPC interface endpoints for "
+                + " and ".join(sorted(services))
+                + " when its "
+                "compute reaches AWS through endpoints only (NetworkMode.PRIVATE_WITH_ENDPOINTS); none were "
+                "added"
+            )
+        return found
+
+
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _strings(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in _strings(v)]
+    return []
+
+
+@jsii.implements(IValidation)
+class _NetworkDecided:
+    """At validation (the tree is final): warn when what depends on the network was never decided."""
+
+    def __init__(self, definition: BatchJobDefinition) -> None:
+        self._definition = definition
+
+    def validate(self) -> list[str]:
+        definition = self._definition
+        for why in definition._unknown_network_warnings():
+            Annotations.of(definition).add_warning_v2(
+                _NETWORK_WARNING,
+                f"{definition.node.path} is not bound to any job queue whose compute is known and was given "
+                f"no network: {why}. Bind it to its queue (queue.add_job_definition(job), "
+                "job.grant_submit(role, queue), a submitter or a workflow step) or pass network=...",
+            )
+        return []
+
+
+def _check_ec2_size(
+    scope: Construct, vcpus: float, memory_mib: int, gpus: int, prop: str = "container"
+) -> None:
     if not is_token(vcpus) and (vcpus < 1 or vcpus != int(vcpus)):
-        fail(scope, "container.vcpus", vcpus, "EC2 jobs take a whole number of vCPUs, at least 1")
+        fail(scope, f"{prop}.vcpus", vcpus, "EC2 jobs take a whole number of vCPUs, at least 1")
     if not is_token(memory_mib) and memory_mib < 4:
-        fail(scope, "container.memory", f"{memory_mib} MiB", "must be at least 4 MiB")
-    check_range(scope, "container.gpus", gpus, 0, 16)
+        fail(scope, f"{prop}.memory", f"{memory_mib} MiB", "must be at least 4 MiB")
+    check_range(scope, f"{prop}.gpus", gpus, 0, 16)
 
 
-def _memory_mib(scope: Construct, memory: Size) -> int:
+def _memory_mib(scope: Construct, memory: Size, prop: str = "container") -> int:
     mib = memory.to_mebibytes()
     if not is_token(mib) and mib != int(mib):
-        fail(scope, "container.memory", memory, "must be a whole number of MiB")
+        fail(scope, f"{prop}.memory", memory, "must be a whole number of MiB")
     return int(mib)
 
 
@@ -372,6 +603,8 @@ class ContainerJobDefinition(BatchJobDefinition):
         assign_public_ip: bool | None = None,
         architecture: Architecture = Architecture.X86_64,
         ephemeral_storage: Size | None = None,
+        network: BatchNetwork | None = None,
+        skip_deregister_on_update: bool = True,
         job_definition_name: str | None = None,
     ) -> None:
         """
@@ -392,11 +625,18 @@ class ContainerJobDefinition(BatchJobDefinition):
         :param propagate_tags: propagate job and definition tags to the ECS task. Default: True.
         :param scheduling_priority: fair-share scheduling priority of its jobs (0-9999, higher first; only
             used on queues with a fair-share policy). Default: none.
-        :param assign_public_ip: Fargate only. Default: enabled when the definition is bound to a queue
-            whose environments are in public subnets without NAT or endpoints (the only way the task
-            can pull its image there), disabled otherwise.
+        :param assign_public_ip: Fargate only. Default: enabled when ``network`` (or the network of a
+            queue the definition is bound to) is public subnets without NAT or endpoints (the only way
+            the task can pull its image there), disabled otherwise; a synth warning when the network is
+            never known.
         :param architecture: Fargate only: x86_64 or ARM64 (Graviton). Default: x86_64.
         :param ephemeral_storage: Fargate only: 21-200 GiB. Default: Fargate's 20 GiB.
+        :param network: the network the jobs run in, when known here: the public IP, VPC endpoints for
+            secrets and NFS to EFS volumes are decided now, and the definition is checked against it.
+            Default: decided when the definition is bound to a queue of this library's compute.
+        :param skip_deregister_on_update: keep previous revisions ACTIVE when the definition changes, so
+            submits by an older revision ARN (a running workflow, a queued retry) still work; clean them
+            up as the README shows. Default: True.
         :param job_definition_name: physical name. Default: generated.
         """
         super().__init__(
@@ -409,7 +649,9 @@ class ContainerJobDefinition(BatchJobDefinition):
             retry=retry,
             propagate_tags=propagate_tags,
             scheduling_priority=scheduling_priority,
+            skip_deregister_on_update=skip_deregister_on_update,
         )
+        self._containers = [container]
         memory_mib = _memory_mib(self, container.memory_size)
         vcpus, gpus = container.vcpus, container.gpus
         fargate = platform is Platform.FARGATE
@@ -417,6 +659,10 @@ class ContainerJobDefinition(BatchJobDefinition):
             fail(self, "platform", platform.value, "a container job runs on EC2 or FARGATE")
         common = self._container_props(container, execution_role)
         self._auto_public_ip = fargate and assign_public_ip is None
+        if self._auto_public_ip and network is not None:
+            # Decided here: only a public IP lets a task in public subnets without NAT/endpoints pull.
+            assign_public_ip = network.public_subnets and not network.private_egress
+            self._auto_public_ip = False
         definition: batch.IEcsContainerDefinition
         if fargate:
             self._check_fargate(vcpus, memory_mib, gpus, ephemeral_storage)
@@ -450,18 +696,24 @@ class ContainerJobDefinition(BatchJobDefinition):
                 )
             _check_ec2_size(self, vcpus, memory_mib, gpus)
             definition = batch.EcsEc2ContainerDefinition(self, "Container", gpu=gpus or None, **common)
+        self._acknowledge_ecr_login(definition, container)
         #: The L2 container definition.
         self.container = definition
         self.resource = batch.EcsJobDefinition(
             self, "Resource", container=definition, **self._definition_props(parameters, job_definition_name)
         )
+        cfn = self.resource.node.default_child
+        assert isinstance(cfn, batch.CfnJobDefinition)
+        image = getattr(cfn.container_properties, "image", None)
         self.requirements = JobRequirements(
             platform=platform,
             vcpus=vcpus,
             memory_mib=memory_mib,
             gpus=gpus,
             assign_public_ip=bool(assign_public_ip),
+            images=(image,) if isinstance(image, str) and not Token.is_unresolved(image) else (),
         )
+        self._finish(network)
 
     def _check_fargate(self, vcpus: float, memory_mib: int, gpus: int, ephemeral: Size | None) -> None:
         if gpus:
@@ -493,7 +745,7 @@ class ContainerJobDefinition(BatchJobDefinition):
             check_range(self, "ephemeral_storage (GiB)", ephemeral.to_gibibytes(), 21, 200)
 
     def _on_bind(self, queue: QueueRef) -> JobRequirements:
-        reqs = self.requirements
+        reqs = super()._on_bind(queue)
         known = queue.profile.known.values() if queue.profile is not None else ()
         if self._auto_public_ip and any(p.public_subnets and not p.private_egress for p in known):
             # Only a public IP lets a task in public subnets without NAT/endpoints pull its image.
@@ -504,9 +756,41 @@ class ContainerJobDefinition(BatchJobDefinition):
             self.requirements = reqs
         return reqs
 
+    def _unknown_network_warnings(self) -> list[str]:
+        found = super()._unknown_network_warnings()
+        if self._auto_public_ip and not self._network_known:
+            found.insert(
+                0,
+                "assign_public_ip was left unset, so its Fargate tasks get AssignPublicIp DISABLED and, in "
+                "public subnets without NAT or VPC endpoints, can never pull their image; set "
+                "assign_public_ip=True/False",
+            )
+        return found
+
+
+@dataclass(frozen=True)
+class NodeRange:
+    """The nodes ``start`` to ``end`` (inclusive) of a multi-node job and the container they run:
+    ``NodeRange(main, start=0, end=0), NodeRange(worker, start=1)``.
+
+    :param container: what these nodes run (a :class:`Container`; vCPUs, memory and GPUs per node).
+    :param start: the first node index. Default: 0.
+    :param end: the last node index. Default: the job's last node (``nodes - 1``).
+    """
+
+    container: Container
+    start: int = 0
+    end: int | None = None
+
 
 class MultiNodeJobDefinition(BatchJobDefinition):
-    """A multi-node parallel (MNP) job: ``nodes`` EC2 instances started together, one the main node."""
+    """A multi-node parallel (MNP) job: ``nodes`` EC2 instances started together, one the main node.
+
+    It runs only on on-demand EC2 environments created with ``multi_node=True`` (its nodes must reach each
+    other) in a network with private egress (``NetworkMode.PRIVATE_WITH_NAT`` or
+    ``PRIVATE_WITH_ENDPOINTS``: node network interfaces get no public IP); the fit check rejects other
+    queues at synth.
+    """
 
     takes_container_overrides = False
 
@@ -515,7 +799,8 @@ class MultiNodeJobDefinition(BatchJobDefinition):
         scope: Construct,
         construct_id: str,
         *,
-        container: Container,
+        container: Container | None = None,
+        node_ranges: Sequence[NodeRange] | None = None,
         nodes: int = 2,
         main_node: int = 0,
         instance_type: str | None = None,
@@ -528,15 +813,23 @@ class MultiNodeJobDefinition(BatchJobDefinition):
         retry: RetryPolicy | None = None,
         propagate_tags: bool = True,
         scheduling_priority: int | None = None,
+        network: BatchNetwork | None = None,
+        skip_deregister_on_update: bool = True,
         job_definition_name: str | None = None,
     ) -> None:
         """
         :param container: what every node runs (a :class:`Container`; vCPUs, memory and GPUs per node).
-        :param nodes: number of nodes (2-1000); all must be placed at once, so
-            ``nodes x vcpus`` must fit the queue's ``maxv_cpus``. Default: 2.
+            Give this or ``node_ranges``.
+        :param node_ranges: different containers for different nodes (a main node and workers, say):
+            :class:`NodeRange` values that together cover nodes 0 to ``nodes - 1`` exactly once.
+        :param nodes: number of nodes (2-1000); all must be placed at once, so their vCPUs together
+            must fit the queue's ``maxv_cpus``. Default: 2.
         :param main_node: index of the main node. Default: 0.
         :param instance_type: pin every node to this instance type (for example ``"c6i.4xlarge"``).
             Default: any type the environment allows.
+        :param network: the network the nodes run in, when known here: checked now (it needs private
+            egress), and VPC endpoints for secrets and NFS to EFS volumes are added now. Default: decided
+            when the definition is bound to a queue of this library's compute.
 
         The remaining props behave as on :class:`ContainerJobDefinition`.
         """
@@ -550,29 +843,99 @@ class MultiNodeJobDefinition(BatchJobDefinition):
             retry=retry,
             propagate_tags=propagate_tags,
             scheduling_priority=scheduling_priority,
+            skip_deregister_on_update=skip_deregister_on_update,
         )
         check_range(self, "nodes", nodes, MIN_NODES, MAX_NODES)
         if not is_token(main_node) and not 0 <= main_node < nodes:
             fail(self, "main_node", main_node, f"must be a node index between 0 and {nodes - 1}")
-        memory_mib = _memory_mib(self, container.memory_size)
-        _check_ec2_size(self, container.vcpus, memory_mib, container.gpus)
-        #: The L2 container definition every node runs.
-        self.container = batch.EcsEc2ContainerDefinition(
-            self, "Container", gpu=container.gpus or None, **self._container_props(container, execution_role)
-        )
+        if (container is None) == (node_ranges is None):
+            fail(self, "container", container, "give exactly one of container and node_ranges")
+        ranges = [NodeRange(container, 0, nodes - 1)] if container is not None else list(node_ranges or [])
+        spans = self._check_ranges(ranges, nodes)
+        groups = []
+        multi = []
+        first: batch.EcsEc2ContainerDefinition | None = None
+        for index, (node_range, (start, end)) in enumerate(zip(ranges, spans, strict=True)):
+            value = node_range.container
+            prop = "container" if container is not None else f"node_ranges[{index}].container"
+            memory_mib = _memory_mib(self, value.memory_size, prop)
+            _check_ec2_size(self, value.vcpus, memory_mib, value.gpus, prop)
+            props = self._container_props(value, execution_role)
+            if first is not None and execution_role is None:
+                # One execution role for every range.
+                props["execution_role"] = first.execution_role
+            definition = batch.EcsEc2ContainerDefinition(
+                self, "Container" if index == 0 else f"Container{index}", gpu=value.gpus or None, **props
+            )
+            self._acknowledge_ecr_login(definition, value)
+            first = first or definition
+            multi.append(batch.MultiNodeContainer(container=definition, start_node=start, end_node=end))
+            groups.append(
+                NodeGroup(end - start + 1, value.vcpus, memory_mib, value.gpus, f"nodes {start}-{end}")
+            )
+            self._containers.append(value)
+        #: The L2 container definition of the first node range (every node, without ``node_ranges``).
+        self.container = multi[0].container
+        #: The L2 container definitions, one per node range.
+        self.containers = [m.container for m in multi]
         self.resource = batch.MultiNodeJobDefinition(
             self,
             "Resource",
-            containers=[batch.MultiNodeContainer(container=self.container, start_node=0, end_node=nodes - 1)],
+            containers=multi,
             main_node=main_node,
             instance_type=ec2.InstanceType(instance_type) if instance_type else None,
             **self._definition_props(parameters, job_definition_name),
         )
+        largest = max(groups, key=lambda g: (g.vcpus, g.memory_mib, g.gpus))
         self.requirements = JobRequirements(
             platform=Platform.EC2,
-            vcpus=container.vcpus,
-            memory_mib=memory_mib,
-            gpus=container.gpus,
+            vcpus=largest.vcpus,
+            memory_mib=largest.memory_mib,
+            gpus=largest.gpus,
             nodes=nodes,
             instance_type=instance_type,
+            node_groups=tuple(groups) if len(groups) > 1 else (),
+            images=self._images(),
         )
+        self._finish(network)
+
+    def _check_ranges(self, ranges: list[NodeRange], nodes: int) -> list[tuple[int, int]]:
+        """BK-N3: the ranges cover 0..nodes-1 once each; returns each range's (start, end)."""
+        if not ranges:
+            fail(self, "node_ranges", [], "needs at least one node range")
+        spans = [(r.start, nodes - 1 if r.end is None else r.end) for r in ranges]
+        for start, end in spans:
+            if not 0 <= start <= end <= nodes - 1:
+                fail(
+                    self,
+                    "node_ranges",
+                    f"nodes {start}-{end}",
+                    f"a range must run from a start to an end within nodes 0-{nodes - 1}",
+                )
+        ordered = sorted(spans)
+        for (s1, e1), (s2, e2) in zip(ordered, ordered[1:], strict=False):
+            if s2 <= e1:
+                fail(self, "node_ranges", f"nodes {s1}-{e1} and {s2}-{e2}", "node ranges overlap")
+            if s2 > e1 + 1:
+                fail(
+                    self,
+                    "node_ranges",
+                    f"nodes {s1}-{e1} and {s2}-{e2}",
+                    f"nodes {e1 + 1}-{s2 - 1} are in no range",
+                )
+        if ordered[0][0] != 0 or ordered[-1][1] != nodes - 1:
+            missing = f"0-{ordered[0][0] - 1}" if ordered[0][0] != 0 else f"{ordered[-1][1] + 1}-{nodes - 1}"
+            fail(self, "node_ranges", [f"{s}-{e}" for s, e in spans], f"nodes {missing} are in no range")
+        return spans
+
+    def _images(self) -> tuple[str, ...]:
+        # The L2 renders its node ranges lazily; they are complete once the constructor has run.
+        cfn = self.resource.node.default_child
+        assert isinstance(cfn, batch.CfnJobDefinition)
+        rendered = Stack.of(self).resolve(cfn.node_properties)
+        images: list[str] = []
+        for node_range in rendered.get("nodeRangeProperties", []) if isinstance(rendered, dict) else []:
+            image = (node_range.get("container") or {}).get("image")
+            if isinstance(image, str) and image not in images:
+                images.append(image)
+        return tuple(images)

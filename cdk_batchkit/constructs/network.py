@@ -123,8 +123,34 @@ class BatchNetwork(Construct):
             description="Batch compute: no inbound, all outbound",
             allow_all_outbound=True,
         )
+        self._cluster_security_group: ec2.SecurityGroup | None = None
+        self._endpoint_security_group: ec2.SecurityGroup | None = None
         if mode is NetworkMode.PRIVATE_WITH_ENDPOINTS:
             self._add_endpoints()
+
+    @property
+    def cluster_security_group(self) -> ec2.SecurityGroup:
+        """A security group that allows all traffic between its members, for environments that run
+        multi-node parallel jobs (``Ec2ComputeEnvironment(multi_node=True)`` adds it next to
+        :attr:`security_group`). Created on first use, so a network without multi-node environments has
+        no inbound rule at all.
+
+        The nodes of a multi-node job talk to each other over their private IPs and their network
+        interfaces carry the environment's security groups:
+        https://docs.aws.amazon.com/batch/latest/userguide/mnp-ce.html
+        """
+        if self._cluster_security_group is None:
+            sg = ec2.SecurityGroup(
+                self,
+                "ClusterSecurityGroup",
+                vpc=self.vpc,
+                description="Batch multi-node jobs: all traffic between members, all outbound",
+                allow_all_outbound=True,
+            )
+            # Self-referencing: only members reach members (a separate ingress resource).
+            sg.add_ingress_rule(sg, ec2.Port.all_traffic(), "Nodes of multi-node parallel jobs")
+            self._cluster_security_group = sg
+        return self._cluster_security_group
 
     @property
     def public_subnets(self) -> bool:
@@ -135,6 +161,39 @@ class BatchNetwork(Construct):
     def private_egress(self) -> bool:
         """True when a task without a public IP can still pull images (NAT or ECR endpoints)."""
         return self.mode is not NetworkMode.PUBLIC
+
+    @property
+    def internet(self) -> bool:
+        """True when tasks reach the internet (a public IP or NAT); False when AWS is reached through VPC
+        endpoints only (then images must come from ECR)."""
+        return self.mode is not NetworkMode.PRIVATE_WITH_ENDPOINTS
+
+    def add_interface_endpoint(
+        self, name: str, service: ec2.InterfaceVpcEndpointAwsService
+    ) -> ec2.InterfaceVpcEndpoint | None:
+        """Add the interface endpoint ``service`` (construct id ``<name>Endpoint``) reachable on 443 from
+        the compute security group; once per network (later calls return the same endpoint). Only on
+        PRIVATE_WITH_ENDPOINTS (other modes reach AWS over the internet or NAT): None otherwise.
+
+        Each interface endpoint costs about $7.30 per AZ per month (us-east-1).
+        """
+        if self.mode is not NetworkMode.PRIVATE_WITH_ENDPOINTS:
+            return None
+        existing = self.node.try_find_child(f"{name}Endpoint")
+        if isinstance(existing, ec2.InterfaceVpcEndpoint):
+            return existing
+        assert self._endpoint_security_group is not None
+        return ec2.InterfaceVpcEndpoint(
+            self,
+            f"{name}Endpoint",
+            vpc=self.vpc,
+            service=service,
+            subnets=self.subnet_selection,
+            security_groups=[self._endpoint_security_group],
+            private_dns_enabled=True,
+            # Not open to the whole VPC CIDR: only the compute security group (rule above).
+            open=False,
+        )
 
     def _add_endpoints(self) -> None:
         ec2.GatewayVpcEndpoint(self, "S3Endpoint", vpc=self.vpc, service=ec2.GatewayVpcEndpointAwsService.S3)
@@ -147,15 +206,6 @@ class BatchNetwork(Construct):
             disable_inline_rules=True,
         )
         endpoint_sg.add_ingress_rule(self.security_group, ec2.Port.tcp(443), "Batch compute")
+        self._endpoint_security_group = endpoint_sg
         for name, service in _INTERFACE_ENDPOINTS:
-            ec2.InterfaceVpcEndpoint(
-                self,
-                f"{name}Endpoint",
-                vpc=self.vpc,
-                service=service,
-                subnets=self.subnet_selection,
-                security_groups=[endpoint_sg],
-                private_dns_enabled=True,
-                # Not open to the whole VPC CIDR: only the compute security group (rule above).
-                open=False,
-            )
+            self.add_interface_endpoint(name, service)

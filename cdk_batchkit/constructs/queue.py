@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from aws_cdk import Annotations, Duration
 from aws_cdk import aws_batch as batch
@@ -188,6 +189,10 @@ class JobQueue(JobQueueBase):
         self.compute_environments: tuple[EnvironmentLike, ...] = tuple(given)
         #: What the fit check knows of this queue's compute.
         self.profile: QueueProfile | None = QueueProfile(environments, fair_share=fair_share is not None)
+        self._networks, self._unknown_networks = _networks(given)
+
+    def queue_ref(self) -> QueueRef:
+        return QueueRef(self.resource, self.node.path, self.profile, self._networks, self._unknown_networks)
 
     @classmethod
     def from_job_queue_arn(
@@ -270,3 +275,16 @@ class JobQueue(JobQueueBase):
 
 def _profile(env: EnvironmentLike) -> ComputeProfile | None:
     return profile_of_environment(env.resource if isinstance(env, BatchComputeEnvironment) else env)
+
+
+def _networks(given: Sequence[EnvironmentLike]) -> tuple[tuple[Any, ...], tuple[str, ...]]:
+    """The networks of our environments (each once) and the labels of environments without one."""
+    networks: list[Any] = []
+    unknown: list[str] = []
+    for env in given:
+        network = getattr(env, "network", None) if isinstance(env, BatchComputeEnvironment) else None
+        if network is None:
+            unknown.append(env.node.path)
+        elif all(network is not n for n in networks):
+            networks.append(network)
+    return tuple(networks), tuple(unknown)

@@ -116,6 +116,11 @@ class ComputeProfile:
     #: True/False when known: a task without a public IP can still reach registries and AWS APIs
     #: (NAT gateway or VPC endpoints).
     private_egress: bool | None = None
+    #: True/False when known: tasks can reach the internet (public IP or NAT); False when AWS is reached
+    #: through VPC endpoints only, so images must come from ECR.
+    internet: bool | None = None
+    #: True/False when known: the security groups allow traffic between the nodes of a multi-node job.
+    node_traffic: bool | None = None
 
     @property
     def spot(self) -> bool:
@@ -154,8 +159,24 @@ class QueueProfile:
 
 
 @dataclass(frozen=True)
+class NodeGroup:
+    """One node range of a multi-node parallel job: ``count`` nodes that each need this much."""
+
+    count: int
+    vcpus: float
+    memory_mib: int
+    gpus: int = 0
+    #: For messages: ``"nodes 1-3"``.
+    label: str = ""
+
+
+@dataclass(frozen=True)
 class JobRequirements:
-    """What one job asks of a compute environment."""
+    """What one job asks of a compute environment.
+
+    A multi-node job with several node ranges lists them in ``node_groups``; ``vcpus``, ``memory_mib``
+    and ``gpus`` are then those of its largest node.
+    """
 
     platform: Platform
     vcpus: float
@@ -167,6 +188,18 @@ class JobRequirements:
     instance_type: str | None = None
     #: Fargate only: whether the task gets a public IP.
     assign_public_ip: bool = False
+    #: Multi-node parallel jobs with several node ranges: one group per range.
+    node_groups: tuple[NodeGroup, ...] = ()
+    #: The container images pulled by name (registry image names; images built or referenced as ECR
+    #: repositories by CDK are tokens and not listed).
+    images: tuple[str, ...] = ()
+
+    @property
+    def groups(self) -> tuple[NodeGroup, ...]:
+        """The node groups to place: ``node_groups``, or all ``nodes`` alike."""
+        if self.node_groups:
+            return self.node_groups
+        return (NodeGroup(self.nodes, self.vcpus, self.memory_mib, self.gpus),)
 
 
 @dataclass(frozen=True)

@@ -10,13 +10,22 @@ problem and None otherwise; constructs turn reasons into ``ValueError`` (synth f
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
 from .instances import shape_of
 from .limits import MAX_ENVIRONMENTS_PER_QUEUE
-from .profiles import ComputeKind, ComputeProfile, FitResult, JobRequirements, Platform, QueueProfile
+from .profiles import (
+    ComputeKind,
+    ComputeProfile,
+    FitResult,
+    JobRequirements,
+    NodeGroup,
+    Platform,
+    QueueProfile,
+)
 
 
 @dataclass(frozen=True)
@@ -57,6 +66,18 @@ Environments = Sequence[tuple[str, ComputeProfile | None]]
 
 _CREATE_QUEUE = "https://docs.aws.amazon.com/batch/latest/APIReference/API_CreateJobQueue.html"
 _MNP = "https://docs.aws.amazon.com/batch/latest/userguide/multi-node-parallel-jobs.html"
+_MNP_CE = "https://docs.aws.amazon.com/batch/latest/userguide/mnp-ce.html"
+_AWSVPC = "https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-networking-awsvpc.html"
+_ECR_ENDPOINTS = "https://docs.aws.amazon.com/AmazonECR/latest/userguide/vpc-endpoints.html"
+
+#: An image in a private ECR registry: ``ACCOUNT.dkr.ecr[-fips].REGION.amazonaws.com[.cn]/REPO...``
+#: (https://docs.aws.amazon.com/AmazonECR/latest/userguide/Registries.html, registry URL).
+ECR_IMAGE = re.compile(r"^[0-9]{12}\.dkr\.ecr(-fips)?\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/")
+
+
+def is_ecr_image(image: str) -> bool:
+    """Whether ``image`` (a registry image name) is pulled from a private ECR registry."""
+    return ECR_IMAGE.match(image) is not None
 
 
 # -- queue composition --------------------------------------------------------------------------------
@@ -192,9 +213,15 @@ def fit_multi_node(job: JobRequirements, env: ComputeProfile) -> str | None:
     "(jobs that need more vCPUs than maxvCpus stay RUNNABLE)",
 )
 def fit_max_vcpus(job: JobRequirements, env: ComputeProfile) -> str | None:
-    total = job.vcpus * job.nodes
+    groups = job.groups
+    total = sum(g.count * g.vcpus for g in groups)
     if env.maxv_cpus is not None and total > env.maxv_cpus:
-        what = f"{job.nodes} nodes x {job.vcpus:g} vCPUs" if job.nodes > 1 else f"{job.vcpus:g} vCPUs"
+        if len(groups) > 1:
+            what = " + ".join(f"{g.count} x {g.vcpus:g}" for g in groups) + f" = {total:g} vCPUs"
+        elif job.nodes > 1:
+            what = f"{job.nodes} nodes x {job.vcpus:g} vCPUs"
+        else:
+            what = f"{job.vcpus:g} vCPUs"
         return f"needs {what} but maxvCpus is {env.maxv_cpus}"
     return None
 
@@ -205,8 +232,9 @@ def fit_max_vcpus(job: JobRequirements, env: ComputeProfile) -> str | None:
     "https://docs.aws.amazon.com/batch/latest/userguide/gpu-jobs.html",
 )
 def fit_gpu(job: JobRequirements, env: ComputeProfile) -> str | None:
-    if job.gpus and not env.gpu:
-        return f"needs {job.gpus} GPU(s) but the environment has no GPU instances"
+    gpus = max(g.gpus for g in job.groups)
+    if gpus and not env.gpu:
+        return f"needs {gpus} GPU(s) but the environment has no GPU instances"
     return None
 
 
@@ -249,17 +277,27 @@ def fit_instance_size(job: JobRequirements, env: ComputeProfile) -> str | None:
     if not types or any(s is None for s in shapes):
         return UNCHECKED
     known = [s for s in shapes if s is not None]
+    for group in job.groups:
+        why = _group_fits(job, group, types, known)
+        if why is not None:
+            return why
+    return None
+
+
+def _group_fits(job: JobRequirements, group: NodeGroup, types: tuple[str, ...], known: list) -> str | None:
     if any(
-        s.vcpus >= job.vcpus and s.usable_memory_mib >= job.memory_mib and s.gpus >= job.gpus for s in known
+        s.vcpus >= group.vcpus and s.usable_memory_mib >= group.memory_mib and s.gpus >= group.gpus
+        for s in known
     ):
         return None
     largest = max(known, key=lambda s: (s.vcpus, s.memory_mib, s.gpus))
+    where = f" ({group.label})" if group.label and len(job.groups) > 1 else ""
     return (
-        f"needs {job.vcpus:g} vCPUs, {job.memory_mib} MiB"
-        + (f", {job.gpus} GPU(s)" if job.gpus else "")
-        + f" per node, but no allowed instance type ({', '.join(types)}) offers that; the largest offers "
-        f"{largest.vcpus} vCPUs, about {largest.usable_memory_mib} MiB usable"
-        + (f", {largest.gpus} GPU(s)" if job.gpus else "")
+        f"needs {group.vcpus:g} vCPUs, {group.memory_mib} MiB"
+        + (f", {group.gpus} GPU(s)" if group.gpus else "")
+        + f" per node{where}, but no allowed instance type ({', '.join(types)}) offers that; the largest "
+        f"offers {largest.vcpus} vCPUs, about {largest.usable_memory_mib} MiB usable"
+        + (f", {largest.gpus} GPU(s)" if group.gpus else "")
     )
 
 
@@ -285,13 +323,69 @@ def fit_fargate_egress(job: JobRequirements, env: ComputeProfile) -> str | None:
     return None
 
 
+@rule(
+    "BK-N1",
+    "A multi-node parallel job runs only where tasks without a public IP reach registries and AWS APIs "
+    "(private subnets with NAT or VPC endpoints).",
+    f"{_MNP_CE} (each node gets a network interface with a private IP only) and {_AWSVPC} (awsvpc tasks on "
+    "EC2 get no public IP; use private subnets with a NAT gateway)",
+)
+def fit_multi_node_egress(job: JobRequirements, env: ComputeProfile) -> str | None:
+    if job.nodes > 1 and env.private_egress is False:
+        return (
+            "multi-node parallel job nodes get network interfaces with a private IP only (no public IP), so "
+            "in public subnets without NAT or VPC endpoints they cannot pull images or reach AWS APIs; place "
+            "the environment in a BatchNetwork with mode=NetworkMode.PRIVATE_WITH_NAT (or "
+            "NetworkMode.PRIVATE_WITH_ENDPOINTS, with images in ECR)"
+        )
+    return None
+
+
+@rule(
+    "BK-N2",
+    "A multi-node parallel job runs only where the security groups allow traffic between its nodes.",
+    f"{_MNP} (frameworks that support IP-based internode communication) and {_MNP_CE} (the node network "
+    "interfaces use the compute environment's security groups)",
+)
+def fit_node_traffic(job: JobRequirements, env: ComputeProfile) -> str | None:
+    if job.nodes > 1 and env.node_traffic is False:
+        return (
+            "its security groups allow no traffic between the nodes of a multi-node job; create the "
+            "environment with multi_node=True (it adds the network's cluster security group, which allows "
+            "all traffic between its members)"
+        )
+    return None
+
+
+@rule(
+    "BK-P1",
+    "Compute that reaches AWS through VPC endpoints only (no internet) pulls images only from ECR.",
+    f"{_ECR_ENDPOINTS} (VPC endpoints reach Amazon ECR; other registries need internet access)",
+)
+def fit_image_registry(job: JobRequirements, env: ComputeProfile) -> str | None:
+    if env.internet is not False:
+        return None
+    outside = [image for image in job.images if not is_ecr_image(image)]
+    if outside:
+        return (
+            f"pulls image {', '.join(outside)} from outside Amazon ECR, but the environment reaches AWS "
+            "through VPC endpoints only (NetworkMode.PRIVATE_WITH_ENDPOINTS) and cannot reach that registry; "
+            "push the image to ECR (ecs.ContainerImage.from_ecr_repository or .from_asset) or use "
+            "NetworkMode.PRIVATE_WITH_NAT"
+        )
+    return None
+
+
 FIT_RULES = (
     fit_platform,
     fit_multi_node,
+    fit_multi_node_egress,
+    fit_node_traffic,
     fit_max_vcpus,
     fit_gpu,
     fit_pinned_type,
     fit_fargate_egress,
+    fit_image_registry,
     fit_instance_size,
 )
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from aws_cdk import CfnOutput, Duration, Size, Stack, TimeZone
+from aws_cdk import aws_ecr_assets as ecr_assets
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_scheduler as scheduler
@@ -34,6 +36,9 @@ from ..lambdas.submitter.manifest import ENV_KEY_ENCODING
 
 #: A small public image, so the reference app deploys without building anything.
 SAMPLE_IMAGE = "public.ecr.aws/amazonlinux/amazonlinux:2023"
+#: On PRIVATE_WITH_ENDPOINTS jobs pull from ECR only: the same image, built from this directory and pushed
+#: to the CDK bootstrap repository by `cdk deploy`.
+SAMPLE_IMAGE_DIR = Path(__file__).parent / "sample_image"
 #: Uploads under this prefix of the input bucket are submitted as array jobs.
 INPUT_PREFIX = "incoming/"
 #: Uploads under this prefix start the two-step workflow.
@@ -64,7 +69,14 @@ class BatchReferenceStack(Stack):
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         self.network = BatchNetwork(self, "Network", mode=network_mode, flow_log_retention=log_retention)
-        image = ecs.ContainerImage.from_registry(SAMPLE_IMAGE)
+        image = (
+            # Built for x86_64 (the reference compute) whatever the machine running `cdk deploy`.
+            ecs.ContainerImage.from_asset(str(SAMPLE_IMAGE_DIR), platform=ecr_assets.Platform.LINUX_AMD64)
+            if network_mode is NetworkMode.PRIVATE_WITH_ENDPOINTS
+            else ecs.ContainerImage.from_registry(SAMPLE_IMAGE)
+        )
+        # Multi-node jobs need private egress (their nodes get no public IP): not on the public network.
+        multi_node = network_mode is not NetworkMode.PUBLIC
 
         self.ec2_queue = JobQueue.spot_first(
             self,
@@ -73,7 +85,7 @@ class BatchReferenceStack(Stack):
                 self, "Ec2Spot", network=self.network, spot=True, maxv_cpus=ec2_maxv_cpus
             ),
             on_demand=Ec2ComputeEnvironment(
-                self, "Ec2OnDemand", network=self.network, maxv_cpus=ec2_maxv_cpus
+                self, "Ec2OnDemand", network=self.network, maxv_cpus=ec2_maxv_cpus, multi_node=multi_node
             ),
         )
         self.fargate_queue = JobQueue.spot_first(
@@ -120,19 +132,25 @@ class BatchReferenceStack(Stack):
         self.input_bucket = self.submitter.bucket
         self.submitter.grant_read(self.array_job.job_role)
 
-        self.multi_node_job = MultiNodeJobDefinition(
-            self,
-            "MultiNodeJob",
-            container=Container(
-                image=image,
-                vcpus=2,
-                memory=Size.gibibytes(4),
-                command=["sh", "-c", 'echo "node ${AWS_BATCH_JOB_NODE_INDEX} of ${AWS_BATCH_JOB_NUM_NODES}"'],
-            ),
-            nodes=2,
-            log_retention=log_retention,
-        )
-        self.ec2_queue.add_job_definition(self.multi_node_job)
+        self.multi_node_job: MultiNodeJobDefinition | None = None
+        if multi_node:
+            self.multi_node_job = MultiNodeJobDefinition(
+                self,
+                "MultiNodeJob",
+                container=Container(
+                    image=image,
+                    vcpus=2,
+                    memory=Size.gibibytes(4),
+                    command=[
+                        "sh",
+                        "-c",
+                        'echo "node ${AWS_BATCH_JOB_NODE_INDEX} of ${AWS_BATCH_JOB_NUM_NODES}"',
+                    ],
+                ),
+                nodes=2,
+                log_retention=log_retention,
+            )
+            self.ec2_queue.add_job_definition(self.multi_node_job)
 
         # One encrypted topic for job failures, workflow failures and alarms.
         self.notifications = NotificationTopic(self, "Notifications", display_name="Batch reference")
@@ -143,7 +161,8 @@ class BatchReferenceStack(Stack):
             "FargateQueueArn": self.fargate_queue.job_queue_arn,
         }
         outputs["ArrayJobDefinitionArn"] = self.array_job.job_definition_arn
-        outputs["MultiNodeJobDefinitionArn"] = self.multi_node_job.job_definition_arn
+        if self.multi_node_job is not None:
+            outputs["MultiNodeJobDefinitionArn"] = self.multi_node_job.job_definition_arn
         outputs["InputBucketName"] = self.input_bucket.bucket_name
         outputs["SubmitterDeadLetterQueueUrl"] = self.submitter.dead_letter_queue.queue_url
 
@@ -155,7 +174,11 @@ class BatchReferenceStack(Stack):
                 self,
                 "GpuJob",
                 container=Container(
-                    image=ecs.ContainerImage.from_registry("public.ecr.aws/docker/library/ubuntu:24.04"),
+                    image=(
+                        image
+                        if network_mode is NetworkMode.PRIVATE_WITH_ENDPOINTS
+                        else ecs.ContainerImage.from_registry("public.ecr.aws/docker/library/ubuntu:24.04")
+                    ),
                     vcpus=4,
                     memory=Size.gibibytes(14),
                     gpus=1,

@@ -966,11 +966,17 @@ def _build_job_queue(world: World, logical_id: str, resource: Mapping[str, Any])
     )
 
 
+#: AWS::Batch::JobDefinition properties that only steer CloudFormation (no RegisterJobDefinition field).
+_CFN_ONLY_JOB_DEFINITION_PROPERTIES = frozenset({"ResourceRetentionPolicy"})
+
+
 def _build_job_definition(world: World, logical_id: str, resource: Mapping[str, Any]) -> Resource:
     props = world._props(resource)
     name = props.get("JobDefinitionName") or _name(world.stack.name, logical_id, 128)
     dropped: list[str] = []
-    request = to_request("batch", "RegisterJobDefinition", {**props, "JobDefinitionName": name}, dropped)
+    # CloudFormation-only: what CloudFormation does with the previous revision on update; no API field.
+    api_props = {k: v for k, v in props.items() if k not in _CFN_ONLY_JOB_DEFINITION_PROPERTIES}
+    request = to_request("batch", "RegisterJobDefinition", {**api_props, "JobDefinitionName": name}, dropped)
     arn = world.client("batch").register_job_definition(**request)["jobDefinitionArn"]
     return JobDefinition(
         **_base(world, logical_id, resource, props),

@@ -69,15 +69,15 @@ def test_dependencies_only_point_at_the_platform(assembly: Path) -> None:
 def test_job_role_read_grant_lives_in_the_team_stack(assembly: Path) -> None:
     ingest = _template(assembly, "Ingest")
     policies = [r for r in ingest["Resources"].values() if r["Type"] == "AWS::IAM::Policy"]
-    reads = [
-        p
-        for p in policies
-        if any(
-            "s3:GetObject" in json.dumps(s["Action"]) for s in p["Properties"]["PolicyDocument"]["Statement"]
-        )
+    # A policy of the Ingest stack attached to the platform's job role (an imported role name).
+    on_platform_role = [
+        p for p in policies if "Fn::ImportValue" in json.dumps(p["Properties"].get("Roles", []))
     ]
-    assert reads, "the job role's read grant should be a policy in the Ingest stack"
-    assert all("Fn::ImportValue" in json.dumps(p["Properties"]["Roles"]) for p in reads)
+    assert on_platform_role, "the job role's read grant should be a policy in the Ingest stack"
+    actions = json.dumps(
+        [s["Action"] for p in on_platform_role for s in p["Properties"]["PolicyDocument"]["Statement"]]
+    )
+    assert "s3:GetObject" in actions
 
 
 def test_cross_stack_wildcards_are_acknowledged_as_imported_values(assembly: Path) -> None:

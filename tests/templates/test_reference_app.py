@@ -68,7 +68,14 @@ def _kitchen_sink(outdir: Path) -> Path:
         spot_bid_percentage=60,
         user_data_commands=["echo boot"],
     )
-    arm_od = Ec2ComputeEnvironment(stack, "ArmOnDemand", network=net, architecture=Architecture.ARM64)
+    arm_od = Ec2ComputeEnvironment(
+        stack,
+        "ArmOnDemand",
+        network=net,
+        architecture=Architecture.ARM64,
+        multi_node=True,
+        cluster_placement=True,
+    )
     arm_queue = JobQueue.spot_first(
         stack,
         "ArmQueue",
@@ -247,13 +254,75 @@ def test_reference_app_shape(assemblies):
     counts = plan.total_by_type(plan.resources_by_type(templates))
     assert counts["AWS::Batch::ComputeEnvironment"] == 4
     assert counts["AWS::Batch::JobQueue"] == 2
-    assert counts["AWS::Batch::JobDefinition"] == 3
+    # No multi-node job on the public network: its nodes would get no public IP (BK-N1).
+    assert counts["AWS::Batch::JobDefinition"] == 2
     assert counts["AWS::EC2::NatGateway"] == 0 and counts["AWS::EC2::VPCEndpoint"] == 0
     assert counts["AWS::StepFunctions::StateMachine"] == 1 and counts["AWS::Scheduler::Schedule"] == 1
     assert counts["AWS::Lambda::Function"] == 2  # the submitter and the backlog function
     assert counts["AWS::CloudWatch::Dashboard"] == 1
     gpu = plan.total_by_type(plan.resources_by_type(plan.load_templates(assemblies["gpu-endpoints"])))
     assert gpu["AWS::Batch::JobQueue"] == 3 and gpu["AWS::Batch::JobDefinition"] == 4
+
+
+def _resources(assembly: Path, type_name: str) -> list[dict]:
+    return [r for r in _all_resources(assembly) if r["Type"] == type_name]
+
+
+def _all_resources(assembly: Path) -> list[dict]:
+    return [r for t in plan.load_templates(assembly) for r in t.body["Resources"].values()]
+
+
+@pytest.mark.parametrize("variant", ["nat", "gpu-endpoints"])
+def test_multi_node_job_only_where_it_can_run(assemblies, variant):
+    mnp = [
+        r
+        for r in _resources(assemblies[variant], "AWS::Batch::JobDefinition")
+        if r["Properties"]["Type"] == "multinode"
+    ]
+    assert len(mnp) == 1
+    # Its nodes reach each other: one self-referencing all-traffic rule on the cluster security group.
+    (rule,) = [
+        r["Properties"]
+        for r in _resources(assemblies[variant], "AWS::EC2::SecurityGroupIngress")
+        if r["Properties"].get("IpProtocol") == "-1"
+    ]
+    assert rule["SourceSecurityGroupId"] == rule["GroupId"]
+    on_demand = [
+        r["Properties"]["ComputeResources"]
+        for r in _resources(assemblies[variant], "AWS::Batch::ComputeEnvironment")
+        if r["Properties"]["ComputeResources"]["Type"] == "EC2"
+    ]
+    assert sorted(len(c["SecurityGroupIds"]) for c in on_demand)[-1] == 2
+
+
+def test_public_reference_app_has_no_multi_node_job_and_no_inbound_rule(assemblies):
+    types = {r["Properties"]["Type"] for r in _resources(assemblies["default"], "AWS::Batch::JobDefinition")}
+    assert types == {"container"}
+    assert _resources(assemblies["default"], "AWS::EC2::SecurityGroupIngress") == []
+
+
+def test_every_job_definition_keeps_old_revisions(assemblies):
+    for variant in ("default", "gpu-endpoints", "nat", "kitchen-sink"):
+        for res in _resources(assemblies[variant], "AWS::Batch::JobDefinition"):
+            assert res["Properties"]["ResourceRetentionPolicy"] == {"SkipDeregisterOnUpdate": True}
+
+
+def test_fargate_environments_render_no_update_policy(assemblies):
+    for variant in ("default", "nat"):
+        for res in _resources(assemblies[variant], "AWS::Batch::ComputeEnvironment"):
+            props = res["Properties"]
+            fargate = props["ComputeResources"]["Type"].startswith("FARGATE")
+            assert ("UpdatePolicy" in props) is not fargate
+            assert ("ReplaceComputeEnvironment" in props) is not fargate
+
+
+def test_endpoints_reference_app_pulls_only_from_ecr(assemblies):
+    images = [
+        r["Properties"]["ContainerProperties"]["Image"]
+        for r in _resources(assemblies["gpu-endpoints"], "AWS::Batch::JobDefinition")
+        if "ContainerProperties" in r["Properties"]
+    ]
+    assert images and all("dkr.ecr" in json.dumps(i) for i in images)
 
 
 def test_reference_app_is_environment_agnostic(assemblies):

@@ -14,6 +14,7 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk import Duration, Size
 from aws_cdk import aws_batch as batch
+from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_iam as iam
 from aws_cdk.assertions import Annotations, Match, Template
@@ -102,6 +103,9 @@ def synth() -> Synth:
         ),
         "OwnRole": Ec2ComputeEnvironment(stack, "OwnRole", network=net, instance_role=own_role),
         "Private": Ec2ComputeEnvironment(stack, "Private", network=private),
+        "MultiNode": Ec2ComputeEnvironment(
+            stack, "MultiNode", network=private, multi_node=True, cluster_placement=True
+        ),
         "Fargate": FargateComputeEnvironment(stack, "Fargate", network=net),
         "FargateSpot": FargateComputeEnvironment(stack, "FargateSpot", network=net, spot=True, maxv_cpus=32),
         "Unmanaged": UnmanagedComputeEnvironment(stack, "Unmanaged", unmanagedv_cpus=48),
@@ -170,6 +174,77 @@ def test_compute_uses_network_subnets_and_security_group(synth: Synth) -> None:
     assert resources["Subnets"] == synth.stack.resolve(
         [s.subnet_id for s in synth.network.vpc.public_subnets]
     )
+
+
+# --- multi-node parallel jobs ----------------------------------------------------------------
+
+
+def test_multi_node_environment_adds_the_cluster_security_group(synth: Synth) -> None:
+    private = synth.envs["MultiNode"].network
+    resources = synth.ce("MultiNode")["ComputeResources"]
+    assert resources["SecurityGroupIds"] == synth.stack.resolve(
+        [private.security_group.security_group_id, private.cluster_security_group.security_group_id]
+    )
+    assert synth.envs["MultiNode"].profile.node_traffic is True
+    assert synth.envs["Private"].profile.node_traffic is False
+
+
+def test_cluster_security_group_allows_all_traffic_between_members_only(synth: Synth) -> None:
+    cluster = synth.envs["MultiNode"].network.cluster_security_group
+    group_id = synth.stack.resolve(cluster.security_group_id)
+    ingress = [
+        r["Properties"]
+        for r in synth.resources.values()
+        if r["Type"] == "AWS::EC2::SecurityGroupIngress" and r["Properties"]["GroupId"] == group_id
+    ]
+    assert ingress == [
+        {
+            "Description": "Nodes of multi-node parallel jobs",
+            "GroupId": group_id,
+            "IpProtocol": "-1",
+            "SourceSecurityGroupId": group_id,
+        }
+    ]
+    sg = synth.resources[synth.stack.resolve(cluster.node.default_child.logical_id)]["Properties"]
+    assert "SecurityGroupIngress" not in sg
+
+
+def test_networks_without_multi_node_environments_have_no_cluster_group(synth: Synth) -> None:
+    # The default public network stays without any inbound rule.
+    assert synth.network.node.try_find_child("ClusterSecurityGroup") is None
+    public_sg = synth.stack.resolve(synth.network.security_group.security_group_id)
+    assert not [
+        r
+        for r in synth.resources.values()
+        if r["Type"] == "AWS::EC2::SecurityGroupIngress" and r["Properties"]["GroupId"] == public_sg
+    ]
+
+
+def test_cluster_placement_creates_a_cluster_group_in_one_zone(synth: Synth) -> None:
+    groups = [r["Properties"] for r in synth.resources.values() if r["Type"] == "AWS::EC2::PlacementGroup"]
+    assert groups == [{"Strategy": "cluster"}]
+    env = synth.envs["MultiNode"]
+    resources = synth.ce("MultiNode")["ComputeResources"]
+    assert resources["PlacementGroup"] == synth.stack.resolve(env.placement_group.placement_group_name)
+    first = env.network.vpc.select_subnets(subnet_type=env.network.subnet_selection.subnet_type).subnets[0]
+    assert resources["Subnets"] == [synth.stack.resolve(first.subnet_id)]
+    assert len(synth.ce("Private")["ComputeResources"]["Subnets"]) == 2
+
+
+def test_rejects_multi_node_on_spot() -> None:
+    with pytest.raises(
+        ValueError, match=r"multi_node=True is invalid: multi-node parallel jobs are not supported"
+    ):
+        _ec2(spot=True, multi_node=True)
+
+
+def test_rejects_both_placement_options() -> None:
+    stack = new_stack()
+    group = ec2.PlacementGroup(stack, "Mine")
+    with pytest.raises(ValueError, match=r"cluster_placement=True is invalid: give either placement_group"):
+        Ec2ComputeEnvironment(
+            stack, "Compute", network=network(stack), placement_group=group, cluster_placement=True
+        )
 
 
 # --- the launch template ----------------------------------------------------------------------
@@ -351,8 +426,30 @@ def test_fargate_and_fargate_spot(synth: Synth) -> None:
             "SecurityGroupIds": sg,
             "Subnets": subnets,
         }
-        assert props["ReplaceComputeEnvironment"] is False
-        assert props["UpdatePolicy"] == {"JobExecutionTimeoutMinutes": 30, "TerminateJobsOnUpdate": False}
+        # Batch cannot update these on Fargate (aws-cdk#27054): none is rendered (BK-C9).
+        assert "ReplaceComputeEnvironment" not in props
+        assert "UpdatePolicy" not in props
+        assert "UpdateToLatestImageVersion" not in props["ComputeResources"]
+
+
+def test_update_fields_rendered_per_kind(synth: Synth) -> None:
+    """EC2 environments keep their in-place update policy; Fargate and unmanaged render none."""
+    for name in ("OnDemand", "Spot", "Gpu", "Private"):
+        props = synth.ce(name)
+        assert props["ReplaceComputeEnvironment"] is False, name
+        assert set(props["UpdatePolicy"]) == {"JobExecutionTimeoutMinutes", "TerminateJobsOnUpdate"}, name
+        assert props["ComputeResources"]["UpdateToLatestImageVersion"] is True, name
+    for name in ("Fargate", "FargateSpot", "Unmanaged"):
+        props = synth.ce(name)
+        assert "UpdatePolicy" not in props and "ReplaceComputeEnvironment" not in props, name
+        assert "UpdateToLatestImageVersion" not in props.get("ComputeResources", {}), name
+
+
+@pytest.mark.parametrize("prop", ["update_timeout", "terminate_on_update", "replace_compute_environment"])
+def test_fargate_constructor_does_not_offer_update_fields(prop: str) -> None:
+    stack = new_stack()
+    with pytest.raises(TypeError, match=prop):
+        FargateComputeEnvironment(stack, "Fargate", network=network(stack), **{prop: True})  # type: ignore[arg-type]
 
 
 def test_unmanaged(synth: Synth) -> None:
@@ -410,14 +507,6 @@ def test_rejects_update_timeout_out_of_range(timeout: Duration) -> None:
         ValueError, match=r"update_timeout=.* is invalid: must be between 60 and 21600 seconds"
     ):
         _ec2(update_timeout=timeout)
-
-
-def test_rejects_fargate_update_timeout_out_of_range() -> None:
-    stack = new_stack()
-    with pytest.raises(ValueError, match=r"update_timeout="):
-        FargateComputeEnvironment(
-            stack, "Fargate", network=network(stack), update_timeout=Duration.minutes(361)
-        )
 
 
 def test_rejects_gpu_with_arm64() -> None:
