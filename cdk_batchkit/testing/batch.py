@@ -211,10 +211,13 @@ def array_indexes(job: Mapping[str, Any]) -> list[int | None]:
 
 
 @contextmanager
-def patched_environ(values: Mapping[str, str]) -> Iterator[None]:
-    """Set ``values`` in ``os.environ`` for the block, then restore what was there."""
-    saved = {name: os.environ.get(name) for name in values}
+def patched_environ(values: Mapping[str, str], *, unset: Iterable[str] = ()) -> Iterator[None]:
+    """Set ``values`` (and remove ``unset``) in ``os.environ`` for the block, then restore what was there."""
+    removed = [name for name in unset if name not in values]
+    saved = {name: os.environ.get(name) for name in [*values, *removed]}
     os.environ.update(values)
+    for name in removed:
+        os.environ.pop(name, None)
     try:
         yield
     finally:

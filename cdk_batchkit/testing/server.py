@@ -15,6 +15,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from .batch import patched_environ
+
 __all__ = ["FAKE_CREDENTIALS", "MOTO_CONFIG", "fake_credentials", "mock_environment", "moto_server"]
 
 #: moto configuration the kit needs: no Docker for Batch, executed state machines.
@@ -34,17 +36,8 @@ FAKE_CREDENTIALS = {
 @contextmanager
 def fake_credentials() -> Iterator[None]:
     """Fake AWS credentials in ``os.environ`` (and no profile) for the block: nothing reaches AWS."""
-    saved = {name: os.environ.get(name) for name in [*FAKE_CREDENTIALS, "AWS_PROFILE"]}
-    os.environ.update(FAKE_CREDENTIALS)
-    os.environ.pop("AWS_PROFILE", None)
-    try:
+    with patched_environ(FAKE_CREDENTIALS, unset=["AWS_PROFILE"]):
         yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 @contextmanager

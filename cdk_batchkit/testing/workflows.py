@@ -110,7 +110,7 @@ def run_state_machine(
             if on_poll is not None:
                 on_poll()
             time.sleep(0.05)
-    history = _history(sfn, arn)
+    history = execution_history(sfn, arn)
     jobs = [job for job in world.jobs() if job["jobId"] not in before]
     return WorkflowRun(execution=dict(described), history=history, jobs=jobs)
 
@@ -119,13 +119,14 @@ def collect_run(world: Any, execution_arn: str) -> WorkflowRun:
     """A finished execution as a :class:`WorkflowRun`; its jobs are those named in its history."""
     sfn = world.client("stepfunctions")
     described = sfn.describe_execution(executionArn=execution_arn)
-    history = _history(sfn, execution_arn)
+    history = execution_history(sfn, execution_arn)
     text = json.dumps(history, default=str)
     jobs = [job for job in world.jobs() if job["jobId"] in text]
     return WorkflowRun(execution=dict(described), history=history, jobs=jobs)
 
 
-def _history(sfn: Any, arn: str) -> list[dict[str, Any]]:
+def execution_history(sfn: Any, arn: str) -> list[dict[str, Any]]:
+    """Every event of execution ``arn``, all pages."""
     events: list[dict[str, Any]] = []
     kwargs: dict[str, Any] = {"executionArn": arn, "maxResults": 1000}
     while True:

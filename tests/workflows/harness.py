@@ -13,6 +13,7 @@ from typing import Any
 import boto3
 
 from cdk_batchkit import testing
+from cdk_batchkit.testing.workflows import execution_history
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -156,12 +157,4 @@ def run(asl: dict, execution_input: dict, role_arn: str, name: str = "wf", timeo
 
 
 def history(execution_arn: str) -> list[dict]:
-    sfn = boto3.client("stepfunctions", region_name=REGION)
-    events: list[dict] = []
-    kwargs: dict[str, Any] = {"executionArn": execution_arn, "maxResults": 1000}
-    while True:
-        page = sfn.get_execution_history(**kwargs)
-        events.extend(page["events"])
-        if not page.get("nextToken"):
-            return events
-        kwargs["nextToken"] = page["nextToken"]
+    return execution_history(boto3.client("stepfunctions", region_name=REGION), execution_arn)
