@@ -240,9 +240,9 @@ def grant_submit(
 
 
 def grant_from(
-    scope: Construct, construct_id: str, grantee: iam.IGrantable, statement: iam.PolicyStatement
+    scope: Construct, construct_id: str, grantee: iam.IGrantable, *statements: iam.PolicyStatement
 ) -> object:
-    """Add ``statement`` to ``grantee`` without a reference from ``grantee``'s stack back to ``scope``'s.
+    """Add ``statements`` to ``grantee`` without a reference from ``grantee``'s stack back to ``scope``'s.
 
     A role in another stack (a job role in a platform stack, say) gets the statement through an
     ``iam.Policy`` created here and attached to it, so only this stack refers to the role; adding it to
@@ -252,8 +252,9 @@ def grant_from(
     principal = grantee.grant_principal
     is_role = isinstance(principal, Construct) and hasattr(principal, "role_arn")
     if is_role and Stack.of(principal) is not Stack.of(scope):  # type: ignore[arg-type]
-        return iam.Policy(scope, construct_id, roles=[principal], statements=[statement])  # type: ignore[list-item]
-    principal.add_to_principal_policy(statement)
+        return iam.Policy(scope, construct_id, roles=[principal], statements=list(statements))  # type: ignore[list-item]
+    for statement in statements:
+        principal.add_to_principal_policy(statement)
     return principal
 
 

@@ -366,15 +366,18 @@ class S3JobSubmitter(Construct):
         if self.mode is SubmitMode.ARRAY:
             resources.append(self.manifest_bucket.arn_for_objects(f"{self.manifest_prefix}*"))
         self._reads = getattr(self, "_reads", 0) + 1
-        holder = grant_from(
-            self,
-            f"ReadGrant{self._reads}",
-            grantee,
-            iam.PolicyStatement(actions=["s3:GetObject", "s3:GetObjectVersion"], resources=resources),
-        )
-        for key in (self.bucket.encryption_key, self.manifest_bucket.encryption_key):
-            if key is not None:
-                key.grant_decrypt(grantee)
+        statements = [
+            iam.PolicyStatement(actions=["s3:GetObject", "s3:GetObjectVersion"], resources=resources)
+        ]
+        # SSE-KMS buckets: kms:Decrypt in the same policy (an identity grant; the key policy must trust the
+        # account, as CDK's default key policy does), not key.grant_decrypt, which would also put the
+        # role's ARN into the key policy and the key's ARN into the role's own policy: a cycle across stacks.
+        keys = {id(k): k for k in (self.bucket.encryption_key, self.manifest_bucket.encryption_key) if k}
+        if keys:
+            statements.append(
+                iam.PolicyStatement(actions=["kms:Decrypt"], resources=[k.key_arn for k in keys.values()])
+            )
+        holder = grant_from(self, f"ReadGrant{self._reads}", grantee, *statements)
         if isinstance(holder, Construct):
             for arn in resources:
                 acknowledge_resource(

@@ -10,7 +10,7 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_s3 as s3
-from aws_cdk.assertions import Annotations, Match
+from aws_cdk.assertions import Annotations, Match, Template
 from moto import mock_aws
 
 from cdk_batchkit.constructs import (
@@ -402,3 +402,19 @@ def test_grant_read_gives_job_code_its_objects_and_manifests_only(template):
     assert set(statement["Action"]) == {"s3:GetObject", "s3:GetObjectVersion"}
     suffixes = sorted(r["Fn::Join"][1][-1] for r in statement["Resource"])
     assert suffixes == ["/*", "/batchkit/manifests/*"]
+
+
+def test_grant_read_to_a_role_in_another_stack_with_a_kms_bucket_makes_no_cycle():
+    app = cdk.App()
+    platform, team = cdk.Stack(app, "Platform"), cdk.Stack(app, "Team")
+    queue, job = _queue_and_job(platform)
+    bucket = s3.Bucket(team, "Uploads", encryption=s3.BucketEncryption.KMS)
+    submitter = S3JobSubmitter(team, "Submitter", job_queue=queue, job_definition=job, bucket=bucket)
+    submitter.grant_read(job.job_role)
+    assembly = app.synth()  # a reference from Platform back to Team would be a cycle: synth raises
+    assert "Fn::ImportValue" not in json.dumps(assembly.get_stack_by_name("Platform").template)
+    policies = Template.from_stack(team).find_resources("AWS::IAM::Policy").values()
+    read = [p for p in policies if "Fn::ImportValue" in json.dumps(p["Properties"]["Roles"])]
+    statements = [s for p in read for s in p["Properties"]["PolicyDocument"]["Statement"]]
+    actions = json.dumps([s["Action"] for s in statements])
+    assert "s3:GetObject" in actions and "kms:Decrypt" in actions
