@@ -5,7 +5,17 @@ from __future__ import annotations
 import aws_cdk as cdk
 from aws_cdk.assertions import Template
 
-from cdk_batchkit.constructs import BatchNetwork
+from cdk_batchkit.constructs import (
+    BatchNetwork,
+    Container,
+    ContainerJobDefinition,
+    FargateComputeEnvironment,
+    JobQueue,
+    Platform,
+)
+
+#: A small public image for job definitions under test.
+SAMPLE_IMAGE = "public.ecr.aws/amazonlinux/amazonlinux:2023"
 
 
 def new_stack(name: str = "Test") -> cdk.Stack:
@@ -15,6 +25,24 @@ def new_stack(name: str = "Test") -> cdk.Stack:
 
 def network(stack: cdk.Stack, **kwargs: object) -> BatchNetwork:
     return BatchNetwork(stack, "Network", **kwargs)  # type: ignore[arg-type]
+
+
+def fargate_queue_and_job(stack: cdk.Stack) -> tuple[JobQueue, ContainerJobDefinition]:
+    """A one-environment Fargate queue ("Queue") and a quarter-vCPU Fargate job ("Job") that fits it."""
+    from aws_cdk import aws_ecs as ecs
+
+    queue = JobQueue(
+        stack, "Queue", compute_environments=[FargateComputeEnvironment(stack, "Env", network=network(stack))]
+    )
+    job = ContainerJobDefinition(
+        stack,
+        "Job",
+        container=Container(
+            image=ecs.ContainerImage.from_registry(SAMPLE_IMAGE), vcpus=0.25, memory=cdk.Size.mebibytes(512)
+        ),
+        platform=Platform.FARGATE,
+    )
+    return queue, job
 
 
 def template_of(stack: cdk.Stack) -> Template:

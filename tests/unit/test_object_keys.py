@@ -11,19 +11,11 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote_plus
 
-import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_s3 as s3
 from moto import mock_aws
 
-from cdk_batchkit.constructs import (
-    Container,
-    ContainerJobDefinition,
-    FargateComputeEnvironment,
-    JobQueue,
-    Platform,
-)
 from cdk_batchkit.constructs.submitter import S3JobRule, S3JobSubmitter, SubmitMode
 from cdk_batchkit.constructs.triggers import ObjectCreatedTrigger
 from cdk_batchkit.constructs.workflow import Step, Workflow
@@ -35,7 +27,7 @@ from cdk_batchkit.model.object_keys import (
     may_start_with,
 )
 from tests.eventbridge import routed
-from tests.support import network, new_stack, template_of
+from tests.support import fargate_queue_and_job, new_stack, template_of
 
 IMAGE = ecs.ContainerImage.from_registry("public.ecr.aws/amazonlinux/amazonlinux:2023")
 BUCKET = "input-bucket"
@@ -104,15 +96,7 @@ def test_a_suffix_may_start_with_a_slash() -> None:
 
 def _build() -> dict[str, Any]:
     stack = new_stack()
-    queue = JobQueue(
-        stack, "Queue", compute_environments=[FargateComputeEnvironment(stack, "Env", network=network(stack))]
-    )
-    job = ContainerJobDefinition(
-        stack,
-        "Job",
-        container=Container(image=IMAGE, vcpus=0.25, memory=cdk.Size.mebibytes(512)),
-        platform=Platform.FARGATE,
-    )
+    queue, job = fargate_queue_and_job(stack)
     bucket = s3.Bucket(stack, "Bucket")
     S3JobSubmitter(
         stack,
@@ -198,15 +182,7 @@ def test_manifest_exclusion_is_the_keys_only_matcher(patterns: dict[str, Any]) -
 @pytest.mark.parametrize("prop", ["prefix", "manifest_prefix"])
 def test_rejects_leading_slashes_in_every_s3_construct(prop: str) -> None:
     stack = new_stack()
-    queue = JobQueue(
-        stack, "Queue", compute_environments=[FargateComputeEnvironment(stack, "Env", network=network(stack))]
-    )
-    job = ContainerJobDefinition(
-        stack,
-        "Job",
-        container=Container(image=IMAGE, vcpus=0.25, memory=cdk.Size.mebibytes(512)),
-        platform=Platform.FARGATE,
-    )
+    queue, job = fargate_queue_and_job(stack)
     bucket = s3.Bucket(stack, "Bucket")
     match = rf"{prop}='/in/' is invalid: must not start with '/'"
     with pytest.raises(ValueError, match=match):

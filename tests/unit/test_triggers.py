@@ -20,12 +20,9 @@ from aws_cdk import aws_sqs as sqs
 from moto import mock_aws
 
 from cdk_batchkit.constructs import (
-    Container,
     ContainerJobDefinition,
     EventDelivery,
-    FargateComputeEnvironment,
     JobQueue,
-    Platform,
 )
 from cdk_batchkit.constructs.job_notifications import JobStateNotifications, WorkflowNotifications
 from cdk_batchkit.constructs.nag import acknowledge
@@ -33,7 +30,7 @@ from cdk_batchkit.constructs.notifications import NotificationTopic
 from cdk_batchkit.constructs.triggers import JobSchedule, ObjectCreatedTrigger, WorkflowSchedule
 from cdk_batchkit.constructs.workflow import Step, Workflow
 from tests.eventbridge import routed
-from tests.support import network, new_stack, synth_checked
+from tests.support import fargate_queue_and_job, new_stack, synth_checked
 
 EVENTS = Path(__file__).resolve().parents[1] / "events"
 BUCKET = "uploads"
@@ -47,15 +44,7 @@ def _event(path: str) -> dict:
 
 
 def _build(stack: cdk.Stack) -> None:
-    queue = JobQueue(
-        stack, "Queue", compute_environments=[FargateComputeEnvironment(stack, "Env", network=network(stack))]
-    )
-    job = ContainerJobDefinition(
-        stack,
-        "Job",
-        container=Container(image=IMAGE, vcpus=0.25, memory=cdk.Size.mebibytes(512)),
-        platform=Platform.FARGATE,
-    )
+    queue, job = fargate_queue_and_job(stack)
     topic = NotificationTopic(stack, "Alerts")
     workflow = Workflow(stack, "Pipeline", topic=topic, steps=[Step("Render", job, queue)])
     bucket = s3.Bucket(stack, "Uploads", enforce_ssl=True, encryption=s3.BucketEncryption.S3_MANAGED)
@@ -315,15 +304,7 @@ def test_workflow_failures_route_failed_timed_out_and_aborted_of_the_workflow(te
 @pytest.fixture
 def parts() -> tuple[cdk.Stack, JobQueue, ContainerJobDefinition, Workflow]:
     stack = new_stack()
-    queue = JobQueue(
-        stack, "Queue", compute_environments=[FargateComputeEnvironment(stack, "Env", network=network(stack))]
-    )
-    job = ContainerJobDefinition(
-        stack,
-        "Job",
-        container=Container(image=IMAGE, vcpus=0.25, memory=cdk.Size.mebibytes(512)),
-        platform=Platform.FARGATE,
-    )
+    queue, job = fargate_queue_and_job(stack)
     return stack, queue, job, Workflow(stack, "W", steps=[Step("A", job, queue)])
 
 
