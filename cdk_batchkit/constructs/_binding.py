@@ -19,7 +19,7 @@ from aws_cdk import aws_batch as batch
 from aws_cdk import aws_iam as iam
 from constructs import Construct, IConstruct, Node
 
-from ..model import JobRequirements, Platform, QueueProfile, check_fit
+from ..model import JobRequirements, QueueProfile, check_fit
 from ..model.limits import MAX_SCHEDULING_PRIORITY, MAX_SHARE_IDENTIFIER, MIN_SCHEDULING_PRIORITY
 from ..model.rules import share_identifier_matches
 from ._describe import profile_of_queue, requirements_of_definition
@@ -105,6 +105,9 @@ def queue_ref(queue: Any) -> QueueRef:
     return QueueRef(queue, queue.node.path, profile_of_queue(queue))
 
 
+_NO_CONTAINER_OVERRIDES = (batch.MultiNodeJobDefinition, batch.EksJobDefinition)
+
+
 def definition_ref(definition: Any) -> DefinitionRef:
     """Our job definition constructs, an L2 definition (requirements derived) or an imported one."""
     if hasattr(definition, "definition_ref"):
@@ -116,8 +119,10 @@ def definition_ref(definition: Any) -> DefinitionRef:
         definition.node.path,
         requirements_of_definition(definition),
         propagate_tags=bool(getattr(definition, "propagate_tags", False)),
-        container_overrides=isinstance(definition, batch.EcsJobDefinition)
-        or not isinstance(definition, (batch.MultiNodeJobDefinition, batch.EksJobDefinition)),
+        # Multi-node and EKS definitions take no containerOverrides; an imported one is assumed ECS.
+        container_overrides=not isinstance(
+            definition, (batch.MultiNodeJobDefinition, batch.EksJobDefinition)
+        ),
     )
 
 
@@ -256,12 +261,3 @@ def grant_from(
     for statement in statements:
         principal.add_to_principal_policy(statement)
     return principal
-
-
-def check_platform(scope: Construct, prop: str, job: DefinitionRef, *allowed: Platform) -> None:
-    """Reject a job definition of a platform this consumer cannot submit."""
-    if job.requirements is not None and job.requirements.platform not in allowed:
-        raise ValueError(
-            f"{scope.node.path}: {prop}={job.label!r} is invalid: a {job.requirements.platform.value} job "
-            f"definition; this construct submits {', '.join(p.value for p in allowed)} jobs"
-        )
