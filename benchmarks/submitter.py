@@ -238,8 +238,9 @@ def asset_bytes() -> tuple[int, int]:
     return sum(path.stat().st_size for path in files), len(files)
 
 
-def create_world(url: str, name: str, tables: list[str]) -> dict[str, str]:
-    """A compute environment, a queue per name, a job definition, the manifest bucket and tables."""
+def create_world(url: str, name: str, queues: list[str], tables: list[str] | None = None) -> dict[str, str]:
+    """A compute environment, a queue per name in ``queues``, a job definition (``world["definition"]``),
+    the ``NAME-manifests`` bucket and an idempotency table per name in ``tables`` (default: ``queues``)."""
     session = boto3.session.Session(region_name="us-east-1")
     iam, batch = session.client("iam", endpoint_url=url), session.client("batch", endpoint_url=url)
     s3, dynamodb = session.client("s3", endpoint_url=url), session.client("dynamodb", endpoint_url=url)
@@ -254,7 +255,7 @@ def create_world(url: str, name: str, tables: list[str]) -> dict[str, str]:
             priority=1,
             computeEnvironmentOrder=[{"order": 1, "computeEnvironment": environment}],
         )["jobQueueArn"]
-        for queue in tables
+        for queue in queues
     }
     world["definition"] = batch.register_job_definition(
         jobDefinitionName=f"{name}-process",
@@ -262,7 +263,7 @@ def create_world(url: str, name: str, tables: list[str]) -> dict[str, str]:
         containerProperties={"image": "busybox", "vcpus": 1, "memory": 512, "command": ["echo", "Ref::key"]},
     )["jobDefinitionArn"]
     s3.create_bucket(Bucket=f"{name}-manifests")
-    for table in tables:
+    for table in queues if tables is None else tables:
         dynamodb.create_table(
             TableName=table,
             KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
@@ -638,32 +639,9 @@ def run(url: str, objects: int) -> None:
     def client(service: str, config: Any = None) -> Any:
         return session.client(service, endpoint_url=url, config=config)
 
-    iam, setup_batch, s3, dynamodb = client("iam"), client("batch"), client("s3"), client("dynamodb")
-    role = iam.create_role(RoleName="bench-batch", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
-    environment = setup_batch.create_compute_environment(
-        computeEnvironmentName="bench-ce", type="UNMANAGED", state="ENABLED", serviceRole=role
-    )["computeEnvironmentArn"]
-    queues = {
-        name: setup_batch.create_job_queue(
-            jobQueueName=name,
-            state="ENABLED",
-            priority=1,
-            computeEnvironmentOrder=[{"order": 1, "computeEnvironment": environment}],
-        )["jobQueueArn"]
-        for name in ("bench-array", "bench-naive")
-    }
-    definition = setup_batch.register_job_definition(
-        jobDefinitionName="bench-process",
-        type="container",
-        containerProperties={"image": "busybox", "vcpus": 1, "memory": 512, "command": ["echo", "Ref::key"]},
-    )["jobDefinitionArn"]
-    s3.create_bucket(Bucket="bench-manifests")
-    dynamodb.create_table(
-        TableName="bench-idempotency",
-        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    queues = create_world(url, "bench", ["bench-array", "bench-naive"], ["bench-idempotency"])
+    definition = queues["definition"]
+    setup_batch = client("batch")
 
     bodies = [eventbridge_event(index) for index in range(objects)]
     events = [sqs_batch(bodies[start : start + BATCH_SIZE], start) for start in range(0, objects, BATCH_SIZE)]
