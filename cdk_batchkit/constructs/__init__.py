@@ -12,6 +12,7 @@ from ..model import (
     JobRequirements,
     Platform,
     QueueProfile,
+    SubmitShape,
     check_fit,
 )
 from ._events import EventDelivery
@@ -78,6 +79,7 @@ __all__ = [
     "S3JobSubmitter",
     "Step",
     "SubmitMode",
+    "SubmitShape",
     "UnmanagedComputeEnvironment",
     "Workflow",
     "WorkflowNotifications",

@@ -19,7 +19,7 @@ from aws_cdk import aws_batch as batch
 from aws_cdk import aws_iam as iam
 from constructs import Construct, IConstruct, Node
 
-from ..model import JobRequirements, QueueProfile, check_fit
+from ..model import JobRequirements, QueueProfile, SubmitShape, check_fit
 from ..model.limits import MAX_SCHEDULING_PRIORITY, MAX_SHARE_IDENTIFIER, MIN_SCHEDULING_PRIORITY
 from ..model.rules import share_identifier_matches
 from ._describe import profile_of_queue, requirements_of_definition
@@ -55,8 +55,11 @@ class DefinitionRef:
     requirements: JobRequirements | None
     #: Whether jobs propagate tags (then SubmitJob needs batch:TagResource when tags are sent).
     propagate_tags: bool = False
-    #: Whether SubmitJob may carry ``containerOverrides`` (single-container ECS jobs).
-    container_overrides: bool = True
+    #: Which SubmitJob override field the definition takes.
+    shape: SubmitShape = SubmitShape.CONTAINER
+    #: ECS_TASK / EKS: the name of the container that receives per-submission overrides (command,
+    #: environment, resources). None: the only (or first essential) container.
+    override_container: str | None = None
     #: Called when bound to a queue whose profile is known; may adjust the definition and returns
     #: the requirements to check (our Fargate definitions turn on a public IP where it is needed).
     on_bind: Callable[[QueueRef], JobRequirements] | None = None
@@ -64,6 +67,11 @@ class DefinitionRef:
     @property
     def job_definition_arn(self) -> str:
         return self.resource.job_definition_arn
+
+    @property
+    def container_overrides(self) -> bool:
+        """Whether SubmitJob may carry ``containerOverrides`` (single-container ECS jobs)."""
+        return self.shape is SubmitShape.CONTAINER
 
     @property
     def name_arn(self) -> str:
@@ -105,7 +113,7 @@ def queue_ref(queue: Any) -> QueueRef:
     return QueueRef(queue, queue.node.path, profile_of_queue(queue))
 
 
-_NO_CONTAINER_OVERRIDES = (batch.MultiNodeJobDefinition, batch.EksJobDefinition)
+_L2_SHAPES: dict[type, SubmitShape] = {batch.MultiNodeJobDefinition: SubmitShape.NODE, batch.EksJobDefinition: SubmitShape.EKS}
 
 
 def definition_ref(definition: Any) -> DefinitionRef:
@@ -119,10 +127,8 @@ def definition_ref(definition: Any) -> DefinitionRef:
         definition.node.path,
         requirements_of_definition(definition),
         propagate_tags=bool(getattr(definition, "propagate_tags", False)),
-        # Multi-node and EKS definitions take no containerOverrides; an imported one is assumed ECS.
-        container_overrides=not isinstance(
-            definition, (batch.MultiNodeJobDefinition, batch.EksJobDefinition)
-        ),
+        # An imported definition is assumed single-container ECS.
+        shape=_L2_SHAPES.get(type(definition), SubmitShape.CONTAINER),
     )
 
 

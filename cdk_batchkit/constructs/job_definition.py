@@ -30,6 +30,7 @@ from ..model import (
     JobRequirements,
     NodeGroup,
     Platform,
+    SubmitShape,
     check_fit,
 )
 from ..model.limits import (
@@ -196,8 +197,8 @@ class JobDefinitionBase(Construct):
     resource: batch.IJobDefinition
     requirements: JobRequirements | None
     propagate_tags: bool = False
-    #: Whether SubmitJob may carry ``containerOverrides`` (single-container ECS jobs only).
-    takes_container_overrides: bool = True
+    #: Which SubmitJob override field the definition takes.
+    submit_shape: SubmitShape = SubmitShape.CONTAINER
 
     @property
     def job_definition_arn(self) -> str:
@@ -214,7 +215,7 @@ class JobDefinitionBase(Construct):
             self.node.path,
             self.requirements,
             propagate_tags=self.propagate_tags,
-            container_overrides=self.takes_container_overrides,
+            shape=self.submit_shape,
             on_bind=self._on_bind,
         )
 
@@ -253,7 +254,7 @@ class ImportedJobDefinition(JobDefinitionBase):
         job_definition_arn: str | None = None,
         requirements: JobRequirements | None = None,
         propagate_tags: bool = False,
-        container_overrides: bool = True,
+        submit_shape: SubmitShape = SubmitShape.CONTAINER,
     ) -> None:
         super().__init__(scope, construct_id)
         if (job_definition is None) == (job_definition_arn is None):
@@ -265,7 +266,7 @@ class ImportedJobDefinition(JobDefinitionBase):
         #: What the job needs; None skips the fit checks (with a synth warning).
         self.requirements = requirements
         self.propagate_tags = propagate_tags
-        self.takes_container_overrides = container_overrides
+        self.submit_shape = submit_shape
 
 
 class BatchJobDefinition(JobDefinitionBase):
@@ -338,19 +339,20 @@ class BatchJobDefinition(JobDefinitionBase):
         *,
         requirements: JobRequirements | None = None,
         propagate_tags: bool = False,
-        container_overrides: bool = True,
+        submit_shape: SubmitShape = SubmitShape.CONTAINER,
     ) -> ImportedJobDefinition:
         """A job definition defined elsewhere, by ARN (with or without revision). ``requirements``
         describes what it needs so it is fit-checked against queues; without it the check is skipped
-        with a synth warning. ``container_overrides=False`` for multi-node or EKS definitions (they take
-        no ``containerOverrides``)."""
+        with a synth warning. ``submit_shape``: which SubmitJob override field it takes
+        (``SubmitShape.NODE`` for multi-node, ``EKS``, ``ECS_TASK`` for multi-container definitions).
+        Default: ``SubmitShape.CONTAINER`` (a single-container ECS definition)."""
         return ImportedJobDefinition(
             scope,
             construct_id,
             job_definition_arn=job_definition_arn,
             requirements=requirements,
             propagate_tags=propagate_tags,
-            container_overrides=container_overrides,
+            submit_shape=submit_shape,
         )
 
     @classmethod
@@ -371,7 +373,7 @@ class BatchJobDefinition(JobDefinitionBase):
             job_definition=job_definition,
             requirements=requirements or described.requirements,
             propagate_tags=described.propagate_tags,
-            container_overrides=described.container_overrides,
+            submit_shape=described.shape,
         )
 
     @property
@@ -792,7 +794,7 @@ class MultiNodeJobDefinition(BatchJobDefinition):
     queues at synth.
     """
 
-    takes_container_overrides = False
+    submit_shape = SubmitShape.NODE
 
     def __init__(
         self,

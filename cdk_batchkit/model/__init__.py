@@ -16,6 +16,7 @@ from .profiles import (
     Orchestration,
     Platform,
     QueueProfile,
+    SubmitShape,
 )
 from .rules import RULES, Rule, check_environment, check_fit, check_queue
 
@@ -32,6 +33,7 @@ __all__ = [
     "Platform",
     "QueueProfile",
     "Rule",
+    "SubmitShape",
     "architecture_of",
     "check_environment",
     "check_fit",

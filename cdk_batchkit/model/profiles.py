@@ -158,6 +158,23 @@ class QueueProfile:
         return {name: p for name, p in self.environments if p is not None}
 
 
+class SubmitShape(Enum):
+    """Which SubmitJob override field a job definition takes (the others are rejected by Batch).
+
+    Source: https://docs.aws.amazon.com/batch/latest/APIReference/API_SubmitJob.html
+    (containerOverrides, ecsPropertiesOverride, eksPropertiesOverride, nodeOverrides).
+    """
+
+    #: A single-container ECS job (``containerProperties``): ``containerOverrides``.
+    CONTAINER = "containerOverrides"
+    #: A multi-container ECS job (``ecsProperties``): ``ecsPropertiesOverride``, containers by name.
+    ECS_TASK = "ecsPropertiesOverride"
+    #: An EKS job (``eksProperties``): ``eksPropertiesOverride``, containers by name.
+    EKS = "eksPropertiesOverride"
+    #: A multi-node parallel job (``nodeProperties``): ``nodeOverrides``, per node range.
+    NODE = "nodeOverrides"
+
+
 @dataclass(frozen=True)
 class NodeGroup:
     """One node range of a multi-node parallel job: ``count`` nodes that each need this much."""
