@@ -113,7 +113,10 @@ def queue_ref(queue: Any) -> QueueRef:
     return QueueRef(queue, queue.node.path, profile_of_queue(queue))
 
 
-_L2_SHAPES: dict[type, SubmitShape] = {batch.MultiNodeJobDefinition: SubmitShape.NODE, batch.EksJobDefinition: SubmitShape.EKS}
+_L2_SHAPES: dict[type, SubmitShape] = {
+    batch.MultiNodeJobDefinition: SubmitShape.NODE,
+    batch.EksJobDefinition: SubmitShape.EKS,
+}
 
 
 def definition_ref(definition: Any) -> DefinitionRef:
