@@ -22,6 +22,7 @@ from .compute import (
     FargateComputeEnvironment,
     UnmanagedComputeEnvironment,
 )
+from .container_options import ContainerCondition, FireLens, LinuxParameters
 from .job_definition import (
     BatchJobDefinition,
     Container,
@@ -52,11 +53,13 @@ __all__ = [
     "ComputeKind",
     "ComputeProfile",
     "Container",
+    "ContainerCondition",
     "ContainerJobDefinition",
     "Ec2ComputeEnvironment",
     "EventDelivery",
     "FairShare",
     "FargateComputeEnvironment",
+    "FireLens",
     "FitResult",
     "ImportedJobDefinition",
     "ImportedJobQueue",
@@ -66,6 +69,7 @@ __all__ = [
     "JobRequirements",
     "JobSchedule",
     "JobStateNotifications",
+    "LinuxParameters",
     "MonitoringThresholds",
     "MultiNodeJobDefinition",
     "NetworkMode",

@@ -15,12 +15,13 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import jsii
-from aws_cdk import Annotations, Duration, Size, Stack, Token
+from aws_cdk import Annotations, Duration, IAnyProducer, IResolveContext, Lazy, Size, Stack, Token
 from aws_cdk import aws_batch as batch
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct, IValidation
 
 from ..model import (
@@ -55,6 +56,18 @@ from ._binding import (
     queue_ref,
 )
 from ._validation import check_range, check_seconds, fail, is_token
+from .container_options import (
+    ContainerCondition,
+    FireLens,
+    LinuxParameters,
+    check_container,
+    check_fargate_task,
+    check_firelens_routes,
+    check_log_driver,
+    check_task,
+    log_driver_of,
+    task_container,
+)
 from .nag import acknowledge
 from .network import BatchNetwork
 
@@ -127,8 +140,25 @@ class Container:
         is granted read access. Default: none.
     :param volumes: volumes to mount, e.g. ``batch.EcsVolume.efs(...)``. Default: none.
     :param readonly_root_filesystem: Default: False.
-    :param logging: the log driver. Default: ``awslogs`` into a log group the job definition owns,
-        with retention (``log_group``/``log_retention`` on the definition).
+    :param logging: the log driver (``ecs.LogDriver.aws_logs(...)``, ``.splunk(...)``, ``.generic(...)``
+        with ``options`` and ``secret_options``; Fargate: awslogs or splunk). Default: ``awslogs`` into a
+        log group the job definition owns, with retention (``log_group``/``log_retention`` on the
+        definition).
+    :param user: ``user``, ``user:group``, ``uid`` or ``uid:gid``. Default: the image's user.
+    :param privileged: root-equivalent access to the host (EC2 only; warns at synth). Default: False.
+    :param ulimits: ``batch.Ulimit(name=batch.UlimitName.NOFILE, soft_limit=..., hard_limit=...)``
+        (EC2 only). Default: Docker's.
+    :param linux_parameters: shared memory, tmpfs, devices, init process, swap: a
+        :class:`LinuxParameters`. Default: none.
+    :param repository_credentials: a Secrets Manager secret (``username``/``password``) for an image in a
+        private registry outside ECR; the execution role is granted read on it. Default: none.
+    :param name: multi-container definitions only: the container's name (unique in the task).
+    :param essential: multi-container definitions only: whether the job ends when this container stops
+        (at least one is). Default: True.
+    :param depends_on: multi-container definitions only: containers this one waits for, name ->
+        :class:`ContainerCondition`. Default: none.
+    :param firelens: multi-container definitions only (EC2): makes this container the task's FireLens
+        log router (:class:`FireLens`). Default: none.
     """
 
     image: ecs.ContainerImage
@@ -141,6 +171,15 @@ class Container:
     volumes: Sequence[batch.EcsVolume] = ()
     readonly_root_filesystem: bool = False
     logging: ecs.LogDriver | None = None
+    user: str | None = None
+    privileged: bool = False
+    ulimits: Sequence[batch.Ulimit] = ()
+    linux_parameters: LinuxParameters | None = None
+    repository_credentials: secretsmanager.ISecret | None = None
+    name: str | None = None
+    essential: bool = True
+    depends_on: Mapping[str, ContainerCondition] = field(default_factory=dict)
+    firelens: FireLens | None = None
 
     @property
     def memory_size(self) -> Size:
@@ -199,6 +238,8 @@ class JobDefinitionBase(Construct):
     propagate_tags: bool = False
     #: Which SubmitJob override field the definition takes.
     submit_shape: SubmitShape = SubmitShape.CONTAINER
+    #: ECS_TASK: the container that receives per-submission overrides.
+    override_container: str | None = None
 
     @property
     def job_definition_arn(self) -> str:
@@ -216,6 +257,7 @@ class JobDefinitionBase(Construct):
             self.requirements,
             propagate_tags=self.propagate_tags,
             shape=self.submit_shape,
+            override_container=self.override_container,
             on_bind=self._on_bind,
         )
 
@@ -381,8 +423,10 @@ class BatchJobDefinition(JobDefinitionBase):
         """Where the job's stdout/stderr go (None when the container brings its own ``logging``)."""
         return self._log_group
 
-    def _container_props(self, container: Container, execution_role: iam.IRole | None) -> dict[str, Any]:
-        """Props shared by the EC2 and Fargate L2 container definitions."""
+    def _container_props(
+        self, container: Container, execution_role: iam.IRole | None, index: int = 0, *, ec2: bool = True
+    ) -> dict[str, Any]:
+        """Props of the L2 container definition (EC2 or Fargate) for ``container`` (the ``index``-th)."""
         logging = container.logging
         if logging is None:
             if self._log_group is None:
@@ -400,7 +444,34 @@ class BatchJobDefinition(JobDefinitionBase):
             job_role=self.job_role,
             execution_role=execution_role,
             logging=logging,
+            user=container.user,
+            linux_parameters=(
+                container.linux_parameters.bind(self, "LinuxParameters" + (str(index) if index else ""))
+                if container.linux_parameters is not None
+                else None
+            ),
+            **(self._ec2_only(container) if ec2 else {}),
         )
+
+    @staticmethod
+    def _ec2_only(container: Container) -> dict[str, Any]:
+        return dict(privileged=container.privileged or None, ulimits=list(container.ulimits) or None)
+
+    def _bound(
+        self, definition: batch.IEcsContainerDefinition, container: Container, prop: str, *, task: bool
+    ) -> str | None:
+        """After the L2 container definition exists: check its log driver, grant and return the ARN of its
+        registry credentials (BK-T6), acknowledge the ECR login."""
+        fargate = isinstance(definition, batch.EcsFargateContainerDefinition)
+        check_log_driver(self, log_driver_of(definition), prop, fargate=fargate, task=task)
+        self._acknowledge_ecr_login(definition, container)
+        secret = container.repository_credentials
+        if secret is None:
+            return None
+        # https://docs.aws.amazon.com/AmazonECS/latest/developerguide/private-auth.html: the execution role
+        # reads the secret (and decrypts it with its key).
+        secret.grant_read(definition.execution_role)
+        return secret.secret_arn
 
     def _definition_props(self, parameters: Mapping[str, str] | None, name: str | None) -> dict[str, Any]:
         """Props shared by the L2 job definitions: retries, timeout, tags, parameters, name."""
@@ -416,7 +487,7 @@ class BatchJobDefinition(JobDefinitionBase):
         )
 
     @staticmethod
-    def _acknowledge_ecr_login(definition: Construct, container: Container) -> None:
+    def _acknowledge_ecr_login(definition: Any, container: Container) -> None:
         """An image from ECR (a repository or a built asset) makes the L2 grant the execution role
         ``ecr:GetAuthorizationToken``, which takes no resource but ``*``."""
         if isinstance(container.image, (ecs.EcrImage, ecs.AssetImage)):
@@ -456,6 +527,8 @@ class BatchJobDefinition(JobDefinitionBase):
         """``secretsmanager`` and/or ``ssm``: the services the containers' secrets are read from."""
         services = set()
         for container in self._containers:
+            if container.repository_credentials is not None:
+                services.add("secretsmanager")
             for secret in container.secrets.values():
                 text = " ".join(_strings(Stack.of(self).resolve(secret.arn)))
                 services.add("ssm" if ":ssm:" in text else "secretsmanager")
@@ -537,6 +610,21 @@ class BatchJobDefinition(JobDefinitionBase):
         return found
 
 
+@jsii.implements(IAnyProducer)
+class _VolumeUnion:
+    """The volumes of every container of a task, each name once (containers may share a volume)."""
+
+    def __init__(self, parts: Sequence[Any]) -> None:
+        self._parts = parts
+
+    def produce(self, context: IResolveContext) -> Any:
+        union: dict[str, Any] = {}
+        for part in self._parts:
+            for volume in context.resolve(part) or []:
+                union.setdefault(str(volume.get("name", volume.get("Name"))), volume)
+        return list(union.values())
+
+
 def _strings(value: Any) -> list[str]:
     if isinstance(value, str):
         return [value]
@@ -591,7 +679,9 @@ class ContainerJobDefinition(BatchJobDefinition):
         scope: Construct,
         construct_id: str,
         *,
-        container: Container,
+        container: Container | None = None,
+        containers: Sequence[Container] | None = None,
+        override_container: str | None = None,
         platform: Platform = Platform.EC2,
         parameters: Mapping[str, str] | None = None,
         job_role: iam.IRole | None = None,
@@ -611,7 +701,13 @@ class ContainerJobDefinition(BatchJobDefinition):
     ) -> None:
         """
         :param container: the container (image, vCPUs, memory, GPUs, command, environment, secrets,
-            volumes, logging): a :class:`Container`.
+            volumes, logging, Linux options...): a :class:`Container`. Give this or ``containers``.
+        :param containers: several containers in one ECS task (``EcsProperties``: sidecars, init
+            containers, a FireLens log router): named :class:`Container` values with ``essential`` and
+            ``depends_on``. The task needs the sum of their vCPUs, memory and GPUs (on Fargate, a valid
+            Fargate pair). Jobs are submitted with ``ecsPropertiesOverride``.
+        :param override_container: with ``containers``: the container per-submission overrides (command,
+            environment, resources) go to. Default: the first essential container.
         :param platform: EC2 or FARGATE. Default: EC2.
         :param parameters: default values for ``Ref::`` placeholders. Default: none.
         :param job_role: role the job's code runs as. Default: a new role with no permissions.
@@ -653,42 +749,39 @@ class ContainerJobDefinition(BatchJobDefinition):
             scheduling_priority=scheduling_priority,
             skip_deregister_on_update=skip_deregister_on_update,
         )
-        self._containers = [container]
-        memory_mib = _memory_mib(self, container.memory_size)
-        vcpus, gpus = container.vcpus, container.gpus
+        if (container is None) == (containers is None):
+            fail(self, "container", container, "give exactly one of container and containers")
+        task = containers is not None
+        values = [container] if container is not None else list(containers or [])
+        labels = ["container"] if not task else [f"containers[{i}]" for i in range(len(values))]
+        if task:
+            self.override_container = check_task(self, values, override_container)
+            self.submit_shape = SubmitShape.ECS_TASK
+        elif override_container is not None:
+            fail(self, "override_container", override_container, "only applies with containers=")
+        self._containers = values
+        mibs = [_memory_mib(self, c.memory_size, label) for c, label in zip(values, labels, strict=True)]
+        # BK-T10: the task needs the sum of its containers.
+        vcpus, memory_mib, gpus = sum(c.vcpus for c in values), sum(mibs), sum(c.gpus for c in values)
         fargate = platform is Platform.FARGATE
         if platform not in (Platform.EC2, Platform.FARGATE):
             fail(self, "platform", platform.value, "a container job runs on EC2 or FARGATE")
-        common = self._container_props(container, execution_role)
+        for value, label in zip(values, labels, strict=True):
+            check_container(self, value, label, fargate=fargate, task=task)
         self._auto_public_ip = fargate and assign_public_ip is None
         if self._auto_public_ip and network is not None:
             # Decided here: only a public IP lets a task in public subnets without NAT/endpoints pull.
             assign_public_ip = network.public_subnets and not network.private_egress
             self._auto_public_ip = False
-        definition: batch.IEcsContainerDefinition
         if fargate:
-            self._check_fargate(vcpus, memory_mib, gpus, ephemeral_storage)
-            definition = batch.EcsFargateContainerDefinition(
-                self,
-                "Container",
-                assign_public_ip=bool(assign_public_ip),
-                fargate_cpu_architecture=(
-                    ecs.CpuArchitecture.ARM64
-                    if architecture is Architecture.ARM64
-                    else ecs.CpuArchitecture.X86_64
-                ),
-                fargate_operating_system_family=ecs.OperatingSystemFamily.LINUX,
-                fargate_platform_version=ecs.FargatePlatformVersion.LATEST,
-                ephemeral_storage_size=ephemeral_storage,
-                **common,
-            )
+            self._check_fargate(vcpus, memory_mib, gpus, ephemeral_storage, labels[0] if not task else "")
         else:
-            for prop, value in (
+            for prop, setting in (
                 ("assign_public_ip", assign_public_ip),
                 ("ephemeral_storage", ephemeral_storage),
             ):
-                if value is not None:
-                    fail(self, prop, value, "only applies to Fargate jobs")
+                if setting is not None:
+                    fail(self, prop, setting, "only applies to Fargate jobs")
             if architecture is not Architecture.X86_64:
                 fail(
                     self,
@@ -696,35 +789,125 @@ class ContainerJobDefinition(BatchJobDefinition):
                     architecture.value,
                     "only applies to Fargate jobs (EC2 follows the queue)",
                 )
-            _check_ec2_size(self, vcpus, memory_mib, gpus)
-            definition = batch.EcsEc2ContainerDefinition(self, "Container", gpu=gpus or None, **common)
-        self._acknowledge_ecr_login(definition, container)
-        #: The L2 container definition.
-        self.container = definition
+        definitions: list[batch.IEcsContainerDefinition] = []
+        credentials: list[str | None] = []
+        for index, (value, label, mib) in enumerate(zip(values, labels, mibs, strict=True)):
+            # One execution role for every container.
+            role = execution_role or (definitions[0].execution_role if definitions else None)
+            common = self._container_props(value, role, index, ec2=not fargate)
+            construct_id = "Container" if index == 0 else f"Container{index}"
+            definition: batch.IEcsContainerDefinition
+            if fargate:
+                definition = batch.EcsFargateContainerDefinition(
+                    self,
+                    construct_id,
+                    assign_public_ip=bool(assign_public_ip),
+                    fargate_cpu_architecture=(
+                        ecs.CpuArchitecture.ARM64
+                        if architecture is Architecture.ARM64
+                        else ecs.CpuArchitecture.X86_64
+                    ),
+                    fargate_operating_system_family=ecs.OperatingSystemFamily.LINUX,
+                    fargate_platform_version=ecs.FargatePlatformVersion.LATEST,
+                    ephemeral_storage_size=ephemeral_storage,
+                    **common,
+                )
+            else:
+                _check_ec2_size(self, value.vcpus, mib, value.gpus, label)
+                definition = batch.EcsEc2ContainerDefinition(
+                    self, construct_id, gpu=value.gpus or None, **common
+                )
+            credentials.append(self._bound(definition, value, label, task=task))
+            definitions.append(definition)
+        #: The L2 container definition (the first container's with ``containers``).
+        self.container = definitions[0]
+        #: The L2 container definitions, one per container.
+        self.containers = definitions
         self.resource = batch.EcsJobDefinition(
-            self, "Resource", container=definition, **self._definition_props(parameters, job_definition_name)
+            self,
+            "Resource",
+            container=definitions[0],
+            **self._definition_props(parameters, job_definition_name),
         )
         cfn = self.resource.node.default_child
         assert isinstance(cfn, batch.CfnJobDefinition)
-        image = getattr(cfn.container_properties, "image", None)
+        rendered = [cfn.container_properties, *(self._render(d, i) for i, d in enumerate(definitions[1:], 1))]
+        self._public_ip_override = "ContainerProperties.NetworkConfiguration.AssignPublicIp"
+        if task:
+            check_firelens_routes(self, [log_driver_of(d) for d in definitions], values)
+            self._task_properties(cfn, rendered, values, credentials)
+            self._public_ip_override = "EcsProperties.TaskProperties.0.NetworkConfiguration.AssignPublicIp"
+        elif credentials[0] is not None:
+            # BK-T6: the L2 drops repositoryCredentials (aws-cdk#37003).
+            cfn.add_property_override(
+                "ContainerProperties.RepositoryCredentials.CredentialsParameter", credentials[0]
+            )
+        images = [getattr(r, "image", None) for r in rendered]
         self.requirements = JobRequirements(
             platform=platform,
             vcpus=vcpus,
             memory_mib=memory_mib,
             gpus=gpus,
             assign_public_ip=bool(assign_public_ip),
-            images=(image,) if isinstance(image, str) and not Token.is_unresolved(image) else (),
+            images=tuple(
+                dict.fromkeys(i for i in images if isinstance(i, str) and not Token.is_unresolved(i))
+            ),
         )
         self._finish(network)
 
-    def _check_fargate(self, vcpus: float, memory_mib: int, gpus: int, ephemeral: Size | None) -> None:
+    def _render(
+        self, definition: batch.IEcsContainerDefinition, index: int
+    ) -> batch.CfnJobDefinition.ContainerPropertiesProperty:
+        """The L2's rendering of a container (image, grants, logging, volumes...): it renders containers only
+        inside a job definition, so one is made and removed again."""
+        scratch = batch.EcsJobDefinition(self, f"Render{index}", container=definition)
+        cfn = scratch.node.default_child
+        assert isinstance(cfn, batch.CfnJobDefinition)
+        rendered = cfn.container_properties
+        self.node.try_remove_child(scratch.node.id)
+        return rendered  # type: ignore[return-value]
+
+    def _task_properties(
+        self,
+        cfn: batch.CfnJobDefinition,
+        rendered: Sequence[Any],
+        containers: Sequence[Container],
+        credentials: Sequence[str | None],
+    ) -> None:
+        """Replace ``ContainerProperties`` with ``EcsProperties``: one task of every container; the task
+        takes the job and execution roles, Fargate settings and the volumes of every container (once)."""
+        first = rendered[0]
+        volumes = [r.volumes for r in rendered if r.volumes is not None]
+        platform = first.fargate_platform_configuration
+        task = batch.CfnJobDefinition.EcsTaskPropertiesProperty(
+            containers=[task_container(*row) for row in zip(rendered, containers, credentials, strict=True)],
+            execution_role_arn=first.execution_role_arn,
+            task_role_arn=first.job_role_arn,
+            volumes=Lazy.uncached_any(_VolumeUnion(volumes), omit_empty_array=True) if volumes else None,
+            ephemeral_storage=first.ephemeral_storage,
+            network_configuration=first.network_configuration,
+            runtime_platform=first.runtime_platform,
+            platform_version=getattr(platform, "platform_version", None),
+        )
+        cfn.container_properties = None
+        cfn.ecs_properties = batch.CfnJobDefinition.EcsPropertiesProperty(task_properties=[task])
+
+    def _check_fargate(
+        self, vcpus: float, memory_mib: int, gpus: int, ephemeral: Size | None, label: str
+    ) -> None:
+        """Fargate sizes; ``label`` is "container", or "" for the summed containers of a task."""
         if gpus:
             fail(
                 self,
-                "container.gpus",
+                f"{label or 'containers'}.gpus",
                 gpus,
                 "Fargate has no GPUs; use platform=Platform.EC2 with a GPU queue",
             )
+        if ephemeral is not None and not is_token(ephemeral.to_gibibytes()):
+            check_range(self, "ephemeral_storage (GiB)", ephemeral.to_gibibytes(), 21, 200)
+        if not label:
+            check_fargate_task(self, vcpus, memory_mib)
+            return
         if is_token(vcpus) or is_token(memory_mib):
             return
         allowed = FARGATE_MEMORY.get(vcpus)
@@ -743,8 +926,6 @@ class ContainerJobDefinition(BatchJobDefinition):
                 f"Fargate with {vcpus:g} vCPU takes {allowed.start}-{allowed.stop - 1} MiB "
                 f"in steps of {allowed.step}",
             )
-        if ephemeral is not None and not is_token(ephemeral.to_gibibytes()):
-            check_range(self, "ephemeral_storage (GiB)", ephemeral.to_gibibytes(), 21, 200)
 
     def _on_bind(self, queue: QueueRef) -> JobRequirements:
         reqs = super()._on_bind(queue)
@@ -753,7 +934,7 @@ class ContainerJobDefinition(BatchJobDefinition):
             # Only a public IP lets a task in public subnets without NAT/endpoints pull its image.
             cfn = self.resource.node.default_child
             assert isinstance(cfn, batch.CfnJobDefinition)
-            cfn.add_property_override("ContainerProperties.NetworkConfiguration.AssignPublicIp", "ENABLED")
+            cfn.add_property_override(self._public_ip_override, "ENABLED")
             reqs = replace(reqs, assign_public_ip=True)
             self.requirements = reqs
         return reqs
@@ -856,20 +1037,22 @@ class MultiNodeJobDefinition(BatchJobDefinition):
         spans = self._check_ranges(ranges, nodes)
         groups = []
         multi = []
+        credentials: list[str | None] = []
         first: batch.EcsEc2ContainerDefinition | None = None
         for index, (node_range, (start, end)) in enumerate(zip(ranges, spans, strict=True)):
             value = node_range.container
             prop = "container" if container is not None else f"node_ranges[{index}].container"
             memory_mib = _memory_mib(self, value.memory_size, prop)
             _check_ec2_size(self, value.vcpus, memory_mib, value.gpus, prop)
-            props = self._container_props(value, execution_role)
+            check_container(self, value, prop, fargate=False, task=False)
+            props = self._container_props(value, execution_role, index)
             if first is not None and execution_role is None:
                 # One execution role for every range.
                 props["execution_role"] = first.execution_role
             definition = batch.EcsEc2ContainerDefinition(
                 self, "Container" if index == 0 else f"Container{index}", gpu=value.gpus or None, **props
             )
-            self._acknowledge_ecr_login(definition, value)
+            credentials.append(self._bound(definition, value, prop, task=False))
             first = first or definition
             multi.append(batch.MultiNodeContainer(container=definition, start_node=start, end_node=end))
             groups.append(
@@ -888,6 +1071,16 @@ class MultiNodeJobDefinition(BatchJobDefinition):
             instance_type=ec2.InstanceType(instance_type) if instance_type else None,
             **self._definition_props(parameters, job_definition_name),
         )
+        cfn = self.resource.node.default_child
+        assert isinstance(cfn, batch.CfnJobDefinition)
+        for index, arn in enumerate(credentials):
+            if arn is not None:
+                # BK-T6: the L2 drops repositoryCredentials (aws-cdk#37003).
+                cfn.add_property_override(
+                    f"NodeProperties.NodeRangeProperties.{index}.Container.RepositoryCredentials."
+                    "CredentialsParameter",
+                    arn,
+                )
         largest = max(groups, key=lambda g: (g.vcpus, g.memory_mib, g.gpus))
         self.requirements = JobRequirements(
             platform=Platform.EC2,

@@ -70,3 +70,7 @@ FARGATE_MEMORY: dict[float, range] = {
 #: Multi-node parallel jobs: ``numNodes`` up to 1,000 here (Batch's own bound is the environment's
 #: capacity; 1,000 keeps a mistake like 10000 from synthesizing).
 MIN_NODES, MAX_NODES = 2, 1000
+
+#: EcsProperties: one task of up to 10 containers.
+#: https://docs.aws.amazon.com/batch/latest/APIReference/API_EcsProperties.html
+MAX_TASK_CONTAINERS = 10
