@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
-from aws_cdk import Annotations, Size
+from aws_cdk import Annotations, Size, SizeRoundingBehavior
 from aws_cdk import aws_batch as batch
 from aws_cdk import aws_ecs as ecs
 from constructs import Construct
@@ -140,7 +140,7 @@ class LinuxParameters:
     swappiness: int | None = None
 
     def bind(self, scope: Construct, construct_id: str) -> batch.LinuxParameters:
-        """The L2 construct rendering these parameters."""
+        """The L2 construct rendering these parameters (devices: see :func:`devices_of`)."""
         l2 = batch.LinuxParameters(
             scope,
             construct_id,
@@ -149,8 +149,6 @@ class LinuxParameters:
             max_swap=self.max_swap,
             swappiness=self.swappiness,
         )
-        if self.devices:
-            l2.add_devices(*self.devices)
         if self.tmpfs:
             l2.add_tmpfs(*self.tmpfs)
         return l2
@@ -172,7 +170,7 @@ class FireLens:
 def _mib(size: Size | None) -> float | None:
     if size is None:
         return None
-    mib = size.to_mebibytes()
+    mib = size.to_mebibytes(rounding=SizeRoundingBehavior.NONE)
     return None if is_token(mib) else mib
 
 
@@ -392,14 +390,10 @@ _TASK_FIELDS = (
 
 
 def task_container(
-    rendered: batch.CfnJobDefinition.ContainerPropertiesProperty, container: Any, credentials: str | None
+    rendered: batch.CfnJobDefinition.ContainerPropertiesProperty, container: Any
 ) -> batch.CfnJobDefinition.TaskContainerPropertiesProperty:
     """One container of ``EcsProperties.TaskProperties``, from the L2's rendering of it."""
     values = {k: getattr(rendered, k) for k in _TASK_FIELDS if getattr(rendered, k) is not None}
-    if credentials is not None:
-        values["repository_credentials"] = batch.CfnJobDefinition.RepositoryCredentialsProperty(
-            credentials_parameter=credentials
-        )
     return batch.CfnJobDefinition.TaskContainerPropertiesProperty(
         name=container.name,
         essential=container.essential,
@@ -417,6 +411,18 @@ def task_container(
         ),
         **values,
     )
+
+
+def devices_of(linux: LinuxParameters) -> list[dict[str, Any]]:
+    """``LinuxParameters.Devices`` with the API's permission values (READ, WRITE, MKNOD)."""
+    return [
+        {
+            "HostPath": d.host_path,
+            **({"ContainerPath": d.container_path} if d.container_path else {}),
+            **({"Permissions": [p.name for p in d.permissions]} if d.permissions else {}),
+        }
+        for d in linux.devices
+    ]
 
 
 def log_driver_of(definition: batch.IEcsContainerDefinition) -> str | None:

@@ -65,6 +65,7 @@ from .container_options import (
     check_firelens_routes,
     check_log_driver,
     check_task,
+    devices_of,
     log_driver_of,
     task_container,
 )
@@ -459,19 +460,30 @@ class BatchJobDefinition(JobDefinitionBase):
 
     def _bound(
         self, definition: batch.IEcsContainerDefinition, container: Container, prop: str, *, task: bool
-    ) -> str | None:
-        """After the L2 container definition exists: check its log driver, grant and return the ARN of its
-        registry credentials (BK-T6), acknowledge the ECR login."""
+    ) -> dict[str, Any]:
+        """After the L2 container definition exists: check its log driver, acknowledge the ECR login, grant
+        read on its registry credentials; returns what the L2 cannot render, as property overrides
+        relative to the rendered container."""
         fargate = isinstance(definition, batch.EcsFargateContainerDefinition)
         check_log_driver(self, log_driver_of(definition), prop, fargate=fargate, task=task)
         self._acknowledge_ecr_login(definition, container)
+        overrides: dict[str, Any] = {}
+        linux = container.linux_parameters
+        if linux is not None and linux.devices:
+            # The L2 renders permissions in lower case; the API's values are READ, WRITE, MKNOD.
+            overrides["LinuxParameters.Devices"] = devices_of(linux)
         secret = container.repository_credentials
-        if secret is None:
-            return None
-        # https://docs.aws.amazon.com/AmazonECS/latest/developerguide/private-auth.html: the execution role
-        # reads the secret (and decrypts it with its key).
-        secret.grant_read(definition.execution_role)
-        return secret.secret_arn
+        if secret is not None:
+            # BK-T6: the L2 drops repositoryCredentials (aws-cdk#37003). The execution role reads the
+            # secret (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/private-auth.html).
+            secret.grant_read(definition.execution_role)
+            overrides["RepositoryCredentials.CredentialsParameter"] = secret.secret_arn
+        return overrides
+
+    @staticmethod
+    def _override(cfn: batch.CfnJobDefinition, prefix: str, overrides: Mapping[str, Any]) -> None:
+        for path, value in overrides.items():
+            cfn.add_property_override(f"{prefix}.{path}", value)
 
     def _definition_props(self, parameters: Mapping[str, str] | None, name: str | None) -> dict[str, Any]:
         """Props shared by the L2 job definitions: retries, timeout, tags, parameters, name."""
@@ -790,7 +802,7 @@ class ContainerJobDefinition(BatchJobDefinition):
                     "only applies to Fargate jobs (EC2 follows the queue)",
                 )
         definitions: list[batch.IEcsContainerDefinition] = []
-        credentials: list[str | None] = []
+        overrides: list[dict[str, Any]] = []
         for index, (value, label, mib) in enumerate(zip(values, labels, mibs, strict=True)):
             # One execution role for every container.
             role = execution_role or (definitions[0].execution_role if definitions else None)
@@ -817,7 +829,7 @@ class ContainerJobDefinition(BatchJobDefinition):
                 definition = batch.EcsEc2ContainerDefinition(
                     self, construct_id, gpu=value.gpus or None, **common
                 )
-            credentials.append(self._bound(definition, value, label, task=task))
+            overrides.append(self._bound(definition, value, label, task=task))
             definitions.append(definition)
         #: The L2 container definition (the first container's with ``containers``).
         self.container = definitions[0]
@@ -835,13 +847,11 @@ class ContainerJobDefinition(BatchJobDefinition):
         self._public_ip_override = "ContainerProperties.NetworkConfiguration.AssignPublicIp"
         if task:
             check_firelens_routes(self, [log_driver_of(d) for d in definitions], values)
-            self._task_properties(cfn, rendered, values, credentials)
+            self._task_properties(cfn, rendered, values)
             self._public_ip_override = "EcsProperties.TaskProperties.0.NetworkConfiguration.AssignPublicIp"
-        elif credentials[0] is not None:
-            # BK-T6: the L2 drops repositoryCredentials (aws-cdk#37003).
-            cfn.add_property_override(
-                "ContainerProperties.RepositoryCredentials.CredentialsParameter", credentials[0]
-            )
+        for index, extra in enumerate(overrides):
+            where = f"EcsProperties.TaskProperties.0.Containers.{index}" if task else "ContainerProperties"
+            self._override(cfn, where, extra)
         images = [getattr(r, "image", None) for r in rendered]
         self.requirements = JobRequirements(
             platform=platform,
@@ -872,7 +882,6 @@ class ContainerJobDefinition(BatchJobDefinition):
         cfn: batch.CfnJobDefinition,
         rendered: Sequence[Any],
         containers: Sequence[Container],
-        credentials: Sequence[str | None],
     ) -> None:
         """Replace ``ContainerProperties`` with ``EcsProperties``: one task of every container; the task
         takes the job and execution roles, Fargate settings and the volumes of every container (once)."""
@@ -880,7 +889,7 @@ class ContainerJobDefinition(BatchJobDefinition):
         volumes = [r.volumes for r in rendered if r.volumes is not None]
         platform = first.fargate_platform_configuration
         task = batch.CfnJobDefinition.EcsTaskPropertiesProperty(
-            containers=[task_container(*row) for row in zip(rendered, containers, credentials, strict=True)],
+            containers=[task_container(r, c) for r, c in zip(rendered, containers, strict=True)],
             execution_role_arn=first.execution_role_arn,
             task_role_arn=first.job_role_arn,
             volumes=Lazy.uncached_any(_VolumeUnion(volumes), omit_empty_array=True) if volumes else None,
@@ -1037,7 +1046,7 @@ class MultiNodeJobDefinition(BatchJobDefinition):
         spans = self._check_ranges(ranges, nodes)
         groups = []
         multi = []
-        credentials: list[str | None] = []
+        overrides: list[dict[str, Any]] = []
         first: batch.EcsEc2ContainerDefinition | None = None
         for index, (node_range, (start, end)) in enumerate(zip(ranges, spans, strict=True)):
             value = node_range.container
@@ -1052,7 +1061,7 @@ class MultiNodeJobDefinition(BatchJobDefinition):
             definition = batch.EcsEc2ContainerDefinition(
                 self, "Container" if index == 0 else f"Container{index}", gpu=value.gpus or None, **props
             )
-            credentials.append(self._bound(definition, value, prop, task=False))
+            overrides.append(self._bound(definition, value, prop, task=False))
             first = first or definition
             multi.append(batch.MultiNodeContainer(container=definition, start_node=start, end_node=end))
             groups.append(
@@ -1073,14 +1082,8 @@ class MultiNodeJobDefinition(BatchJobDefinition):
         )
         cfn = self.resource.node.default_child
         assert isinstance(cfn, batch.CfnJobDefinition)
-        for index, arn in enumerate(credentials):
-            if arn is not None:
-                # BK-T6: the L2 drops repositoryCredentials (aws-cdk#37003).
-                cfn.add_property_override(
-                    f"NodeProperties.NodeRangeProperties.{index}.Container.RepositoryCredentials."
-                    "CredentialsParameter",
-                    arn,
-                )
+        for index, extra in enumerate(overrides):
+            self._override(cfn, f"NodeProperties.NodeRangeProperties.{index}.Container", extra)
         largest = max(groups, key=lambda g: (g.vcpus, g.memory_mib, g.gpus))
         self.requirements = JobRequirements(
             platform=Platform.EC2,

@@ -977,7 +977,18 @@ def _build_job_definition(world: World, logical_id: str, resource: Mapping[str, 
     # CloudFormation-only: what CloudFormation does with the previous revision on update; no API field.
     api_props = {k: v for k, v in props.items() if k not in _CFN_ONLY_JOB_DEFINITION_PROPERTIES}
     request = to_request("batch", "RegisterJobDefinition", {**api_props, "JobDefinitionName": name}, dropped)
-    arn = world.client("batch").register_job_definition(**request)["jobDefinitionArn"]
+    client = world.client("batch")
+    try:
+        arn = client.register_job_definition(**request)["jobDefinitionArn"]
+    except client.exceptions.ClientException as error:
+        # moto 5.2 validates the request (botocore) but registers no ecsProperties: the task's first
+        # essential container stands in as containerProperties.
+        if "ecsProperties" not in request or "containerProperties" not in str(error):
+            raise
+        ecs = request.pop("ecsProperties")
+        request["containerProperties"] = _task_as_container(ecs)
+        dropped.append("EcsProperties (moto registers none: its first essential container stands in)")
+        arn = client.register_job_definition(**request)["jobDefinitionArn"]
     return JobDefinition(
         **_base(world, logical_id, resource, props),
         ref=arn,
@@ -985,6 +996,23 @@ def _build_job_definition(world: World, logical_id: str, resource: Mapping[str, 
         name=name,
         dropped=dropped,
     )
+
+
+#: TaskContainerProperties members that ContainerProperties lacks.
+_TASK_ONLY = ("name", "essential", "dependsOn", "firelensConfiguration", "startTimeout", "stopTimeout")
+
+
+def _task_as_container(ecs: Mapping[str, Any]) -> dict[str, Any]:
+    """``ecsProperties`` (one task) as the ``containerProperties`` of its first essential container."""
+    task = dict(ecs["taskProperties"][0])
+    containers = task.pop("containers")
+    chosen = next((c for c in containers if c.get("essential", True)), containers[0])
+    container = {k: v for k, v in chosen.items() if k not in _TASK_ONLY}
+    if "taskRoleArn" in task:
+        container["jobRoleArn"] = task.pop("taskRoleArn")
+    if "platformVersion" in task:
+        container["fargatePlatformConfiguration"] = {"platformVersion": task.pop("platformVersion")}
+    return {**task, **container}
 
 
 def _build_bucket(world: World, logical_id: str, resource: Mapping[str, Any]) -> Resource:
