@@ -18,6 +18,7 @@ from aws_cdk import aws_batch as batch
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_secretsmanager as sm
 from cdk_nag import AwsSolutionsChecks
 
 from app import build_app
@@ -26,15 +27,19 @@ from cdk_batchkit.constructs import (
     Architecture,
     BatchNetwork,
     Container,
+    ContainerCondition,
     ContainerJobDefinition,
     Ec2ComputeEnvironment,
     FairShare,
     FargateComputeEnvironment,
+    FireLens,
     JobQueue,
+    LinuxParameters,
     MultiNodeJobDefinition,
     NetworkMode,
     Platform,
     UnmanagedComputeEnvironment,
+    acknowledge,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -110,8 +115,61 @@ def _kitchen_sink(outdir: Path) -> Path:
         platform=Platform.FARGATE,
         architecture=Architecture.ARM64,
     )
+    registry = sm.Secret(stack, "RegistryCredentials")
+    acknowledge(
+        registry,
+        "SMG4",
+        "Private registry credentials are issued and rotated by the registry's owner, not by a rotation "
+        "function in this account.",
+    )
+    options_job = ContainerJobDefinition(
+        stack,
+        "OptionsJob",
+        container=Container(
+            image=IMAGE,
+            user="1000:1000",
+            privileged=True,
+            ulimits=[batch.Ulimit(name=batch.UlimitName.NOFILE, soft_limit=4096, hard_limit=8192)],
+            linux_parameters=LinuxParameters(
+                init_process=True,
+                shared_memory=cdk.Size.mebibytes(256),
+                tmpfs=[batch.Tmpfs(container_path="/scratch", size=cdk.Size.mebibytes(256))],
+                devices=[batch.Device(host_path="/dev/fuse")],
+            ),
+            repository_credentials=registry,
+            volumes=[batch.EcsVolume.host(name="cache", container_path="/cache", host_path="/var/cache/job")],
+        ),
+    )
+    sidecar_job = ContainerJobDefinition(
+        stack,
+        "SidecarJob",
+        containers=[
+            Container(
+                image=IMAGE,
+                name="app",
+                depends_on={"init": ContainerCondition.SUCCESS, "router": ContainerCondition.START},
+                logging=ecs.LogDrivers.firelens(options={"Name": "cloudwatch"}),
+            ),
+            Container(image=IMAGE, name="init", essential=False, memory=cdk.Size.mebibytes(256)),
+            Container(image=IMAGE, name="router", essential=False, firelens=FireLens()),
+        ],
+    )
+    fargate_sidecar_job = ContainerJobDefinition(
+        stack,
+        "FargateSidecarJob",
+        platform=Platform.FARGATE,
+        containers=[
+            Container(image=IMAGE, name="app", vcpus=0.5, memory=cdk.Size.mebibytes(1024)),
+            Container(
+                image=IMAGE, name="sidecar", essential=False, vcpus=0.5, memory=cdk.Size.mebibytes(1024)
+            ),
+        ],
+    )
     submitter = iam.Role(stack, "Submitter", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
     job.grant_submit(submitter, arm_queue)
+    options_job.grant_submit(submitter, arm_queue)
+    sidecar_job.grant_submit(submitter, arm_queue)
+    fargate_sidecar_job.grant_submit(submitter, fargate_queue)
     mnp.grant_submit(submitter, arm_queue)
     fargate_job.grant_submit(submitter, fargate_queue)
     unmanaged_queue.add_job_definition(
