@@ -125,6 +125,11 @@ def definition_ref(definition: Any) -> DefinitionRef:
         return definition.definition_ref()  # type: ignore[no-any-return]
     if not hasattr(definition, "job_definition_arn"):
         raise TypeError(f"{definition!r} is not a job definition (ours, batch.IJobDefinition or imported)")
+    owner = definition.node.scope
+    if hasattr(owner, "definition_ref") and getattr(owner, "resource", None) is definition:
+        # The L2 inside one of our definitions (``job.resource``): ours knows more (a multi-container task
+        # is an L2 EcsJobDefinition rendered with EcsProperties, submitted with ecsPropertiesOverride).
+        return owner.definition_ref()  # type: ignore[no-any-return]
     return DefinitionRef(
         definition,
         definition.node.path,

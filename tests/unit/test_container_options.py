@@ -25,6 +25,7 @@ from cdk_batchkit.constructs import (
     Platform,
     SubmitShape,
 )
+from cdk_batchkit.constructs._binding import definition_ref
 from cdk_batchkit.testing import build_world
 from tests.support import SAMPLE_IMAGE, new_stack
 
@@ -219,6 +220,9 @@ def test_task_requirements_are_the_sum_and_submits_go_to_the_override_container(
     ref = task.definition_ref()
     assert ref.shape is SubmitShape.ECS_TASK and ref.override_container == "app"
     assert stack.node.find_child("FargateTask").definition_ref().override_container == "app"
+    # Its L2 resource, passed on its own, is described as the task it is (not as its first container).
+    described = definition_ref(task.resource)
+    assert described.shape is SubmitShape.ECS_TASK and described.requirements == task.requirements
 
 
 def test_fargate_task_has_task_level_settings_and_public_ip_on_public_compute(synth):
