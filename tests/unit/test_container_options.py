@@ -7,9 +7,10 @@ import aws_cdk as cdk
 import moto
 import pytest
 from aws_cdk import aws_batch as batch
+from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_secretsmanager as sm
-from aws_cdk.assertions import Annotations, Match, Template
+from aws_cdk.assertions import Match, Template
 
 from cdk_batchkit.constructs import (
     BatchNetwork,
@@ -133,7 +134,10 @@ def test_linux_parameters_ulimits_user_privileged_and_host_volume(synth):
 
 def test_privileged_warns_at_synth(synth):
     stack, _, _ = synth
-    Annotations.from_stack(stack).has_warning("/Options/Options", Match.string_like_regexp("runs privileged"))
+    warnings = [m.data for m in stack.node.find_child("Options").node.metadata if m.type == "aws:cdk:warning"]
+    assert any("runs privileged" in str(w) and "[ack: batchkit:privileged]" in str(w) for w in warnings), (
+        warnings
+    )
 
 
 def test_registry_credentials_are_rendered_and_readable_by_the_execution_role(synth):
@@ -164,6 +168,20 @@ def test_registry_credentials_are_rendered_and_readable_by_the_execution_role(sy
             "Roles": [{"Ref": Match.string_like_regexp("^OptionsContainerExecutionRole")}],
         },
     )
+
+
+def test_registry_credentials_add_the_secretsmanager_endpoint_on_an_endpoints_network():
+    stack = new_stack()
+    net = BatchNetwork(stack, "Network", mode=NetworkMode.PRIVATE_WITH_ENDPOINTS, max_azs=1)
+    image = ecs.ContainerImage.from_ecr_repository(ecr.Repository(stack, "Repo"), "v1")
+    assert net.node.try_find_child("SecretsManagerEndpoint") is None
+    ContainerJobDefinition(
+        stack,
+        "Job",
+        container=Container(image=image, repository_credentials=sm.Secret(stack, "Creds")),
+        network=net,
+    )
+    assert net.node.try_find_child("SecretsManagerEndpoint") is not None
 
 
 def test_log_driver_options_and_secret_options(synth):
