@@ -1,5 +1,6 @@
-"""Container options (Linux parameters, ulimits, user, privileged, registry credentials, host volumes, log
-drivers) and multi-container ECS task definitions: the template, the checks, and moto's RegisterJobDefinition."""
+"""Container options (Linux parameters, ulimits, user, privileged, registry credentials, host volumes,
+log drivers) and multi-container ECS task definitions: the template, the checks, and moto's
+RegisterJobDefinition."""
 
 from __future__ import annotations
 
