@@ -588,10 +588,11 @@ class Ec2ComputeEnvironment(BatchComputeEnvironment):
                 "$Default/$Latest once, when the environment is created).",
             )
             return
+        # The struct as the L2 built it (camelCase keys); raw overrides added later are not seen.
         data: dict[str, Any] = Stack.of(template).resolve(cfn.launch_template_data) or {}
         prop = "launch_template"
-        meta = data.get("MetadataOptions") or {}
-        tokens = meta.get("HttpTokens")
+        meta = data.get("metadataOptions") or {}
+        tokens = meta.get("httpTokens")
         if isinstance(tokens, str) and tokens != "required" or tokens is None:
             fail(
                 self,
@@ -599,7 +600,7 @@ class Ec2ComputeEnvironment(BatchComputeEnvironment):
                 template.node.path,
                 f"HttpTokens is {tokens!r}: require IMDSv2 (http_tokens=REQUIRED)",
             )
-        hops = meta.get("HttpPutResponseHopLimit")
+        hops = meta.get("httpPutResponseHopLimit")
         if isinstance(hops, int) and hops > 2:
             fail(
                 self,
@@ -607,20 +608,20 @@ class Ec2ComputeEnvironment(BatchComputeEnvironment):
                 template.node.path,
                 f"hop limit {hops} lets more than containers on the host reach IMDS; use at most 2",
             )
-        mappings = data.get("BlockDeviceMappings") or []
+        mappings = data.get("blockDeviceMappings") or []
         for mapping in mappings:
-            ebs = mapping.get("Ebs") if isinstance(mapping, dict) else None
-            if isinstance(ebs, dict) and ebs.get("Encrypted") is not True and not ebs.get("SnapshotId"):
+            ebs = mapping.get("ebs") if isinstance(mapping, dict) else None
+            if isinstance(ebs, dict) and ebs.get("encrypted") is not True and not ebs.get("snapshotId"):
                 fail(
-                    self, prop, template.node.path, f"EBS volume {mapping.get('DeviceName')} is not encrypted"
+                    self, prop, template.node.path, f"EBS volume {mapping.get('deviceName')} is not encrypted"
                 )
-        if not any(isinstance(m, dict) and m.get("DeviceName") == "/dev/xvda" for m in mappings):
+        if not any(isinstance(m, dict) and m.get("deviceName") == "/dev/xvda" for m in mappings):
             Annotations.of(self).add_warning_v2(
                 "batchkit:root-volume-unchecked",
                 f"launch_template {template.node.path} maps no root volume (/dev/xvda): its encryption "
                 "depends on the account's EBS encryption by default (BK-C11).",
             )
-        if data.get("UserData") is not None and not isinstance(
+        if data.get("userData") is not None and not isinstance(
             getattr(template, "user_data", None), ec2.MultipartUserData
         ):
             fail(
