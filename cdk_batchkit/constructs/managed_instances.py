@@ -189,8 +189,10 @@ class ManagedInstancesComputeEnvironment(BatchComputeEnvironment):
                 managed_instances_provider=provider,
             ),
         )
-        # The instance profile and roles must exist before Batch hands them to Amazon ECS.
-        self.cfn.node.add_dependency(self.instance_profile)
+        policy = self.infrastructure_role.node.try_find_child("DefaultPolicy")
+        if policy is not None:
+            # The PassRole grant must exist before Amazon ECS launches instances with the profile.
+            self.cfn.node.add_dependency(policy)
         #: The environment as queues take it.
         self.resource = batch.ManagedEc2EcsComputeEnvironment.from_managed_ec2_ecs_compute_environment_arn(
             self, "Ref", self.cfn.attr_compute_environment_arn
