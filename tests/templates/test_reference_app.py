@@ -434,6 +434,11 @@ def _exists_in_moto(world, handle) -> bool:
     if kind == "AWS::Batch::JobDefinition":
         found = world.client("batch").describe_job_definitions(jobDefinitions=[handle.arn])
         return len(found["jobDefinitions"]) == 1
+    if kind == "AWS::Batch::ServiceEnvironment":  # moto has none: the kit's stand-in compute environment
+        found = world.client("batch").describe_compute_environments(
+            computeEnvironments=[handle.attributes["StandIn"]]
+        )
+        return len(found["computeEnvironments"]) == 1
     if kind == "AWS::Batch::SchedulingPolicy":
         found = world.client("batch").describe_scheduling_policies(arns=[handle.arn])
         return len(found["schedulingPolicies"]) == 1
