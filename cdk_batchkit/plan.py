@@ -805,6 +805,41 @@ def _lint_section(templates: Sequence[Template]) -> tuple[list[str], int]:
     return lines, errors
 
 
+def compute_notes(templates: Iterable[Template]) -> list[str]:
+    """Security-relevant compute settings cdk-nag does not flag: an SSH key pair on Batch instances, an
+    AMI Batch does not update, a launch template defined outside the stack (not checked at synth)."""
+    notes: list[str] = []
+    for template in templates:
+        resources = template.resources
+        for logical_id, resource in resources.items():
+            if resource.get("Type") != "AWS::Batch::ComputeEnvironment":
+                continue
+            compute = (resource.get("Properties") or {}).get("ComputeResources")
+            if not isinstance(compute, dict):
+                continue
+            where = f"{template.stack}/{logical_id}"
+            if compute.get("Ec2KeyPair") is not None:
+                notes.append(
+                    f"{where}: EC2 key pair {_display(compute['Ec2KeyPair'])} (SSH); Session Manager needs "
+                    "no key or open port"
+                )
+            images = [compute.get("ImageId")] + [
+                c.get("ImageIdOverride") for c in compute.get("Ec2Configuration") or [] if isinstance(c, dict)
+            ]
+            for image in (i for i in images if i is not None):
+                notes.append(
+                    f"{where}: custom AMI {_display(image)}: Batch does not update it; patch it yourself"
+                )
+            spec = compute.get("LaunchTemplate")
+            template_id = spec.get("LaunchTemplateId") if isinstance(spec, dict) else None
+            if isinstance(template_id, str):
+                notes.append(
+                    f"{where}: launch template {template_id} is defined outside this stack: IMDSv2, volume "
+                    "encryption and user data were not checked at synth"
+                )
+    return notes
+
+
 def _security_section(
     directory: Path, templates: Sequence[Template]
 ) -> tuple[list[str], list[ValidationFinding], list[tuple[str, str]]]:
@@ -831,6 +866,9 @@ def _security_section(
             missing.setdefault((ack.stack, ack.rule_id), []).append(ack.where)
     for (stack, rule_id), where in missing.items():
         lines.append(f"  ERROR: {rule_id} acknowledged without a reason in {stack} ({', '.join(where)})")
+    notes = compute_notes(templates)
+    lines.append(f"Compute settings to review: {len(notes)}")
+    lines += [f"  {note}" for note in notes]
     return lines, failures, list(missing)
 
 

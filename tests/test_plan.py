@@ -16,6 +16,7 @@ from cdk_batchkit.plan import (
     CostLine,
     Template,
     acknowledgements,
+    compute_notes,
     idle_cost,
     lint,
     load_templates,
@@ -460,6 +461,31 @@ def test_validation_report_violations_fail_the_plan(capsys: pytest.CaptureFixtur
     printed = capsys.readouterr().out
     assert "4 unacknowledged finding(s)" in printed
     assert "AwsSolutions-S1 at Tiny/Bucket/Resource" in printed
+
+
+def test_plan_notes_key_pairs_and_custom_images() -> None:
+    env = {
+        "Type": "AWS::Batch::ComputeEnvironment",
+        "Properties": {
+            "Type": "managed",
+            "ComputeResources": {
+                "Type": "EC2",
+                "MaxvCpus": 4,
+                "Ec2KeyPair": "ops-key",
+                "Ec2Configuration": [{"ImageType": "ECS_AL2023", "ImageIdOverride": "ami-0123456789abcdef0"}],
+                "LaunchTemplate": {"LaunchTemplateId": "lt-0123456789abcdef0", "Version": "3"},
+            },
+        },
+    }
+    plain = {
+        "Type": "AWS::Batch::ComputeEnvironment",
+        "Properties": {"ComputeResources": {"Type": "FARGATE"}},
+    }
+    notes = compute_notes([template({"Env": env, "Plain": plain})])
+    assert len(notes) == 3
+    assert "Stack/Env: EC2 key pair ops-key" in notes[0]
+    assert "custom AMI ami-0123456789abcdef0" in notes[1]
+    assert "lt-0123456789abcdef0 is defined outside this stack" in notes[2]
 
 
 def test_successful_validation_report_has_no_failures() -> None:

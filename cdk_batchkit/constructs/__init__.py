@@ -17,6 +17,7 @@ from ..model import (
 )
 from ._events import EventDelivery
 from .compute import (
+    AllocationStrategy,
     BatchComputeEnvironment,
     Ec2ComputeEnvironment,
     FargateComputeEnvironment,
@@ -34,17 +35,20 @@ from .job_definition import (
     RetryPolicy,
 )
 from .job_notifications import JobStateNotifications, WorkflowNotifications
+from .managed_instances import ManagedInstancesComputeEnvironment
 from .monitoring import BatchMonitoring, MonitoringThresholds
 from .nag import acknowledge
 from .network import BatchNetwork, NetworkMode
 from .notifications import NotificationTopic
 from .queue import FairShare, ImportedJobQueue, JobQueue, JobQueueBase
+from .service import SageMakerTrainingEnvironment, SageMakerTrainingQueue
 from .submitter import S3JobRule, S3JobSubmitter, SubmitMode
 from .triggers import JobSchedule, ObjectCreatedTrigger, WorkflowSchedule
 from .workflow import S3_OBJECT_ENVIRONMENT, Step, Workflow
 
 __all__ = [
     "S3_OBJECT_ENVIRONMENT",
+    "AllocationStrategy",
     "Architecture",
     "BatchComputeEnvironment",
     "BatchJobDefinition",
@@ -70,6 +74,7 @@ __all__ = [
     "JobSchedule",
     "JobStateNotifications",
     "LinuxParameters",
+    "ManagedInstancesComputeEnvironment",
     "MonitoringThresholds",
     "MultiNodeJobDefinition",
     "NetworkMode",
@@ -81,6 +86,8 @@ __all__ = [
     "RetryPolicy",
     "S3JobRule",
     "S3JobSubmitter",
+    "SageMakerTrainingEnvironment",
+    "SageMakerTrainingQueue",
     "Step",
     "SubmitMode",
     "SubmitShape",

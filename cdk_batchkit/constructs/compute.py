@@ -10,9 +10,12 @@ so a queue can check at synth that a job can ever run on it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Mapping, Sequence
+from enum import Enum
+from typing import Any
 
-from aws_cdk import Annotations, Duration, Size
+from aws_cdk import Annotations, Duration, Size, Stack
 from aws_cdk import aws_batch as batch
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
@@ -33,10 +36,121 @@ SPOT_FAMILIES = {
 #: Batch picks current-generation general/compute/memory types for these aliases.
 ON_DEMAND_DEFAULT = {Architecture.X86_64: ("default_x86_64",), Architecture.ARM64: ("default_arm64",)}
 GPU_FAMILIES = ("g6", "g5", "g4dn")
-_SPOT_ONLY = (
-    batch.AllocationStrategy.SPOT_CAPACITY_OPTIMIZED,
-    batch.AllocationStrategy.SPOT_PRICE_CAPACITY_OPTIMIZED,
+
+
+class AllocationStrategy(Enum):
+    """Every allocation strategy CloudFormation and Batch accept (the L2 enum lacks the last two).
+
+    Source: https://docs.aws.amazon.com/batch/latest/APIReference/API_ComputeResource.html
+    (allocationStrategy) and https://docs.aws.amazon.com/batch/latest/userguide/allocation-strategies.html
+    """
+
+    #: Lowest-cost type that fits; waits for it (no in-place updates; Spot needs a fleet role).
+    BEST_FIT = "BEST_FIT"
+    #: Best fit, then more types as needed (on-demand or Spot).
+    BEST_FIT_PROGRESSIVE = "BEST_FIT_PROGRESSIVE"
+    #: On-demand only: types in the order ``instance_types`` lists them (families expanded best-fit).
+    BEST_FIT_PROGRESSIVE_ORDERED = "BEST_FIT_PROGRESSIVE_ORDERED"
+    #: Spot only: the pools least likely to be interrupted.
+    SPOT_CAPACITY_OPTIMIZED = "SPOT_CAPACITY_OPTIMIZED"
+    #: Spot only: capacity first, then ``instance_types`` order on a best-effort basis.
+    SPOT_CAPACITY_OPTIMIZED_PRIORITIZED = "SPOT_CAPACITY_OPTIMIZED_PRIORITIZED"
+    #: Spot only: least likely to be interrupted and lowest price (recommended for Spot).
+    SPOT_PRICE_CAPACITY_OPTIMIZED = "SPOT_PRICE_CAPACITY_OPTIMIZED"
+
+    @property
+    def spot_only(self) -> bool:
+        return self.value.startswith("SPOT_")
+
+    @property
+    def on_demand_only(self) -> bool:
+        return self is AllocationStrategy.BEST_FIT_PROGRESSIVE_ORDERED
+
+
+_ALLOCATION_STRATEGIES = "https://docs.aws.amazon.com/batch/latest/APIReference/API_ComputeResource.html"
+_LAUNCH_TEMPLATES = "https://docs.aws.amazon.com/batch/latest/userguide/launch-templates.html"
+register(
+    "BK-C19",
+    "Allocation strategy pairing: SPOT_* strategies only with Spot, BEST_FIT_PROGRESSIVE_ORDERED only "
+    "on-demand; any strategy CloudFormation accepts is rendered (strings or the L2 enum are taken too).",
+    f"{_ALLOCATION_STRATEGIES} (allocationStrategy: only available for Spot Instance / On-Demand Instance "
+    "compute resources) and https://docs.aws.amazon.com/batch/latest/userguide/allocation-strategies.html",
 )
+register(
+    "BK-C10",
+    "A launch template of yours defined in the app requires IMDSv2 (HttpTokens required) with a hop limit "
+    "of at most 2, like the library's own.",
+    f"{_LAUNCH_TEMPLATES} (Batch merges your template's settings into its own) and "
+    "https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/configuring-IMDS-new-instances.html",
+)
+register(
+    "BK-C11",
+    "A launch template of yours encrypts every EBS volume it maps; one that maps no root volume warns "
+    "that root encryption then depends on the account's EBS encryption by default.",
+    f"{_LAUNCH_TEMPLATES} (resizing and encrypting the root volume through a launch template) and "
+    "https://docs.aws.amazon.com/ebs/latest/userguide/encryption-by-default.html",
+)
+register(
+    "BK-C12",
+    "A launch template's user data is MIME multipart (ec2.MultipartUserData); the library's own "
+    "root-volume and user-data props are refused next to a template of yours.",
+    f"{_LAUNCH_TEMPLATES} (user data in a launch template must be in the MIME multi-part archive format)",
+)
+register(
+    "BK-C13",
+    "*Warning*: an imported launch template (not defined in the app) cannot be inspected: IMDSv2, hop "
+    "limit, volume encryption and user data format are named as not checked.",
+    _LAUNCH_TEMPLATES,
+)
+register(
+    "BK-C14",
+    "An AMI given by id looks like an EC2 image id (ami- and 8 or 17 hex digits).",
+    "https://docs.aws.amazon.com/batch/latest/APIReference/API_Ec2Configuration.html (imageIdOverride) and "
+    "https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/resource-ids.html",
+)
+register(
+    "BK-C15",
+    "*Warning*: an EC2 key pair (SSH) is opt-in and noted: Session Manager reaches the instances without "
+    "open ports or keys; the plan lists it as a security finding.",
+    "https://docs.aws.amazon.com/batch/latest/APIReference/API_ComputeResource.html (ec2KeyPair) and "
+    "https://docs.aws.amazon.com/systems-manager/latest/userguide/session-manager.html",
+)
+register(
+    "BK-C16",
+    "Explicit subnets are a subset of the network's own subnets (so the fit check's network facts hold); "
+    "not with cluster_placement.",
+    "https://docs.aws.amazon.com/batch/latest/APIReference/API_ComputeResource.html (subnets) and "
+    "https://docs.aws.amazon.com/batch/latest/userguide/fargate.html",
+)
+register(
+    "BK-C17",
+    "Instance and volume tags: at most 50, keys 1-128 and values 0-256 characters, no aws: prefix.",
+    "https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/Using_Tags.html#tag-restrictions and "
+    "https://docs.aws.amazon.com/batch/latest/APIReference/API_ComputeResource.html (tags)",
+)
+_AMI_ID = re.compile(r"^ami-([0-9a-f]{8}|[0-9a-f]{17})$")
+#: Our strategies the L2 enum knows (the L2 gets the nearest one; the override renders ours).
+_L2_STRATEGY = {
+    AllocationStrategy.BEST_FIT: batch.AllocationStrategy.BEST_FIT,
+    AllocationStrategy.BEST_FIT_PROGRESSIVE: batch.AllocationStrategy.BEST_FIT_PROGRESSIVE,
+    AllocationStrategy.SPOT_CAPACITY_OPTIMIZED: batch.AllocationStrategy.SPOT_CAPACITY_OPTIMIZED,
+    AllocationStrategy.SPOT_CAPACITY_OPTIMIZED_PRIORITIZED: batch.AllocationStrategy.SPOT_CAPACITY_OPTIMIZED,
+    AllocationStrategy.SPOT_PRICE_CAPACITY_OPTIMIZED: batch.AllocationStrategy.SPOT_PRICE_CAPACITY_OPTIMIZED,
+}
+
+
+def _selection_args(selection: ec2.SubnetSelection) -> dict[str, Any]:
+    names = (
+        "availability_zones",
+        "one_per_az",
+        "subnet_filters",
+        "subnet_group_name",
+        "subnets",
+        "subnet_type",
+    )
+    return {n: getattr(selection, n) for n in names if getattr(selection, n, None) is not None}
+
+
 # ECS-optimized AL2023 root volumes are built from a 30 GiB snapshot; a smaller volume cannot launch.
 _MIN_ROOT_GIB = 30
 
@@ -79,7 +193,7 @@ class Ec2ComputeEnvironment(BatchComputeEnvironment):
         architecture: Architecture = Architecture.X86_64,
         gpu: bool = False,
         instance_types: Sequence[str] | None = None,
-        allocation_strategy: batch.AllocationStrategy | None = None,
+        allocation_strategy: AllocationStrategy | batch.AllocationStrategy | str | None = None,
         minv_cpus: int = 0,
         maxv_cpus: int = 256,
         root_volume_size: Size | None = None,
@@ -92,6 +206,12 @@ class Ec2ComputeEnvironment(BatchComputeEnvironment):
         multi_node: bool = False,
         cluster_placement: bool = False,
         instance_role: iam.IRole | None = None,
+        launch_template: ec2.ILaunchTemplate | None = None,
+        machine_image: ec2.IMachineImage | str | None = None,
+        key_pair: ec2.IKeyPair | None = None,
+        security_groups: Sequence[ec2.ISecurityGroup] = (),
+        vpc_subnets: ec2.SubnetSelection | None = None,
+        tags: Mapping[str, str] | None = None,
         compute_environment_name: str | None = None,
     ) -> None:
         """
@@ -102,8 +222,9 @@ class Ec2ComputeEnvironment(BatchComputeEnvironment):
         :param instance_types: families (``"c7g"``), exact types (``"c7g.2xlarge"``) or Batch aliases, all
             of ``architecture``. Default: Spot diversifies over ten current families; on-demand uses Batch's
             ``default_x86_64``/``default_arm64``; GPU uses g6, g5 and g4dn.
-        :param allocation_strategy: Default: SPOT_PRICE_CAPACITY_OPTIMIZED for Spot, BEST_FIT_PROGRESSIVE
-            on-demand. BEST_FIT with Spot gets a spot fleet role with the AWS managed tagging policy.
+        :param allocation_strategy: any strategy Batch accepts (:class:`AllocationStrategy`, the L2 enum or
+            its name). Default: SPOT_PRICE_CAPACITY_OPTIMIZED for Spot, BEST_FIT_PROGRESSIVE on-demand.
+            BEST_FIT with Spot gets a spot fleet role with the AWS managed tagging policy.
         :param minv_cpus: vCPUs kept running when idle. Default: 0 (no idle compute, no idle cost).
         :param maxv_cpus: upper bound on vCPUs. Default: 256.
         :param root_volume_size: size of the encrypted gp3 root volume (at least 30 GiB). Default: 30 GiB.
@@ -128,6 +249,21 @@ class Ec2ComputeEnvironment(BatchComputeEnvironment):
             Availability Zone of the network (a cluster placement group cannot span zones). Default: False.
         :param instance_role: role of the instances. Default: a new role with the AWS managed
             AmazonEC2ContainerServiceforEC2Role policy (acknowledged for cdk-nag).
+        :param launch_template: a launch template of yours instead of the library's hardened one. One
+            defined in this app is checked: IMDSv2 required with a hop limit of at most 2, every mapped EBS
+            volume encrypted, MIME multipart user data (an imported one is referenced as given, with a
+            synth warning naming what could not be checked). It is referenced by version number when
+            defined here. Default: the hardened template (``.launch_template``).
+        :param machine_image: an AMI (``ecs.EcsOptimizedImage.amazon_linux2023(...)``, any
+            ``ec2.IMachineImage`` or an image id ``"ami-..."``) instead of the latest ECS-optimized AL2023
+            image Batch picks; Batch does not update a custom AMI. Default: Batch's image.
+        :param key_pair: an EC2 key pair for SSH to the instances. Default: none (use Session Manager; a
+            key pair is noted at synth and listed in the plan as a security finding).
+        :param security_groups: more security groups for the instances, besides the network's. Default: none.
+        :param vpc_subnets: some of the network's subnets (one Availability Zone, say). Default: all the
+            network's subnets of its mode.
+        :param tags: tags for the instances (``computeResources.tags``) and, on the library's launch
+            template, their volumes. Default: none.
         :param compute_environment_name: physical name. Default: generated (a fixed name blocks replacement).
         """
         super().__init__(scope, construct_id)
@@ -152,6 +288,23 @@ class Ec2ComputeEnvironment(BatchComputeEnvironment):
         if multi_node and spot:
             # https://docs.aws.amazon.com/batch/latest/userguide/mnp-ce.html
             fail(self, "multi_node", multi_node, "multi-node parallel jobs are not supported on Spot")
+        if launch_template is not None and (root_volume_size is not None or user_data_commands):
+            fail(
+                self,
+                "launch_template",
+                launch_template.node.path,
+                "root_volume_size and user_data_commands shape the library's own launch template; put them "
+                "in yours (block devices, MIME multipart user data) instead",
+            )
+        if (
+            isinstance(machine_image, str)
+            and not is_token(machine_image)
+            and not _AMI_ID.match(machine_image)
+        ):
+            fail(self, "machine_image", machine_image, "is not an AMI id (ami- and 8 or 17 hex digits)")
+        self._check_tags(tags)
+        if vpc_subnets is not None and cluster_placement:
+            fail(self, "vpc_subnets", vpc_subnets, "cluster_placement picks the subnets of one zone itself")
         if cluster_placement and placement_group is not None:
             fail(
                 self,
@@ -161,10 +314,11 @@ class Ec2ComputeEnvironment(BatchComputeEnvironment):
             )
         #: Where the instances run.
         self.network = network
-        security_groups = [network.security_group]
+        groups: list[ec2.ISecurityGroup] = [network.security_group]
         if multi_node:
-            security_groups.append(network.cluster_security_group)
-        subnets = network.subnet_selection
+            groups.append(network.cluster_security_group)
+        groups += [g for g in security_groups if all(g is not h for h in groups)]
+        subnets = network.subnet_selection if vpc_subnets is None else self._own_subnets(network, vpc_subnets)
         if cluster_placement:
             # https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/placement-strategies.html#placement-groups-cluster
             # (a cluster placement group is in a single Availability Zone) and
@@ -184,43 +338,66 @@ class Ec2ComputeEnvironment(BatchComputeEnvironment):
             else self._default_types(spot, architecture, gpu)
         )
         self._check_instance_types(types, architecture, gpu)
-        strategy = allocation_strategy or (
-            batch.AllocationStrategy.SPOT_PRICE_CAPACITY_OPTIMIZED
-            if spot
-            else batch.AllocationStrategy.BEST_FIT_PROGRESSIVE
-        )
-        if strategy in _SPOT_ONLY and not spot:
-            fail(self, "allocation_strategy", strategy.value, "Spot strategies need spot=True")
-        best_fit = strategy is batch.AllocationStrategy.BEST_FIT
+        strategy = self._strategy(allocation_strategy, spot)
+        best_fit = strategy is AllocationStrategy.BEST_FIT
         if replace_compute_environment is False and best_fit:
             fail(self, "replace_compute_environment", False, "BEST_FIT does not support in-place updates")
         replace = best_fit if replace_compute_environment is None else replace_compute_environment
 
-        #: The MIME multipart user data of the launch template; add parts to extend the boot.
-        self.user_data = ec2.MultipartUserData()
-        boot = ec2.UserData.for_linux()
-        boot.add_commands("# cdk-batchkit user-data hook", *user_data_commands)
-        self.user_data.add_user_data_part(boot, ec2.MultipartBody.SHELL_SCRIPT, True)
-        #: The hardened launch template: IMDSv2 only (hop limit 2 for containers), encrypted gp3 root.
-        self.launch_template = ec2.LaunchTemplate(
-            self,
-            "LaunchTemplate",
-            require_imdsv2=True,
-            http_tokens=ec2.LaunchTemplateHttpTokens.REQUIRED,
-            http_put_response_hop_limit=2,
-            user_data=self.user_data,
-            block_devices=[
-                ec2.BlockDevice(
-                    device_name="/dev/xvda",
-                    volume=ec2.BlockDeviceVolume.ebs(
-                        root_gib,
-                        encrypted=True,
-                        volume_type=ec2.EbsDeviceVolumeType.GP3,
-                        delete_on_termination=True,
-                    ),
+        if launch_template is not None:
+            self._check_launch_template(launch_template)
+            given = getattr(launch_template, "user_data", None)
+            #: The MIME multipart user data of the launch template (None when yours has none or is imported).
+            self.user_data: ec2.MultipartUserData | None = (
+                given if isinstance(given, ec2.MultipartUserData) else None
+            )
+            #: The launch template: the hardened one, or yours.
+            self.launch_template: ec2.ILaunchTemplate = launch_template
+        else:
+            self.user_data = ec2.MultipartUserData()
+            boot = ec2.UserData.for_linux()
+            boot.add_commands("# cdk-batchkit user-data hook", *user_data_commands)
+            self.user_data.add_user_data_part(boot, ec2.MultipartBody.SHELL_SCRIPT, True)
+            # The hardened launch template: IMDSv2 only (hop limit 2 for containers), encrypted gp3 root.
+            self.launch_template = ec2.LaunchTemplate(
+                self,
+                "LaunchTemplate",
+                require_imdsv2=True,
+                http_tokens=ec2.LaunchTemplateHttpTokens.REQUIRED,
+                http_put_response_hop_limit=2,
+                user_data=self.user_data,
+                block_devices=[
+                    ec2.BlockDevice(
+                        device_name="/dev/xvda",
+                        volume=ec2.BlockDeviceVolume.ebs(
+                            root_gib,
+                            encrypted=True,
+                            volume_type=ec2.EbsDeviceVolumeType.GP3,
+                            delete_on_termination=True,
+                        ),
+                    )
+                ],
+            )
+            if tags:
+                # Batch tags the instances (computeResources.tags); the template tags their volumes.
+                lt_cfn = self.launch_template.node.default_child
+                assert isinstance(lt_cfn, ec2.CfnLaunchTemplate)
+                lt_cfn.add_property_override(
+                    "LaunchTemplateData.TagSpecifications",
+                    [
+                        {
+                            "ResourceType": "volume",
+                            "Tags": [{"Key": k, "Value": v} for k, v in tags.items()],
+                        }
+                    ],
                 )
-            ],
-        )
+        if key_pair is not None:
+            Annotations.of(self).add_warning_v2(
+                "batchkit:ec2-key-pair",
+                f"key_pair={key_pair.key_pair_name!r} lets SSH in with that key (BK-C15): Session Manager "
+                "reaches instances without open ports or keys, and is logged; the security group here "
+                "allows no inbound traffic, so open port 22 yourself if you keep the key.",
+            )
         spot_fleet_role = self._spot_fleet_role() if spot and best_fit else None
         image = batch.EcsMachineImageType.ECS_AL2023_NVIDIA if gpu else batch.EcsMachineImageType.ECS_AL2023
         self.resource = batch.ManagedEc2EcsComputeEnvironment(
@@ -228,13 +405,18 @@ class Ec2ComputeEnvironment(BatchComputeEnvironment):
             "Resource",
             vpc=network.vpc,
             vpc_subnets=subnets,
-            security_groups=security_groups,
+            security_groups=groups,
             spot=spot,
-            allocation_strategy=strategy,
+            allocation_strategy=_L2_STRATEGY.get(strategy, batch.AllocationStrategy.BEST_FIT_PROGRESSIVE),
             # The instance list is rendered below from `types`; this only keeps the L2 from
             # inventing its own (it appends "optimal", which Batch rejects next to Graviton types).
             use_optimal_instance_classes=True,
-            images=[batch.EcsMachineImage(image_type=image)],
+            images=[
+                batch.EcsMachineImage(
+                    image_type=image,
+                    image=None if machine_image is None or isinstance(machine_image, str) else machine_image,
+                )
+            ],
             launch_template=self.launch_template,
             minv_cpus=minv_cpus,
             maxv_cpus=maxv_cpus,
@@ -251,11 +433,35 @@ class Ec2ComputeEnvironment(BatchComputeEnvironment):
         cfn = self.resource.node.default_child
         assert isinstance(cfn, batch.CfnComputeEnvironment)
         cfn.add_property_override("ComputeResources.InstanceTypes", list(types))
+        cfn.add_property_override("ComputeResources.AllocationStrategy", strategy.value)
+        if isinstance(machine_image, str):
+            cfn.add_property_override("ComputeResources.Ec2Configuration.0.ImageIdOverride", machine_image)
+        if key_pair is not None:
+            cfn.add_property_override("ComputeResources.Ec2KeyPair", key_pair.key_pair_name)
+        if tags:
+            cfn.add_property_override("ComputeResources.Tags", dict(tags))
         # Batch snapshots a launch template referenced as $Default/$Latest (or with no version) once,
         # at creation; the version number makes a template change roll out on the next deploy.
-        cfn.add_property_override(
-            "ComputeResources.LaunchTemplate.Version", self.launch_template.latest_version_number
+        version = (
+            self.launch_template.latest_version_number
+            if isinstance(self.launch_template, ec2.LaunchTemplate)
+            else self.launch_template.version_number
         )
+        cfn.add_property_override("ComputeResources.LaunchTemplate.Version", version)
+        self._finish(cfn, instance_role, spot, architecture, maxv_cpus, types, gpu, network, multi_node)
+
+    def _finish(
+        self,
+        cfn: batch.CfnComputeEnvironment,
+        instance_role: iam.IRole | None,
+        spot: bool,
+        architecture: Architecture,
+        maxv_cpus: int,
+        types: tuple[str, ...],
+        gpu: bool,
+        network: BatchNetwork,
+        multi_node: bool,
+    ) -> None:
         if instance_role is None:
             acknowledge(
                 self.resource,
@@ -310,6 +516,120 @@ class Ec2ComputeEnvironment(BatchComputeEnvironment):
             if is_gpu(name) != gpu:
                 why = "is a GPU family; set gpu=True" if is_gpu(name) else "has no GPU but gpu=True"
                 fail(self, "instance_types", list(types), f"{name} {why}")
+
+    def _strategy(
+        self, given: AllocationStrategy | batch.AllocationStrategy | str | None, spot: bool
+    ) -> AllocationStrategy:
+        if given is None:
+            return (
+                AllocationStrategy.SPOT_PRICE_CAPACITY_OPTIMIZED
+                if spot
+                else AllocationStrategy.BEST_FIT_PROGRESSIVE
+            )
+        name = given.value if isinstance(given, Enum) else str(given).upper()
+        try:
+            strategy = AllocationStrategy(name)
+        except ValueError:
+            fail(
+                self,
+                "allocation_strategy",
+                given,
+                f"must be one of {', '.join(a.value for a in AllocationStrategy)}",
+            )
+            raise
+        # BK-C19 (and BK-C2): the on-demand/Spot pairing Batch documents.
+        if strategy.spot_only and not spot:
+            fail(self, "allocation_strategy", strategy.value, "Spot strategies need spot=True")
+        if strategy.on_demand_only and spot:
+            fail(self, "allocation_strategy", strategy.value, "is only available for on-demand (spot=False)")
+        return strategy
+
+    def _check_tags(self, tags: Mapping[str, str] | None) -> None:
+        """BK-C17: EC2 tag restrictions."""
+        if not tags:
+            return
+        if len(tags) > 50:
+            fail(self, "tags", f"{len(tags)} tags", "EC2 allows at most 50 tags per resource")
+        for key, value in tags.items():
+            if is_token(key) or is_token(value):
+                continue
+            if not 1 <= len(key) <= 128 or len(value) > 256:
+                fail(self, "tags", {key: value}, "keys are 1-128 characters and values at most 256")
+            if key.lower().startswith("aws:"):
+                fail(self, "tags", {key: value}, "the aws: prefix is reserved for AWS")
+
+    def _own_subnets(self, network: BatchNetwork, selection: ec2.SubnetSelection) -> ec2.SubnetSelection:
+        """BK-C16: explicit subnets must be some of the network's own (its facts then hold for them)."""
+        own = {
+            s.subnet_id
+            for s in network.vpc.select_subnets(subnet_type=network.subnet_selection.subnet_type).subnets
+        }
+        picked = network.vpc.select_subnets(**_selection_args(selection)).subnets
+        outside = [s.node.path for s in picked if s.subnet_id not in own]
+        if not picked or outside:
+            fail(
+                self,
+                "vpc_subnets",
+                outside or "no subnet",
+                f"must select some of the network's {network.subnet_selection.subnet_type} subnets "
+                "(the network mode decides public IPs and egress)",
+            )
+        return ec2.SubnetSelection(subnets=picked)
+
+    def _check_launch_template(self, template: ec2.ILaunchTemplate) -> None:
+        """BK-C10..C13: what a launch template of yours must keep of the hardened one's settings."""
+        cfn = template.node.default_child if isinstance(template, ec2.LaunchTemplate) else None
+        if not isinstance(cfn, ec2.CfnLaunchTemplate):
+            Annotations.of(self).add_warning_v2(
+                "batchkit:launch-template-unchecked",
+                f"launch_template {template.node.path} is imported: not checked whether it requires IMDSv2 "
+                "with a hop limit of at most 2, encrypts its EBS volumes and has MIME multipart user data "
+                f"(BK-C13); it is referenced as version {template.version_number!s} (Batch resolves "
+                "$Default/$Latest once, when the environment is created).",
+            )
+            return
+        # The struct as the L2 built it (camelCase keys); raw overrides added later are not seen.
+        data: dict[str, Any] = Stack.of(template).resolve(cfn.launch_template_data) or {}
+        prop = "launch_template"
+        meta = data.get("metadataOptions") or {}
+        tokens = meta.get("httpTokens")
+        if isinstance(tokens, str) and tokens != "required" or tokens is None:
+            fail(
+                self,
+                prop,
+                template.node.path,
+                f"HttpTokens is {tokens!r}: require IMDSv2 (http_tokens=REQUIRED)",
+            )
+        hops = meta.get("httpPutResponseHopLimit")
+        if isinstance(hops, int) and hops > 2:
+            fail(
+                self,
+                prop,
+                template.node.path,
+                f"hop limit {hops} lets more than containers on the host reach IMDS; use at most 2",
+            )
+        mappings = data.get("blockDeviceMappings") or []
+        for mapping in mappings:
+            ebs = mapping.get("ebs") if isinstance(mapping, dict) else None
+            if isinstance(ebs, dict) and ebs.get("encrypted") is not True and not ebs.get("snapshotId"):
+                fail(
+                    self, prop, template.node.path, f"EBS volume {mapping.get('deviceName')} is not encrypted"
+                )
+        if not any(isinstance(m, dict) and m.get("deviceName") == "/dev/xvda" for m in mappings):
+            Annotations.of(self).add_warning_v2(
+                "batchkit:root-volume-unchecked",
+                f"launch_template {template.node.path} maps no root volume (/dev/xvda): its encryption "
+                "depends on the account's EBS encryption by default (BK-C11).",
+            )
+        if data.get("userData") is not None and not isinstance(
+            getattr(template, "user_data", None), ec2.MultipartUserData
+        ):
+            fail(
+                self,
+                prop,
+                template.node.path,
+                "user data must be MIME multipart (ec2.MultipartUserData) for Batch",
+            )
 
     def _spot_fleet_role(self) -> iam.Role:
         policy = "service-role/AmazonEC2SpotFleetTaggingRole"

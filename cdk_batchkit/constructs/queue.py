@@ -30,10 +30,20 @@ from ..model.limits import (
     MIN_STUCK_SECONDS,
     MIN_WEIGHT,
 )
+from ..model.rules import register
 from ._binding import DefinitionLike, QueueRef, bind, definition_ref
 from ._describe import profile_of_environment, profile_of_queue
 from ._validation import check_range, check_seconds, fail
 from .compute import BatchComputeEnvironment
+
+register(
+    "BK-Q6",
+    "A queue of ECS Managed Instances environments renders JobQueueType ECS_MANAGED_INSTANCES; other queues "
+    "render none (the property is create-only: adding it to an existing queue replaces the queue).",
+    "https://docs.aws.amazon.com/batch/latest/APIReference/API_CreateJobQueue.html (jobQueueType) and "
+    "https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-batch-jobqueue.html "
+    "(JobQueueType: update requires replacement)",
+)
 
 #: What a queue accepts as a compute environment: ours, or an L2 one (created or imported).
 EnvironmentLike = BatchComputeEnvironment | batch.IComputeEnvironment
@@ -130,6 +140,7 @@ class JobQueue(JobQueueBase):
         cancel_misfit_after: Duration | None = None,
         cancel_no_capacity_after: Duration | None = None,
         cancel_stuck_jobs: bool = True,
+        enabled: bool = True,
         job_queue_name: str | None = None,
     ) -> None:
         """
@@ -144,6 +155,8 @@ class JobQueue(JobQueueBase):
         :param cancel_no_capacity_after: cancel a RUNNABLE job waiting on insufficient instance
             capacity (600-86400 s). Default: 4 hours.
         :param cancel_stuck_jobs: set False to leave stuck jobs alone. Default: True.
+        :param enabled: set False to refuse new jobs (``State: DISABLED``; jobs already queued still
+            finish). Default: True.
         :param job_queue_name: physical name. Default: generated.
         """
         super().__init__(scope, construct_id)
@@ -183,8 +196,16 @@ class JobQueue(JobQueueBase):
             priority=priority,
             job_state_time_limit_actions=actions or None,
             scheduling_policy=self.scheduling_policy,
+            enabled=enabled,
             job_queue_name=job_queue_name,
         )
+        known = [p for _, p in environments if p is not None]
+        if known and all(p.kind.managed_instances for p in known):
+            # BK-Q6: only queues of ECS Managed Instances declare their type; JobQueueType is create-only,
+            # so rendering it on existing EC2/Fargate queues would replace them.
+            cfn = self.resource.node.default_child
+            assert isinstance(cfn, batch.CfnJobQueue)
+            cfn.job_queue_type = "ECS_MANAGED_INSTANCES"
         #: The compute environments as given, in order.
         self.compute_environments: tuple[EnvironmentLike, ...] = tuple(given)
         #: What the fit check knows of this queue's compute.

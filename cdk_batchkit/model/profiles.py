@@ -24,6 +24,11 @@ class Platform(Enum):
     FARGATE = "FARGATE"
     #: Kubernetes pods on an Amazon EKS cluster's nodes.
     EKS = "EKS"
+    #: ECS tasks on Amazon ECS Managed Instances (``platformCapabilities: MANAGED_INSTANCES``,
+    #: ``ecsProperties`` only).
+    MANAGED_INSTANCES = "MANAGED_INSTANCES"
+    #: Service jobs on SageMaker Training: submitted with SubmitServiceJob, no job definition.
+    SAGEMAKER_TRAINING = "SAGEMAKER_TRAINING"
 
 
 class Orchestration(Enum):
@@ -31,6 +36,8 @@ class Orchestration(Enum):
 
     ECS = "ECS"
     EKS = "EKS"
+    #: Not containers at all: a service environment hands service jobs to SageMaker AI.
+    SAGEMAKER = "SAGEMAKER"
 
 
 # kind -> (orchestration, provisioning, spot, managed, platform it runs)
@@ -42,6 +49,21 @@ _FACTS: dict[str, tuple[Orchestration, str, bool, bool, Platform]] = {
     "EKS": (Orchestration.EKS, "EC2", False, True, Platform.EKS),
     "EKS_SPOT": (Orchestration.EKS, "EC2", True, True, Platform.EKS),
     "UNMANAGED": (Orchestration.ECS, "EC2", False, False, Platform.EC2),
+    "ECS_MANAGED_INSTANCES": (
+        Orchestration.ECS,
+        "MANAGED_INSTANCES",
+        False,
+        True,
+        Platform.MANAGED_INSTANCES,
+    ),
+    "ECS_MANAGED_INSTANCES_SPOT": (
+        Orchestration.ECS,
+        "MANAGED_INSTANCES",
+        True,
+        True,
+        Platform.MANAGED_INSTANCES,
+    ),
+    "SAGEMAKER_TRAINING": (Orchestration.SAGEMAKER, "SAGEMAKER", False, True, Platform.SAGEMAKER_TRAINING),
 }
 
 
@@ -49,8 +71,13 @@ class ComputeKind(Enum):
     """Every kind of compute environment this library builds or describes, with its facts.
 
     Source: CreateComputeEnvironment (``type`` MANAGED/UNMANAGED, ``computeResources.type``
-    EC2/SPOT/FARGATE/FARGATE_SPOT, ``eksConfiguration``),
-    https://docs.aws.amazon.com/batch/latest/APIReference/API_CreateComputeEnvironment.html
+    EC2/SPOT/FARGATE/FARGATE_SPOT/ECS_MANAGED_INSTANCES, ``eksConfiguration``),
+    https://docs.aws.amazon.com/batch/latest/APIReference/API_CreateComputeEnvironment.html;
+    ECS Managed Instances express Spot as ``capacityOptionType`` (one kind each here),
+    https://docs.aws.amazon.com/batch/latest/userguide/ecs-managed-instances-compute-environments.html;
+    a SageMaker Training *service* environment (CreateServiceEnvironment) is described as a kind too, so
+    a queue over one can refuse job definitions:
+    https://docs.aws.amazon.com/batch/latest/APIReference/API_CreateServiceEnvironment.html
     """
 
     EC2 = "EC2"
@@ -60,6 +87,9 @@ class ComputeKind(Enum):
     EKS = "EKS"
     EKS_SPOT = "EKS_SPOT"
     UNMANAGED = "UNMANAGED"
+    ECS_MANAGED_INSTANCES = "ECS_MANAGED_INSTANCES"
+    ECS_MANAGED_INSTANCES_SPOT = "ECS_MANAGED_INSTANCES_SPOT"
+    SAGEMAKER_TRAINING = "SAGEMAKER_TRAINING"
 
     @property
     def orchestration(self) -> Orchestration:
@@ -67,7 +97,7 @@ class ComputeKind(Enum):
 
     @property
     def provisioning(self) -> str:
-        """``"EC2"`` or ``"FARGATE"``: what a queue must not mix."""
+        """``"EC2"``, ``"FARGATE"``, ``"MANAGED_INSTANCES"`` or ``"SAGEMAKER"``: what a queue must not mix."""
         return _FACTS[self.value][1]
 
     @property
@@ -86,6 +116,16 @@ class ComputeKind(Enum):
     @property
     def fargate(self) -> bool:
         return self.provisioning == "FARGATE"
+
+    @property
+    def managed_instances(self) -> bool:
+        """ECS Managed Instances: Amazon ECS picks and runs the instances."""
+        return self.provisioning == "MANAGED_INSTANCES"
+
+    @property
+    def service(self) -> bool:
+        """A service environment (SageMaker Training): takes service jobs, not job definitions."""
+        return self.orchestration is Orchestration.SAGEMAKER
 
     @staticmethod
     def of(*, spot: bool = False, fargate: bool = False, eks: bool = False) -> ComputeKind:

@@ -23,6 +23,7 @@ from .profiles import (
     FitResult,
     JobRequirements,
     NodeGroup,
+    Orchestration,
     Platform,
     QueueProfile,
 )
@@ -107,7 +108,8 @@ def queue_no_duplicates(envs: Environments) -> str | None:
     f"{_CREATE_QUEUE} (EC2 and Fargate compute environments can't be mixed)",
 )
 def queue_one_provisioning(envs: Environments) -> str | None:
-    kinds = {p.kind.provisioning for _, p in envs if p is not None}
+    # ECS Managed Instances and service environments have rules of their own (BK-I1, BK-V3).
+    kinds = {p.kind.provisioning for _, p in envs if p is not None} & {"EC2", "FARGATE"}
     return "mixes Fargate and EC2 environments (Batch rejects it)" if len(kinds) > 1 else None
 
 
@@ -117,7 +119,7 @@ def queue_one_provisioning(envs: Environments) -> str | None:
     f"{_CREATE_QUEUE} (compute environments of one orchestration type: ECS or EKS)",
 )
 def queue_one_orchestration(envs: Environments) -> str | None:
-    kinds = {p.kind.orchestration for _, p in envs if p is not None}
+    kinds = {p.kind.orchestration for _, p in envs if p is not None} & {Orchestration.ECS, Orchestration.EKS}
     return "mixes ECS and EKS environments (Batch rejects it)" if len(kinds) > 1 else None
 
 
@@ -139,12 +141,64 @@ def queue_one_architecture(envs: Environments) -> str | None:
     return None
 
 
+_MI_QUEUES = "https://docs.aws.amazon.com/batch/latest/userguide/ecs-managed-instances-job-queues.html"
+
+
+@rule(
+    "BK-I1",
+    "A job queue's ECS Managed Instances environments are not mixed with EC2 or Fargate environments.",
+    f"{_MI_QUEUES} (you cannot mix Amazon ECS Managed Instances compute environments with Fargate or "
+    "Amazon EC2 compute environments in the same job queue)",
+)
+def queue_managed_instances_alone(envs: Environments) -> str | None:
+    kinds = {p.kind.managed_instances for _, p in envs if p is not None and not p.kind.service}
+    if len(kinds) > 1:
+        return "mixes ECS Managed Instances environments with EC2 or Fargate environments (Batch rejects it)"
+    return None
+
+
+@rule(
+    "BK-I2",
+    "In a job queue of ECS Managed Instances environments, every on-demand environment comes before any "
+    "Spot one.",
+    f"{_MI_QUEUES} (Spot compute environments cannot be ordered before On-Demand compute environments)",
+)
+def queue_managed_instances_on_demand_first(envs: Environments) -> str | None:
+    seen_spot = None
+    for name, p in envs:
+        if p is None or not p.kind.managed_instances:
+            continue
+        if p.spot:
+            seen_spot = seen_spot or name
+        elif seen_spot is not None:
+            return (
+                f"orders the Spot ECS Managed Instances environment {seen_spot} before the on-demand one "
+                f"{name} (Batch requires on-demand environments first)"
+            )
+    return None
+
+
+@rule(
+    "BK-V3",
+    "A job queue has either service environments (SageMaker Training) or compute environments, never both.",
+    f"{_CREATE_QUEUE} (a job queue can't have both a serviceEnvironmentOrder and a computeEnvironmentOrder)",
+)
+def queue_service_or_compute(envs: Environments) -> str | None:
+    kinds = {p.kind.service for _, p in envs if p is not None}
+    if len(kinds) > 1:
+        return "mixes service environments with compute environments (Batch rejects it)"
+    return None
+
+
 QUEUE_RULES = (
     queue_environment_count,
     queue_no_duplicates,
     queue_one_provisioning,
     queue_one_orchestration,
     queue_one_architecture,
+    queue_managed_instances_alone,
+    queue_managed_instances_on_demand_first,
+    queue_service_or_compute,
 )
 
 
@@ -180,18 +234,46 @@ def share_identifier_matches(queue: QueueProfile, share_identifier: str | None) 
 
 
 # -- job fits environment -----------------------------------------------------------------------------
+_SERVICE_JOBS = "https://docs.aws.amazon.com/batch/latest/userguide/service-jobs.html"
+
+
+@rule(
+    "BK-V2",
+    "A job definition is never submitted to a SageMaker Training queue: it takes service jobs "
+    "(SubmitServiceJob), not SubmitJob.",
+    f"{_SERVICE_JOBS} and https://docs.aws.amazon.com/batch/latest/APIReference/API_SubmitServiceJob.html "
+    "(jobQueueType SAGEMAKER_TRAINING)",
+)
+def fit_not_service(job: JobRequirements, env: ComputeProfile) -> str | None:
+    if env.kind.service and job.platform is not Platform.SAGEMAKER_TRAINING:
+        return (
+            "is a SageMaker Training service environment: its queue takes service jobs submitted with "
+            "SubmitServiceJob (a SageMaker CreateTrainingJob payload), never a job definition through "
+            "SubmitJob; submit this job to a queue of compute environments"
+        )
+    return None
+
+
 @rule(
     "BK-F1",
     "A job runs only on compute of its platform: EC2 jobs on EC2/unmanaged, Fargate jobs on Fargate, "
-    "EKS jobs on EKS environments.",
+    "EKS jobs on EKS environments, ECS Managed Instances jobs (MANAGED_INSTANCES) on ECS Managed Instances "
+    "environments.",
     "https://docs.aws.amazon.com/batch/latest/APIReference/API_RegisterJobDefinition.html "
     "(platformCapabilities, eksProperties) and "
-    "https://docs.aws.amazon.com/batch/latest/userguide/fargate.html",
+    "https://docs.aws.amazon.com/batch/latest/userguide/fargate.html and "
+    "https://docs.aws.amazon.com/batch/latest/userguide/ecs-managed-instances-job-definitions.html",
 )
 def fit_platform(job: JobRequirements, env: ComputeProfile) -> str | None:
     if job.platform is env.kind.runs:
         return None
-    names = {Platform.EC2: "an EC2", Platform.FARGATE: "a Fargate", Platform.EKS: "an EKS"}
+    names = {
+        Platform.EC2: "an EC2",
+        Platform.FARGATE: "a Fargate",
+        Platform.EKS: "an EKS",
+        Platform.MANAGED_INSTANCES: "an ECS Managed Instances",
+        Platform.SAGEMAKER_TRAINING: "a SageMaker Training",
+    }
     return f"{names[job.platform]} job cannot run on {names[env.kind.runs]} compute environment"
 
 
@@ -270,6 +352,8 @@ UNCHECKED = "unchecked"
 def fit_instance_size(job: JobRequirements, env: ComputeProfile) -> str | None:
     if env.kind.fargate or env.kind is ComputeKind.UNMANAGED:
         return None if env.kind.fargate else UNCHECKED
+    if env.kind.managed_instances and not env.instance_types:
+        return None  # every instance type is eligible: Amazon ECS picks one that fits
     types = env.instance_types
     if job.instance_type is not None:
         types = (job.instance_type,)
@@ -377,6 +461,7 @@ def fit_image_registry(job: JobRequirements, env: ComputeProfile) -> str | None:
 
 
 FIT_RULES = (
+    fit_not_service,
     fit_platform,
     fit_multi_node,
     fit_multi_node_egress,

@@ -2,7 +2,8 @@
 
 :func:`build_world` reads the template (see :mod:`.assembly`), resolves its intrinsics itself
 (moto's CloudFormation cannot deploy these templates) and creates, through the ordinary AWS APIs:
-compute environments, job queues, job definitions, S3 buckets, SQS queues (with redrive),
+compute environments, service environments (stand-ins: moto has none), job queues, job definitions,
+S3 buckets, SQS queues (with redrive),
 DynamoDB tables, SNS topics and subscriptions, IAM roles, log groups, EventBridge rules (patterns
 and targets with input transformers) and Step Functions state machines. Lambda functions are not
 created in moto: their handlers run in this process (:meth:`Function.invoke`).
@@ -444,6 +445,8 @@ class World:
         self._building: set[str] = set()
         self._placeholders: dict[str, tuple[str, dict[str, str]]] = {}
         self._service_role: str | None = None
+        #: Service environment ARN -> the unmanaged compute environment standing in for it in moto.
+        self._stand_ins: dict[str, str] = {}
         self._taps: dict[str, list[tuple[Rule, dict[str, Any]]]] = {}
         #: Every in-process Lambda invocation, in order.
         self.invocations: list[functions.Invocation] = []
@@ -933,6 +936,26 @@ def _build_compute_environment(world: World, logical_id: str, resource: Mapping[
     )
 
 
+def _build_service_environment(world: World, logical_id: str, resource: Mapping[str, Any]) -> Resource:
+    """moto 5.2 has no service environments (CreateServiceEnvironment): an unmanaged compute environment
+    of the same name stands in, so a SageMaker Training queue over it can be created and described."""
+    props = world._props(resource)
+    name = props.get("ServiceEnvironmentName") or _name(world.stack.name, logical_id, 128)
+    stand_in = world.client("batch").create_compute_environment(
+        computeEnvironmentName=name if _MOTO_CE_NAME.match(name) else f"{name}-{_digest(name, size=6)}",
+        type="UNMANAGED",
+        state=props.get("State", "ENABLED"),
+        serviceRole=world.service_role(),
+    )["computeEnvironmentArn"]
+    arn = f"arn:aws:batch:{world.region}:{world.account}:service-environment/{name}"
+    world._stand_ins[arn] = stand_in
+    return Resource(
+        **_base(world, logical_id, resource, props),
+        ref=arn,
+        attributes={"ServiceEnvironmentArn": arn, "Arn": arn, "StandIn": stand_in},
+    )
+
+
 def _build_scheduling_policy(world: World, logical_id: str, resource: Mapping[str, Any]) -> Resource:
     props = world._props(resource)
     name = props.get("Name") or _name(world.stack.name, logical_id, 128)
@@ -947,6 +970,15 @@ def _build_job_queue(world: World, logical_id: str, resource: Mapping[str, Any])
     order = [
         {"order": int(item["Order"]), "computeEnvironment": item["ComputeEnvironment"]}
         for item in props.get("ComputeEnvironmentOrder", [])
+    ]
+    # A SageMaker Training queue: its service environments' stand-ins (moto has no serviceEnvironmentOrder;
+    # the template's JobQueueType and order stay in ``properties``).
+    order += [
+        {
+            "order": int(item["Order"]),
+            "computeEnvironment": world._stand_ins.get(item["ServiceEnvironment"], ""),
+        }
+        for item in props.get("ServiceEnvironmentOrder", [])
     ]
     kwargs: dict[str, Any] = {}
     if props.get("SchedulingPolicyArn"):
@@ -1273,6 +1305,7 @@ _BUILDERS: dict[str, Callable[[World, str, Mapping[str, Any]], Resource]] = {
     "AWS::Logs::LogGroup": _build_log_group,
     "AWS::Batch::ComputeEnvironment": _build_compute_environment,
     "AWS::Batch::SchedulingPolicy": _build_scheduling_policy,
+    "AWS::Batch::ServiceEnvironment": _build_service_environment,
     "AWS::Batch::JobQueue": _build_job_queue,
     "AWS::Batch::JobDefinition": _build_job_definition,
     "AWS::S3::Bucket": _build_bucket,

@@ -24,6 +24,7 @@ from cdk_nag import AwsSolutionsChecks
 from app import build_app
 from cdk_batchkit import plan
 from cdk_batchkit.constructs import (
+    AllocationStrategy,
     Architecture,
     BatchNetwork,
     Container,
@@ -35,9 +36,12 @@ from cdk_batchkit.constructs import (
     FireLens,
     JobQueue,
     LinuxParameters,
+    ManagedInstancesComputeEnvironment,
     MultiNodeJobDefinition,
     NetworkMode,
     Platform,
+    SageMakerTrainingEnvironment,
+    SageMakerTrainingQueue,
     UnmanagedComputeEnvironment,
     acknowledge,
 )
@@ -165,6 +169,7 @@ def _kitchen_sink(outdir: Path) -> Path:
             ),
         ],
     )
+    _compute_options(stack, net)
     submitter = iam.Role(stack, "Submitter", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
     job.grant_submit(submitter, arm_queue)
     options_job.grant_submit(submitter, arm_queue)
@@ -181,6 +186,69 @@ def _kitchen_sink(outdir: Path) -> Path:
     )
     app.synth()
     return outdir
+
+
+def _compute_options(stack: cdk.Stack, net: BatchNetwork) -> None:
+    """Issue 12's compute options and the two new kinds, as the kitchen sink uses them."""
+    user_data = ec2.MultipartUserData()
+    user_data.add_user_data_part(ec2.UserData.for_linux(), ec2.MultipartBody.SHELL_SCRIPT, True)
+    own_template = ec2.LaunchTemplate(
+        stack,
+        "OwnTemplate",
+        require_imdsv2=True,
+        http_put_response_hop_limit=1,
+        user_data=user_data,
+        block_devices=[
+            ec2.BlockDevice(
+                device_name="/dev/xvda",
+                volume=ec2.BlockDeviceVolume.ebs(60, encrypted=True, volume_type=ec2.EbsDeviceVolumeType.GP3),
+            )
+        ],
+    )
+    options = Ec2ComputeEnvironment(
+        stack,
+        "Options",
+        network=net,
+        launch_template=own_template,
+        machine_image="ami-0123456789abcdef0",
+        key_pair=ec2.KeyPair.from_key_pair_name(stack, "OpsKey", "ops-key"),
+        security_groups=[ec2.SecurityGroup(stack, "ExtraGroup", vpc=net.vpc, description="extra group")],
+        vpc_subnets=ec2.SubnetSelection(availability_zones=[net.vpc.private_subnets[0].availability_zone]),
+        tags={"team": "sink"},
+        instance_types=["m7i.large", "m7i"],
+        allocation_strategy=AllocationStrategy.BEST_FIT_PROGRESSIVE_ORDERED,
+    )
+    prioritized = Ec2ComputeEnvironment(
+        stack,
+        "Prioritized",
+        network=net,
+        spot=True,
+        tags={"team": "sink"},
+        allocation_strategy=AllocationStrategy.SPOT_CAPACITY_OPTIMIZED_PRIORITIZED,
+    )
+    JobQueue(stack, "DisabledQueue", compute_environments=[options, prioritized], enabled=False)
+    JobQueue(
+        stack,
+        "ManagedInstancesQueue",
+        compute_environments=[
+            ManagedInstancesComputeEnvironment(stack, "ManagedInstances", network=net),
+            ManagedInstancesComputeEnvironment(
+                stack, "ManagedInstancesSpot", network=net, spot=True, instance_types=["m7i.*"]
+            ),
+        ],
+    )
+    training = SageMakerTrainingQueue(
+        stack,
+        "TrainingQueue",
+        service_environments=[SageMakerTrainingEnvironment(stack, "Training", max_instances=4)],
+    )
+    trainer = iam.Role(stack, "Trainer", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
+    training.grant_submit_service_job(
+        trainer,
+        training_role=iam.Role(
+            stack, "TrainingRole", assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com")
+        ),
+    )
 
 
 @pytest.fixture(scope="module")
@@ -424,6 +492,11 @@ def _exists_in_moto(world, handle) -> bool:
     if kind == "AWS::Batch::JobDefinition":
         found = world.client("batch").describe_job_definitions(jobDefinitions=[handle.arn])
         return len(found["jobDefinitions"]) == 1
+    if kind == "AWS::Batch::ServiceEnvironment":  # moto has none: the kit's stand-in compute environment
+        found = world.client("batch").describe_compute_environments(
+            computeEnvironments=[handle.attributes["StandIn"]]
+        )
+        return len(found["computeEnvironments"]) == 1
     if kind == "AWS::Batch::SchedulingPolicy":
         found = world.client("batch").describe_scheduling_policies(arns=[handle.arn])
         return len(found["schedulingPolicies"]) == 1
