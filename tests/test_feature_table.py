@@ -28,7 +28,9 @@ HEADING = re.compile(r"^## (AWS::Batch::\w+)\s*$")
 PATH_CELL = re.compile(r"^`([A-Za-z0-9_.\[\]]+)`(?: \(fields as `([A-Za-z0-9_.\[\]]+)`\))?$")
 # An API reference: `[module.]Name[.member][(param=)]`, e.g. `Container(vcpus=)`, `JobQueue.from_job_queue`,
 # `batch.EcsVolume.efs(file_system=)`, `cdk.Tags.of`. Only these forms are checked; other code is prose.
-API = re.compile(r"`(?:(batch|ecs|ec2|iam|cdk)\.)?([A-Z][A-Za-z0-9]*[a-z][A-Za-z0-9]*)((?:\.[a-z_]\w*)?)(\((\w+)=\))?`")
+API = re.compile(
+    r"`(?:(batch|ecs|ec2|iam|cdk)\.)?([A-Z][A-Za-z0-9]*[a-z][A-Za-z0-9]*)((?:\.[a-z_]\w*)?)(\((\w+)=\))?`"
+)
 MODULES = {
     "batch": "aws_cdk.aws_batch",
     "ecs": "aws_cdk.aws_ecs",
@@ -60,8 +62,10 @@ def schemas() -> dict[str, dict[str, Any]]:
 
 def schema_paths(schema: dict[str, Any]) -> set[str]:
     """Every settable property path: nested objects and array items followed through ``$ref``."""
-    read_only = {p.removeprefix("/properties/").replace("/*/", "[].").replace("/", ".") for p in
-                 schema.get("readOnlyProperties", [])}
+    read_only = {
+        p.removeprefix("/properties/").replace("/*/", "[].").replace("/", ".")
+        for p in schema.get("readOnlyProperties", [])
+    }
 
     def resolve(node: dict[str, Any]) -> dict[str, Any]:
         while "$ref" in node:
@@ -99,10 +103,11 @@ def table() -> dict[str, dict[str, tuple[str | None, str, str, str]]]:
     rows: dict[str, dict[str, tuple[str | None, str, str, str]]] = {}
     current = None
     for number, line in enumerate(TABLE.read_text().splitlines(), 1):
-        heading = HEADING.match(line)
-        if heading:
-            current = heading.group(1)
-            rows.setdefault(current, {})
+        if line.startswith("## "):  # a resource type's table, or another section (current None)
+            heading = HEADING.match(line)
+            current = heading.group(1) if heading else None
+            if current:
+                rows.setdefault(current, {})
             continue
         if current is None or not line.startswith("| `"):
             continue
@@ -122,9 +127,12 @@ def covered(path: str, rows: dict[str, tuple[str | None, str, str, str]], depth:
     assert depth < 10, f"alias loop at {path}"
     for listed, (alias, *_) in rows.items():
         for sep in (".", "[]"):
-            if alias and path.startswith(listed + sep):
-                if covered(alias + path[len(listed) :], rows, depth + 1):
-                    return True
+            if (
+                alias
+                and path.startswith(listed + sep)
+                and covered(alias + path[len(listed) :], rows, depth + 1)
+            ):
+                return True
     return False
 
 
@@ -194,7 +202,8 @@ def _api_problem(module: str, name: str, member: str, param: str | None) -> str 
 
 def _sets_attribute(cls: type, member: str) -> bool:
     """An instance attribute assigned in the constructor (``self.launch_template = ...``)."""
-    return any(f"self.{member}" in inspect.getsource(c) for c in cls.__mro__ if c.__module__.startswith("cdk_"))
+    assigned = re.compile(rf"self\.{member}\b(: [^=\n]+)? = ")
+    return any(assigned.search(inspect.getsource(c)) for c in cls.__mro__ if c.__module__.startswith("cdk_"))
 
 
 def test_every_named_api_exists() -> None:
@@ -211,5 +220,7 @@ def test_every_named_api_exists() -> None:
                         problems.append(f"{kind} {path} ({column}): {problem}")
                     checked += column == "cdk-batchkit"
             if status == "supported" and not checked:
-                problems.append(f"{kind} {path}: a supported row names its API (`Class(param=)`, `Class.attr`)")
+                problems.append(
+                    f"{kind} {path}: a supported row names its API (`Class(param=)`, `Class.attr`)"
+                )
     assert not problems, "\n".join(problems)
