@@ -224,3 +224,32 @@ def test_every_named_api_exists() -> None:
                     f"{kind} {path}: a supported row names its API (`Class(param=)`, `Class.attr`)"
                 )
     assert not problems, "\n".join(problems)
+
+
+def test_the_checks_see_a_new_nested_property_and_follow_aliases() -> None:
+    """The machinery above on a small schema: $ref and arrays followed, read-only skipped, aliases mapped."""
+    schema = {
+        "readOnlyProperties": ["/properties/Arn"],
+        "properties": {
+            "Arn": {"type": "string"},
+            "Main": {"$ref": "#/definitions/Box"},
+            "Nodes": {"type": "array", "items": {"$ref": "#/definitions/Node"}},
+        },
+        "definitions": {
+            "Box": {"type": "object", "properties": {"Size": {"type": "integer"}, "New": {"type": "string"}}},
+            "Node": {"type": "object", "properties": {"Box": {"$ref": "#/definitions/Box"}}},
+        },
+    }
+    paths = schema_paths(schema)
+    assert paths == {
+        "Main",
+        "Main.Size",
+        "Main.New",
+        "Nodes",
+        "Nodes[].Box",
+        "Nodes[].Box.Size",
+        "Nodes[].Box.New",
+    }
+    row = (None, "-", "-", "supported")
+    rows = {"Main": row, "Main.Size": row, "Nodes": row, "Nodes[].Box": ("Main", "-", "-", "supported")}
+    assert [p for p in sorted(paths) if not covered(p, rows)] == ["Main.New", "Nodes[].Box.New"]
