@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from enum import Enum
 from typing import Any
 
-from aws_cdk import Annotations, Duration, Size, Stack
+from aws_cdk import Annotations, Duration, Size, Stack, Tags
 from aws_cdk import aws_batch as batch
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
@@ -378,19 +378,10 @@ class Ec2ComputeEnvironment(BatchComputeEnvironment):
                     )
                 ],
             )
-            if tags:
-                # Batch tags the instances (computeResources.tags); the template tags their volumes.
-                lt_cfn = self.launch_template.node.default_child
-                assert isinstance(lt_cfn, ec2.CfnLaunchTemplate)
-                lt_cfn.add_property_override(
-                    "LaunchTemplateData.TagSpecifications",
-                    [
-                        {
-                            "ResourceType": "volume",
-                            "Tags": [{"Key": k, "Value": v} for k, v in tags.items()],
-                        }
-                    ],
-                )
+            for key, value in (tags or {}).items():
+                # Batch tags the instances (computeResources.tags); the template's tag specifications
+                # tag the instances and their volumes, merged with tags applied by Tags.of(...).
+                Tags.of(self.launch_template).add(key, value)
         if key_pair is not None:
             Annotations.of(self).add_warning_v2(
                 "batchkit:ec2-key-pair",

@@ -95,6 +95,7 @@ class Synth:
             instance_types=["m7i.large", "m7i", "c7i"],
             allocation_strategy=AllocationStrategy.BEST_FIT_PROGRESSIVE_ORDERED,
         )
+        cdk.Tags.of(self.options).add("owner", "platform")  # kept beside tags=
         self.prioritized = Ec2ComputeEnvironment(
             stack,
             "Prioritized",
@@ -160,17 +161,19 @@ def test_ami_key_pair_groups_subnets_tags_and_ordered_strategy(synth: Synth) -> 
     resources = synth.ce(synth.options)["ComputeResources"]
     assert resources["Ec2Configuration"][0]["ImageIdOverride"] == AMI
     assert resources["Ec2KeyPair"] == "ops-key"
-    assert resources["Tags"] == TAGS
+    assert resources["Tags"] == {**TAGS, "owner": "platform"}
     assert resources["AllocationStrategy"] == "BEST_FIT_PROGRESSIVE_ORDERED"
     assert resources["InstanceTypes"] == ["m7i.large", "m7i", "c7i"]  # the order is the preference
     groups = [synth.stack.resolve(g) for g in resources["SecurityGroupIds"]]
     assert len(groups) == 2 and all("GroupId" in str(g) for g in groups)
     assert len(resources["Subnets"]) == 1  # one zone of the network's public subnets
-    # The library's template tags the volumes; Batch tags the instances.
+    # Batch tags the instances; the library's template tags the instances and their volumes with
+    # tags= and with tags applied by Tags.of (which a wholesale override would drop).
     data = synth.props(synth.options.launch_template)["LaunchTemplateData"]
-    assert data["TagSpecifications"] == [
-        {"ResourceType": "volume", "Tags": [{"Key": k, "Value": v} for k, v in TAGS.items()]}
-    ]
+    expected = {**TAGS, "owner": "platform"}
+    for kind in ("instance", "volume"):
+        spec = next(s for s in data["TagSpecifications"] if s["ResourceType"] == kind)
+        assert expected.items() <= {t["Key"]: t["Value"] for t in spec["Tags"]}.items()
     assert any("Session Manager" in w for w in _warnings(synth.options))
 
 
