@@ -22,6 +22,7 @@ from .compute import (
     FargateComputeEnvironment,
     UnmanagedComputeEnvironment,
 )
+from .eks import EksComputeEnvironment, EksContainer, EksJobDefinition, batch_manifests
 from .job_definition import (
     BatchJobDefinition,
     Container,
@@ -54,6 +55,9 @@ __all__ = [
     "Container",
     "ContainerJobDefinition",
     "Ec2ComputeEnvironment",
+    "EksComputeEnvironment",
+    "EksContainer",
+    "EksJobDefinition",
     "EventDelivery",
     "FairShare",
     "FargateComputeEnvironment",
@@ -85,5 +89,6 @@ __all__ = [
     "WorkflowNotifications",
     "WorkflowSchedule",
     "acknowledge",
+    "batch_manifests",
     "check_fit",
 ]
