@@ -10,7 +10,7 @@ import pytest
 from aws_cdk import aws_batch as batch
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_eks as eks
-from aws_cdk.assertions import Annotations, Match, Template
+from aws_cdk.assertions import Match, Template
 
 from cdk_batchkit.constructs import (
     Architecture,
@@ -192,11 +192,12 @@ def test_access_entries_for_nodes_and_one_shared_for_batch_exist_before_the_envi
         assert batch_entry in depends and any(n in depends for n in nodes)
 
 
+def _setup_warnings(construct) -> list[str]:
+    return [str(m.data) for m in construct.node.metadata if "batchkit:eks-cluster-setup" in str(m.data)]
+
+
 def test_imported_cluster_without_kubectl_warns_with_the_exact_steps(built):
-    warnings = Annotations.from_stack(built.stack).find_warning(
-        "/Eks/Gpu", Match.string_like_regexp("batchkit:eks-cluster-setup")
-    )
-    (text,) = [w.entry.data for w in warnings]
+    (text,) = _setup_warnings(built.gpu)
     for step in (
         "namespace gpu",
         "aws-batch-cluster-role",
@@ -205,10 +206,8 @@ def test_imported_cluster_without_kubectl_warns_with_the_exact_steps(built):
     ):
         assert step in text
     # The API-mode environments have their access wired: only the namespace/RBAC step is left.
-    (spot,) = Annotations.from_stack(built.stack).find_warning(
-        "/Eks/Spot", Match.string_like_regexp("batchkit:eks-cluster-setup")
-    )
-    assert "access entries" not in spot.entry.data and "namespace aws-batch" in spot.entry.data
+    (spot,) = _setup_warnings(built.spot)
+    assert "access entries" not in spot and "namespace aws-batch" in spot
 
 
 def test_batch_manifests_are_the_guides_rbac_objects():
@@ -350,9 +349,10 @@ def test_rejects_eks_retry_rules_that_never_fire():
 
 def test_privileged_is_opt_in_and_warned():
     stack = new_stack()
-    EksJobDefinition(stack, "Job", container=EksContainer(image=IMAGE, privileged=True))
-    warnings = Annotations.from_stack(stack).find_warning("/Test/Job", Match.string_like_regexp("privileged"))
-    assert warnings
+    job = EksJobDefinition(stack, "Job", container=EksContainer(image=IMAGE, privileged=True))
+    assert [m for m in job.node.metadata if "batchkit:eks-privileged" in str(m.data)]
+    quiet = EksJobDefinition(stack, "Quiet", container=EksContainer(image=IMAGE))
+    assert not [m for m in quiet.node.metadata if "batchkit:eks-privileged" in str(m.data)]
 
 
 # -- fit: ECS and EKS do not mix -------------------------------------------------------------------
@@ -436,3 +436,37 @@ def test_moto_accepts_the_eks_job_definition_and_environment(built, batchkit_aws
     assert described["eksProperties"]["podProperties"]["hostNetwork"] is False
     assert world.compute_environment(logical(built.spot)).arn.startswith("arn:aws:batch:")
     assert world.job_queue(logical(built.queue)).arn
+
+
+def test_a_cluster_of_the_app_gets_aws_auth_mappings_and_the_manifests_once():
+    from aws_cdk import aws_ec2 as ec2
+    from aws_cdk import aws_lambda as lambda_
+
+    stack = new_stack()
+    net = network(stack)
+    layer = lambda_.LayerVersion.from_layer_version_arn(
+        stack, "Kubectl", "arn:aws:lambda:us-east-1:123456789012:layer:kubectl:1"
+    )
+    cluster = eks.Cluster(
+        stack,
+        "Cluster",
+        version=eks.KubernetesVersion.V1_33,
+        vpc=net.vpc,
+        vpc_subnets=[ec2.SubnetSelection(subnet_type=ec2.SubnetType.PUBLIC)],
+        default_capacity=0,
+        kubectl_layer=layer,
+    )
+    first = EksComputeEnvironment(stack, "First", cluster=cluster, network=net)
+    EksComputeEnvironment(stack, "Second", cluster=cluster, network=net, namespace="other")
+    children = [c.node.id for c in cluster.node.children]
+    # The cluster-wide RBAC once, one manifest per namespace, Batch's role mapped once (CONFIG_MAP mode).
+    assert children.count("manifest-BatchkitRbac") == 1
+    assert {"manifest-BatchkitNamespace-aws-batch", "manifest-BatchkitNamespace-other"} <= set(children)
+    assert children.count("BatchkitServiceLinkedRole") == 1
+    assert [d.node.id for d in first.resource.node.dependencies] == [
+        "AwsAuth",
+        "manifest-BatchkitRbac",
+        "manifest-BatchkitNamespace-aws-batch",
+    ]
+    # Nothing left to do by hand: no setup warning.
+    assert _setup_warnings(first) == []
