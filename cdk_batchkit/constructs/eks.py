@@ -15,12 +15,13 @@ otherwise uses the host's), not privileged, no privilege escalation, not root.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from aws_cdk import Annotations, Duration, Size, Stack, Token
 from aws_cdk import aws_batch as batch
+from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_eks as eks
 from aws_cdk import aws_iam as iam
@@ -38,7 +39,6 @@ from .compute import (
     default_instance_types,
     hardened_launch_template,
     pin_instances_and_template,
-    spot_fleet_role_for,
 )
 from .job_definition import JobDefinitionBase, RetryPolicy, run_policy
 from .nag import acknowledge, managed_policy_finding
@@ -73,6 +73,19 @@ register(
     "https://docs.aws.amazon.com/batch/latest/APIReference/API_EksContainerEnvironmentVariable.html",
 )
 register(
+    "BK-K5",
+    "An EKS compute environment's nodes run in the cluster's VPC and join the cluster security group "
+    "(when the cluster names it; otherwise a synth warning says what to allow).",
+    f"{_GETTING_STARTED} (subnets and security group of the cluster) and "
+    "https://docs.aws.amazon.com/eks/latest/userguide/sec-group-reqs.html",
+)
+register(
+    "BK-K6",
+    "An EKS compute environment's allocation strategy is BEST_FIT_PROGRESSIVE or a Spot strategy, not "
+    "BEST_FIT (the aws_batch L2 refuses it for EKS; BEST_FIT also allows no infrastructure updates).",
+    "https://docs.aws.amazon.com/batch/latest/userguide/allocation-strategies.html",
+)
+register(
     "BK-K4",
     "An EKS compute environment gives the Batch service-linked role (user aws-batch) and the nodes' "
     "instance role (EC2_LINUX) access to the cluster through EKS access entries (authentication mode API "
@@ -82,6 +95,7 @@ register(
     "https://docs.aws.amazon.com/eks/latest/userguide/creating-access-entries.html",
 )
 
+T = TypeVar("T")
 _NAMESPACE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _SETUP_WARNING = "batchkit:eks-cluster-setup"
 #: Batch's Kubernetes user (mapped to its service-linked role) and the objects the guide creates.
@@ -248,9 +262,23 @@ class EksComputeEnvironment(BatchComputeEnvironment):
             else default_instance_types(spot, architecture, gpu)
         )
         check_instance_types(self, types, architecture, gpu)
+        if allocation_strategy is batch.AllocationStrategy.BEST_FIT:
+            # BK-K6: the L2 refuses it for EKS (and BEST_FIT allows no infrastructure updates anyway).
+            fail(
+                self,
+                "allocation_strategy",
+                allocation_strategy.value,
+                "EKS environments take BEST_FIT_PROGRESSIVE or a Spot strategy",
+            )
         strategy, replace = allocation(self, spot, allocation_strategy, replace_compute_environment)
         #: The cluster and namespace the jobs run in, and where the nodes run.
         self.cluster, self.namespace, self.network = cluster, namespace, network
+        security_groups: list[ec2.ISecurityGroup] = [network.security_group]
+        #: The cluster security group the nodes join (None when an imported cluster does not name it).
+        self.cluster_security_group = _known(lambda: cluster.cluster_security_group)
+        if self.cluster_security_group is not None:
+            security_groups.append(self.cluster_security_group)
+        _check_vpc(self, network, _known(lambda: cluster.vpc))
         #: The hardened launch template (as for ECS) and its MIME multipart user data.
         self.launch_template, self.user_data = hardened_launch_template(
             self, root_volume_size, user_data_commands
@@ -267,7 +295,7 @@ class EksComputeEnvironment(BatchComputeEnvironment):
             kubernetes_namespace=namespace,
             vpc=network.vpc,
             vpc_subnets=network.subnet_selection,
-            security_groups=[network.security_group],
+            security_groups=security_groups,
             spot=spot,
             allocation_strategy=strategy,
             # The instance list is rendered from `types` (the L2 would append "optimal").
@@ -291,8 +319,6 @@ class EksComputeEnvironment(BatchComputeEnvironment):
             cfn.add_property_override(
                 "ComputeResources.Ec2Configuration.0.ImageKubernetesVersion", kubernetes_version
             )
-        if spot and strategy is batch.AllocationStrategy.BEST_FIT:
-            cfn.add_property_override("ComputeResources.SpotIamFleetRole", spot_fleet_role_for(self).role_arn)
         self._prepare_cluster(cluster_access, authentication_mode or cluster.authentication_mode)
         self.profile = ComputeProfile(
             kind=ComputeKind.of(spot=spot, eks=True),
@@ -392,6 +418,13 @@ class EksComputeEnvironment(BatchComputeEnvironment):
                 f"cdk_batchkit.constructs.batch_manifests({self.namespace!r}) returns (CDK "
                 "cannot run kubectl on this cluster: import it with kubectl_role_arn to have it done)",
             )
+        if self.cluster_security_group is None:
+            missing.append(
+                f"the nodes' security group ({self.network.security_group.node.path}) and the cluster "
+                "security group must allow each other's traffic, or the nodes cannot reach the control plane "
+                "and cluster DNS (import the cluster with cluster_security_group_id to have the nodes join "
+                "that group)"
+            )
         for prerequisite in prerequisites:
             self.resource.node.add_dependency(prerequisite)
         if missing:
@@ -400,6 +433,33 @@ class EksComputeEnvironment(BatchComputeEnvironment):
                 "Before this compute environment can be created, the EKS cluster needs "
                 f"({_GETTING_STARTED}): " + "; ".join(missing) + ".",
             )
+
+
+def _known(read: Callable[[], T]) -> T | None:
+    """An attribute an imported cluster may not define (``cluster.vpc``, ``cluster_security_group``)."""
+    try:
+        return read()
+    except RuntimeError:
+        return None
+
+
+def _check_vpc(scope: Construct, network: BatchNetwork, cluster_vpc: ec2.IVpc | None) -> None:
+    """BK-K5: the nodes run in the cluster's VPC (when both are known)."""
+    if cluster_vpc is None:
+        return
+    ours, theirs = network.vpc.vpc_id, cluster_vpc.vpc_id
+    if Token.is_unresolved(ours) or Token.is_unresolved(theirs):
+        different = isinstance(network.vpc, ec2.Vpc) and isinstance(cluster_vpc, ec2.Vpc) and ours != theirs
+    else:
+        different = ours != theirs
+    if different:
+        fail(
+            scope,
+            "network",
+            network.node.path,
+            f"is not in the cluster's VPC ({cluster_vpc.node.path}); Batch nodes join the cluster from "
+            "its VPC (BatchNetwork(vpc=cluster.vpc))",
+        )
 
 
 def _access_steps(instance_role: iam.IRole) -> str:

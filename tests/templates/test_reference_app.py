@@ -126,7 +126,9 @@ def _kitchen_sink(outdir: Path) -> Path:
         )
     )
     # Batch on EKS, on an imported cluster (no kubectl, so namespace/RBAC are left to a synth warning).
-    cluster = eks.Cluster.from_cluster_attributes(stack, "Cluster", cluster_name="batch", vpc=net.vpc)
+    cluster = eks.Cluster.from_cluster_attributes(
+        stack, "Cluster", cluster_name="batch", vpc=net.vpc, cluster_security_group_id="sg-0123456789abcdef0"
+    )
     eks_queue = JobQueue(
         stack,
         "EksQueue",

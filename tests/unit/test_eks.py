@@ -29,17 +29,20 @@ from tests.support import SAMPLE_IMAGE, network, new_stack
 
 IMAGE = ecs.ContainerImage.from_registry(SAMPLE_IMAGE)
 API = eks.AuthenticationMode.API
+CLUSTER_SG = "sg-0123456789abcdef0"
 
 
-def _cluster(stack: cdk.Stack, net, name: str = "batch", construct_id: str = "Cluster") -> eks.ICluster:
-    return eks.Cluster.from_cluster_attributes(stack, construct_id, cluster_name=name, vpc=net.vpc)
+def _cluster(
+    stack: cdk.Stack, net, name: str = "batch", construct_id: str = "Cluster", **attrs
+) -> eks.ICluster:
+    return eks.Cluster.from_cluster_attributes(stack, construct_id, cluster_name=name, vpc=net.vpc, **attrs)
 
 
 class Built:
     def __init__(self) -> None:
         self.stack = stack = new_stack("Eks")
         net = network(stack)
-        cluster = _cluster(stack, net)
+        cluster = _cluster(stack, net, cluster_security_group_id=CLUSTER_SG)
         self.spot = EksComputeEnvironment(
             stack, "Spot", cluster=cluster, network=net, spot=True, authentication_mode=API
         )
@@ -122,6 +125,8 @@ def test_eks_environment_has_the_hardened_launch_template_referenced_by_version(
                     "InstanceTypes": ["c6i", "c7i", "c6a", "m6i", "m7i", "m6a", "r6i", "r7i", "c5", "m5"],
                     "Ec2Configuration": [{"ImageType": "EKS_AL2023"}],
                     "UpdateToLatestImageVersion": True,
+                    # The nodes join the cluster security group (control plane, cluster DNS).
+                    "SecurityGroupIds": [{"Fn::GetAtt": [Match.any_value(), "GroupId"]}, CLUSTER_SG],
                     "LaunchTemplate": Match.object_like(
                         {"Version": {"Fn::GetAtt": [Match.any_value(), "LatestVersionNumber"]}}
                     ),
@@ -203,11 +208,12 @@ def test_imported_cluster_without_kubectl_warns_with_the_exact_steps(built):
         "aws-batch-cluster-role",
         "batch_manifests('gpu')",
         "AWSServiceRoleForBatch",
+        "cluster_security_group_id",
     ):
         assert step in text
     # The API-mode environments have their access wired: only the namespace/RBAC step is left.
     (spot,) = _setup_warnings(built.spot)
-    assert "access entries" not in spot and "namespace aws-batch" in spot
+    assert "access entries" not in spot and "security group" not in spot and "namespace aws-batch" in spot
 
 
 def test_batch_manifests_are_the_guides_rbac_objects():
@@ -249,6 +255,28 @@ def test_rejects_x86_instance_types_on_a_graviton_eks_environment(scratch):
             network=net,
             architecture=Architecture.ARM64,
             instance_types=["c6i"],
+        )
+
+
+def test_rejects_a_network_outside_the_clusters_vpc(scratch):
+    stack, net, _ = scratch
+    elsewhere = eks.Cluster.from_cluster_attributes(
+        stack, "Elsewhere", cluster_name="elsewhere", vpc=cdk.aws_ec2.Vpc(stack, "OtherVpc", max_azs=1)
+    )
+    with pytest.raises(ValueError, match="network=.*is not in the cluster's VPC"):
+        EksComputeEnvironment(stack, "Outside", cluster=elsewhere, network=net)
+
+
+def test_rejects_best_fit_on_eks(scratch):
+    stack, net, cluster = scratch
+    with pytest.raises(ValueError, match="allocation_strategy='BEST_FIT' .*BEST_FIT_PROGRESSIVE"):
+        EksComputeEnvironment(
+            stack,
+            "BestFit",
+            cluster=cluster,
+            network=net,
+            spot=True,
+            allocation_strategy=batch.AllocationStrategy.BEST_FIT,
         )
 
 
