@@ -192,7 +192,10 @@ def fit_platform(job: JobRequirements, env: ComputeProfile) -> str | None:
     if job.platform is env.kind.runs:
         return None
     names = {Platform.EC2: "an EC2", Platform.FARGATE: "a Fargate", Platform.EKS: "an EKS"}
-    return f"{names[job.platform]} job cannot run on {names[env.kind.runs]} compute environment"
+    why = f"{names[job.platform]} job cannot run on {names[env.kind.runs]} compute environment"
+    if (job.platform is Platform.EKS) != (env.kind.runs is Platform.EKS):
+        why += " (ECS job definitions run on ECS queues, EKS ones such as EksJobDefinition on EKS queues)"
+    return why
 
 
 @rule(

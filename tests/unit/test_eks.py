@@ -393,7 +393,9 @@ def test_rejects_an_ecs_job_on_an_eks_queue():
     stack = new_stack()
     queue = _eks_queue(stack, network(stack))
     job = ContainerJobDefinition(stack, "Ecs", container=Container(image=IMAGE))
-    with pytest.raises(ValueError, match="an EC2 job cannot run on an EKS compute environment"):
+    with pytest.raises(
+        ValueError, match="an EC2 job cannot run on an EKS compute environment .ECS job definitions"
+    ):
         queue.add_job_definition(job)
 
 
