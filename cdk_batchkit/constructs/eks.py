@@ -224,10 +224,11 @@ class EksComputeEnvironment(BatchComputeEnvironment):
         compute_environment_name: str | None = None,
     ) -> None:
         """
-        :param cluster: the EKS cluster (an ``eks.Cluster`` of this app, or
-            ``eks.Cluster.from_cluster_attributes``: pass ``authentication_mode`` there so cluster access
-            can be wired, and ``kubectl_role_arn`` so the namespace and RBAC objects can be applied).
-        :param authentication_mode: the cluster's authentication mode (an imported cluster does not know it).
+        :param cluster: the EKS cluster: an ``eks.Cluster`` of this app, or
+            ``eks.Cluster.from_cluster_attributes`` (give it ``vpc``, ``cluster_security_group_id`` so the
+            nodes join that group, and ``kubectl_role_arn`` so the namespace and RBAC objects are applied).
+        :param authentication_mode: the cluster's authentication mode (an imported cluster does not know it:
+            pass it here so access can be wired).
             Default: the cluster's own (an ``eks.Cluster`` of this app); unknown on an imported cluster, so
             access is then not wired and a synth warning says what to map.
         :param network: where the nodes run: a :class:`BatchNetwork` in the cluster's VPC.
