@@ -500,3 +500,42 @@ def test_a_cluster_of_the_app_gets_aws_auth_mappings_and_the_manifests_once():
     ]
     # Nothing left to do by hand: no setup warning.
     assert _setup_warnings(first) == []
+
+
+def test_moto_accepts_create_compute_environment_with_an_eks_configuration(batchkit_aws):
+    # The kit builds every environment as an unmanaged stand-in; this is what moto's managed call takes.
+    import boto3
+
+    ec2_client, batch_client = boto3.client("ec2"), boto3.client("batch")
+    iam_client = boto3.client("iam")
+    role = iam_client.create_role(RoleName="svc", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    profile = iam_client.create_instance_profile(InstanceProfileName="nodes")["InstanceProfile"]["Arn"]
+    vpc = ec2_client.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    subnet = ec2_client.create_subnet(VpcId=vpc, CidrBlock="10.0.0.0/24")["Subnet"]["SubnetId"]
+    group = ec2_client.create_security_group(GroupName="g", Description="d", VpcId=vpc)["GroupId"]
+    batch_client.create_compute_environment(
+        computeEnvironmentName="eks",
+        type="MANAGED",
+        serviceRole=role,
+        eksConfiguration={
+            "eksClusterArn": "arn:aws:eks:us-east-1:123456789012:cluster/batch",
+            "kubernetesNamespace": "aws-batch",
+        },
+        computeResources={
+            "type": "SPOT",
+            "allocationStrategy": "SPOT_PRICE_CAPACITY_OPTIMIZED",
+            "minvCpus": 0,
+            "maxvCpus": 8,
+            "instanceTypes": ["c6i"],
+            "subnets": [subnet],
+            "securityGroupIds": [group],
+            "instanceRole": profile,
+            "ec2Configuration": [{"imageType": "EKS_AL2023", "imageKubernetesVersion": "1.33"}],
+        },
+    )
+    (described,) = batch_client.describe_compute_environments(computeEnvironments=["eks"])[
+        "computeEnvironments"
+    ]
+    assert described["computeResources"]["type"] == "SPOT"
+    # moto 5.2.5 accepts eksConfiguration but does not keep it (DescribeComputeEnvironments omits it).
+    assert "eksConfiguration" not in described
