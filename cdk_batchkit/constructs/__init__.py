@@ -24,6 +24,7 @@ from .compute import (
     UnmanagedComputeEnvironment,
 )
 from .container_options import ContainerCondition, FireLens, LinuxParameters
+from .eks import EksComputeEnvironment, EksContainer, EksJobDefinition, batch_manifests
 from .job_definition import (
     BatchJobDefinition,
     Container,
@@ -60,6 +61,9 @@ __all__ = [
     "ContainerCondition",
     "ContainerJobDefinition",
     "Ec2ComputeEnvironment",
+    "EksComputeEnvironment",
+    "EksContainer",
+    "EksJobDefinition",
     "EventDelivery",
     "FairShare",
     "FargateComputeEnvironment",
@@ -96,5 +100,6 @@ __all__ = [
     "WorkflowNotifications",
     "WorkflowSchedule",
     "acknowledge",
+    "batch_manifests",
     "check_fit",
 ]

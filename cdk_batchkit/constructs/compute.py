@@ -273,16 +273,6 @@ class Ec2ComputeEnvironment(BatchComputeEnvironment):
             fail(self, "spot_bid_percentage", spot_bid_percentage, "only applies with spot=True")
         update_timeout = update_timeout or Duration.minutes(30)
         _check_update(self, update_timeout)
-        root_size = root_volume_size or Size.gibibytes(_MIN_ROOT_GIB)
-        check_whole(self, "root_volume_size", root_size.to_mebibytes() / 1024, "GiB")
-        root_gib = int(root_size.to_mebibytes() // 1024)
-        if root_gib < _MIN_ROOT_GIB:
-            fail(
-                self,
-                "root_volume_size",
-                f"{root_gib} GiB",
-                f"must be at least {_MIN_ROOT_GIB} GiB (AMI size)",
-            )
         if gpu and architecture is Architecture.ARM64:
             fail(self, "gpu", gpu, "GPU compute uses the x86_64 AL2023 NVIDIA image; use architecture=X86_64")
         if multi_node and spot:
@@ -335,14 +325,11 @@ class Ec2ComputeEnvironment(BatchComputeEnvironment):
         types = (
             tuple(instance_types)
             if instance_types is not None
-            else self._default_types(spot, architecture, gpu)
+            else default_instance_types(spot, architecture, gpu)
         )
-        self._check_instance_types(types, architecture, gpu)
-        strategy = self._strategy(allocation_strategy, spot)
+        check_instance_types(self, types, architecture, gpu)
+        strategy, replace = allocation(self, spot, allocation_strategy, replace_compute_environment)
         best_fit = strategy is AllocationStrategy.BEST_FIT
-        if replace_compute_environment is False and best_fit:
-            fail(self, "replace_compute_environment", False, "BEST_FIT does not support in-place updates")
-        replace = best_fit if replace_compute_environment is None else replace_compute_environment
 
         if launch_template is not None:
             self._check_launch_template(launch_template)
@@ -354,29 +341,9 @@ class Ec2ComputeEnvironment(BatchComputeEnvironment):
             #: The launch template: the hardened one, or yours.
             self.launch_template: ec2.ILaunchTemplate = launch_template
         else:
-            self.user_data = ec2.MultipartUserData()
-            boot = ec2.UserData.for_linux()
-            boot.add_commands("# cdk-batchkit user-data hook", *user_data_commands)
-            self.user_data.add_user_data_part(boot, ec2.MultipartBody.SHELL_SCRIPT, True)
             # The hardened launch template: IMDSv2 only (hop limit 2 for containers), encrypted gp3 root.
-            self.launch_template = ec2.LaunchTemplate(
-                self,
-                "LaunchTemplate",
-                require_imdsv2=True,
-                http_tokens=ec2.LaunchTemplateHttpTokens.REQUIRED,
-                http_put_response_hop_limit=2,
-                user_data=self.user_data,
-                block_devices=[
-                    ec2.BlockDevice(
-                        device_name="/dev/xvda",
-                        volume=ec2.BlockDeviceVolume.ebs(
-                            root_gib,
-                            encrypted=True,
-                            volume_type=ec2.EbsDeviceVolumeType.GP3,
-                            delete_on_termination=True,
-                        ),
-                    )
-                ],
+            self.launch_template, self.user_data = hardened_launch_template(
+                self, root_volume_size, user_data_commands
             )
             for key, value in (tags or {}).items():
                 # Batch tags the instances (computeResources.tags); the template's tag specifications
@@ -389,7 +356,7 @@ class Ec2ComputeEnvironment(BatchComputeEnvironment):
                 "reaches instances without open ports or keys, and is logged; the security group here "
                 "allows no inbound traffic, so open port 22 yourself if you keep the key.",
             )
-        spot_fleet_role = self._spot_fleet_role() if spot and best_fit else None
+        spot_fleet_role = spot_fleet_role_for(self) if spot and best_fit else None
         image = batch.EcsMachineImageType.ECS_AL2023_NVIDIA if gpu else batch.EcsMachineImageType.ECS_AL2023
         self.resource = batch.ManagedEc2EcsComputeEnvironment(
             self,
@@ -398,7 +365,7 @@ class Ec2ComputeEnvironment(BatchComputeEnvironment):
             vpc_subnets=subnets,
             security_groups=groups,
             spot=spot,
-            allocation_strategy=_L2_STRATEGY.get(strategy, batch.AllocationStrategy.BEST_FIT_PROGRESSIVE),
+            allocation_strategy=l2_allocation(strategy),
             # The instance list is rendered below from `types`; this only keeps the L2 from
             # inventing its own (it appends "optimal", which Batch rejects next to Graviton types).
             use_optimal_instance_classes=True,
@@ -421,24 +388,13 @@ class Ec2ComputeEnvironment(BatchComputeEnvironment):
             update_to_latest_image_version=True,
             compute_environment_name=compute_environment_name,
         )
-        cfn = self.resource.node.default_child
-        assert isinstance(cfn, batch.CfnComputeEnvironment)
-        cfn.add_property_override("ComputeResources.InstanceTypes", list(types))
-        cfn.add_property_override("ComputeResources.AllocationStrategy", strategy.value)
+        cfn = pin(self.resource, types, self.launch_template, strategy)
         if isinstance(machine_image, str):
             cfn.add_property_override("ComputeResources.Ec2Configuration.0.ImageIdOverride", machine_image)
         if key_pair is not None:
             cfn.add_property_override("ComputeResources.Ec2KeyPair", key_pair.key_pair_name)
         if tags:
             cfn.add_property_override("ComputeResources.Tags", dict(tags))
-        # Batch snapshots a launch template referenced as $Default/$Latest (or with no version) once,
-        # at creation; the version number makes a template change roll out on the next deploy.
-        version = (
-            self.launch_template.latest_version_number
-            if isinstance(self.launch_template, ec2.LaunchTemplate)
-            else self.launch_template.version_number
-        )
-        cfn.add_property_override("ComputeResources.LaunchTemplate.Version", version)
         self._finish(cfn, instance_role, spot, architecture, maxv_cpus, types, gpu, network, multi_node)
 
     def _finish(
@@ -472,68 +428,6 @@ class Ec2ComputeEnvironment(BatchComputeEnvironment):
             internet=network.internet,
             node_traffic=multi_node,
         )
-
-    @staticmethod
-    def _default_types(spot: bool, architecture: Architecture, gpu: bool) -> tuple[str, ...]:
-        if gpu:
-            return GPU_FAMILIES
-        return SPOT_FAMILIES[architecture] if spot else ON_DEMAND_DEFAULT[architecture]
-
-    def _check_instance_types(self, types: tuple[str, ...], architecture: Architecture, gpu: bool) -> None:
-        if not types:
-            fail(self, "instance_types", list(types), "needs at least one instance type or family")
-        for name in types:
-            if not isinstance(name, str) or not name.strip():
-                fail(self, "instance_types", list(types), f"{name!r} is not an instance type")
-            # BK-C7: the name must exist (the EC2 model botocore ships; ComputeResource.instanceTypes).
-            problem = instance_type_problem(name)
-            if problem is not None:
-                fail(self, "instance_types", list(types), problem)
-            if shape_of(name) is None:
-                # BK-C8: a real family the size catalog does not know: job sizes cannot be checked.
-                Annotations.of(self).add_warning_v2(
-                    "batchkit:instance-size-unchecked",
-                    f"{name} is not in the instance size catalog: jobs are not checked against its vCPUs, "
-                    "memory and GPUs (they may stay RUNNABLE if none fits).",
-                )
-            if architecture_of(name) is not architecture:
-                fail(
-                    self,
-                    "instance_types",
-                    list(types),
-                    f"{name} is {architecture_of(name).value} but architecture is {architecture.value} "
-                    "(Batch rejects mixed architectures, and 'optimal' is x86_64 only)",
-                )
-            if is_gpu(name) != gpu:
-                why = "is a GPU family; set gpu=True" if is_gpu(name) else "has no GPU but gpu=True"
-                fail(self, "instance_types", list(types), f"{name} {why}")
-
-    def _strategy(
-        self, given: AllocationStrategy | batch.AllocationStrategy | str | None, spot: bool
-    ) -> AllocationStrategy:
-        if given is None:
-            return (
-                AllocationStrategy.SPOT_PRICE_CAPACITY_OPTIMIZED
-                if spot
-                else AllocationStrategy.BEST_FIT_PROGRESSIVE
-            )
-        name = given.value if isinstance(given, Enum) else str(given).upper()
-        try:
-            strategy = AllocationStrategy(name)
-        except ValueError:
-            fail(
-                self,
-                "allocation_strategy",
-                given,
-                f"must be one of {', '.join(a.value for a in AllocationStrategy)}",
-            )
-            raise
-        # BK-C19 (and BK-C2): the on-demand/Spot pairing Batch documents.
-        if strategy.spot_only and not spot:
-            fail(self, "allocation_strategy", strategy.value, "Spot strategies need spot=True")
-        if strategy.on_demand_only and spot:
-            fail(self, "allocation_strategy", strategy.value, "is only available for on-demand (spot=False)")
-        return strategy
 
     def _check_tags(self, tags: Mapping[str, str] | None) -> None:
         """BK-C17: EC2 tag restrictions."""
@@ -622,22 +516,164 @@ class Ec2ComputeEnvironment(BatchComputeEnvironment):
                 "user data must be MIME multipart (ec2.MultipartUserData) for Batch",
             )
 
-    def _spot_fleet_role(self) -> iam.Role:
-        policy = "service-role/AmazonEC2SpotFleetTaggingRole"
-        role = iam.Role(
-            self,
-            "SpotFleetRole",
-            assumed_by=iam.ServicePrincipal("spotfleet.amazonaws.com"),
-            managed_policies=[iam.ManagedPolicy.from_aws_managed_policy_name(policy)],
+
+def default_instance_types(spot: bool, architecture: Architecture, gpu: bool) -> tuple[str, ...]:
+    """The default instance types of a managed EC2 (ECS or EKS) environment."""
+    if gpu:
+        return GPU_FAMILIES
+    return SPOT_FAMILIES[architecture] if spot else ON_DEMAND_DEFAULT[architecture]
+
+
+def check_instance_types(
+    scope: Construct, types: tuple[str, ...], architecture: Architecture, gpu: bool
+) -> None:
+    """BK-C6/C7/C8: every type exists, is of ``architecture`` and is GPU exactly when ``gpu``."""
+    if not types:
+        fail(scope, "instance_types", list(types), "needs at least one instance type or family")
+    for name in types:
+        if not isinstance(name, str) or not name.strip():
+            fail(scope, "instance_types", list(types), f"{name!r} is not an instance type")
+        # BK-C7: the name must exist (the EC2 model botocore ships; ComputeResource.instanceTypes).
+        problem = instance_type_problem(name)
+        if problem is not None:
+            fail(scope, "instance_types", list(types), problem)
+        if shape_of(name) is None:
+            # BK-C8: a real family the size catalog does not know: job sizes cannot be checked.
+            Annotations.of(scope).add_warning_v2(
+                "batchkit:instance-size-unchecked",
+                f"{name} is not in the instance size catalog: jobs are not checked against its vCPUs, "
+                "memory and GPUs (they may stay RUNNABLE if none fits).",
+            )
+        if architecture_of(name) is not architecture:
+            fail(
+                scope,
+                "instance_types",
+                list(types),
+                f"{name} is {architecture_of(name).value} but architecture is {architecture.value} "
+                "(Batch rejects mixed architectures, and 'optimal' is x86_64 only)",
+            )
+        if is_gpu(name) != gpu:
+            why = "is a GPU family; set gpu=True" if is_gpu(name) else "has no GPU but gpu=True"
+            fail(scope, "instance_types", list(types), f"{name} {why}")
+
+
+def allocation(
+    scope: Construct,
+    spot: bool,
+    given: AllocationStrategy | batch.AllocationStrategy | str | None,
+    replace_compute_environment: bool | None,
+) -> tuple[AllocationStrategy, bool]:
+    """The allocation strategy (default by Spot) and whether updates replace the environment."""
+    if given is None:
+        strategy = (
+            AllocationStrategy.SPOT_PRICE_CAPACITY_OPTIMIZED
+            if spot
+            else AllocationStrategy.BEST_FIT_PROGRESSIVE
         )
-        acknowledge(
-            role,
-            "IAM4",
-            "BEST_FIT Spot environments launch through a Spot Fleet, whose role needs the AWS-maintained "
-            "AmazonEC2SpotFleetTaggingRole policy.",
-            applies_to=managed_policy_finding(policy),
-        )
-        return role
+    else:
+        name = given.value if isinstance(given, Enum) else str(given).upper()
+        try:
+            strategy = AllocationStrategy(name)
+        except ValueError:
+            fail(
+                scope,
+                "allocation_strategy",
+                given,
+                f"must be one of {', '.join(a.value for a in AllocationStrategy)}",
+            )
+            raise
+    # BK-C19 (and BK-C2): the on-demand/Spot pairing Batch documents.
+    if strategy.spot_only and not spot:
+        fail(scope, "allocation_strategy", strategy.value, "Spot strategies need spot=True")
+    if strategy.on_demand_only and spot:
+        fail(scope, "allocation_strategy", strategy.value, "is only available for on-demand (spot=False)")
+    best_fit = strategy is AllocationStrategy.BEST_FIT
+    if replace_compute_environment is False and best_fit:
+        fail(scope, "replace_compute_environment", False, "BEST_FIT does not support in-place updates")
+    return strategy, best_fit if replace_compute_environment is None else replace_compute_environment
+
+
+def hardened_launch_template(
+    scope: Construct, root_volume_size: Size | None, user_data_commands: Sequence[str]
+) -> tuple[ec2.LaunchTemplate, ec2.MultipartUserData]:
+    """The launch template every managed EC2 environment gets: IMDSv2 only (hop limit 2 for
+    containers), an encrypted gp3 root of ``root_volume_size`` (BK-C5), MIME multipart user data."""
+    root_size = root_volume_size or Size.gibibytes(_MIN_ROOT_GIB)
+    check_whole(scope, "root_volume_size", root_size.to_mebibytes() / 1024, "GiB")
+    root_gib = int(root_size.to_mebibytes() // 1024)
+    if root_gib < _MIN_ROOT_GIB:
+        fail(scope, "root_volume_size", f"{root_gib} GiB", f"must be at least {_MIN_ROOT_GIB} GiB (AMI size)")
+    user_data = ec2.MultipartUserData()
+    boot = ec2.UserData.for_linux()
+    boot.add_commands("# cdk-batchkit user-data hook", *user_data_commands)
+    user_data.add_user_data_part(boot, ec2.MultipartBody.SHELL_SCRIPT, True)
+    template = ec2.LaunchTemplate(
+        scope,
+        "LaunchTemplate",
+        require_imdsv2=True,
+        http_tokens=ec2.LaunchTemplateHttpTokens.REQUIRED,
+        http_put_response_hop_limit=2,
+        user_data=user_data,
+        block_devices=[
+            ec2.BlockDevice(
+                device_name="/dev/xvda",
+                volume=ec2.BlockDeviceVolume.ebs(
+                    root_gib,
+                    encrypted=True,
+                    volume_type=ec2.EbsDeviceVolumeType.GP3,
+                    delete_on_termination=True,
+                ),
+            )
+        ],
+    )
+    return template, user_data
+
+
+def l2_allocation(strategy: AllocationStrategy) -> batch.AllocationStrategy:
+    """The nearest L2 strategy, for the L2's own checks (the real one is rendered by :func:`pin`)."""
+    return _L2_STRATEGY.get(strategy, batch.AllocationStrategy.BEST_FIT_PROGRESSIVE)
+
+
+def pin(
+    resource: batch.IComputeEnvironment,
+    types: Sequence[str],
+    template: ec2.ILaunchTemplate,
+    strategy: AllocationStrategy,
+) -> batch.CfnComputeEnvironment:
+    """Render exactly ``types`` and ``strategy`` (the L2 enum lacks some, and appends "optimal" to
+    the types), and reference ``template`` by its version number. Returns the L1 resource."""
+    cfn = resource.node.default_child
+    assert isinstance(cfn, batch.CfnComputeEnvironment)
+    cfn.add_property_override("ComputeResources.InstanceTypes", list(types))
+    cfn.add_property_override("ComputeResources.AllocationStrategy", strategy.value)
+    # Batch snapshots a launch template referenced as $Default/$Latest (or with no version) once,
+    # at creation; the version number makes a template change roll out on the next deploy.
+    version = (
+        template.latest_version_number
+        if isinstance(template, ec2.LaunchTemplate)
+        else template.version_number
+    )
+    cfn.add_property_override("ComputeResources.LaunchTemplate.Version", version)
+    return cfn
+
+
+def spot_fleet_role_for(scope: Construct) -> iam.Role:
+    """A working spot fleet role for BEST_FIT Spot environments (the L2's has no policy)."""
+    policy = "service-role/AmazonEC2SpotFleetTaggingRole"
+    role = iam.Role(
+        scope,
+        "SpotFleetRole",
+        assumed_by=iam.ServicePrincipal("spotfleet.amazonaws.com"),
+        managed_policies=[iam.ManagedPolicy.from_aws_managed_policy_name(policy)],
+    )
+    acknowledge(
+        role,
+        "IAM4",
+        "BEST_FIT Spot environments launch through a Spot Fleet, whose role needs the AWS-maintained "
+        "AmazonEC2SpotFleetTaggingRole policy.",
+        applies_to=managed_policy_finding(policy),
+    )
+    return role
 
 
 #: What UpdateComputeEnvironment cannot change on a Fargate environment: CloudFormation must not render

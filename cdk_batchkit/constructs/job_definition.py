@@ -229,6 +229,32 @@ class RetryPolicy:
         return RetryPolicy(attempts, (*rules, _catch_all()))
 
 
+def run_policy(
+    scope: Construct, timeout: Duration | None, retry: RetryPolicy | None, scheduling_priority: int | None
+) -> tuple[Duration, RetryPolicy]:
+    """The timeout (default 24 h) and retry policy (default :meth:`RetryPolicy.transient`) of a job
+    definition, checked as Batch checks them (BK-J1, BK-J2), and its scheduling priority's range."""
+    timeout = timeout if timeout is not None else Duration.hours(24)
+    # Batch rejects attempt timeouts under 60 s (JobTimeout.attemptDurationSeconds).
+    check_seconds(scope, "timeout", timeout, MIN_ATTEMPT_SECONDS, None)
+    retry = retry or RetryPolicy.transient()
+    check_range(scope, "retry.attempts", retry.attempts, 1, MAX_ATTEMPTS)
+    if len(retry.rules) > MAX_EVALUATE_ON_EXIT:
+        fail(
+            scope,
+            "retry.rules",
+            len(retry.rules),
+            f"Batch allows at most {MAX_EVALUATE_ON_EXIT} evaluateOnExit rules",
+        )
+    if retry.rules and retry.attempts < 2:
+        fail(scope, "retry.attempts", retry.attempts, "retry rules never fire with a single attempt")
+    # RegisterJobDefinition schedulingPriority: 0-9999, used only on fair-share queues.
+    check_range(
+        scope, "scheduling_priority", scheduling_priority, MIN_SCHEDULING_PRIORITY, MAX_SCHEDULING_PRIORITY
+    )
+    return timeout, retry
+
+
 class JobDefinitionBase(Construct):
     """What every job definition of this library offers consumers: ``resource`` (the L2
     ``batch.IJobDefinition``), ``requirements`` (None when unknown), ``propagate_tags``, the fit check
@@ -352,25 +378,8 @@ class BatchJobDefinition(JobDefinitionBase):
         )
         self._log_group = log_group
         self._log_retention = log_retention
-        self.timeout = timeout if timeout is not None else Duration.hours(24)
-        # Batch rejects attempt timeouts under 60 s (JobTimeout.attemptDurationSeconds).
-        check_seconds(self, "timeout", self.timeout, MIN_ATTEMPT_SECONDS, None)
-        self.retry = retry or RetryPolicy.transient()
-        check_range(self, "retry.attempts", self.retry.attempts, 1, MAX_ATTEMPTS)
-        if len(self.retry.rules) > MAX_EVALUATE_ON_EXIT:
-            fail(
-                self,
-                "retry.rules",
-                len(self.retry.rules),
-                f"Batch allows at most {MAX_EVALUATE_ON_EXIT} evaluateOnExit rules",
-            )
-        if self.retry.rules and self.retry.attempts < 2:
-            fail(self, "retry.attempts", self.retry.attempts, "retry rules never fire with a single attempt")
+        self.timeout, self.retry = run_policy(self, timeout, retry, scheduling_priority)
         self.propagate_tags = propagate_tags
-        # RegisterJobDefinition schedulingPriority: 0-9999, used only on fair-share queues.
-        check_range(
-            self, "scheduling_priority", scheduling_priority, MIN_SCHEDULING_PRIORITY, MAX_SCHEDULING_PRIORITY
-        )
         self.scheduling_priority = scheduling_priority
 
     @classmethod

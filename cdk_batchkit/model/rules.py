@@ -274,7 +274,10 @@ def fit_platform(job: JobRequirements, env: ComputeProfile) -> str | None:
         Platform.MANAGED_INSTANCES: "an ECS Managed Instances",
         Platform.SAGEMAKER_TRAINING: "a SageMaker Training",
     }
-    return f"{names[job.platform]} job cannot run on {names[env.kind.runs]} compute environment"
+    why = f"{names[job.platform]} job cannot run on {names[env.kind.runs]} compute environment"
+    if (job.platform is Platform.EKS) != (env.kind.runs is Platform.EKS):
+        why += " (ECS job definitions run on ECS queues, EKS ones such as EksJobDefinition on EKS queues)"
+    return why
 
 
 @rule(

@@ -17,6 +17,7 @@ import pytest
 from aws_cdk import aws_batch as batch
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_eks as eks
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_secretsmanager as sm
 from cdk_nag import AwsSolutionsChecks
@@ -31,6 +32,9 @@ from cdk_batchkit.constructs import (
     ContainerCondition,
     ContainerJobDefinition,
     Ec2ComputeEnvironment,
+    EksComputeEnvironment,
+    EksContainer,
+    EksJobDefinition,
     FairShare,
     FargateComputeEnvironment,
     FireLens,
@@ -184,6 +188,36 @@ def _kitchen_sink(outdir: Path) -> Path:
             container=Container(image=IMAGE),
         )
     )
+    # Batch on EKS, on an imported cluster (no kubectl, so namespace/RBAC are left to a synth warning).
+    cluster = eks.Cluster.from_cluster_attributes(
+        stack, "Cluster", cluster_name="batch", vpc=net.vpc, cluster_security_group_id="sg-0123456789abcdef0"
+    )
+    eks_queue = JobQueue(
+        stack,
+        "EksQueue",
+        compute_environments=[
+            EksComputeEnvironment(
+                stack,
+                "EksSpot",
+                cluster=cluster,
+                network=net,
+                spot=True,
+                authentication_mode=eks.AuthenticationMode.API_AND_CONFIG_MAP,
+                kubernetes_version="1.33",
+            )
+        ],
+    )
+    eks_job = EksJobDefinition(
+        stack,
+        "EksJob",
+        container=EksContainer(
+            image=IMAGE,
+            command=["sleep", "60"],
+            run_as_user=1000,
+            volumes=[batch.EksVolume.empty_dir(name="scratch", mount_path="/scratch")],
+        ),
+    )
+    eks_job.grant_submit(submitter, eks_queue)
     app.synth()
     return outdir
 
