@@ -38,6 +38,7 @@ from .nag import acknowledge
 from .network import BatchNetwork, NetworkMode
 from .notifications import NotificationTopic
 from .queue import FairShare, ImportedJobQueue, JobQueue, JobQueueBase
+from .storage import LustreMount, LustreVolume
 from .submitter import S3JobRule, S3JobSubmitter, SubmitMode
 from .triggers import JobSchedule, ObjectCreatedTrigger, WorkflowSchedule
 from .workflow import S3_OBJECT_ENVIRONMENT, Step, Workflow
@@ -66,6 +67,8 @@ __all__ = [
     "JobRequirements",
     "JobSchedule",
     "JobStateNotifications",
+    "LustreMount",
+    "LustreVolume",
     "MonitoringThresholds",
     "MultiNodeJobDefinition",
     "NetworkMode",

@@ -24,6 +24,7 @@ from ..model.rules import register
 from ._validation import check_range, check_seconds, check_whole, fail, is_token
 from .nag import acknowledge, managed_policy_finding
 from .network import BatchNetwork
+from .storage import LustreMount, mount_lustre
 
 #: Spot capacity is deep when it is diversified: several families and generations.
 SPOT_FAMILIES = {
@@ -93,6 +94,7 @@ class Ec2ComputeEnvironment(BatchComputeEnvironment):
         cluster_placement: bool = False,
         instance_role: iam.IRole | None = None,
         compute_environment_name: str | None = None,
+        lustre: Sequence[LustreMount] = (),
     ) -> None:
         """
         :param network: where instances run (a :class:`BatchNetwork`).
@@ -129,6 +131,10 @@ class Ec2ComputeEnvironment(BatchComputeEnvironment):
         :param instance_role: role of the instances. Default: a new role with the AWS managed
             AmazonEC2ContainerServiceforEC2Role policy (acknowledged for cdk-nag).
         :param compute_environment_name: physical name. Default: generated (a fixed name blocks replacement).
+        :param lustre: FSx for Lustre file systems (:class:`LustreMount`) every instance mounts at boot (the
+            AL2023 Lustre client, a user-data part), with TCP 988 and 1018-1023 opened between the compute
+            security group and each file system's; jobs use them through :class:`LustreVolume`.
+            Default: none.
         """
         super().__init__(scope, construct_id)
         _check_capacity(self, minv_cpus, maxv_cpus)
@@ -201,6 +207,7 @@ class Ec2ComputeEnvironment(BatchComputeEnvironment):
         boot = ec2.UserData.for_linux()
         boot.add_commands("# cdk-batchkit user-data hook", *user_data_commands)
         self.user_data.add_user_data_part(boot, ec2.MultipartBody.SHELL_SCRIPT, True)
+        shared_mounts = mount_lustre(self, network, self.user_data, lustre, architecture.value)
         #: The hardened launch template: IMDSv2 only (hop limit 2 for containers), encrypted gp3 root.
         self.launch_template = ec2.LaunchTemplate(
             self,
@@ -274,6 +281,7 @@ class Ec2ComputeEnvironment(BatchComputeEnvironment):
             private_egress=network.private_egress,
             internet=network.internet,
             node_traffic=multi_node,
+            shared_mounts=shared_mounts,
         )
 
     @staticmethod

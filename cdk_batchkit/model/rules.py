@@ -376,6 +376,26 @@ def fit_image_registry(job: JobRequirements, env: ComputeProfile) -> str | None:
     return None
 
 
+@rule(
+    "BK-L1",
+    "A job whose containers use a shared file system (FSx for Lustre) through a host volume runs only on "
+    "environments whose instances mount that file system at the volume's host path.",
+    "https://docs.aws.amazon.com/fsx/latest/LustreGuide/mounting-ecs.html (mount on the EC2 instance hosting "
+    "the tasks, then a host volume) and https://docs.aws.amazon.com/batch/latest/APIReference/API_Host.html",
+)
+def fit_shared_mounts(job: JobRequirements, env: ComputeProfile) -> str | None:
+    if not job.shared_mounts or env.shared_mounts is None:
+        return None
+    missing = [m for m in job.shared_mounts if m not in env.shared_mounts]
+    if not missing:
+        return None
+    return (
+        "needs "
+        + ", ".join(f"file system {m.file_system} mounted at {m.path}" for m in missing)
+        + ", which its instances do not mount (Ec2ComputeEnvironment(lustre=[...]) with the same LustreMount)"
+    )
+
+
 FIT_RULES = (
     fit_platform,
     fit_multi_node,
@@ -386,6 +406,7 @@ FIT_RULES = (
     fit_pinned_type,
     fit_fargate_egress,
     fit_image_registry,
+    fit_shared_mounts,
     fit_instance_size,
 )
 
