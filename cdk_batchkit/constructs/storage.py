@@ -56,14 +56,15 @@ register(
     "one per file system and not nested in another on the same environment; an imported file system gives "
     "its mount_name.",
     "https://docs.aws.amazon.com/batch/latest/APIReference/API_Host.html (sourcePath) and "
-    f"{_FSX}/mounting-ec2-instance.html (file_system_dns_name@tcp:/mountname)",
+    f"{_FSX}/mounting-ec2-instance.html (file_system_dns_name@tcp:/mountname) and "
+    "https://docs.aws.amazon.com/fsx/latest/APIReference/API_LustreFileSystemConfiguration.html (MountName)",
 )
 
 #: Lustre traffic between clients and file servers (TCP 988 and 1018-1023), from
 #: https://docs.aws.amazon.com/fsx/latest/LustreGuide/limit-access-security-groups.html
 LUSTRE_PORTS = (ec2.Port.tcp(988), ec2.Port.tcp_range(1018, 1023))
 _PATH = re.compile(r"^(/[A-Za-z0-9._-]+)+$")
-_MOUNT_NAME = re.compile(r"^[A-Za-z0-9_]{1,8}$")
+_MOUNT_NAME = re.compile(r"^[A-Za-z0-9_-]{1,8}$")
 _SYSTEM = ("/proc", "/sys", "/dev", "/etc", "/boot", "/usr", "/bin", "/sbin", "/lib", "/lib64", "/run",
            "/var/lib/docker", "/var/lib/ecs", "/var/log", "/tmp")  # fmt: skip
 _WARNING = "batchkit:lustre-unchecked"
@@ -106,7 +107,7 @@ class LustreMount:
             )
         if name is not None and not Token.is_unresolved(name) and not _MOUNT_NAME.match(name):
             raise ValueError(
-                f"LustreMount: mount_name={name!r} is invalid: FSx mount names are up to 8 letters, digits or _"
+                f"LustreMount: mount_name={name!r} is invalid: FSx mount names are 1-8 letters, digits, _ or -"
             )
 
     @property
@@ -281,7 +282,11 @@ def warn_unchecked_mounts(scope: Construct, requirements: JobRequirements, queue
     """Warn when some environment of ``queue`` may run the job but what it mounts is unknown."""
     if not requirements.shared_mounts:
         return
-    unknown = [name for name, p in queue.environments if p is None or p.shared_mounts is None]
+    unknown = [
+        name
+        for name, p in queue.environments
+        if p is None or (p.shared_mounts is None and p.kind.runs is requirements.platform)
+    ]
     if unknown:
         Annotations.of(scope).add_warning_v2(
             _WARNING,

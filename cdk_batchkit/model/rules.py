@@ -378,8 +378,9 @@ def fit_image_registry(job: JobRequirements, env: ComputeProfile) -> str | None:
 
 @rule(
     "BK-L1",
-    "A job whose containers use a shared file system (FSx for Lustre) through a host volume runs only on "
-    "environments whose instances mount that file system at the volume's host path.",
+    "A job whose containers use a shared file system (FSx for Lustre) through a host volume is bound only to "
+    "queues whose every environment that may run it mounts that file system at the volume's host path (Batch "
+    "does not know about the mount and places the job on any of them).",
     "https://docs.aws.amazon.com/fsx/latest/LustreGuide/mounting-ecs.html (mount on the EC2 instance hosting "
     "the tasks, then a host volume) and https://docs.aws.amazon.com/batch/latest/APIReference/API_Host.html",
 )
@@ -390,9 +391,9 @@ def fit_shared_mounts(job: JobRequirements, env: ComputeProfile) -> str | None:
     if not missing:
         return None
     return (
-        "needs "
+        "Batch may place the job here, but it needs "
         + ", ".join(f"file system {m.file_system} mounted at {m.path}" for m in missing)
-        + ", which its instances do not mount (Ec2ComputeEnvironment(lustre=[...]) with the same LustreMount)"
+        + ", which these instances do not mount (Ec2ComputeEnvironment(lustre=[...]) with the same LustreMount)"
     )
 
 
@@ -406,7 +407,6 @@ FIT_RULES = (
     fit_pinned_type,
     fit_fargate_egress,
     fit_image_registry,
-    fit_shared_mounts,
     fit_instance_size,
 )
 
@@ -434,12 +434,17 @@ def check_fit(job: JobRequirements, environments: Environments | dict[str, Compu
     unchecked: list[str] = []
     rule_ids: list[str] = []
     runnable = False
+    unmounted = False
     for name, env in pairs:
         if env is None:
             unchecked.append(name)
             runnable = True
             continue
         why, checked, rule_id = _first_problem(job, env)
+        if why is None:
+            # Batch may place the job here; a shared mount it lacks makes the job fail (BK-L1).
+            why, rule_id = fit_shared_mounts(job, env), fit_shared_mounts.rule_id  # type: ignore[attr-defined]
+            unmounted = unmounted or why is not None
         if why is not None:
             problems.append(f"{name}: {why}")
             rule_ids.append(rule_id or "")
@@ -447,4 +452,4 @@ def check_fit(job: JobRequirements, environments: Environments | dict[str, Compu
             runnable = True
             if not checked:
                 unchecked.append(name)
-    return FitResult(tuple(problems), tuple(unchecked), runnable, tuple(rule_ids))
+    return FitResult(tuple(problems), tuple(unchecked), runnable and not unmounted, tuple(rule_ids))

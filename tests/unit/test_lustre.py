@@ -31,7 +31,7 @@ from cdk_batchkit.constructs import (
     UnmanagedComputeEnvironment,
 )
 from cdk_batchkit.model import ComputeKind, ComputeProfile, JobRequirements, SharedMount
-from cdk_batchkit.model.rules import check_environment
+from cdk_batchkit.model import check_fit
 from cdk_batchkit.testing.convert import to_request
 from tests.support import SAMPLE_IMAGE, new_stack
 
@@ -229,15 +229,21 @@ def test_moto_batch_accepts_the_lustre_volume(built: Built) -> None:
     assert container["mountPoints"] == [{"containerPath": "/data", "readOnly": True, "sourceVolume": "lustre-fsx"}]
 
 
-def test_fit_rule_needs_the_mount_at_the_same_path() -> None:
+def test_fit_rule_needs_the_mount_at_the_same_path_on_every_environment_that_may_run_the_job() -> None:
     job = JobRequirements(Platform.EC2, 1, 1024, shared_mounts=(SharedMount("fs-1", "/fsx"),))
     mounted = ComputeProfile(ComputeKind.EC2, shared_mounts=(SharedMount("fs-1", "/fsx"),))
     elsewhere = ComputeProfile(ComputeKind.EC2, shared_mounts=(SharedMount("fs-1", "/mnt"),))
     unknown = ComputeProfile(ComputeKind.EC2)
-    assert check_environment(job, mounted) == (None, False)  # sizes unknown without instance types
-    why, _ = check_environment(job, elsewhere)
-    assert why is not None and "file system fs-1 mounted at /fsx" in why
-    assert check_environment(job, unknown)[0] is None
+    fargate = ComputeProfile(ComputeKind.FARGATE, architecture=None, shared_mounts=())
+    assert check_fit(job, {"a": mounted}).fits
+    assert check_fit(job, {"a": mounted, "unknown": unknown}).fits
+    # Batch never places an EC2 job on Fargate: that environment needs no mount.
+    assert check_fit(job, {"a": mounted, "fargate": fargate}).fits
+    # One environment that may run the job without the mount is enough to fail: Batch may pick it.
+    result = check_fit(job, {"a": mounted, "b": elsewhere})
+    assert not result.fits and result.rule_ids == ("BK-L1",)
+    assert "b: Batch may place the job here" in result.problems[0]
+    assert "file system fs-1 mounted at /fsx" in result.problems[0]
 
 
 # -- validations: each in a fresh, small stack, without synthesizing ----------------------------------
@@ -249,11 +255,16 @@ def _env_and_fs(stack: cdk.Stack) -> tuple[BatchNetwork, fsx.LustreFileSystem]:
 def test_rejects_a_job_on_a_queue_whose_environments_do_not_mount_its_file_system() -> None:
     stack = new_stack()
     net, fs = _env_and_fs(stack)
-    queue = JobQueue(stack, "Queue", compute_environments=[Ec2ComputeEnvironment(stack, "Env", network=net)])
-    job = ContainerJobDefinition(
-        stack, "Job", container=Container(image=IMAGE, volumes=[LustreVolume(LustreMount(fs))])
-    )
-    with pytest.raises(ValueError, match=r"file system Test/Fs mounted at /fsx, which its instances do not"):
+    mount = LustreMount(fs)
+    mounted = Ec2ComputeEnvironment(stack, "Mounted", network=net, lustre=[mount])
+    plain = Ec2ComputeEnvironment(stack, "Plain", network=net)
+    # Batch may place the job on either environment: one without the mount is enough to fail.
+    queue = JobQueue(stack, "Queue", compute_environments=[mounted, plain])
+    job = ContainerJobDefinition(stack, "Job", container=Container(image=IMAGE, volumes=[LustreVolume(mount)]))
+    with pytest.raises(
+        ValueError,
+        match=r"Test/Plain: Batch may place the job here, but it needs file system Test/Fs mounted at /fsx",
+    ):
         queue.add_job_definition(job)
 
 
