@@ -107,7 +107,8 @@ class LustreMount:
             )
         if name is not None and not Token.is_unresolved(name) and not _MOUNT_NAME.match(name):
             raise ValueError(
-                f"LustreMount: mount_name={name!r} is invalid: FSx mount names are 1-8 letters, digits, _ or -"
+                f"LustreMount: mount_name={name!r} is invalid: "
+                "FSx mount names are 1-8 letters, digits, _ or -"
             )
 
     @property
@@ -177,7 +178,8 @@ def _mount_script(mounts: Sequence[LustreMount], architecture: str) -> ec2.UserD
         '  mkdir -p "$2"',
         "  # An unmounted mount point stays immutable: jobs fail instead of writing to the root volume.",
         '  mountpoint -q "$2" || chattr +i "$2"',
-        '  grep -qs " $2 lustre " /etc/fstab || echo "$1 $2 lustre defaults,relatime,flock,_netdev 0 0" >> /etc/fstab',
+        '  grep -qs " $2 lustre " /etc/fstab ||',
+        '    echo "$1 $2 lustre defaults,relatime,flock,_netdev 0 0" >> /etc/fstab',
         "  for attempt in $(seq 1 30); do",
         '    mountpoint -q "$2" && return 0',
         '    mount "$2" && return 0',
@@ -278,7 +280,9 @@ def lustre_mounts(
     return tuple(found)
 
 
-def warn_unchecked_mounts(scope: Construct, requirements: JobRequirements, queue: QueueProfile, label: str) -> None:
+def warn_unchecked_mounts(
+    scope: Construct, requirements: JobRequirements, queue: QueueProfile, label: str
+) -> None:
     """Warn when some environment of ``queue`` may run the job but what it mounts is unknown."""
     if not requirements.shared_mounts:
         return
@@ -290,6 +294,7 @@ def warn_unchecked_mounts(scope: Construct, requirements: JobRequirements, queue
     if unknown:
         Annotations.of(scope).add_warning_v2(
             _WARNING,
-            f"{scope.node.path} on {label}: not checked that {', '.join(unknown)} mount(s) its FSx for Lustre "
-            "file system(s) (what their instances mount is unknown); use Ec2ComputeEnvironment(lustre=[...]).",
+            f"{scope.node.path} on {label}: not checked that {', '.join(unknown)} mount(s) its FSx for "
+            "Lustre file system(s) (what their instances mount is unknown); use "
+            "Ec2ComputeEnvironment(lustre=[...]).",
         )

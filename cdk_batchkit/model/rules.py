@@ -393,7 +393,8 @@ def fit_shared_mounts(job: JobRequirements, env: ComputeProfile) -> str | None:
     return (
         "Batch may place the job here, but it needs "
         + ", ".join(f"file system {m.file_system} mounted at {m.path}" for m in missing)
-        + ", which these instances do not mount (Ec2ComputeEnvironment(lustre=[...]) with the same LustreMount)"
+        + ", which these instances do not mount "
+        "(Ec2ComputeEnvironment(lustre=[...]) with the same LustreMount)"
     )
 
 

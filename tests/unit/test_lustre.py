@@ -30,8 +30,7 @@ from cdk_batchkit.constructs import (
     Platform,
     UnmanagedComputeEnvironment,
 )
-from cdk_batchkit.model import ComputeKind, ComputeProfile, JobRequirements, SharedMount
-from cdk_batchkit.model import check_fit
+from cdk_batchkit.model import ComputeKind, ComputeProfile, JobRequirements, SharedMount, check_fit
 from cdk_batchkit.testing.convert import to_request
 from tests.support import SAMPLE_IMAGE, new_stack
 
@@ -106,7 +105,9 @@ def built() -> Built:
     job = ContainerJobDefinition(
         stack,
         "Job",
-        container=Container(image=IMAGE, volumes=[LustreVolume(scratch, container_path="/data", read_only=True)]),
+        container=Container(
+            image=IMAGE, volumes=[LustreVolume(scratch, container_path="/data", read_only=True)]
+        ),
     )
     queue.add_job_definition(job)
     template = Template.from_stack(stack)
@@ -118,7 +119,7 @@ def test_launch_template_installs_the_al2023_client_and_mounts_the_file_system(b
     text = "".join(p for p in parts if isinstance(p, str))
     assert "Amazon Linux 2023 (x86_64)" in text
     assert "dnf install -y lustre-client" in text
-    assert "lustre defaults,relatime,flock,_netdev 0 0\" >> /etc/fstab" in text
+    assert 'echo "$1 $2 lustre defaults,relatime,flock,_netdev 0 0" >> /etc/fstab' in text
     assert 'mountpoint -q "$2" && return 0' in text
     # DNS_NAME@tcp:/MOUNT_NAME at /fsx, from the file system's own attributes.
     fs_lid = built.lid(built.fs)
@@ -137,7 +138,9 @@ def test_graviton_environment_mounts_with_the_same_al2023_package_and_an_importe
     text = "".join(p for p in parts if isinstance(p, str))
     assert "Amazon Linux 2023 (arm64)" in text
     assert "dnf install -y lustre-client" in text
-    assert f"batchkit_mount_lustre '{IMPORTED_ID}.fsx.eu-west-1.amazonaws.com@tcp:/abcdefgh' '/scratch'" in text
+    assert (
+        f"batchkit_mount_lustre '{IMPORTED_ID}.fsx.eu-west-1.amazonaws.com@tcp:/abcdefgh' '/scratch'" in text
+    )
     assert built.arm.profile.shared_mounts == (
         SharedMount("Lustre/Fs", "/fsx"),
         SharedMount(IMPORTED_ID, "/scratch"),
@@ -166,7 +169,12 @@ def test_lustre_ports_are_open_between_compute_and_file_system(built: Built) -> 
         # The imported file system's group is opened too (by id).
         built.template.has_resource_properties(
             "AWS::EC2::SecurityGroupIngress",
-            {"FromPort": low, "ToPort": high, "GroupId": "sg-0123456789abcdef0", "SourceSecurityGroupId": compute},
+            {
+                "FromPort": low,
+                "ToPort": high,
+                "GroupId": "sg-0123456789abcdef0",
+                "SourceSecurityGroupId": compute,
+            },
         )
     # Nothing else: exactly those two ranges, each way, per file system (two environments share the rules).
     ingress = built.template.find_resources("AWS::EC2::SecurityGroupIngress")
@@ -181,7 +189,9 @@ def test_job_definition_gets_the_host_volume_and_mount_point(built: Built) -> No
             "ContainerProperties": Match.object_like(
                 {
                     "Volumes": [{"Host": {"SourcePath": "/fsx"}, "Name": "lustre-fsx"}],
-                    "MountPoints": [{"ContainerPath": "/data", "ReadOnly": True, "SourceVolume": "lustre-fsx"}],
+                    "MountPoints": [
+                        {"ContainerPath": "/data", "ReadOnly": True, "SourceVolume": "lustre-fsx"}
+                    ],
                 }
             )
         },
@@ -226,7 +236,9 @@ def test_moto_batch_accepts_the_lustre_volume(built: Built) -> None:
         (described,) = client.describe_job_definitions(jobDefinitionName="lustre")["jobDefinitions"]
     container = described["containerProperties"]
     assert container["volumes"] == [{"host": {"sourcePath": "/fsx"}, "name": "lustre-fsx"}]
-    assert container["mountPoints"] == [{"containerPath": "/data", "readOnly": True, "sourceVolume": "lustre-fsx"}]
+    assert container["mountPoints"] == [
+        {"containerPath": "/data", "readOnly": True, "sourceVolume": "lustre-fsx"}
+    ]
 
 
 def test_fit_rule_needs_the_mount_at_the_same_path_on_every_environment_that_may_run_the_job() -> None:
@@ -260,7 +272,9 @@ def test_rejects_a_job_on_a_queue_whose_environments_do_not_mount_its_file_syste
     plain = Ec2ComputeEnvironment(stack, "Plain", network=net)
     # Batch may place the job on either environment: one without the mount is enough to fail.
     queue = JobQueue(stack, "Queue", compute_environments=[mounted, plain])
-    job = ContainerJobDefinition(stack, "Job", container=Container(image=IMAGE, volumes=[LustreVolume(mount)]))
+    job = ContainerJobDefinition(
+        stack, "Job", container=Container(image=IMAGE, volumes=[LustreVolume(mount)])
+    )
     with pytest.raises(
         ValueError,
         match=r"Test/Plain: Batch may place the job here, but it needs file system Test/Fs mounted at /fsx",
@@ -285,7 +299,9 @@ def test_multi_node_job_needs_the_mounts_of_every_node_range() -> None:
 def test_rejects_lustre_volume_on_fargate() -> None:
     volume = LustreVolume(LustreMount(_file_system(*_stack_and_vpc())))
     stack = new_stack("Fargate")
-    with pytest.raises(ValueError, match=r"container.volumes='lustre-fsx' is invalid: FSx for Lustre .* FARGATE"):
+    with pytest.raises(
+        ValueError, match=r"container.volumes='lustre-fsx' is invalid: FSx for Lustre .* FARGATE"
+    ):
         ContainerJobDefinition(
             stack,
             "Job",
@@ -321,8 +337,13 @@ def test_file_system_of_the_same_vpc_in_another_stack_passes_without_warning() -
 
 @pytest.mark.parametrize(
     ("path", "why"),
-    [("fsx", "absolute path"), ("/fsx/", "absolute path"), ("/a/../etc", "absolute path"),
-     ("/etc/fsx", "system directory"), ("/fs x", "absolute path")],  # fmt: skip
+    [
+        ("fsx", "absolute path"),
+        ("/fsx/", "absolute path"),
+        ("/a/../etc", "absolute path"),
+        ("/etc/fsx", "system directory"),
+        ("/fs x", "absolute path"),
+    ],
 )
 def test_rejects_bad_mount_paths(path: str, why: str) -> None:
     fs = _file_system(*_stack_and_vpc())
@@ -334,7 +355,9 @@ def test_rejects_overlapping_mount_paths() -> None:
     stack = new_stack()
     net, fs = _env_and_fs(stack)
     second = _file_system(stack, net.vpc, "Second")
-    with pytest.raises(ValueError, match=r"lustre\[1\].mount_path='/fsx/b' is invalid: overlaps the mount at /fsx"):
+    with pytest.raises(
+        ValueError, match=r"lustre\[1\].mount_path='/fsx/b' is invalid: overlaps the mount at /fsx"
+    ):
         Ec2ComputeEnvironment(
             stack, "Env", network=net, lustre=[LustreMount(fs), LustreMount(second, "/fsx/b")]
         )
