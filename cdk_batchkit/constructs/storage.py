@@ -211,12 +211,43 @@ def mount_lustre(
             fail(scope, f"lustre[{i}].mount_path", inner, f"overlaps the mount at {outer}")
     for index, mount in enumerate(mounts):
         _check_vpc(scope, f"lustre[{index}].file_system", mount, network)
-        for port in LUSTRE_PORTS:
-            # Both rules live on the compute side (no reference from the file system's stack back here).
-            network.security_group.connections.allow_to(mount.file_system, port, "Lustre from Batch compute")
-            network.security_group.connections.allow_from(mount.file_system, port, "Lustre from FSx")
+        _open_ports(scope, network, mount.file_system)
     user_data.add_user_data_part(_mount_script(mounts, architecture), ec2.MultipartBody.SHELL_SCRIPT, True)
     return tuple(m.shared for m in mounts)
+
+
+def _open_ports(scope: Construct, network: BatchNetwork, file_system: fsx.FileSystemBase) -> None:
+    """Lustre's ports both ways between the compute security group and the file system's, once per pair.
+
+    The rules are created here, in the environment's stack, which already refers to the network and the
+    file system: placed with either security group, they would make the network's stack refer to a file
+    system whose stack refers to the network's VPC (a cycle). EC2 rejects the same rule twice, so a pair
+    already opened (by another environment of the network) is skipped.
+    """
+    compute = network.security_group
+    opened: set[tuple[str, int]] = getattr(network, "_lustre_ports_opened", set())
+    setattr(network, "_lustre_ports_opened", opened)  # noqa: B010  (one record per network object)
+    for group in file_system.connections.security_groups:
+        for port, (low, high) in zip(LUSTRE_PORTS, ((988, 988), (1018, 1023)), strict=True):
+            key = (group.node.addr, low)
+            if key in opened:
+                continue
+            opened.add(key)
+            name = f"Lustre{len(opened)}"
+            for suffix, target, source, why in (
+                ("In", group, compute, "Lustre from Batch compute"),
+                ("Out", compute, group, "Lustre from FSx for Lustre"),
+            ):
+                ec2.CfnSecurityGroupIngress(
+                    scope,
+                    f"{name}{suffix}",
+                    ip_protocol="tcp",
+                    from_port=low,
+                    to_port=high,
+                    group_id=target.security_group_id,
+                    source_security_group_id=source.security_group_id,
+                    description=f"{why} ({port.to_string()})",
+                )
 
 
 def _vpc_of(file_system: fsx.FileSystemBase) -> str | None:

@@ -324,15 +324,25 @@ def test_rejects_a_file_system_in_another_vpc() -> None:
         Ec2ComputeEnvironment(stack, "Env", network=net, lustre=[LustreMount(fs)])
 
 
-def test_file_system_of_the_same_vpc_in_another_stack_passes_without_warning() -> None:
+def _ingress(stack: cdk.Stack) -> list[ec2.CfnSecurityGroupIngress]:
+    return [c for c in stack.node.find_all() if isinstance(c, ec2.CfnSecurityGroupIngress)]
+
+
+def test_file_system_of_the_same_vpc_in_another_stack_passes_and_its_rules_stay_with_the_compute() -> None:
     app = cdk.App()
+    net = BatchNetwork(cdk.Stack(app, "Net"), "Network", max_azs=1)
     storage = cdk.Stack(app, "Storage")
-    net = BatchNetwork(storage, "Network", max_azs=1)
     fs = _file_system(storage, net.vpc)
     compute = cdk.Stack(app, "Compute")
-    env = Ec2ComputeEnvironment(compute, "Env", network=net, lustre=[LustreMount(fs)])
+    mount = LustreMount(fs)
+    env = Ec2ComputeEnvironment(compute, "Env", network=net, lustre=[mount])
+    Ec2ComputeEnvironment(compute, "Again", network=net, lustre=[mount])
     assert env.profile.shared_mounts == (SharedMount("Storage/Fs", "/fsx"),)
     assert _warnings(env) == []
+    # The network's stack never refers to the file system's (which refers to the network's VPC): the four
+    # rules are in the compute stack, once for both environments (EC2 rejects a duplicate rule).
+    assert len(_ingress(compute)) == 4
+    assert _ingress(cdk.Stack.of(net)) == [] and len(_ingress(storage)) == 1  # the file system's own rule
 
 
 @pytest.mark.parametrize(
