@@ -62,7 +62,7 @@ register(
 
 #: Lustre traffic between clients and file servers (TCP 988 and 1018-1023), from
 #: https://docs.aws.amazon.com/fsx/latest/LustreGuide/limit-access-security-groups.html
-LUSTRE_PORTS = (ec2.Port.tcp(988), ec2.Port.tcp_range(1018, 1023))
+LUSTRE_PORTS = ((988, 988), (1018, 1023))
 _PATH = re.compile(r"^(/[A-Za-z0-9._-]+)+$")
 _MOUNT_NAME = re.compile(r"^[A-Za-z0-9_-]{1,8}$")
 _SYSTEM = ("/proc", "/sys", "/dev", "/etc", "/boot", "/usr", "/bin", "/sbin", "/lib", "/lib64", "/run",
@@ -228,15 +228,15 @@ def _open_ports(scope: Construct, network: BatchNetwork, file_system: fsx.FileSy
     opened: set[tuple[str, int]] = getattr(network, "_lustre_ports_opened", set())
     setattr(network, "_lustre_ports_opened", opened)  # noqa: B010  (one record per network object)
     for group in file_system.connections.security_groups:
-        for port, (low, high) in zip(LUSTRE_PORTS, ((988, 988), (1018, 1023)), strict=True):
+        for low, high in LUSTRE_PORTS:
             key = (group.node.addr, low)
             if key in opened:
                 continue
             opened.add(key)
             name = f"Lustre{len(opened)}"
             for suffix, target, source, why in (
-                ("In", group, compute, "Lustre from Batch compute"),
-                ("Out", compute, group, "Lustre from FSx for Lustre"),
+                ("ToFileSystem", group, compute, "Lustre from Batch compute"),
+                ("FromFileSystem", compute, group, "Lustre from FSx for Lustre"),
             ):
                 ec2.CfnSecurityGroupIngress(
                     scope,
@@ -246,7 +246,7 @@ def _open_ports(scope: Construct, network: BatchNetwork, file_system: fsx.FileSy
                     to_port=high,
                     group_id=target.security_group_id,
                     source_security_group_id=source.security_group_id,
-                    description=f"{why} ({port.to_string()})",
+                    description=f"{why} (TCP {low}-{high})",
                 )
 
 
