@@ -43,6 +43,7 @@ from .network import BatchNetwork, NetworkMode
 from .notifications import NotificationTopic
 from .queue import FairShare, ImportedJobQueue, JobQueue, JobQueueBase
 from .service import SageMakerTrainingEnvironment, SageMakerTrainingQueue
+from .storage import LustreMount, LustreVolume
 from .submitter import S3JobRule, S3JobSubmitter, SubmitMode
 from .triggers import JobSchedule, ObjectCreatedTrigger, WorkflowSchedule
 from .workflow import S3_OBJECT_ENVIRONMENT, Step, Workflow
@@ -79,6 +80,8 @@ __all__ = [
     "JobStateNotifications",
     "LinuxParameters",
     "ManagedInstancesComputeEnvironment",
+    "LustreMount",
+    "LustreVolume",
     "MonitoringThresholds",
     "MultiNodeJobDefinition",
     "NetworkMode",

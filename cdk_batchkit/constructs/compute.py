@@ -21,12 +21,13 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from ..model import Architecture, ComputeKind, ComputeProfile, architecture_of, is_gpu, shape_of
+from ..model import Architecture, ComputeKind, ComputeProfile, SharedMount, architecture_of, is_gpu, shape_of
 from ..model.ec2_types import instance_type_problem
 from ..model.rules import register
 from ._validation import check_range, check_seconds, check_whole, fail, is_token
 from .nag import acknowledge, managed_policy_finding
 from .network import BatchNetwork
+from .storage import LustreMount, mount_lustre
 
 #: Spot capacity is deep when it is diversified: several families and generations.
 SPOT_FAMILIES = {
@@ -213,6 +214,7 @@ class Ec2ComputeEnvironment(BatchComputeEnvironment):
         vpc_subnets: ec2.SubnetSelection | None = None,
         tags: Mapping[str, str] | None = None,
         compute_environment_name: str | None = None,
+        lustre: Sequence[LustreMount] = (),
     ) -> None:
         """
         :param network: where instances run (a :class:`BatchNetwork`).
@@ -265,6 +267,10 @@ class Ec2ComputeEnvironment(BatchComputeEnvironment):
         :param tags: tags for the instances (``computeResources.tags``) and, on the library's launch
             template, their volumes. Default: none.
         :param compute_environment_name: physical name. Default: generated (a fixed name blocks replacement).
+        :param lustre: FSx for Lustre file systems (:class:`LustreMount`) every instance mounts at boot (the
+            AL2023 Lustre client, a user-data part), with TCP 988 and 1018-1023 opened between the compute
+            security group and each file system's; jobs use them through :class:`LustreVolume`.
+            Default: none.
         """
         super().__init__(scope, construct_id)
         _check_capacity(self, minv_cpus, maxv_cpus)
@@ -349,6 +355,18 @@ class Ec2ComputeEnvironment(BatchComputeEnvironment):
                 # Batch tags the instances (computeResources.tags); the template's tag specifications
                 # tag the instances and their volumes, merged with tags applied by Tags.of(...).
                 Tags.of(self.launch_template).add(key, value)
+        if lustre and self.user_data is None:
+            fail(
+                self,
+                "lustre",
+                [m.mount_path for m in lustre],
+                "mounts through MIME multipart user data, which launch_template has not",
+            )
+        shared_mounts = (
+            mount_lustre(self, network, self.user_data, lustre, architecture.value)
+            if self.user_data is not None
+            else ()
+        )
         if key_pair is not None:
             Annotations.of(self).add_warning_v2(
                 "batchkit:ec2-key-pair",
@@ -395,7 +413,9 @@ class Ec2ComputeEnvironment(BatchComputeEnvironment):
             cfn.add_property_override("ComputeResources.Ec2KeyPair", key_pair.key_pair_name)
         if tags:
             cfn.add_property_override("ComputeResources.Tags", dict(tags))
-        self._finish(cfn, instance_role, spot, architecture, maxv_cpus, types, gpu, network, multi_node)
+        self._finish(
+            cfn, instance_role, spot, architecture, maxv_cpus, types, gpu, network, multi_node, shared_mounts
+        )
 
     def _finish(
         self,
@@ -408,6 +428,7 @@ class Ec2ComputeEnvironment(BatchComputeEnvironment):
         gpu: bool,
         network: BatchNetwork,
         multi_node: bool,
+        shared_mounts: tuple[SharedMount, ...],
     ) -> None:
         if instance_role is None:
             acknowledge(
@@ -427,6 +448,7 @@ class Ec2ComputeEnvironment(BatchComputeEnvironment):
             private_egress=network.private_egress,
             internet=network.internet,
             node_traffic=multi_node,
+            shared_mounts=shared_mounts,
         )
 
     def _check_tags(self, tags: Mapping[str, str] | None) -> None:

@@ -71,6 +71,7 @@ from .container_options import (
 )
 from .nag import acknowledge
 from .network import BatchNetwork
+from .storage import lustre_mounts, warn_unchecked_mounts
 
 #: Kept for compatibility of imports: the limits live in :mod:`cdk_batchkit.model.limits`.
 MAX_RULES = MAX_EVALUATE_ON_EXIT
@@ -524,6 +525,9 @@ class BatchJobDefinition(JobDefinitionBase):
     # -- what depends on the network: endpoints, NFS, images ------------------------------------------
     def _finish(self, network: BatchNetwork | None) -> None:
         """After the L2 exists: grant EFS access and, with ``network``, decide what depends on it."""
+        volumes = [v for c in self._containers for v in c.volumes]
+        mounts = lustre_mounts(self, volumes, self.requirements.platform)
+        self.requirements = replace(self.requirements, shared_mounts=mounts)
         for volume in self._efs_volumes():
             self._grant_efs(volume)
         if network is not None:
@@ -607,6 +611,8 @@ class BatchJobDefinition(JobDefinitionBase):
     def _on_bind(self, queue: QueueRef) -> JobRequirements:
         if queue.profile is not None and queue.profile.known:
             self._network_known = True
+        if queue.profile is not None:
+            warn_unchecked_mounts(self, self.requirements, queue.profile, queue.label)
         self._complete(queue.networks, queue.unknown_networks, queue.label)
         return self.requirements
 

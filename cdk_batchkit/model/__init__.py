@@ -16,6 +16,7 @@ from .profiles import (
     Orchestration,
     Platform,
     QueueProfile,
+    SharedMount,
     SubmitShape,
 )
 from .rules import RULES, Rule, check_environment, check_fit, check_queue
@@ -33,6 +34,7 @@ __all__ = [
     "Platform",
     "QueueProfile",
     "Rule",
+    "SharedMount",
     "SubmitShape",
     "architecture_of",
     "check_environment",

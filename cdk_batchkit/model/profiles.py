@@ -137,6 +137,15 @@ class ComputeKind(Enum):
 
 
 @dataclass(frozen=True)
+class SharedMount:
+    """A shared file system mounted on the instances (FSx for Lustre), as the fit rules see it: which file
+    system (its id when known, else a stable label such as its construct path) and the host path."""
+
+    file_system: str
+    path: str
+
+
+@dataclass(frozen=True)
 class ComputeProfile:
     """What one compute environment can run, as the synth rules see it.
 
@@ -161,6 +170,8 @@ class ComputeProfile:
     internet: bool | None = None
     #: True/False when known: the security groups allow traffic between the nodes of a multi-node job.
     node_traffic: bool | None = None
+    #: The shared file systems the instances mount at boot (None when unknown: not checked).
+    shared_mounts: tuple[SharedMount, ...] | None = None
 
     @property
     def spot(self) -> bool:
@@ -250,6 +261,8 @@ class JobRequirements:
     #: The container images pulled by name (registry image names; images built or referenced as ECR
     #: repositories by CDK are tokens and not listed).
     images: tuple[str, ...] = ()
+    #: Shared file systems the containers use through host volumes: the instances must mount them.
+    shared_mounts: tuple[SharedMount, ...] = ()
 
     @property
     def groups(self) -> tuple[NodeGroup, ...]:

@@ -463,6 +463,28 @@ def fit_image_registry(job: JobRequirements, env: ComputeProfile) -> str | None:
     return None
 
 
+@rule(
+    "BK-L1",
+    "A job whose containers use a shared file system (FSx for Lustre) through a host volume is bound only to "
+    "queues whose every environment that may run it mounts that file system at the volume's host path (Batch "
+    "does not know about the mount and places the job on any of them).",
+    "https://docs.aws.amazon.com/fsx/latest/LustreGuide/mounting-ecs.html (mount on the EC2 instance hosting "
+    "the tasks, then a host volume) and https://docs.aws.amazon.com/batch/latest/APIReference/API_Host.html",
+)
+def fit_shared_mounts(job: JobRequirements, env: ComputeProfile) -> str | None:
+    if not job.shared_mounts or env.shared_mounts is None:
+        return None
+    missing = [m for m in job.shared_mounts if m not in env.shared_mounts]
+    if not missing:
+        return None
+    return (
+        "Batch may place the job here, but it needs "
+        + ", ".join(f"file system {m.file_system} mounted at {m.path}" for m in missing)
+        + ", which these instances do not mount "
+        "(Ec2ComputeEnvironment(lustre=[...]) with the same LustreMount)"
+    )
+
+
 FIT_RULES = (
     fit_not_service,
     fit_platform,
@@ -501,12 +523,17 @@ def check_fit(job: JobRequirements, environments: Environments | dict[str, Compu
     unchecked: list[str] = []
     rule_ids: list[str] = []
     runnable = False
+    unmounted = False
     for name, env in pairs:
         if env is None:
             unchecked.append(name)
             runnable = True
             continue
         why, checked, rule_id = _first_problem(job, env)
+        if why is None:
+            # Batch may place the job here; a shared mount it lacks makes the job fail (BK-L1).
+            why, rule_id = fit_shared_mounts(job, env), fit_shared_mounts.rule_id  # type: ignore[attr-defined]
+            unmounted = unmounted or why is not None
         if why is not None:
             problems.append(f"{name}: {why}")
             rule_ids.append(rule_id or "")
@@ -514,4 +541,4 @@ def check_fit(job: JobRequirements, environments: Environments | dict[str, Compu
             runnable = True
             if not checked:
                 unchecked.append(name)
-    return FitResult(tuple(problems), tuple(unchecked), runnable, tuple(rule_ids))
+    return FitResult(tuple(problems), tuple(unchecked), runnable and not unmounted, tuple(rule_ids))

@@ -18,6 +18,7 @@ from aws_cdk import aws_batch as batch
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_eks as eks
+from aws_cdk import aws_fsx as fsx
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_secretsmanager as sm
 from cdk_nag import AwsSolutionsChecks
@@ -40,6 +41,8 @@ from cdk_batchkit.constructs import (
     FireLens,
     JobQueue,
     LinuxParameters,
+    LustreMount,
+    LustreVolume,
     ManagedInstancesComputeEnvironment,
     MultiNodeJobDefinition,
     NetworkMode,
@@ -71,6 +74,17 @@ def _kitchen_sink(outdir: Path) -> Path:
     cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app, write_suppressions_to_cloud_formation=True))
     stack = cdk.Stack(app, "KitchenSink")
     net = BatchNetwork(stack, "Network", mode=NetworkMode.PRIVATE_WITH_NAT, max_azs=1)
+    # FSx for Lustre at its smallest (SCRATCH_2, 1,200 GiB), mounted by both environments of the queue.
+    scratch = LustreMount(
+        fsx.LustreFileSystem(
+            stack,
+            "Lustre",
+            vpc=net.vpc,
+            vpc_subnet=net.vpc.private_subnets[0],
+            storage_capacity_gib=1200,
+            lustre_configuration=fsx.LustreConfiguration(deployment_type=fsx.LustreDeploymentType.SCRATCH_2),
+        )
+    )
     arm_spot = Ec2ComputeEnvironment(
         stack,
         "ArmSpotBestFit",
@@ -80,6 +94,7 @@ def _kitchen_sink(outdir: Path) -> Path:
         allocation_strategy=batch.AllocationStrategy.BEST_FIT,
         spot_bid_percentage=60,
         user_data_commands=["echo boot"],
+        lustre=[scratch],
     )
     arm_od = Ec2ComputeEnvironment(
         stack,
@@ -88,6 +103,7 @@ def _kitchen_sink(outdir: Path) -> Path:
         architecture=Architecture.ARM64,
         multi_node=True,
         cluster_placement=True,
+        lustre=[scratch],
     )
     arm_queue = JobQueue.spot_first(
         stack,
@@ -108,7 +124,7 @@ def _kitchen_sink(outdir: Path) -> Path:
     job = ContainerJobDefinition(
         stack,
         "ArmJob",
-        container=Container(image=IMAGE, vcpus=2),
+        container=Container(image=IMAGE, vcpus=2, volumes=[LustreVolume(scratch, container_path="/data")]),
     )
     mnp = MultiNodeJobDefinition(
         stack,
