@@ -22,6 +22,7 @@ from .compute import (
     FargateComputeEnvironment,
     UnmanagedComputeEnvironment,
 )
+from .encryption import BatchEncryption
 from .job_definition import (
     BatchJobDefinition,
     Container,
@@ -46,6 +47,7 @@ __all__ = [
     "S3_OBJECT_ENVIRONMENT",
     "Architecture",
     "BatchComputeEnvironment",
+    "BatchEncryption",
     "BatchJobDefinition",
     "BatchMonitoring",
     "BatchNetwork",

@@ -22,6 +22,7 @@ from ..model import Architecture, ComputeKind, ComputeProfile, architecture_of, 
 from ..model.ec2_types import instance_type_problem
 from ..model.rules import register
 from ._validation import check_range, check_seconds, check_whole, fail, is_token
+from .encryption import KeyUser, encryption_key
 from .nag import acknowledge, managed_policy_finding
 from .network import BatchNetwork
 
@@ -215,6 +216,7 @@ class Ec2ComputeEnvironment(BatchComputeEnvironment):
                     volume=ec2.BlockDeviceVolume.ebs(
                         root_gib,
                         encrypted=True,
+                        kms_key=encryption_key(self, KeyUser.EBS),
                         volume_type=ec2.EbsDeviceVolumeType.GP3,
                         delete_on_termination=True,
                     ),
