@@ -20,6 +20,7 @@ import json
 from collections.abc import Iterable
 
 from aws_cdk import Annotations, RemovalPolicy, Stack
+from aws_cdk import aws_batch as batch
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sqs as sqs
@@ -313,7 +314,7 @@ def encryption_key(scope: Construct, *users: KeyUser) -> kms.IKey | None:
     return found.key
 
 
-def acknowledge_key_grants(role: iam.IRole) -> None:
+def acknowledge_key_grants(role: iam.Role) -> None:
     """With a key: the L2 grants on an encrypted table, queue or bucket name the KMS action families
     (``kms:GenerateDataKey*``, ``kms:ReEncrypt*``) on that one key; acknowledge those two findings only."""
     if BatchEncryption.of(role) is None:
@@ -334,26 +335,23 @@ def grant_queue_key(grantee: iam.IGrantable, queue: sqs.IQueue) -> None:
         queue.encryption_master_key.grant(grantee, "kms:Decrypt", "kms:GenerateDataKey")
 
 
-def grant_secrets_key(scope: Construct, role: iam.IRole | None, has_secrets: bool) -> None:
-    """A job's execution role may decrypt secrets encrypted with the key, through Secrets Manager and SSM."""
-    found = BatchEncryption.of(scope)
-    if found is None or role is None or not has_secrets:
+def grant_secrets_key(definition: Construct, has_secrets: bool) -> None:
+    """The execution roles of ``definition``'s containers may decrypt secrets encrypted with the key,
+    through Secrets Manager and SSM only (BK-X5)."""
+    found = BatchEncryption.of(definition)
+    if found is None or not has_secrets:
         return
-    region = Stack.of(scope).region
-    role.add_to_principal_policy(
-        iam.PolicyStatement(
-            actions=["kms:Decrypt"],
-            resources=[found.key.key_arn],
-            conditions={
-                "StringEquals": {
-                    "kms:ViaService": [
-                        f"secretsmanager.{region}.amazonaws.com",
-                        f"ssm.{region}.amazonaws.com",
-                    ]
-                }
-            },
-        )
+    region = Stack.of(definition).region
+    via = [f"secretsmanager.{region}.amazonaws.com", f"ssm.{region}.amazonaws.com"]
+    statement = iam.PolicyStatement(
+        actions=["kms:Decrypt"],
+        resources=[found.key.key_arn],
+        conditions={"StringEquals": {"kms:ViaService": via}},
     )
+    kinds = (batch.EcsEc2ContainerDefinition, batch.EcsFargateContainerDefinition)
+    roles = {id(c.execution_role): c.execution_role for c in definition.node.children if isinstance(c, kinds)}
+    for role in roles.values():
+        role.add_to_principal_policy(statement)
 
 
 def warn_plain_secrets(scope: Construct, environment: Iterable[str]) -> None:

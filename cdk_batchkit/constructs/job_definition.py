@@ -441,7 +441,7 @@ class BatchJobDefinition(JobDefinitionBase):
         for volume in self._efs_volumes():
             self._grant_efs(volume)
         # With a BatchEncryption key: secrets encrypted with it are readable; plain "secrets" warn (BK-X5).
-        grant_secrets_key(self, self.container.execution_role, any(c.secrets for c in self._containers))
+        grant_secrets_key(self, any(c.secrets for c in self._containers))
         warn_plain_secrets(self, [name for c in self._containers for name in c.environment])
         if network is not None:
             self._network_known = True

@@ -24,6 +24,7 @@ from app import build_app
 from cdk_batchkit import plan
 from cdk_batchkit.constructs import (
     Architecture,
+    BatchEncryption,
     BatchNetwork,
     Container,
     ContainerJobDefinition,
@@ -31,8 +32,10 @@ from cdk_batchkit.constructs import (
     FairShare,
     FargateComputeEnvironment,
     JobQueue,
+    JobStateNotifications,
     MultiNodeJobDefinition,
     NetworkMode,
+    NotificationTopic,
     Platform,
     UnmanagedComputeEnvironment,
 )
@@ -57,6 +60,7 @@ def _kitchen_sink(outdir: Path) -> Path:
     app = cdk.App(outdir=str(outdir))
     cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app, write_suppressions_to_cloud_formation=True))
     stack = cdk.Stack(app, "KitchenSink")
+    BatchEncryption(stack, "Encryption")  # one customer-managed key for everything below
     net = BatchNetwork(stack, "Network", mode=NetworkMode.PRIVATE_WITH_NAT, max_azs=1)
     arm_spot = Ec2ComputeEnvironment(
         stack,
@@ -120,6 +124,9 @@ def _kitchen_sink(outdir: Path) -> Path:
             "UnmanagedJob",
             container=Container(image=IMAGE),
         )
+    )
+    JobStateNotifications(
+        stack, "Failures", job_queues=[fargate_queue], topic=NotificationTopic(stack, "Alerts")
     )
     app.synth()
     return outdir
