@@ -41,7 +41,7 @@ AWS::EC2::EIP                             $0.005 per hour (public IPv4 address)
 AWS::EC2::Instance                        always on; a few common types are listed, others ~$0.048/vCPU-h
 AWS::Batch::ComputeEnvironment            MinvCpus > 0 keeps EC2 capacity running: ~$0.048 per vCPU-hour,
                                           Spot ~35 % of that; Fargate (and MinvCpus 0) has no idle cost
-AWS::KMS::Key, AWS::KMS::ReplicaKey       $1 per month
+AWS::KMS::Key, AWS::KMS::ReplicaKey       $1 per month, plus $0.03 per 10,000 requests (not idle cost)
 AWS::SecretsManager::Secret               $0.40 per month (plus one per replica region)
 AWS::CloudWatch::Dashboard                $3 per month
 AWS::CloudWatch::Alarm                    $0.10 per metric per month ($0.30 at high resolution, Period < 60)
@@ -538,7 +538,7 @@ def eip_cost(props: Mapping[str, Any], resources: Mapping[str, Any]) -> Estimate
 
 
 def kms_key_cost(props: Mapping[str, Any], resources: Mapping[str, Any]) -> Estimate | None:
-    return ("customer managed KMS key (+ requests)", KMS_KEY_PER_MONTH)
+    return ("customer managed KMS key (+ $0.03 per 10,000 requests)", KMS_KEY_PER_MONTH)
 
 
 def dashboard_cost(props: Mapping[str, Any], resources: Mapping[str, Any]) -> Estimate | None:

@@ -25,6 +25,7 @@ from .compute import (
 )
 from .container_options import ContainerCondition, FireLens, LinuxParameters
 from .eks import EksComputeEnvironment, EksContainer, EksJobDefinition, batch_manifests
+from .encryption import BatchEncryption
 from .job_definition import (
     BatchJobDefinition,
     Container,
@@ -53,6 +54,7 @@ __all__ = [
     "AllocationStrategy",
     "Architecture",
     "BatchComputeEnvironment",
+    "BatchEncryption",
     "BatchJobDefinition",
     "BatchMonitoring",
     "BatchNetwork",

@@ -18,6 +18,7 @@ from constructs import Construct
 
 from ..model.object_keys import key_filter, key_filter_problem
 from ._validation import check_range, check_seconds, fail, is_token
+from .encryption import KeyUser, encryption_key
 from .nag import acknowledge
 
 #: EventBridge and Scheduler: 0-185 retries, event age 60 s - 24 h.
@@ -36,11 +37,14 @@ S3_EVENT_FIELDS: Mapping[str, str] = {
 
 
 def encrypted_queue(scope: Construct, construct_id: str, **kwargs: object) -> sqs.Queue:
-    """An SQS queue: SSE-SQS encrypted (free, and EventBridge can send to it), TLS-only, 14-day retention."""
+    """An SQS queue: SSE-SQS encrypted (free, and EventBridge can send to it), or with the
+    :class:`BatchEncryption` key (EventBridge allowed in its policy); TLS-only, 14-day retention."""
+    key = encryption_key(scope, KeyUser.EVENTS)
     return sqs.Queue(
         scope,
         construct_id,
-        encryption=sqs.QueueEncryption.SQS_MANAGED,
+        encryption=sqs.QueueEncryption.KMS if key else sqs.QueueEncryption.SQS_MANAGED,
+        encryption_master_key=key,
         enforce_ssl=True,
         retention_period=Duration.days(14),
         **kwargs,  # type: ignore[arg-type]

@@ -20,6 +20,7 @@ from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from ._validation import drop_redundant_dependency
+from .encryption import KeyUser, acknowledge_key_grants, encryption_key
 from .nag import acknowledge
 
 #: The Powertools release the handlers are tested with (keep equal to the dev pin in pyproject.toml).
@@ -82,13 +83,16 @@ class HandlerFunction(Construct):
         super().__init__(scope, construct_id)
         if not (LAMBDAS_DIR / handler_dir / "handler.py").is_file():
             raise ValueError(f"{self.node.path}: handler_dir={handler_dir!r} has no handler.py")
-        self.log_group = logs.LogGroup(self, "LogGroup", retention=log_retention)
+        self.log_group = logs.LogGroup(
+            self, "LogGroup", retention=log_retention, encryption_key=encryption_key(self, KeyUser.LOGS)
+        )
         self.role = iam.Role(
             self,
             "Role",
             assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
             description=f"{description} (writes only to its own log group)",
         )
+        acknowledge_key_grants(self.role)
         self.function = lambda_.Function(
             self,
             "Resource",

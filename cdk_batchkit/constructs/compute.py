@@ -25,6 +25,7 @@ from ..model import Architecture, ComputeKind, ComputeProfile, SharedMount, arch
 from ..model.ec2_types import instance_type_problem
 from ..model.rules import register
 from ._validation import check_range, check_seconds, check_whole, fail, is_token
+from .encryption import KeyUser, encryption_key
 from .nag import acknowledge, managed_policy_finding
 from .network import BatchNetwork
 from .storage import LustreMount, mount_lustre
@@ -642,6 +643,7 @@ def hardened_launch_template(
                 volume=ec2.BlockDeviceVolume.ebs(
                     root_gib,
                     encrypted=True,
+                    kms_key=encryption_key(scope, KeyUser.EBS),
                     volume_type=ec2.EbsDeviceVolumeType.GP3,
                     delete_on_termination=True,
                 ),

@@ -69,6 +69,7 @@ from .container_options import (
     log_driver_of,
     task_container,
 )
+from .encryption import KeyUser, encryption_key, grant_secrets_key, warn_plain_secrets
 from .nag import acknowledge
 from .network import BatchNetwork
 from .storage import lustre_mounts, warn_unchecked_mounts
@@ -441,7 +442,12 @@ class BatchJobDefinition(JobDefinitionBase):
         logging = container.logging
         if logging is None:
             if self._log_group is None:
-                self._log_group = logs.LogGroup(self, "LogGroup", retention=self._log_retention)
+                self._log_group = logs.LogGroup(
+                    self,
+                    "LogGroup",
+                    retention=self._log_retention,
+                    encryption_key=encryption_key(self, KeyUser.LOGS),
+                )
             logging = ecs.LogDriver.aws_logs(stream_prefix=self.node.id, log_group=self._log_group)
         return dict(
             image=container.image,
@@ -530,6 +536,9 @@ class BatchJobDefinition(JobDefinitionBase):
         self.requirements = replace(self.requirements, shared_mounts=mounts)
         for volume in self._efs_volumes():
             self._grant_efs(volume)
+        # With a BatchEncryption key: secrets encrypted with it are readable; plain "secrets" warn (BK-X5).
+        grant_secrets_key(self, any(c.secrets for c in self._containers))
+        warn_plain_secrets(self, [name for c in self._containers for name in c.environment])
         if network is not None:
             self._network_known = True
             kind = ComputeKind.FARGATE if self.requirements.platform is Platform.FARGATE else ComputeKind.EC2

@@ -63,6 +63,7 @@ from ..lambdas.backlog.core import (
 from ._binding import QueueLike, queue_ref
 from ._lambda import HandlerFunction
 from ._validation import check_range, check_seconds, check_whole, fail
+from .encryption import KeyUser, encryption_key
 from .nag import acknowledge
 from .notifications import NotificationTopic
 
@@ -342,6 +343,7 @@ class BatchMonitoring(Construct):
             # from the construct path so two stacks never collide.
             log_group_name=name or "/aws/events/" + Names.unique_resource_name(self, max_length=200),
             retention=retention,
+            encryption_key=encryption_key(self, KeyUser.LOGS),
             # The events are a copy (Batch keeps the jobs); a retained group with a derived name would
             # block re-creating the stack.
             removal_policy=RemovalPolicy.DESTROY,

@@ -10,6 +10,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from ._validation import check_range
+from .encryption import KeyUser, encryption_key
 
 
 class NetworkMode(Enum):
@@ -108,6 +109,7 @@ class BatchNetwork(Construct):
                         "FlowLogGroup",
                         retention=flow_log_retention,
                         removal_policy=RemovalPolicy.DESTROY,
+                        encryption_key=encryption_key(self, KeyUser.LOGS),
                     )
                 ),
                 traffic_type=ec2.FlowLogTrafficType.REJECT,

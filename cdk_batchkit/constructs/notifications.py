@@ -20,6 +20,7 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
 from ._validation import fail, is_token
+from .encryption import KeyUser, allow, encryption_key
 
 #: Service principals that publish notifications to the topic.
 PUBLISHERS = ("events.amazonaws.com", "cloudwatch.amazonaws.com")
@@ -42,12 +43,18 @@ class NotificationTopic(Construct):
         key: kms.IKey | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
-        #: The customer-managed key that encrypts the topic (Default: a new key, rotated yearly).
-        self.key: kms.IKey = key or kms.Key(
-            self,
-            "Key",
-            enable_key_rotation=True,
-            description=f"Encrypts the {self.node.path} notification topic",
+        shared = None if key else encryption_key(self, KeyUser.EVENTS, KeyUser.CLOUDWATCH)
+        #: The customer-managed key that encrypts the topic (Default: the :class:`BatchEncryption` key, else a
+        #: new key, rotated yearly).
+        self.key: kms.IKey = (
+            key
+            or shared
+            or kms.Key(
+                self,
+                "Key",
+                enable_key_rotation=True,
+                description=f"Encrypts the {self.node.path} notification topic",
+            )
         )
         self.topic = sns.Topic(
             self, "Resource", display_name=display_name, master_key=self.key, enforce_ssl=True
@@ -64,15 +71,9 @@ class NotificationTopic(Construct):
                     conditions={"StringEquals": {"aws:SourceAccount": account}},
                 )
             )
-            if isinstance(self.key, kms.Key):
-                self.key.add_to_resource_policy(
-                    iam.PolicyStatement(
-                        actions=["kms:Decrypt", "kms:GenerateDataKey*"],
-                        principals=[principal],
-                        resources=["*"],
-                        conditions={"StringEquals": {"aws:SourceAccount": account}},
-                    )
-                )
+        if shared is None:
+            # EventBridge and alarms may publish (BK-X4); an imported key warns with the statements.
+            allow(self.key, (KeyUser.EVENTS, KeyUser.CLOUDWATCH), on=self)
         for address in email_addresses:
             self.add_email(address)
 

@@ -61,6 +61,7 @@ from ._events import (
 )
 from ._lambda import HandlerFunction
 from ._validation import check_range, check_seconds, fail, is_token
+from .encryption import KeyUser, encryption_key
 from .nag import acknowledge, acknowledge_resource
 
 METRICS_NAMESPACE = "CdkBatchkit/Submitter"
@@ -77,10 +78,13 @@ class SubmitMode(enum.Enum):
 
 
 def _new_bucket(scope: Construct, construct_id: str) -> s3.Bucket:
+    key = encryption_key(scope)
     bucket = s3.Bucket(
         scope,
         construct_id,
-        encryption=s3.BucketEncryption.S3_MANAGED,
+        encryption=s3.BucketEncryption.KMS if key else s3.BucketEncryption.S3_MANAGED,
+        encryption_key=key,
+        bucket_key_enabled=True if key else None,  # one KMS request per bucket key, not per object
         block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
         enforce_ssl=True,
         versioned=True,
@@ -291,6 +295,8 @@ class S3JobSubmitter(Construct):
             partition_key=dynamodb.Attribute(name="id", type=dynamodb.AttributeType.STRING),
             billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
             time_to_live_attribute="expiration",
+            encryption=dynamodb.TableEncryption.CUSTOMER_MANAGED if encryption_key(self) else None,
+            encryption_key=encryption_key(self),
             removal_policy=RemovalPolicy.DESTROY,
         )
         acknowledge(
@@ -351,6 +357,7 @@ class S3JobSubmitter(Construct):
         ``raw_message_delivery`` the message arrives as it is. The same S3 event arriving by both paths
         is submitted once. The topic's messages are not filtered by ``prefix``/``suffix``.
         """
+        encryption_key(self, KeyUser.SNS)  # SNS may send to the queue's key (BK-X3)
         topic.add_subscription(
             subscriptions.SqsSubscription(self.sqs_queue, raw_message_delivery=raw_message_delivery)
         )

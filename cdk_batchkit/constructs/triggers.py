@@ -40,6 +40,7 @@ from ._events import (
     resolve_delivery,
 )
 from ._validation import check_range, check_seconds, fail, is_token
+from .encryption import grant_queue_key
 from .workflow import INPUT_FIELD, Workflow
 
 
@@ -205,6 +206,7 @@ class JobSchedule(Construct):
         grant_submit(self, self.role, job, queue)
         #: Where failed submissions go.
         self.dead_letter_queue: sqs.IQueue = resolved.dead_letter_queue
+        grant_queue_key(self.role, self.dead_letter_queue)  # Scheduler sends to it as this role
         request: dict[str, object] = {
             "JobName": name,
             "JobQueue": queue.job_queue_arn,
@@ -284,6 +286,7 @@ class WorkflowSchedule(Construct):
         self.role = _scheduler_role(self)
         #: Where failed starts go.
         self.dead_letter_queue: sqs.IQueue = resolved.dead_letter_queue
+        grant_queue_key(self.role, self.dead_letter_queue)  # Scheduler sends to it as this role
         target = scheduler_targets.StepFunctionsStartExecution(
             workflow.state_machine,
             input=scheduler.ScheduleTargetInput.from_object(execution_input),

@@ -64,6 +64,7 @@ from ..model import check_fit
 from ..model.limits import MAX_ARRAY_SIZE, MAX_ATTEMPTS, MAX_DEPENDENCIES, MIN_ARRAY_SIZE
 from ._binding import DefinitionLike, QueueLike, bind, check_share, definition_ref, grant_submit, queue_ref
 from ._validation import check_range, check_seconds, drop_redundant_dependency, fail, is_token
+from .encryption import KeyUser, encryption_key
 from .job_notifications import WorkflowNotifications
 from .nag import acknowledge, acknowledge_resource
 from .notifications import NotificationTopic
@@ -302,7 +303,9 @@ class Workflow(Construct):
             description=f"Step Functions workflow {self.node.path}",
         )
         #: Execution history log group.
-        self.log_group = logs.LogGroup(self, "LogGroup", retention=log_retention)
+        self.log_group = logs.LogGroup(
+            self, "LogGroup", retention=log_retention, encryption_key=encryption_key(self, KeyUser.LOGS)
+        )
         definition = Construct(self, "Definition")
         body = self._build(definition, topic)
         #: The L2 state machine.

@@ -28,6 +28,7 @@ from cdk_batchkit import plan
 from cdk_batchkit.constructs import (
     AllocationStrategy,
     Architecture,
+    BatchEncryption,
     BatchNetwork,
     Container,
     ContainerCondition,
@@ -40,12 +41,14 @@ from cdk_batchkit.constructs import (
     FargateComputeEnvironment,
     FireLens,
     JobQueue,
+    JobStateNotifications,
     LinuxParameters,
     LustreMount,
     LustreVolume,
     ManagedInstancesComputeEnvironment,
     MultiNodeJobDefinition,
     NetworkMode,
+    NotificationTopic,
     Platform,
     SageMakerTrainingEnvironment,
     SageMakerTrainingQueue,
@@ -73,6 +76,7 @@ def _kitchen_sink(outdir: Path) -> Path:
     app = cdk.App(outdir=str(outdir))
     cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app, write_suppressions_to_cloud_formation=True))
     stack = cdk.Stack(app, "KitchenSink")
+    BatchEncryption(stack, "Encryption")  # one customer-managed key for everything below
     net = BatchNetwork(stack, "Network", mode=NetworkMode.PRIVATE_WITH_NAT, max_azs=1)
     # FSx for Lustre at its smallest (SCRATCH_2, 1,200 GiB), mounted by both environments of the queue.
     scratch = LustreMount(
@@ -234,6 +238,9 @@ def _kitchen_sink(outdir: Path) -> Path:
         ),
     )
     eks_job.grant_submit(submitter, eks_queue)
+    JobStateNotifications(
+        stack, "Failures", job_queues=[fargate_queue], topic=NotificationTopic(stack, "Alerts")
+    )
     app.synth()
     return outdir
 
