@@ -70,3 +70,10 @@ FARGATE_MEMORY: dict[float, range] = {
 #: Multi-node parallel jobs: ``numNodes`` up to 1,000 here (Batch's own bound is the environment's
 #: capacity; 1,000 keeps a mistake like 10000 from synthesizing).
 MIN_NODES, MAX_NODES = 2, 1000
+
+#: Consumable resources: "You can specify up to 5 resources for each job you define."
+#: https://docs.aws.amazon.com/batch/latest/userguide/resource-aware-scheduling-how-to-for-jobs.html
+MAX_CONSUMABLES_PER_JOB = 5
+#: CreateConsumableResource ``tags``: at most 50, keys 1-128 characters, values at most 256.
+#: https://docs.aws.amazon.com/batch/latest/APIReference/API_CreateConsumableResource.html
+MAX_TAGS, MAX_TAG_KEY, MAX_TAG_VALUE = 50, 128, 256
