@@ -410,7 +410,7 @@ def fit_consumables(job: JobRequirements, env: ComputeProfile | None = None) -> 
 def consumables_well_formed(requests: Sequence[ConsumableRequest]) -> str | None:
     if len(requests) > MAX_CONSUMABLES_PER_JOB:
         return (
-            f"names {len(requests)} consumable resources; Batch allows up to {MAX_CONSUMABLES_PER_JOB} per job"
+            f"names {len(requests)} consumable resources; Batch allows up to {MAX_CONSUMABLES_PER_JOB} a job"
         )
     names = [c.resource for c in requests]
     twice = sorted({n for n in names if names.count(n) > 1})
