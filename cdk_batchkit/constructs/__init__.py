@@ -22,6 +22,7 @@ from .compute import (
     FargateComputeEnvironment,
     UnmanagedComputeEnvironment,
 )
+from .consumable import ConsumableResource, ConsumableResourceType
 from .job_definition import (
     BatchJobDefinition,
     Container,
@@ -36,6 +37,7 @@ from .job_notifications import JobStateNotifications, WorkflowNotifications
 from .monitoring import BatchMonitoring, MonitoringThresholds
 from .nag import acknowledge
 from .network import BatchNetwork, NetworkMode
+from .node_overrides import NodeOverride
 from .notifications import NotificationTopic
 from .queue import FairShare, ImportedJobQueue, JobQueue, JobQueueBase
 from .submitter import S3JobRule, S3JobSubmitter, SubmitMode
@@ -51,6 +53,8 @@ __all__ = [
     "BatchNetwork",
     "ComputeKind",
     "ComputeProfile",
+    "ConsumableResource",
+    "ConsumableResourceType",
     "Container",
     "ContainerJobDefinition",
     "Ec2ComputeEnvironment",
@@ -69,6 +73,7 @@ __all__ = [
     "MonitoringThresholds",
     "MultiNodeJobDefinition",
     "NetworkMode",
+    "NodeOverride",
     "NodeRange",
     "NotificationTopic",
     "ObjectCreatedTrigger",
