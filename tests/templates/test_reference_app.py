@@ -25,6 +25,7 @@ from cdk_batchkit import plan
 from cdk_batchkit.constructs import (
     Architecture,
     BatchNetwork,
+    ConsumableResource,
     Container,
     ContainerJobDefinition,
     Ec2ComputeEnvironment,
@@ -33,8 +34,11 @@ from cdk_batchkit.constructs import (
     JobQueue,
     MultiNodeJobDefinition,
     NetworkMode,
+    NodeOverride,
     Platform,
+    Step,
     UnmanagedComputeEnvironment,
+    Workflow,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -103,17 +107,33 @@ def _kitchen_sink(outdir: Path) -> Path:
         container=Container(image=IMAGE, vcpus=2),
         nodes=2,
     )
+    licences = ConsumableResource(stack, "Licences", total_quantity=2)
     fargate_job = ContainerJobDefinition(
         stack,
         "FargateArm",
         container=Container(image=IMAGE, vcpus=1),
         platform=Platform.FARGATE,
         architecture=Architecture.ARM64,
+        consumable_resources={licences: 1},
     )
     submitter = iam.Role(stack, "Submitter", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
     job.grant_submit(submitter, arm_queue)
     mnp.grant_submit(submitter, arm_queue)
     fargate_job.grant_submit(submitter, fargate_queue)
+    Workflow(
+        stack,
+        "Flow",
+        steps=[
+            Step("licensed", fargate_job, fargate_queue, consumable_resources={licences: 2}),
+            Step(
+                "mpi",
+                mnp,
+                arm_queue,
+                share_identifier="team-a",
+                node_overrides=[NodeOverride("1:", environment={"ROLE": "worker"}, vcpus=4)],
+            ),
+        ],
+    )
     unmanaged_queue.add_job_definition(
         ContainerJobDefinition(
             stack,
