@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from cdk_batchkit.lambdas.submitter import config as settings
 from cdk_batchkit.lambdas.submitter.core import plan_object
 from cdk_batchkit.lambdas.submitter.manifest import ENV_KEY, ManifestEntry
+from cdk_batchkit.testing import run_job_locally
 from tests.handlers.support import World, eventbridge_body, sqs_event
 
 ENTRY = ManifestEntry(bucket="b", key="in/a.csv", size=3, version_id="v1")
@@ -64,6 +67,9 @@ def test_an_eks_job_gets_the_objects_variables_in_its_pod(world: World) -> None:
     (job,) = world.jobs()
     (container,) = job["eksProperties"]["podProperties"]["containers"]
     assert {"name": ENV_KEY, "value": "in/pod.csv"} in container["env"]
+    # The testing kit runs job code with the pod's variables.
+    (run,) = run_job_locally(job, lambda: os.environ[ENV_KEY])
+    assert run.result == "in/pod.csv"
 
 
 @pytest.mark.parametrize(
