@@ -425,18 +425,24 @@ class Workflow(Construct):
             check_range(self, f"{prop}.array_size", size, MIN_ARRAY_SIZE, MAX_ARRAY_SIZE)
         if isinstance(size, str) and not INPUT_FIELD.match(size):
             fail(self, f"{prop}.array_size", size, "is not a valid input field name")
-        for env_name, input_field in step.environment_from_input.items():
-            if not INPUT_FIELD.match(input_field):
-                fail(
-                    self,
-                    f"{prop}.environment_from_input[{env_name!r}]",
-                    input_field,
-                    "is not an input field name",
-                )
+        from_input = [(prop, step.environment_from_input)] + [
+            (f"{prop}.node_overrides[{i}]", o.environment_from_input)
+            for i, o in enumerate(step.node_overrides)
+        ]
+        for where, mapping in from_input:
+            for env_name, input_field in mapping.items():
+                if not INPUT_FIELD.match(input_field):
+                    fail(
+                        self,
+                        f"{where}.environment_from_input[{env_name!r}]",
+                        input_field,
+                        "is not an input field name",
+                    )
         both = set(step.environment) & set(step.environment_from_input)
         if both:
             fail(self, f"{prop}.environment", sorted(both), "is also set by environment_from_input")
-        for env_name in [*step.environment, *step.environment_from_input]:
+        node_env = [n for o in step.node_overrides for n in [*o.environment, *o.environment_from_input]]
+        for env_name in [*step.environment, *step.environment_from_input, *node_env]:
             if env_name.startswith("AWS_BATCH"):
                 fail(
                     self,
@@ -458,15 +464,6 @@ class Workflow(Construct):
                 job.label,
                 "is a multi-node definition: set command, vcpus and memory per range in node_overrides",
             )
-        for index, override in enumerate(step.node_overrides):
-            for env_name, input_field in override.environment_from_input.items():
-                if not INPUT_FIELD.match(input_field):
-                    fail(
-                        self,
-                        f"{prop}.node_overrides[{index}].environment_from_input[{env_name!r}]",
-                        input_field,
-                        "is not an input field name",
-                    )
         check_node_overrides(self, prop, job, queue, step.node_overrides, step.num_nodes)
         self._consumables[step.name] = consumable_override(
             self, f"{prop}.consumable_resources", job, step.consumable_resources
