@@ -133,8 +133,9 @@ class Step:
         (``ConsumableResourcePropertiesOverride``), for resources the definition requests. Default: the
         definition's.
     :param node_overrides: multi-node jobs: :class:`NodeOverride` values per range of nodes (each checked
-        against the job's nodes and the queue). ``environment`` and ``environment_from_input`` of the step
-        reach every node. Default: none.
+        against the job's nodes and the queue). The step's ``environment`` and ``environment_from_input``
+        are added to every node override; without node overrides they go to every node (``0:``).
+        Default: none.
     :param num_nodes: multi-node jobs: the number of nodes for this run (``NodeOverrides.NumNodes``; the
         definition needs an open last node range). Default: the definition's.
 
