@@ -14,6 +14,7 @@ from tests.handlers.support import World, eventbridge_body, sqs_event
 
 ENTRY = ManifestEntry(bucket="b", key="in/a.csv", size=3, version_id="v1")
 LICENCES = "arn:aws:batch:us-east-1:123456789012:consumable-resource/licences"
+BASE_ENV = {settings.JOB_QUEUE: "q", settings.JOB_DEFINITION: "d", settings.IDEMPOTENCY_TABLE: "t"}
 
 
 def _kwargs(shape: str, container: str = "") -> dict:
@@ -81,11 +82,13 @@ def test_an_eks_job_gets_the_objects_variables_in_its_pod(world: World) -> None:
         ({settings.CONSUMABLE_RESOURCES: "licences"}, "CONSUMABLE_RESOURCES=.* is invalid"),
     ],
 )
-def test_rejects_bad_override_configuration(world: World, env: dict[str, str], message: str) -> None:
+def test_rejects_bad_override_configuration(env: dict[str, str], message: str) -> None:
     with pytest.raises(settings.ConfigError, match=message):
-        settings.load(world.env(**env))
+        settings.load({**BASE_ENV, **env}, check_powertools=False)
 
 
-def test_consumables_are_read_from_the_environment(world: World) -> None:
-    config = settings.load(world.env(**{settings.CONSUMABLE_RESOURCES: f'{{"{LICENCES}": 3}}'}))
+def test_consumables_are_read_from_the_environment() -> None:
+    config = settings.load(
+        {**BASE_ENV, settings.CONSUMABLE_RESOURCES: f'{{"{LICENCES}": 3}}'}, check_powertools=False
+    )
     assert config.consumable_resources == {LICENCES: 3} and config.override_shape == "containerOverrides"

@@ -122,13 +122,10 @@ def _build(stack: cdk.Stack) -> None:
         override_container="app",
     )
     mnp = _mnp(stack)
-    S3JobSubmitter(stack, "EksSubmitter", job_queue=eks, job_definition=eks_job)
+    # One submitter (they are large): an EKS definition, imported (its own requests unknown), with a
+    # consumable override.
     S3JobSubmitter(
-        stack,
-        "LicensedSubmitter",
-        job_queue=fargate,
-        job_definition=licensed,
-        consumable_resources={licences: 2},
+        stack, "EksSubmitter", job_queue=eks, job_definition=eks_job, consumable_resources={licences: 2}
     )
     JobSchedule(
         stack,
@@ -232,13 +229,14 @@ def test_consumable_resources_and_job_definition_requests(template: Template) ->
 
 
 def test_submitter_sends_the_shape_and_consumables_and_is_granted_them(template: Template) -> None:
-    functions = template.find_resources("AWS::Lambda::Function")
-    env = {k: v["Properties"]["Environment"]["Variables"] for k, v in functions.items() if "Submitter" in k}
-    eks = next(v for k, v in env.items() if k.startswith("EksSubmitter"))
-    assert eks["OVERRIDE_SHAPE"] == "eksPropertiesOverride" and "CONSUMABLE_RESOURCES" not in eks
-    licensed = next(v for k, v in env.items() if k.startswith("LicensedSubmitter"))
-    assert "OVERRIDE_SHAPE" not in licensed
-    assert '"quantity"' not in json.dumps(licensed) and ":2}" in json.dumps(licensed["CONSUMABLE_RESOURCES"])
+    (function,) = [
+        f
+        for name, f in template.find_resources("AWS::Lambda::Function").items()
+        if name.startswith("EksSubmitter")
+    ]
+    env = function["Properties"]["Environment"]["Variables"]
+    assert env["OVERRIDE_SHAPE"] == "eksPropertiesOverride" and "OVERRIDE_CONTAINER" not in env
+    assert ":2}" in json.dumps(env["CONSUMABLE_RESOURCES"])
     granted = {
         name.split("Role")[0]
         for name, policy in template.find_resources("AWS::IAM::Policy").items()
@@ -247,7 +245,7 @@ def test_submitter_sends_the_shape_and_consumables_and_is_granted_them(template:
         and any(r.get("Ref", "").startswith("Licences") for r in statement["Resource"] if isinstance(r, dict))
     }
     # SubmitJob authorizes the consumable resources: every path submitting the licensed job has them.
-    assert {"LicensedSubmitterFunction", "Nightly", "Flow"} <= granted
+    assert {"EksSubmitterFunction", "Nightly", "Flow"} <= granted
 
 
 def test_job_schedule_sends_a_consumable_override(template: Template) -> None:
