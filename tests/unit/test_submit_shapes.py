@@ -124,6 +124,9 @@ def _build(stack: cdk.Stack) -> None:
     mnp = _mnp(stack)
     # One submitter (they are large): an EKS definition, imported (its own requests unknown), with a
     # consumable override.
+    S3JobRule(
+        stack, "Direct", job_queue=fargate, job_definition=licensed, bucket=cdk.aws_s3.Bucket(stack, "In")
+    )
     S3JobSubmitter(
         stack, "EksSubmitter", job_queue=eks, job_definition=eks_job, consumable_resources={licences: 2}
     )
@@ -187,6 +190,10 @@ def _task(template: Template, state: str) -> dict:
     return found["Parameters"]
 
 
+def _listed(value):
+    return value if isinstance(value, list) else [value]
+
+
 def _camel(value):
     if isinstance(value, dict):
         return {k[:1].lower() + k[1:]: _camel(v) for k, v in value.items() if not k.endswith(".$")}
@@ -242,10 +249,15 @@ def test_submitter_sends_the_shape_and_consumables_and_is_granted_them(template:
         for name, policy in template.find_resources("AWS::IAM::Policy").items()
         for statement in policy["Properties"]["PolicyDocument"]["Statement"]
         if statement["Action"] == "batch:SubmitJob"
-        and any(r.get("Ref", "").startswith("Licences") for r in statement["Resource"] if isinstance(r, dict))
+        and any(
+            r.get("Ref", "").startswith("Licences")
+            for r in _listed(statement["Resource"])
+            if isinstance(r, dict)
+        )
     }
     # SubmitJob authorizes the consumable resources: every path submitting the licensed job has them.
-    assert {"EksSubmitterFunction", "Nightly", "Flow"} <= granted
+    # ...and S3JobRule's EventBridge role (the L2 target grants only the queue and the definition).
+    assert {"EksSubmitterFunction", "Nightly", "Flow", "LicensedEvents"} <= granted
 
 
 def test_job_schedule_sends_a_consumable_override(template: Template) -> None:
