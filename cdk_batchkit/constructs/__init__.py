@@ -23,6 +23,7 @@ from .compute import (
     FargateComputeEnvironment,
     UnmanagedComputeEnvironment,
 )
+from .consumable import ConsumableResource, ConsumableResourceType
 from .container_options import ContainerCondition, FireLens, LinuxParameters
 from .eks import EksComputeEnvironment, EksContainer, EksJobDefinition, batch_manifests
 from .encryption import BatchEncryption
@@ -41,6 +42,7 @@ from .managed_instances import ManagedInstancesComputeEnvironment
 from .monitoring import BatchMonitoring, MonitoringThresholds
 from .nag import acknowledge
 from .network import BatchNetwork, NetworkMode
+from .node_overrides import NodeOverride
 from .notifications import NotificationTopic
 from .queue import FairShare, ImportedJobQueue, JobQueue, JobQueueBase
 from .service import SageMakerTrainingEnvironment, SageMakerTrainingQueue
@@ -60,6 +62,8 @@ __all__ = [
     "BatchNetwork",
     "ComputeKind",
     "ComputeProfile",
+    "ConsumableResource",
+    "ConsumableResourceType",
     "Container",
     "ContainerCondition",
     "ContainerJobDefinition",
@@ -87,6 +91,7 @@ __all__ = [
     "MonitoringThresholds",
     "MultiNodeJobDefinition",
     "NetworkMode",
+    "NodeOverride",
     "NodeRange",
     "NotificationTopic",
     "ObjectCreatedTrigger",

@@ -10,7 +10,7 @@ into one small value; :func:`bind` runs the fit check (or warns that it could no
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -63,6 +63,8 @@ class DefinitionRef:
     #: Called when bound to a queue whose profile is known; may adjust the definition and returns
     #: the requirements to check (our Fargate definitions turn on a public IP where it is needed).
     on_bind: Callable[[QueueRef], JobRequirements] | None = None
+    #: The ARNs of the consumable resources the definition requests (SubmitJob is granted on them).
+    consumable_arns: tuple[str, ...] = ()
 
     @property
     def job_definition_arn(self) -> str:
@@ -225,15 +227,21 @@ def grant_submit(
     queue: QueueRef,
     *,
     with_tags: bool | None = None,
+    consumable_arns: Sequence[str] = (),
 ) -> iam.Grant:
     """Check the fit (see :func:`bind`) and let ``grantee`` submit ``job`` (any revision) to ``queue`` only.
 
     ``with_tags``: also allow ``batch:TagResource`` on jobs, which SubmitJob needs when the request
-    carries tags. Default: when the definition propagates tags.
+    carries tags. Default: when the definition propagates tags. ``consumable_arns``: consumable resources
+    the submissions override, besides the definition's own (SubmitJob authorizes the consumable-resource
+    resource type: https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsbatch.html).
     """
     bind(scope, job, queue)
+    consumables = list(dict.fromkeys([*job.consumable_arns, *consumable_arns]))
     grant = iam.Grant.add_to_principal(
-        grantee=grantee, actions=["batch:SubmitJob"], resource_arns=[queue.job_queue_arn, job.name_arn]
+        grantee=grantee,
+        actions=["batch:SubmitJob"],
+        resource_arns=[queue.job_queue_arn, job.name_arn, *consumables],
     )
     principal = principal_construct(grantee)
     if principal is not None:
@@ -275,3 +283,17 @@ def grant_from(
     for statement in statements:
         principal.add_to_principal_policy(statement)
     return principal
+
+
+def override_target(scope: Construct, job: DefinitionRef) -> None:
+    """A multi-container ECS definition's overrides go to a named container (TaskContainerOverrides
+    ``name``: https://docs.aws.amazon.com/batch/latest/APIReference/API_TaskContainerOverrides.html)."""
+    if job.shape is SubmitShape.ECS_TASK and not job.override_container:
+        fail(
+            scope,
+            "job_definition",
+            job.label,
+            "is a multi-container ECS definition whose override container is unknown: SubmitJob's "
+            "ecsPropertiesOverride names the container it overrides (pass override_container=... when "
+            "importing it)",
+        )

@@ -56,6 +56,7 @@ from ._binding import (
     queue_ref,
 )
 from ._validation import check_range, check_seconds, fail, is_token
+from .consumable import ConsumableLike, cfn_consumables, consumable_requests
 from .container_options import (
     ContainerCondition,
     FireLens,
@@ -267,8 +268,10 @@ class JobDefinitionBase(Construct):
     propagate_tags: bool = False
     #: Which SubmitJob override field the definition takes.
     submit_shape: SubmitShape = SubmitShape.CONTAINER
-    #: ECS_TASK: the container that receives per-submission overrides.
+    #: ECS_TASK / EKS: the container that receives per-submission overrides (None: the only one).
     override_container: str | None = None
+    #: The ARNs of the consumable resources each job requests.
+    consumable_arns: tuple[str, ...] = ()
 
     @property
     def job_definition_arn(self) -> str:
@@ -288,6 +291,7 @@ class JobDefinitionBase(Construct):
             shape=self.submit_shape,
             override_container=self.override_container,
             on_bind=self._on_bind,
+            consumable_arns=self.consumable_arns,
         )
 
     def _on_bind(self, queue: QueueRef) -> JobRequirements:
@@ -326,6 +330,7 @@ class ImportedJobDefinition(JobDefinitionBase):
         requirements: JobRequirements | None = None,
         propagate_tags: bool = False,
         submit_shape: SubmitShape = SubmitShape.CONTAINER,
+        override_container: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         if (job_definition is None) == (job_definition_arn is None):
@@ -338,6 +343,7 @@ class ImportedJobDefinition(JobDefinitionBase):
         self.requirements = requirements
         self.propagate_tags = propagate_tags
         self.submit_shape = submit_shape
+        self.override_container = override_container
 
 
 class BatchJobDefinition(JobDefinitionBase):
@@ -358,8 +364,13 @@ class BatchJobDefinition(JobDefinitionBase):
         propagate_tags: bool,
         scheduling_priority: int | None = None,
         skip_deregister_on_update: bool = True,
+        consumable_resources: Mapping[ConsumableLike, int] | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
+        # BK-R1/BK-R2: checked now, rendered once the L2 exists (_finish).
+        self.consumable_arns, self._consumables = consumable_requests(
+            self, "consumable_resources", consumable_resources
+        )
         #: Whether previous revisions stay ACTIVE when the definition is updated (CloudFormation otherwise
         #: deregisters the previous revision, and submits by its ARN fail).
         self.skip_deregister_on_update = skip_deregister_on_update
@@ -394,12 +405,15 @@ class BatchJobDefinition(JobDefinitionBase):
         requirements: JobRequirements | None = None,
         propagate_tags: bool = False,
         submit_shape: SubmitShape = SubmitShape.CONTAINER,
+        override_container: str | None = None,
     ) -> ImportedJobDefinition:
         """A job definition defined elsewhere, by ARN (with or without revision). ``requirements``
         describes what it needs so it is fit-checked against queues; without it the check is skipped
         with a synth warning. ``submit_shape``: which SubmitJob override field it takes
         (``SubmitShape.NODE`` for multi-node, ``EKS``, ``ECS_TASK`` for multi-container definitions).
-        Default: ``SubmitShape.CONTAINER`` (a single-container ECS definition)."""
+        Default: ``SubmitShape.CONTAINER`` (a single-container ECS definition). ``override_container``:
+        the container (by name) that receives per-submission overrides (required for ``ECS_TASK``;
+        optional for ``EKS``). Default: none (the only container)."""
         return ImportedJobDefinition(
             scope,
             construct_id,
@@ -407,6 +421,7 @@ class BatchJobDefinition(JobDefinitionBase):
             requirements=requirements,
             propagate_tags=propagate_tags,
             submit_shape=submit_shape,
+            override_container=override_container,
         )
 
     @classmethod
@@ -530,7 +545,14 @@ class BatchJobDefinition(JobDefinitionBase):
 
     # -- what depends on the network: endpoints, NFS, images ------------------------------------------
     def _finish(self, network: BatchNetwork | None) -> None:
-        """After the L2 exists: grant EFS access and, with ``network``, decide what depends on it."""
+        """After the L2 exists: render consumable resources, grant EFS access and, with ``network``, decide
+        what depends on it."""
+        if self._consumables:
+            # The L2 job definitions have no consumable resources: set the L1 property.
+            cfn = self.resource.node.default_child
+            assert isinstance(cfn, batch.CfnJobDefinition)
+            cfn.consumable_resource_properties = cfn_consumables(self.consumable_arns, self._consumables)
+            self.requirements = replace(self.requirements, consumables=self._consumables)
         volumes = [v for c in self._containers for v in c.volumes]
         mounts = lustre_mounts(self, volumes, self.requirements.platform)
         self.requirements = replace(self.requirements, shared_mounts=mounts)
@@ -734,6 +756,7 @@ class ContainerJobDefinition(BatchJobDefinition):
         network: BatchNetwork | None = None,
         skip_deregister_on_update: bool = True,
         job_definition_name: str | None = None,
+        consumable_resources: Mapping[ConsumableLike, int] | None = None,
     ) -> None:
         """
         :param container: the container (image, vCPUs, memory, GPUs, command, environment, secrets,
@@ -772,6 +795,9 @@ class ContainerJobDefinition(BatchJobDefinition):
             submits by an older revision ARN (a running workflow, a queued retry) still work; clean them
             up as the README shows. Default: True.
         :param job_definition_name: physical name. Default: generated.
+        :param consumable_resources: consumable resources each job holds while it runs,
+            ``{ConsumableResource (or batch.IConsumableResource): quantity}`` (at most 5; a quantity above
+            the resource's total fails synth). Submitting is granted on them. Default: none.
         """
         super().__init__(
             scope,
@@ -784,6 +810,7 @@ class ContainerJobDefinition(BatchJobDefinition):
             propagate_tags=propagate_tags,
             scheduling_priority=scheduling_priority,
             skip_deregister_on_update=skip_deregister_on_update,
+            consumable_resources=consumable_resources,
         )
         if (container is None) == (containers is None):
             fail(self, "container", container, "give exactly one of container and containers")
@@ -1032,6 +1059,7 @@ class MultiNodeJobDefinition(BatchJobDefinition):
         network: BatchNetwork | None = None,
         skip_deregister_on_update: bool = True,
         job_definition_name: str | None = None,
+        consumable_resources: Mapping[ConsumableLike, int] | None = None,
     ) -> None:
         """
         :param container: what every node runs (a :class:`Container`; vCPUs, memory and GPUs per node).
@@ -1060,6 +1088,7 @@ class MultiNodeJobDefinition(BatchJobDefinition):
             propagate_tags=propagate_tags,
             scheduling_priority=scheduling_priority,
             skip_deregister_on_update=skip_deregister_on_update,
+            consumable_resources=consumable_resources,
         )
         check_range(self, "nodes", nodes, MIN_NODES, MAX_NODES)
         if not is_token(main_node) and not 0 <= main_node < nodes:

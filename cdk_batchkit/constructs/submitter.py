@@ -20,8 +20,9 @@ rule targeting the job queue directly, one job per object, no de-duplication.
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
@@ -45,6 +46,7 @@ from ._binding import (
     definition_ref,
     grant_from,
     grant_submit,
+    override_target,
     queue_ref,
 )
 from ._events import (
@@ -61,6 +63,7 @@ from ._events import (
 )
 from ._lambda import HandlerFunction
 from ._validation import check_range, check_seconds, fail, is_token
+from .consumable import ConsumableLike, consumable_override
 from .encryption import KeyUser, encryption_key
 from .nag import acknowledge, acknowledge_resource
 
@@ -139,13 +142,15 @@ class S3JobSubmitter(Construct):
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH,
         share_identifier: str | None = None,
         scheduling_priority: int | None = None,
+        consumable_resources: Mapping[ConsumableLike, int] | None = None,
     ) -> None:
         """
         :param job_queue: where jobs go: a :class:`JobQueue`, an imported one or any ``batch.IJobQueue``.
             The job definition must fit it (checked at synth when the queue's compute is known).
-        :param job_definition: a single-container job definition: a :class:`ContainerJobDefinition`,
-            an imported one or an L2 ``batch.EcsJobDefinition`` (multi-node and EKS jobs take no
-            container overrides).
+        :param job_definition: the job to submit: ours, imported or any L2 ``batch.IJobDefinition``. The
+            object's ``BATCHKIT_*`` variables go in the override field of its shape
+            (``containerOverrides``; ``ecsPropertiesOverride`` to its override container;
+            ``eksPropertiesOverride``; ``nodeOverrides`` for every node, ``targetNodes`` ``0:``).
         :param bucket: Default: a new versioned, encrypted, TLS-only bucket with EventBridge delivery on.
             A bucket you pass gets EventBridge delivery turned on too (an imported one must have it already).
         :param prefix: only keys starting with this. Default: every key.
@@ -175,12 +180,16 @@ class S3JobSubmitter(Construct):
             Default: none.
         :param scheduling_priority: ``schedulingPriorityOverride`` of every job (0-9999, fair share only).
             Default: the job definition's.
+        :param consumable_resources: per-job consumable resource quantities
+            (``consumableResourcePropertiesOverride``), for resources the definition requests. Default: the
+            definition's.
         """
         super().__init__(scope, construct_id)
         function_timeout = function_timeout or Duration.minutes(2)
         idempotency_ttl = idempotency_ttl or Duration.days(14)
         queue, job = queue_ref(job_queue), definition_ref(job_definition)
-        _check_container_job(self, job.container_overrides, job.label)
+        override_target(self, job)
+        self._consumables = consumable_override(self, "consumable_resources", job, consumable_resources)
         check_share(self, queue, share_identifier, scheduling_priority)
         check_key_filters(self, prefix, suffix)
         array = mode is SubmitMode.ARRAY
@@ -336,6 +345,13 @@ class S3JobSubmitter(Construct):
                     if scheduling_priority is not None
                     else {}
                 ),
+                **({"OVERRIDE_SHAPE": job.shape.value} if not job.container_overrides else {}),
+                **({"OVERRIDE_CONTAINER": job.override_container} if job.override_container else {}),
+                **(
+                    {"CONSUMABLE_RESOURCES": Stack.of(self).to_json_string(self._consumables)}
+                    if self._consumables
+                    else {}
+                ),
             },
         )
         self.function = self.handler.function
@@ -422,7 +438,9 @@ class S3JobSubmitter(Construct):
 
     def _grant(self) -> None:
         role = self.handler.role
-        grant_submit(self, role, self._job, self._queue, with_tags=False)
+        grant_submit(
+            self, role, self._job, self._queue, with_tags=False, consumable_arns=list(self._consumables)
+        )
         if self.mode is SubmitMode.ARRAY:
             manifests = self.manifest_bucket.arn_for_objects(f"{self.manifest_prefix}*")
             role.add_to_principal_policy(iam.PolicyStatement(actions=["s3:PutObject"], resources=[manifests]))
@@ -502,7 +520,16 @@ class S3JobRule(Construct):
         """
         super().__init__(scope, construct_id)
         queue, job = queue_ref(job_queue), definition_ref(job_definition)
-        _check_container_job(self, job.container_overrides, job.label)
+        if not job.container_overrides:
+            # EventBridge's Batch target passes the input's Parameters and ContainerOverrides to SubmitJob;
+            # BatchParameters has no other override field.
+            fail(
+                self,
+                "job_definition",
+                job.label,
+                f"takes {job.shape.value} ({job.shape.name}), and an EventBridge Batch target can send only "
+                "containerOverrides; use S3JobSubmitter, which sends every override shape",
+            )
         check_key_filters(self, prefix, suffix)
         if not is_token(job_name) and not JOB_NAME.match(job_name):
             fail(self, "job_name", job_name, "use 1-128 letters, digits, '-' or '_', starting alphanumeric")
@@ -541,22 +568,19 @@ class S3JobRule(Construct):
                 max_event_age=resolved.max_event_age,
             )
         )
+        if job.consumable_arns:
+            # SubmitJob authorizes the definition's consumable resources too; the L2 target's role (created
+            # under the definition) is granted the queue and definition only.
+            role = job.resource.node.try_find_child("EventsRole")
+            if isinstance(role, iam.Role):
+                role.add_to_principal_policy(
+                    iam.PolicyStatement(actions=["batch:SubmitJob"], resources=list(job.consumable_arns))
+                )
         # Written by hand: Batch parameters must be strings, and CDK renders a field that is a whole
         # value unquoted (size is a number in the event). Keys are assumed URL-encoded (no quote to
         # escape); whether EventBridge events carry them encoded is undocumented (see
         # cdk_batchkit.model.object_keys). A missing version-id (unversioned bucket) becomes "".
         override_input(self.rule, 0, _job_input_transformer())
-
-
-def _check_container_job(scope: Construct, takes_overrides: bool, label: str) -> None:
-    if not takes_overrides:
-        fail(
-            scope,
-            "job_definition",
-            label,
-            "must be a single-container job definition: the job's object arrives in containerOverrides, "
-            "which multi-node and EKS jobs do not take",
-        )
 
 
 def _job_input_transformer() -> dict[str, object]:

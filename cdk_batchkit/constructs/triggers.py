@@ -26,6 +26,7 @@ from aws_cdk import aws_scheduler_targets as scheduler_targets
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from ..lambdas.submitter.overrides import consumables_override, pascal
 from ..model.limits import JOB_NAME, MAX_ARRAY_SIZE, MIN_ARRAY_SIZE
 from ..model.schedules import SCHEDULE_TYPES_DOC, schedule_problem
 from ._binding import DefinitionLike, QueueLike, check_share, definition_ref, grant_submit, queue_ref
@@ -40,6 +41,7 @@ from ._events import (
     resolve_delivery,
 )
 from ._validation import check_range, check_seconds, fail, is_token
+from .consumable import ConsumableLike, consumable_override
 from .encryption import grant_queue_key
 from .workflow import INPUT_FIELD, Workflow
 
@@ -168,11 +170,13 @@ class JobSchedule(Construct):
         enabled: bool = True,
         share_identifier: str | None = None,
         scheduling_priority: int | None = None,
+        consumable_resources: Mapping[ConsumableLike, int] | None = None,
     ) -> None:
         """
         :param schedule: ``ScheduleExpression.cron(...)`` (with ``time_zone``), ``.rate(...)``
             or ``.at(...)``.
-        :param job_definition: the job to submit: ours, imported or any ``batch.IJobDefinition``.
+        :param job_definition: the job to submit: ours, imported or any ``batch.IJobDefinition`` (any
+            shape: the schedule sends no container overrides).
         :param job_queue: the queue to submit to: ours, imported or any ``batch.IJobQueue`` (checked at
             synth when its compute is known: the job must fit it).
         :param job_name: Default: this construct's id.
@@ -188,11 +192,15 @@ class JobSchedule(Construct):
             fair-share policy, refused when it has none (checked at synth). Default: none.
         :param scheduling_priority: ``schedulingPriorityOverride`` (0-9999, fair share only).
             Default: the job definition's.
+        :param consumable_resources: ``{ConsumableResource: quantity}`` for each submitted job
+            (``ConsumableResourcePropertiesOverride``), for resources the definition requests. Default:
+            the definition's.
         """
         super().__init__(scope, construct_id)
         resolved = resolve_delivery(self, delivery)
         job, queue = definition_ref(job_definition), queue_ref(job_queue)
         check_share(self, queue, share_identifier, scheduling_priority)
+        consumables = consumable_override(self, "consumable_resources", job, consumable_resources)
         name = job_name or construct_id
         if not is_token(name) and not JOB_NAME.match(name):
             fail(self, "job_name", name, "Batch job names are letters, digits, '-' and '_' (at most 128)")
@@ -203,7 +211,7 @@ class JobSchedule(Construct):
                 fail(self, f"parameters[{key!r}]", value, "Batch job parameters are strings")
         #: The schedule's role (SubmitJob scoped to one definition and queue).
         self.role = _scheduler_role(self)
-        grant_submit(self, self.role, job, queue)
+        grant_submit(self, self.role, job, queue, consumable_arns=list(consumables))
         #: Where failed submissions go.
         self.dead_letter_queue: sqs.IQueue = resolved.dead_letter_queue
         grant_queue_key(self.role, self.dead_letter_queue)  # Scheduler sends to it as this role
@@ -222,6 +230,7 @@ class JobSchedule(Construct):
             request["ShareIdentifier"] = share_identifier
         if scheduling_priority is not None:
             request["SchedulingPriorityOverride"] = scheduling_priority
+        request.update(pascal(consumables_override(consumables)))
         target = scheduler_targets.Universal(
             service="batch",
             action="submitJob",
@@ -232,7 +241,9 @@ class JobSchedule(Construct):
             policy_statements=[
                 iam.PolicyStatement(
                     actions=["batch:SubmitJob"],
-                    resources=[queue.job_queue_arn, job.name_arn],
+                    resources=list(
+                        dict.fromkeys([queue.job_queue_arn, job.name_arn, *job.consumable_arns, *consumables])
+                    ),
                 )
             ],
             dead_letter_queue=self.dead_letter_queue,

@@ -60,13 +60,26 @@ from ..lambdas.submitter.manifest import (
     PARAM_SIZE,
     PARAM_VERSION,
 )
-from ..model import check_fit
+from ..lambdas.submitter.overrides import consumables_override, container_fields, overrides_for, pascal
+from ..model import SubmitShape, check_fit
 from ..model.limits import MAX_ARRAY_SIZE, MAX_ATTEMPTS, MAX_DEPENDENCIES, MIN_ARRAY_SIZE
-from ._binding import DefinitionLike, QueueLike, bind, check_share, definition_ref, grant_submit, queue_ref
+from ._binding import (
+    DefinitionLike,
+    DefinitionRef,
+    QueueLike,
+    bind,
+    check_share,
+    definition_ref,
+    grant_submit,
+    override_target,
+    queue_ref,
+)
 from ._validation import check_range, check_seconds, drop_redundant_dependency, fail, is_token
+from .consumable import ConsumableLike, consumable_override
 from .encryption import KeyUser, encryption_key
 from .job_notifications import WorkflowNotifications
 from .nag import acknowledge, acknowledge_resource
+from .node_overrides import NodeOverride, check_node_overrides, environment_entries, resource_requirements
 from .notifications import NotificationTopic
 
 #: Step names become Batch job names and state names: letters, digits, ``-`` and ``_``.
@@ -117,6 +130,19 @@ class Step:
         scheduling policy, refused when it has none (checked at synth). Default: none.
     :param scheduling_priority: ``schedulingPriorityOverride`` (0-9999, fair share only). Default: the
         definition's.
+    :param consumable_resources: ``{ConsumableResource: quantity}`` for this run
+        (``ConsumableResourcePropertiesOverride``), for resources the definition requests. Default: the
+        definition's.
+    :param node_overrides: multi-node jobs: :class:`NodeOverride` values per range of nodes (each checked
+        against the job's nodes and the queue). The step's ``environment`` and ``environment_from_input``
+        are added to every node override; without node overrides they go to every node (``0:``).
+        Default: none.
+    :param num_nodes: multi-node jobs: the number of nodes for this run (``NodeOverrides.NumNodes``; the
+        definition needs an open last node range). Default: the definition's.
+
+    Overrides go in the field of the definition's shape: ``ContainerOverrides``,
+    ``EcsPropertiesOverride`` (its override container), ``EksPropertiesOverride`` (command and
+    environment only) or ``NodeOverrides``.
     """
 
     name: str
@@ -133,6 +159,9 @@ class Step:
     attempts: int | None = None
     share_identifier: str | None = None
     scheduling_priority: int | None = None
+    consumable_resources: Mapping[ConsumableLike, int] = field(default_factory=dict)
+    node_overrides: Sequence[NodeOverride] = ()
+    num_nodes: int | None = None
 
     @classmethod
     def fan_out(
@@ -353,6 +382,8 @@ class Workflow(Construct):
 
     # -- validation --------------------------------------------------------------------------------
     def _validate(self) -> None:
+        #: Each step's consumable resource override, ARN -> quantity.
+        self._consumables: dict[str, dict[str, int]] = {}
         if not self.steps:
             fail(self, "steps", [], "needs at least one step")
         names = [s.name for s in self.steps]
@@ -398,18 +429,24 @@ class Workflow(Construct):
             check_range(self, f"{prop}.array_size", size, MIN_ARRAY_SIZE, MAX_ARRAY_SIZE)
         if isinstance(size, str) and not INPUT_FIELD.match(size):
             fail(self, f"{prop}.array_size", size, "is not a valid input field name")
-        for env_name, input_field in step.environment_from_input.items():
-            if not INPUT_FIELD.match(input_field):
-                fail(
-                    self,
-                    f"{prop}.environment_from_input[{env_name!r}]",
-                    input_field,
-                    "is not an input field name",
-                )
+        from_input = [(prop, step.environment_from_input)] + [
+            (f"{prop}.node_overrides[{i}]", o.environment_from_input)
+            for i, o in enumerate(step.node_overrides)
+        ]
+        for where, mapping in from_input:
+            for env_name, input_field in mapping.items():
+                if not INPUT_FIELD.match(input_field):
+                    fail(
+                        self,
+                        f"{where}.environment_from_input[{env_name!r}]",
+                        input_field,
+                        "is not an input field name",
+                    )
         both = set(step.environment) & set(step.environment_from_input)
         if both:
             fail(self, f"{prop}.environment", sorted(both), "is also set by environment_from_input")
-        for env_name in [*step.environment, *step.environment_from_input]:
+        node_env = [n for o in step.node_overrides for n in [*o.environment, *o.environment_from_input]]
+        for env_name in [*step.environment, *step.environment_from_input, *node_env]:
             if env_name.startswith("AWS_BATCH"):
                 fail(
                     self,
@@ -420,15 +457,21 @@ class Workflow(Construct):
         check_range(self, f"{prop}.attempts", step.attempts, 1, MAX_ATTEMPTS)
         check_seconds(self, f"{prop}.timeout", step.timeout, 60, None)
         job, queue = definition_ref(step.job_definition), queue_ref(step.job_queue)
-        overrides = step.command is not None or step.environment or step.environment_from_input
-        if not job.container_overrides and (overrides or step.vcpus is not None or step.memory is not None):
+        override_target(self, job)
+        sized = step.vcpus is not None or step.memory is not None
+        if job.shape is SubmitShape.EKS and sized:
+            fail(self, f"{prop}.vcpus/memory", job.label, "EKS jobs take no vCPU/memory overrides here")
+        if job.shape is SubmitShape.NODE and (sized or step.command is not None):
             fail(
                 self,
-                f"{prop}.job_definition",
+                f"{prop}.command/vcpus/memory",
                 job.label,
-                "takes no container overrides (multi-node or EKS): "
-                "drop command, environment, vcpus and memory",
+                "is a multi-node definition: set command, vcpus and memory per range in node_overrides",
             )
+        check_node_overrides(self, prop, job, queue, step.node_overrides, step.num_nodes)
+        self._consumables[step.name] = consumable_override(
+            self, f"{prop}.consumable_resources", job, step.consumable_resources
+        )
         check_share(
             self,
             queue,
@@ -521,10 +564,14 @@ class Workflow(Construct):
         return run
 
     def _step_state(self, scope: Construct, step: Step) -> sfn.IChainable:
+        job = definition_ref(step.job_definition)
         env: dict[str, str] = dict(step.environment)
         env.update({k: sfn.JsonPath.string_at(f"$.{v}") for k, v in step.environment_from_input.items()})
         overrides = None
-        if step.command is not None or env or step.vcpus is not None or step.memory is not None:
+        extra = self._shape_overrides(step, job)
+        if job.container_overrides and (
+            step.command is not None or env or step.vcpus is not None or step.memory is not None
+        ):
             overrides = tasks.BatchContainerOverrides(
                 command=list(step.command) if step.command is not None else None,
                 environment=env or None,
@@ -547,10 +594,10 @@ class Workflow(Construct):
         task = _SubmitJob(
             scope,
             f"Step{step.name}",
-            extra_parameters=fair_share,
+            extra_parameters={**fair_share, **extra},
             state_name=step.name,
             job_name=step.name,
-            job_definition_arn=definition_ref(step.job_definition).job_definition_arn,
+            job_definition_arn=job.job_definition_arn,
             job_queue_arn=queue_ref(step.job_queue).job_queue_arn,
             integration_pattern=sfn.IntegrationPattern.RUN_JOB,
             payload=sfn.TaskInput.from_json_path_at("$"),
@@ -621,6 +668,44 @@ class Workflow(Construct):
         task.add_catch(route, errors=["States.ALL"], result_path="$.failure")
         return task
 
+    def _shape_overrides(self, step: Step, job: DefinitionRef) -> dict[str, object]:
+        """The task parameters the L2 task lacks: the overrides of an ECS-task, EKS or multi-node
+        definition, and consumable resources (PascalCase, JSONPath values as ``Value.$``)."""
+        env = environment_entries(step.environment, step.environment_from_input)
+        found: dict[str, object] = dict(consumables_override(self._consumables.get(step.name, {})))
+        if job.shape is SubmitShape.NODE:
+            nodes = list(step.node_overrides) or ([NodeOverride()] if env else [])
+            listed = []
+            for override in nodes:
+                fields = container_fields(
+                    environment=[
+                        *env,
+                        *environment_entries(override.environment, override.environment_from_input),
+                    ],
+                    command=override.command,
+                    resources=resource_requirements(override.vcpus, override.memory),
+                    instance_type=override.instance_type,
+                )
+                listed.append({"targetNodes": override.target_nodes, "containerOverrides": fields})
+            node: dict[str, object] = {}
+            if step.num_nodes is not None:
+                node["numNodes"] = step.num_nodes
+            if listed:
+                node["nodePropertyOverrides"] = listed
+            if node:
+                found["nodeOverrides"] = node
+        elif not job.container_overrides:
+            found.update(
+                overrides_for(
+                    job.shape.value,
+                    container=job.override_container,
+                    environment=env,
+                    command=step.command,
+                    resources=resource_requirements(step.vcpus, step.memory),
+                )
+            )
+        return pascal(found)  # type: ignore[no-any-return]
+
     # -- IAM ---------------------------------------------------------------------------------------
     def _grant(self, notify: NotificationTopic | None, tracing: bool) -> None:
         stack = Stack.of(self)
@@ -628,8 +713,19 @@ class Workflow(Construct):
         pairs = list({(id(s.job_definition), id(s.job_queue)): s for s in self.steps}.values())
         for step in pairs:
             # Tags are sent only with job_tags (below); propagate_tags alone needs no TagResource.
+            arns = [
+                arn
+                for s in self.steps
+                if s.job_definition is step.job_definition
+                for arn in self._consumables[s.name]
+            ]
             grant_submit(
-                self, role, definition_ref(step.job_definition), queue_ref(step.job_queue), with_tags=False
+                self,
+                role,
+                definition_ref(step.job_definition),
+                queue_ref(step.job_queue),
+                with_tags=False,
+                consumable_arns=arns,
             )
         job_arn = stack.format_arn(service="batch", resource="job", resource_name="*")
         job_actions = ["batch:TerminateJob"]

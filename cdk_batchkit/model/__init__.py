@@ -10,6 +10,7 @@ from .instances import Architecture, InstanceShape, architecture_of, is_gpu, sha
 from .profiles import (
     ComputeKind,
     ComputeProfile,
+    ConsumableRequest,
     FitResult,
     JobRequirements,
     NodeGroup,
@@ -19,13 +20,14 @@ from .profiles import (
     SharedMount,
     SubmitShape,
 )
-from .rules import RULES, Rule, check_environment, check_fit, check_queue
+from .rules import RULES, Rule, check_consumables, check_environment, check_fit, check_queue
 
 __all__ = [
     "RULES",
     "Architecture",
     "ComputeKind",
     "ComputeProfile",
+    "ConsumableRequest",
     "FitResult",
     "InstanceShape",
     "JobRequirements",
@@ -37,6 +39,7 @@ __all__ = [
     "SharedMount",
     "SubmitShape",
     "architecture_of",
+    "check_consumables",
     "check_environment",
     "check_fit",
     "check_queue",

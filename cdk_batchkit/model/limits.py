@@ -74,3 +74,9 @@ MIN_NODES, MAX_NODES = 2, 1000
 #: EcsProperties: one task of up to 10 containers.
 #: https://docs.aws.amazon.com/batch/latest/APIReference/API_EcsProperties.html
 MAX_TASK_CONTAINERS = 10
+#: Consumable resources: "You can specify up to 5 resources for each job you define."
+#: https://docs.aws.amazon.com/batch/latest/userguide/resource-aware-scheduling-how-to-for-jobs.html
+MAX_CONSUMABLES_PER_JOB = 5
+#: CreateConsumableResource ``tags``: at most 50, keys 1-128 characters, values at most 256.
+#: https://docs.aws.amazon.com/batch/latest/APIReference/API_CreateConsumableResource.html
+MAX_TAGS, MAX_TAG_KEY, MAX_TAG_VALUE = 50, 128, 256

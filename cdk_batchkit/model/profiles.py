@@ -239,6 +239,19 @@ class NodeGroup:
 
 
 @dataclass(frozen=True)
+class ConsumableRequest:
+    """A job's request for ``quantity`` units of a consumable resource (a licence seat, an API quota).
+
+    ``resource`` names it in messages (a construct path or the resource's name); ``total`` is the
+    resource's total quantity when known (None: imported or a token, not judged).
+    """
+
+    resource: str
+    quantity: int
+    total: int | None = None
+
+
+@dataclass(frozen=True)
 class JobRequirements:
     """What one job asks of a compute environment.
 
@@ -263,6 +276,8 @@ class JobRequirements:
     images: tuple[str, ...] = ()
     #: Shared file systems the containers use through host volumes: the instances must mount them.
     shared_mounts: tuple[SharedMount, ...] = ()
+    #: The consumable resources one job (each node range or array child: per job) holds while it runs.
+    consumables: tuple[ConsumableRequest, ...] = ()
 
     @property
     def groups(self) -> tuple[NodeGroup, ...]:

@@ -16,10 +16,11 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from .instances import shape_of
-from .limits import MAX_ENVIRONMENTS_PER_QUEUE
+from .limits import MAX_CONSUMABLES_PER_JOB, MAX_ENVIRONMENTS_PER_QUEUE
 from .profiles import (
     ComputeKind,
     ComputeProfile,
+    ConsumableRequest,
     FitResult,
     JobRequirements,
     NodeGroup,
@@ -485,7 +486,68 @@ def fit_shared_mounts(job: JobRequirements, env: ComputeProfile) -> str | None:
     )
 
 
+_CONSUMABLES_FOR_JOBS = (
+    "https://docs.aws.amazon.com/batch/latest/userguide/resource-aware-scheduling-how-to-for-jobs.html"
+)
+
+
+@rule(
+    "BK-R1",
+    "A job requests at most a consumable resource's total quantity (it would otherwise stay RUNNABLE "
+    "until its job state time limit).",
+    f"{_CONSUMABLES_FOR_JOBS} (a job waits in RUNNABLE until all the resources it requires are available)",
+)
+def fit_consumables(job: JobRequirements, env: ComputeProfile | None = None) -> str | None:
+    over = [c for c in job.consumables if c.total is not None and c.quantity > c.total]
+    if over:
+        return "; ".join(
+            f"requests {c.quantity} of consumable resource {c.resource}, whose total quantity is {c.total}, "
+            "so it can never start"
+            for c in over
+        )
+    return None
+
+
+@rule(
+    "BK-R2",
+    "A job (definition or submission) names at most 5 consumable resources, each once, each with a whole "
+    "quantity of at least 1.",
+    f"{_CONSUMABLES_FOR_JOBS} (up to 5 resources for each job) and "
+    "https://docs.aws.amazon.com/batch/latest/APIReference/API_ConsumableResourceRequirement.html (quantity: "
+    "Long)",
+)
+def consumables_well_formed(requests: Sequence[ConsumableRequest]) -> str | None:
+    if len(requests) > MAX_CONSUMABLES_PER_JOB:
+        return (
+            f"names {len(requests)} consumable resources; Batch allows up to {MAX_CONSUMABLES_PER_JOB} a job"
+        )
+    names = [c.resource for c in requests]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        return f"names consumable resource {', '.join(twice)} twice"
+    bad = [
+        c
+        for c in requests
+        if isinstance(c.quantity, bool) or not isinstance(c.quantity, int) or c.quantity < 1
+    ]
+    if bad:
+        return (
+            f"requests {bad[0].quantity!r} of {bad[0].resource}: a quantity is a whole number of at least 1 "
+            "(drop a resource the job does not need)"
+        )
+    return None
+
+
+def check_consumables(requests: Sequence[ConsumableRequest]) -> str | None:
+    """The first problem with a job's consumable resource requests (BK-R2, then BK-R1), or None."""
+    why = consumables_well_formed(requests)
+    if why is None:
+        why = fit_consumables(JobRequirements(Platform.EC2, 1, 4, consumables=tuple(requests)))
+    return why
+
+
 FIT_RULES = (
+    fit_consumables,
     fit_not_service,
     fit_platform,
     fit_multi_node,

@@ -192,10 +192,23 @@ class JobRun:
         return self.error is None
 
 
+def _container_environment(job: Mapping[str, Any]) -> list[Mapping[str, str]]:
+    """The first (or only) container's variables, whatever the job's shape: ``container`` (ECS),
+    ``eksProperties`` pods (``env``; moto merges ``eksPropertiesOverride`` into them) or ``ecsProperties``
+    tasks."""
+    if job.get("eksProperties"):
+        containers = job["eksProperties"].get("podProperties", {}).get("containers") or [{}]
+        return list(containers[0].get("env") or [])
+    if job.get("ecsProperties"):
+        tasks = job["ecsProperties"].get("taskProperties") or [{}]
+        containers = tasks[0].get("containers") or [{}]
+        return list(containers[0].get("environment") or [])
+    return list((job.get("container") or {}).get("environment") or [])
+
+
 def job_environment(job: Mapping[str, Any], index: int | None = None) -> dict[str, str]:
     """The variables Batch sets in a job's container: its environment, ids and array index."""
-    container = job.get("container") or {}
-    env = {item["name"]: item["value"] for item in container.get("environment", [])}
+    env = {item["name"]: item["value"] for item in _container_environment(job)}
     env["AWS_BATCH_JOB_ID"] = job["jobId"] if index is None else f"{job['jobId']}:{index}"
     env["AWS_BATCH_JQ_NAME"] = str(job.get("jobQueue", "")).rsplit("/", 1)[-1]
     env["AWS_BATCH_JOB_ATTEMPT"] = "1"

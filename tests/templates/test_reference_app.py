@@ -30,6 +30,7 @@ from cdk_batchkit.constructs import (
     Architecture,
     BatchEncryption,
     BatchNetwork,
+    ConsumableResource,
     Container,
     ContainerCondition,
     ContainerJobDefinition,
@@ -48,11 +49,14 @@ from cdk_batchkit.constructs import (
     ManagedInstancesComputeEnvironment,
     MultiNodeJobDefinition,
     NetworkMode,
+    NodeOverride,
     NotificationTopic,
     Platform,
     SageMakerTrainingEnvironment,
     SageMakerTrainingQueue,
+    Step,
     UnmanagedComputeEnvironment,
+    Workflow,
     acknowledge,
 )
 
@@ -136,12 +140,14 @@ def _kitchen_sink(outdir: Path) -> Path:
         container=Container(image=IMAGE, vcpus=2),
         nodes=2,
     )
+    licences = ConsumableResource(stack, "Licences", total_quantity=2)
     fargate_job = ContainerJobDefinition(
         stack,
         "FargateArm",
         container=Container(image=IMAGE, vcpus=1),
         platform=Platform.FARGATE,
         architecture=Architecture.ARM64,
+        consumable_resources={licences: 1},
     )
     registry = sm.Secret(stack, "RegistryCredentials")
     acknowledge(
@@ -201,6 +207,20 @@ def _kitchen_sink(outdir: Path) -> Path:
     fargate_sidecar_job.grant_submit(submitter, fargate_queue)
     mnp.grant_submit(submitter, arm_queue)
     fargate_job.grant_submit(submitter, fargate_queue)
+    Workflow(
+        stack,
+        "Flow",
+        steps=[
+            Step("licensed", fargate_job, fargate_queue, consumable_resources={licences: 2}),
+            Step(
+                "mpi",
+                mnp,
+                arm_queue,
+                share_identifier="team-a",
+                node_overrides=[NodeOverride("1:", environment={"ROLE": "worker"}, vcpus=4)],
+            ),
+        ],
+    )
     unmanaged_queue.add_job_definition(
         ContainerJobDefinition(
             stack,

@@ -264,7 +264,7 @@ def test_l2_job_definitions_are_described_and_checked() -> None:
             )
         ],
     )
-    with pytest.raises(ValueError, match=r"must be a single-container job definition"):
+    with pytest.raises(ValueError, match=r"can send only containerOverrides"):
         S3JobRule(stack, "Rule", job_queue=queue, job_definition=mnp, bucket=s3.Bucket(stack, "B"))
 
 

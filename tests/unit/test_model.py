@@ -176,3 +176,26 @@ def test_rejects_missing_or_unexpected_share_identifier() -> None:
     assert "rejects a share identifier" in str(r.share_identifier_matches(fifo, "teamA"))
     assert r.share_identifier_matches(fifo, None) is None
     assert r.share_identifier_matches(QueueProfile.of([FARGATE], fair_share=None), "x") is None
+
+
+# -- consumable resources --------------------------------------------------------------------------
+def test_rejects_consumables_over_the_total() -> None:
+    from cdk_batchkit.model import ConsumableRequest, check_consumables
+
+    over = JobRequirements(Platform.EC2, 1, 512, consumables=(ConsumableRequest("licences", 3, total=2),))
+    assert r.fit_consumables(over) == (
+        "requests 3 of consumable resource licences, whose total quantity is 2, so it can never start"
+    )
+    # A fit rule: the queue check names it too; an unknown total is not judged.
+    assert check_fit(over, {"ec2": ec2()}).rule_ids == ("BK-R1",)
+    assert check_consumables([ConsumableRequest("licences", 3)]) is None
+
+
+def test_rejects_malformed_consumable_requests() -> None:
+    from cdk_batchkit.model import ConsumableRequest, check_consumables
+
+    six = [ConsumableRequest(f"r{i}", 1, 10) for i in range(6)]
+    assert "up to 5 a job" in str(check_consumables(six))
+    assert "twice" in str(check_consumables([ConsumableRequest("r", 1), ConsumableRequest("r", 2)]))
+    assert "at least 1" in str(check_consumables([ConsumableRequest("r", 0)]))
+    assert check_consumables(six[:5]) is None

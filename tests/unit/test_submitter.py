@@ -367,7 +367,7 @@ def test_accepts_a_manifest_prefix_outside_the_filter():
     assert sub.manifest_prefix == "batchkit/manifests/"
 
 
-def test_rejects_a_multi_node_job_definition():
+def test_rule_rejects_a_definition_without_container_overrides():
     stack = new_stack()
     queue, _ = _queue_and_job(stack)
     mnp = MultiNodeJobDefinition(
@@ -376,9 +376,7 @@ def test_rejects_a_multi_node_job_definition():
         container=Container(image=IMAGE, vcpus=2),
         nodes=2,
     )
-    with pytest.raises(ValueError, match="job_definition=.*must be a single-container job definition"):
-        S3JobSubmitter(stack, "Sub", job_queue=queue, job_definition=mnp)
-    with pytest.raises(ValueError, match="must be a single-container job definition"):
+    with pytest.raises(ValueError, match="job_definition=.*can send only containerOverrides"):
         S3JobRule(stack, "Rule", job_queue=queue, job_definition=mnp, bucket=s3.Bucket(stack, "B"))
 
 

@@ -7,11 +7,12 @@ variable and the value, e.g. ``SUBMIT_MODE='FOO' is invalid: use PER_OBJECT or A
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 JOB_QUEUE = "JOB_QUEUE"
 JOB_DEFINITION = "JOB_DEFINITION"
@@ -26,6 +27,11 @@ JOB_NAME_PREFIX = "JOB_NAME_PREFIX"
 # Set only for a fair-share job queue (SubmitJob shareIdentifier / schedulingPriorityOverride).
 SHARE_IDENTIFIER = "SHARE_IDENTIFIER"
 SCHEDULING_PRIORITY_OVERRIDE = "SCHEDULING_PRIORITY_OVERRIDE"
+# Set only when the job definition is not a single-container ECS one (the SubmitJob override field
+# and the container that gets the object's variables) or when jobs request consumable resources.
+OVERRIDE_SHAPE = "OVERRIDE_SHAPE"
+OVERRIDE_CONTAINER = "OVERRIDE_CONTAINER"
+CONSUMABLE_RESOURCES = "CONSUMABLE_RESOURCES"
 # Read by Powertools itself (Logger, Metrics); checked here so a missing one fails clearly.
 POWERTOOLS_SERVICE_NAME = "POWERTOOLS_SERVICE_NAME"
 POWERTOOLS_METRICS_NAMESPACE = "POWERTOOLS_METRICS_NAMESPACE"
@@ -48,7 +54,13 @@ ENVIRONMENT_VARIABLES: tuple[str, ...] = (
     POWERTOOLS_LOG_LEVEL,
 )
 #: Set by the construct only when the job queue uses fair share.
-OPTIONAL_VARIABLES: tuple[str, ...] = (SHARE_IDENTIFIER, SCHEDULING_PRIORITY_OVERRIDE)
+OPTIONAL_VARIABLES: tuple[str, ...] = (
+    SHARE_IDENTIFIER,
+    SCHEDULING_PRIORITY_OVERRIDE,
+    OVERRIDE_SHAPE,
+    OVERRIDE_CONTAINER,
+    CONSUMABLE_RESOURCES,
+)
 #: Read only when ``SUBMIT_MODE=ARRAY``.
 ARRAY_ONLY_VARIABLES: tuple[str, ...] = (MANIFEST_BUCKET, MANIFEST_PREFIX)
 
@@ -113,6 +125,11 @@ class Config:
     job_name_prefix: str = ""
     share_identifier: str = ""
     scheduling_priority: int | None = None
+    #: The SubmitJob field the object's variables go in (see :mod:`.overrides`).
+    override_shape: str = "containerOverrides"
+    override_container: str = ""
+    #: ``consumableResourcePropertiesOverride``: resource ARN -> quantity.
+    consumable_resources: Mapping[str, int] = field(default_factory=dict)
 
     @property
     def is_array(self) -> bool:
@@ -177,6 +194,14 @@ def load(environ: Mapping[str, str] | None = None, *, check_powertools: bool = T
             )
         priority = int(priority_text)
 
+    shape = env.get(OVERRIDE_SHAPE, "").strip() or "containerOverrides"
+    if shape not in _SHAPES:
+        raise ConfigError(f"{OVERRIDE_SHAPE}={shape!r} is invalid: use one of {', '.join(_SHAPES)}")
+    container = env.get(OVERRIDE_CONTAINER, "").strip()
+    if shape == "ecsPropertiesOverride" and not container:
+        raise ConfigError(f"{OVERRIDE_CONTAINER} is not set: it is required when {OVERRIDE_SHAPE}={shape}")
+    consumables = _consumables(env.get(CONSUMABLE_RESOURCES, "").strip())
+
     manifest_bucket = manifest_prefix = ""
     if mode == ARRAY:
         why = f": it is required when {SUBMIT_MODE}=ARRAY"
@@ -205,4 +230,28 @@ def load(environ: Mapping[str, str] | None = None, *, check_powertools: bool = T
         job_name_prefix=prefix,
         share_identifier=share,
         scheduling_priority=priority,
+        override_shape=shape,
+        override_container=container,
+        consumable_resources=consumables,
     )
+
+
+_SHAPES = ("containerOverrides", "ecsPropertiesOverride", "eksPropertiesOverride", "nodeOverrides")
+
+
+def _consumables(text: str) -> dict[str, int]:
+    if not text:
+        return {}
+    try:
+        value = json.loads(text)
+    except ValueError:
+        value = None
+    if not isinstance(value, dict) or not all(
+        isinstance(k, str) and k and isinstance(v, int) and not isinstance(v, bool) and v >= 1
+        for k, v in value.items()
+    ):
+        raise ConfigError(
+            f"{CONSUMABLE_RESOURCES}={text!r} is invalid: expected a JSON object of resource ARN -> "
+            "quantity >= 1"
+        )
+    return value

@@ -55,6 +55,7 @@ from urllib.parse import unquote_plus
 from aws_lambda_powertools.utilities.data_classes.s3_event import S3Event, S3EventBridgeNotificationEvent
 
 from .manifest import ENV_MANIFEST, PARAM_COUNT, PARAM_MANIFEST, ManifestEntry, encode
+from .overrides import consumables_override, environment_list, overrides_for
 
 #: S3's limit on the length of an object key, in bytes of UTF-8.
 S3_KEY_MAX_BYTES = 1024
@@ -331,16 +332,24 @@ class JobRequest:
         *,
         share_identifier: str = "",
         scheduling_priority: int | None = None,
+        override_shape: str = "containerOverrides",
+        override_container: str = "",
+        consumable_resources: Mapping[str, int] | None = None,
     ) -> dict[str, Any]:
-        """The SubmitJob request; ``share_identifier`` (and its priority) for a fair-share queue."""
+        """The SubmitJob request; ``share_identifier`` (and its priority) for a fair-share queue; the
+        object's variables in the override field of the definition's shape (``override_shape``, see
+        :mod:`.overrides`); ``consumable_resources`` (ARN -> quantity) as a consumable override."""
         kwargs: dict[str, Any] = {
             "jobName": self.job_name,
             "jobQueue": job_queue,
             "jobDefinition": job_definition,
             "parameters": dict(self.parameters),
-            "containerOverrides": {
-                "environment": [{"name": name, "value": value} for name, value in self.environment.items()]
-            },
+            **overrides_for(
+                override_shape,
+                container=override_container or None,
+                environment=environment_list(self.environment),
+            ),
+            **consumables_override(consumable_resources or {}),
         }
         if self.array_size is not None:
             kwargs["arrayProperties"] = {"size": self.array_size}

@@ -655,6 +655,9 @@ class Submitter:
             self.config.job_definition,
             share_identifier=self.config.share_identifier,
             scheduling_priority=self.config.scheduling_priority,
+            override_shape=self.config.override_shape,
+            override_container=self.config.override_container,
+            consumable_resources=self.config.consumable_resources,
         )
         ambiguous = False
         last: BaseException | None = None

@@ -1,0 +1,184 @@
+"""Consumable resources: finite things jobs hold while they run (licence seats, an API's quota).
+
+Declared once (:class:`ConsumableResource`), then referenced by job definitions
+(``consumable_resources={licences: 1}``, rendered as ``ConsumableResourceProperties``, which the L2 job
+definitions do not offer) and by submit paths (a per-submission ``consumableResourcePropertiesOverride``).
+Batch keeps a job RUNNABLE until every unit it asks for is free, so a job asking for more than a
+resource's total would never start: that fails synth (BK-R1).
+
+https://docs.aws.amazon.com/batch/latest/userguide/resource-aware-scheduling.html
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from aws_cdk import Token
+from aws_cdk import aws_batch as batch
+from constructs import Construct
+
+from ..model import ConsumableRequest, check_consumables
+from ..model.limits import MAX_TAG_KEY, MAX_TAG_VALUE, MAX_TAGS
+from ..model.rules import register
+from ._validation import check_whole, fail, is_token
+
+_CREATE = "https://docs.aws.amazon.com/batch/latest/APIReference/API_CreateConsumableResource.html"
+register(
+    "BK-R3",
+    "A consumable resource's total quantity is a whole number of at least 0; at most 50 tags, keys 1-128 "
+    "and values at most 256 characters.",
+    f"{_CREATE} (totalQuantity: Long, must be non-negative; tags)",
+)
+register(
+    "BK-R4",
+    "A submit path overrides only the consumable resources its job definition requests (when the "
+    "definition's are known), and its overrides obey BK-R1/BK-R2; SubmitJob is granted on each resource.",
+    "https://docs.aws.amazon.com/batch/latest/userguide/resource-aware-scheduling-how-to-for-jobs.html "
+    "(update the quantity of a resource needed for a job when you submit it) and "
+    "https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsbatch.html (SubmitJob: "
+    "consumable-resource resource type)",
+)
+
+ConsumableResourceType = batch.ConsumableResourceType
+
+
+class ConsumableResource(Construct):
+    """A Batch consumable resource: ``total_quantity`` units that jobs hold while they run.
+
+    ``ConsumableResource(self, "Licences", total_quantity=4)``; then
+    ``ContainerJobDefinition(..., consumable_resources={licences: 1})``. Attributes: ``resource`` (the L2
+    ``batch.ConsumableResource``), ``consumable_resource_arn``, ``consumable_resource_name``,
+    ``total_quantity``.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        total_quantity: int,
+        resource_type: batch.ConsumableResourceType = batch.ConsumableResourceType.REPLENISHABLE,
+        consumable_resource_name: str | None = None,
+        tags: Mapping[str, str] | None = None,
+    ) -> None:
+        """
+        :param total_quantity: the units available (a whole number, at least 0). A job definition or
+            submission asking for more fails synth.
+        :param resource_type: REPLENISHABLE (units come back when a job ends: licence seats) or
+            NON_REPLENISHABLE (units are used up: a monthly quota). Default: REPLENISHABLE, Batch's default.
+        :param consumable_resource_name: physical name, unique in the account and Region; changing it (or
+            the type) replaces the resource. Default: generated.
+        :param tags: Default: none.
+        """
+        super().__init__(scope, construct_id)
+        if not is_token(total_quantity):
+            if isinstance(total_quantity, bool) or not isinstance(total_quantity, int | float):
+                fail(self, "total_quantity", total_quantity, "must be a whole number")
+            check_whole(self, "total_quantity", total_quantity, "units")
+            if total_quantity < 0:
+                fail(
+                    self, "total_quantity", total_quantity, "must be non-negative (CreateConsumableResource)"
+                )
+        tags = dict(tags or {})
+        if len(tags) > MAX_TAGS:
+            fail(self, "tags", len(tags), f"at most {MAX_TAGS} tags")
+        for key, value in tags.items():
+            if not is_token(key) and not 1 <= len(key) <= MAX_TAG_KEY:
+                fail(self, "tags", key, f"tag keys are 1-{MAX_TAG_KEY} characters")
+            if not is_token(value) and len(value) > MAX_TAG_VALUE:
+                fail(self, f"tags[{key!r}]", value, f"tag values are at most {MAX_TAG_VALUE} characters")
+        name = consumable_resource_name
+        if name is not None and not is_token(name) and not name.strip():
+            fail(self, "consumable_resource_name", consumable_resource_name, "must not be empty")
+        #: The L2 consumable resource.
+        self.resource = batch.ConsumableResource(
+            self,
+            "Resource",
+            total_quantity=total_quantity,
+            resource_type=resource_type,
+            consumable_resource_name=consumable_resource_name,
+            tags=tags or None,
+        )
+        #: The units available (None when it is a token).
+        self.total_quantity: int | None = None if is_token(total_quantity) else int(total_quantity)
+
+    @property
+    def consumable_resource_arn(self) -> str:
+        return self.resource.consumable_resource_arn
+
+    @property
+    def consumable_resource_name(self) -> str:
+        return self.resource.consumable_resource_name
+
+
+#: What job definitions and submit paths accept as a consumable resource.
+ConsumableLike = ConsumableResource | batch.IConsumableResource
+
+
+def _describe(resource: Any) -> tuple[str, str, int | None]:
+    """(ARN, label, total quantity or None) of ours, an L2 one defined in the app, or an imported one."""
+    if isinstance(resource, ConsumableResource):
+        return resource.consumable_resource_arn, resource.node.path, resource.total_quantity
+    if not hasattr(resource, "consumable_resource_arn"):
+        raise TypeError(
+            f"{resource!r} is not a consumable resource (ConsumableResource or batch.IConsumableResource)"
+        )
+    total = None
+    cfn = resource.node.default_child
+    if isinstance(cfn, batch.CfnConsumableResource) and not Token.is_unresolved(cfn.total_quantity):
+        total = int(cfn.total_quantity)
+    return resource.consumable_resource_arn, resource.node.path, total
+
+
+def consumable_requests(
+    scope: Construct, prop: str, requested: Mapping[Any, int] | None
+) -> tuple[tuple[str, ...], tuple[ConsumableRequest, ...]]:
+    """Check ``{resource: quantity}`` (BK-R1, BK-R2) and return the resources' ARNs and the requests."""
+    arns: list[str] = []
+    requests: list[ConsumableRequest] = []
+    for resource, quantity in (requested or {}).items():
+        arn, label, total = _describe(resource)
+        arns.append(arn)
+        requests.append(ConsumableRequest(label, quantity, total))
+    why = check_consumables(requests)
+    if why is not None:
+        fail(scope, prop, {r.resource: r.quantity for r in requests}, why)
+    return tuple(arns), tuple(requests)
+
+
+def cfn_consumables(
+    arns: tuple[str, ...], requests: tuple[ConsumableRequest, ...]
+) -> batch.CfnJobDefinition.ConsumableResourcePropertiesProperty:
+    """A job definition's ``ConsumableResourceProperties``."""
+    return batch.CfnJobDefinition.ConsumableResourcePropertiesProperty(
+        consumable_resource_list=[
+            batch.CfnJobDefinition.ConsumableResourceRequirementProperty(
+                consumable_resource=arn, quantity=r.quantity
+            )
+            for arn, r in zip(arns, requests, strict=True)
+        ]
+    )
+
+
+def consumable_override(
+    scope: Construct, prop: str, job: Any, requested: Mapping[Any, int] | None
+) -> dict[str, int]:
+    """BK-R4: a submission's ``{resource: quantity}`` checked against ``job`` (a ``DefinitionRef``);
+    returns ``{ARN: quantity}`` for the request (empty when nothing is overridden)."""
+    arns, requests = consumable_requests(scope, prop, requested)
+    known = job.requirements
+    if known is not None:
+        referenced = {c.resource for c in known.consumables}
+        extra = [r.resource for r in requests if r.resource not in referenced]
+        if extra:
+            fail(
+                scope,
+                prop,
+                extra,
+                f"job definition {job.label} requests no such consumable resource "
+                f"({', '.join(sorted(referenced)) or 'it requests none'}); a submission overrides the "
+                "quantity of a resource its definition requests; add it to the definition's "
+                "consumable_resources",
+            )
+    return dict(zip(arns, (r.quantity for r in requests), strict=True))
