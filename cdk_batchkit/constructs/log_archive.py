@@ -51,7 +51,9 @@ GLACIER_IR_MINIMUM_DAYS = 90
 MAX_BUFFER_SECONDS, MAX_BUFFER_MIB = 900, 128
 
 _SUBSCRIPTION = "https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-logs-subscriptionfilter.html"
-_LIFECYCLE = "https://docs.aws.amazon.com/AmazonS3/latest/userguide/lifecycle-transition-general-considerations.html"
+_LIFECYCLE = (
+    "https://docs.aws.amazon.com/AmazonS3/latest/userguide/lifecycle-transition-general-considerations.html"
+)
 _BUFFERING = "https://docs.aws.amazon.com/firehose/latest/APIReference/API_BufferingHints.html"
 _PREFIXES = "https://docs.aws.amazon.com/firehose/latest/dev/s3-prefixes.html"
 
@@ -92,7 +94,9 @@ class _AtMostTwoFilters:
 
     def validate(self) -> list[str]:
         errors = []
-        filters = [c for c in self._owner.node.root.node.find_all() if isinstance(c, logs.CfnSubscriptionFilter)]
+        filters = [
+            c for c in self._owner.node.root.node.find_all() if isinstance(c, logs.CfnSubscriptionFilter)
+        ]
         for label, group in self._owner.log_groups.items():
             count = 0
             for cfn in filters:
@@ -162,20 +166,25 @@ class JobLogArchive(Construct):
         retention_days = _days(self, "retention", retention)
         if retention_days is not None and retention_days < 1:
             fail(self, "retention", retention.to_human_string(), "must be at least 1 day")
-        if archive_after is None and retention_days is not None and retention_days >= 30 + GLACIER_IR_MINIMUM_DAYS:
+        if (
+            archive_after is None
+            and retention_days is not None
+            and retention_days >= 30 + GLACIER_IR_MINIMUM_DAYS
+        ):
             archive_after = Duration.days(30)
         after_days = _days(self, "archive_after", archive_after)
-        if after_days is not None and retention_days is not None:
+        if archive_after is not None and after_days is not None and retention_days is not None:
+            after = archive_after.to_human_string()
             if after_days >= retention_days:
-                fail(self, "archive_after", archive_after.to_human_string(), "must be shorter than retention")  # type: ignore[union-attr]
+                fail(self, "archive_after", after, "must be shorter than retention")
             if retention_days - after_days < GLACIER_IR_MINIMUM_DAYS:
                 fail(
                     self,
                     "archive_after",
-                    archive_after.to_human_string(),  # type: ignore[union-attr]
-                    f"objects would leave S3 Glacier Instant Retrieval before its {GLACIER_IR_MINIMUM_DAYS}-day "
-                    "minimum storage duration (billed anyway); move them at least 90 days before retention, "
-                    "or pass archive_after=None with a shorter retention",
+                    after,
+                    "objects would leave S3 Glacier Instant Retrieval before its "
+                    f"{GLACIER_IR_MINIMUM_DAYS}-day minimum storage duration (billed anyway): move them at "
+                    f"least {GLACIER_IR_MINIMUM_DAYS} days before retention, or pass archive_after=None",
                 )
 
         #: label (construct path) -> log group.
@@ -190,7 +199,7 @@ class JobLogArchive(Construct):
                     "has no log group of its own (its container brings its own logging); pass the log "
                     "group it writes to in log_groups",
                 )
-            self._add_group(group, definition.node.path, "job_definitions")
+            self._add_group(group, definition.node.path, "job_definitions")  # type: ignore[arg-type]
         for group in log_groups:
             self._add_group(group, group.node.path, "log_groups")
         if not self.log_groups:
@@ -200,7 +209,9 @@ class JobLogArchive(Construct):
         self.bucket: s3.IBucket = bucket or self._new_bucket()
         self._lifecycle(self.bucket, prefix, retention, archive_after)
         #: Firehose expressions of the object keys: date partitions of the delivery time (UTC).
-        self.data_prefix = f"{prefix}logs/year=!{{timestamp:yyyy}}/month=!{{timestamp:MM}}/day=!{{timestamp:dd}}/"
+        self.data_prefix = (
+            f"{prefix}logs/year=!{{timestamp:yyyy}}/month=!{{timestamp:MM}}/day=!{{timestamp:dd}}/"
+        )
         self.error_prefix = f"{prefix}errors/!{{firehose:error-output-type}}/!{{timestamp:yyyy/MM/dd}}/"
         stack = Stack.of(self)
         error_logs = logs.LogGroup(
@@ -225,7 +236,7 @@ class JobLogArchive(Construct):
         # The L2 builds a region -> Firehose CIDR mapping for VPC destinations (Redshift, Splunk); an S3
         # destination never uses it, and an unreferenced mapping is a template warning (W7001).
         stack.node.try_remove_child("@aws-cdk--aws-kinesisfirehose.CidrBlocks")
-        # The L2 S3 destination always grants its role bucket.grantReadWrite (aws-kinesisfirehose s3-bucket.js).
+        # The L2 S3 destination always grants its role bucket.grantReadWrite (its s3-bucket.js).
         for action in ("s3:GetObject*", "s3:GetBucket*", "s3:List*", "s3:DeleteObject*", "s3:Abort*"):
             acknowledge(
                 self.delivery_stream,
@@ -251,7 +262,9 @@ class JobLogArchive(Construct):
             assumed_by=iam.ServicePrincipal(
                 "logs.amazonaws.com",
                 conditions={
-                    "StringLike": {"aws:SourceArn": f"arn:{stack.partition}:logs:{stack.region}:{stack.account}:*"}
+                    "StringLike": {
+                        "aws:SourceArn": f"arn:{stack.partition}:logs:{stack.region}:{stack.account}:*"
+                    }
                 },
             ),
             description="CloudWatch Logs puts subscribed job log events into the archive delivery stream",
@@ -298,7 +311,11 @@ class JobLogArchive(Construct):
         self, bucket: s3.IBucket, prefix: str, retention: Duration, archive_after: Duration | None
     ) -> None:
         transitions = (
-            [s3.Transition(storage_class=s3.StorageClass.GLACIER_INSTANT_RETRIEVAL, transition_after=archive_after)]
+            [
+                s3.Transition(
+                    storage_class=s3.StorageClass.GLACIER_INSTANT_RETRIEVAL, transition_after=archive_after
+                )
+            ]
             if archive_after is not None
             else None
         )
