@@ -1,7 +1,7 @@
 """EstimatedJobCost, JobVcpuSeconds and JobGibSeconds of the backlog function, from recorded-shape
 ``Batch Job State Change`` events (``tests/events/batch/``): a Fargate Spot job, an EC2 array child with
 a retried attempt, its array parent (skipped), a multi-node job (every node counted once) and a node job
-(skipped). Prices come from the same table the construct passes (:func:`cdk_batchkit.model.prices.price_table`).
+(skipped). Prices come from the table the construct passes (:func:`cdk_batchkit.model.prices.price_table`).
 """
 
 from __future__ import annotations
