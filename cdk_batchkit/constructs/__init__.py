@@ -33,6 +33,7 @@ from .job_definition import (
     RetryPolicy,
 )
 from .job_notifications import JobStateNotifications, WorkflowNotifications
+from .log_archive import JobLogArchive
 from .monitoring import BatchMonitoring, MonitoringThresholds
 from .nag import acknowledge
 from .network import BatchNetwork, NetworkMode
@@ -61,6 +62,7 @@ __all__ = [
     "ImportedJobDefinition",
     "ImportedJobQueue",
     "JobDefinitionBase",
+    "JobLogArchive",
     "JobQueue",
     "JobQueueBase",
     "JobRequirements",
