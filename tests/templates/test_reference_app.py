@@ -24,12 +24,14 @@ from app import build_app
 from cdk_batchkit import plan
 from cdk_batchkit.constructs import (
     Architecture,
+    BatchMonitoring,
     BatchNetwork,
     Container,
     ContainerJobDefinition,
     Ec2ComputeEnvironment,
     FairShare,
     FargateComputeEnvironment,
+    JobLogArchive,
     JobQueue,
     MultiNodeJobDefinition,
     NetworkMode,
@@ -120,6 +122,11 @@ def _kitchen_sink(outdir: Path) -> Path:
             "UnmanagedJob",
             container=Container(image=IMAGE),
         )
+    )
+    # Job logs archived to S3, and the cost metrics per queue and per definition.
+    JobLogArchive(stack, "LogArchive", job_definitions=[job, mnp, fargate_job])
+    BatchMonitoring(
+        stack, "Monitoring", job_queues=[arm_queue, fargate_queue], cost_job_definitions=[job, fargate_job]
     )
     app.synth()
     return outdir
