@@ -34,17 +34,30 @@ def archived() -> tuple[Template, cdk.Stack, JobLogArchive, ContainerJobDefiniti
     job = ContainerJobDefinition(stack, "Render", container=Container(image=IMAGE))
     other = logs.LogGroup(stack, "Other", retention=logs.RetentionDays.ONE_WEEK)
     archive = JobLogArchive(stack, "Archive", job_definitions=[job], log_groups=[other])
+    # Your own bucket, a 90-day retention (no transition) and another prefix, in the same synth.
+    JobLogArchive(
+        stack,
+        "Mine",
+        log_groups=[logs.LogGroup(stack, "Own")],
+        bucket=s3.Bucket(stack, "Logs"),
+        retention=Duration.days(90),
+        prefix="jobs/",
+    )
     return Template.from_stack(stack), stack, archive, job
 
 
-def _one(template: Template, type_name: str) -> dict[str, Any]:
-    (resource,) = template.find_resources(type_name).values()
-    return resource
+def _of(archived: Any, construct: Any) -> dict[str, Any]:
+    template, stack, *_ = archived
+    return template.to_json()["Resources"][stack.get_logical_id(construct.node.default_child or construct)]
 
 
 def test_every_log_group_is_subscribed_to_the_delivery_stream(archived) -> None:
     template, stack, archive, job = archived
-    filters = template.find_resources("AWS::Logs::SubscriptionFilter")
+    filters = {
+        k: v
+        for k, v in template.find_resources("AWS::Logs::SubscriptionFilter").items()
+        if k.startswith("Archive")
+    }
     assert len(filters) == 2
     stream = stack.get_logical_id(archive.delivery_stream.node.default_child)
     role = stack.get_logical_id(archive.role.node.default_child)
@@ -103,8 +116,8 @@ def test_cloudwatch_logs_may_only_put_records_into_this_stream(archived) -> None
 
 
 def test_stream_decompresses_appends_a_newline_gzips_and_partitions_by_date(archived) -> None:
-    template, *_ = archived
-    props = _one(template, "AWS::KinesisFirehose::DeliveryStream")["Properties"]
+    template, _, archive, _ = archived
+    props = _of(archived, archive.delivery_stream)["Properties"]
     assert props["DeliveryStreamEncryptionConfigurationInput"] == {"KeyType": "AWS_OWNED_CMK"}
     s3_config = props["ExtendedS3DestinationConfiguration"]
     assert s3_config["ProcessingConfiguration"] == {
@@ -132,8 +145,8 @@ def test_stream_decompresses_appends_a_newline_gzips_and_partitions_by_date(arch
 
 
 def test_bucket_is_encrypted_ssl_only_private_retained_and_expires_the_archive(archived) -> None:
-    template, *_ = archived
-    bucket = _one(template, "AWS::S3::Bucket")
+    template, _, archive, _ = archived
+    bucket = _of(archived, archive.bucket)
     assert bucket["DeletionPolicy"] == "Retain"
     props = bucket["Properties"]
     assert props["BucketEncryption"]["ServerSideEncryptionConfiguration"] == [
@@ -171,20 +184,20 @@ def test_bucket_is_encrypted_ssl_only_private_retained_and_expires_the_archive(a
     )
 
 
-def test_your_bucket_gets_the_rule_and_a_short_retention_no_transition() -> None:
-    stack = new_stack("OwnBucket")
-    bucket = s3.Bucket(stack, "Logs")
-    group = logs.LogGroup(stack, "Group")
-    JobLogArchive(
-        stack, "Archive", log_groups=[group], bucket=bucket, retention=Duration.days(90), prefix="jobs/"
+def test_your_bucket_gets_the_rule_and_a_short_retention_no_transition(archived) -> None:
+    template, stack, *_ = archived
+    buckets = template.find_resources("AWS::S3::Bucket")
+    assert len(buckets) == 2  # the default archive's and yours: none created for yours
+    (rule,) = buckets[stack.get_logical_id(stack.node.find_child("Logs").node.default_child)]["Properties"][
+        "LifecycleConfiguration"
+    ]["Rules"]
+    assert (rule["Prefix"], rule["ExpirationInDays"], rule.get("Transitions")) == ("jobs/", 90, None)
+    imported = s3.Bucket.from_bucket_name(new_stack(), "Imported", "archive-bucket")
+    archive = JobLogArchive(
+        imported.stack, "Second", log_groups=[logs.LogGroup(imported.stack, "Group")], bucket=imported
     )
-    imported = s3.Bucket.from_bucket_name(stack, "Imported", "archive-bucket")
-    archive = JobLogArchive(stack, "Second", log_groups=[logs.LogGroup(stack, "Group2")], bucket=imported)
     (warning,) = [e.data for e in archive.node.metadata if e.type == "aws:cdk:warning"]
     assert "retention and archive_after are not applied" in str(warning)
-    (own,) = Template.from_stack(stack).find_resources("AWS::S3::Bucket").values()  # no bucket of ours
-    (rule,) = own["Properties"]["LifecycleConfiguration"]["Rules"]
-    assert (rule["Prefix"], rule["ExpirationInDays"], rule.get("Transitions")) == ("jobs/", 90, None)
 
 
 def _archive(**kwargs: Any) -> None:
@@ -238,17 +251,15 @@ def test_rejects_no_log_group_a_definition_without_one_and_a_group_twice() -> No
         JobLogArchive(stack, "Archive", log_groups=[group, group])
 
 
-def test_rejects_a_third_subscription_filter_on_a_log_group(tmp_path) -> None:
-    app = cdk.App(outdir=str(tmp_path))
-    stack = cdk.Stack(app, "Full")
+def test_rejects_a_third_subscription_filter_on_a_log_group() -> None:
+    stack = new_stack("Full")
     group = logs.LogGroup(stack, "Group")
-    JobLogArchive(stack, "ArchiveA", log_groups=[group])
-    JobLogArchive(stack, "ArchiveB", log_groups=[group])
-    JobLogArchive(stack, "ArchiveC", log_groups=[group])
-    with pytest.raises(
-        Exception, match=r"Full/Group has 3 subscription filters; CloudWatch Logs allows at most 2"
-    ):
-        app.synth()
+    archives = [JobLogArchive(stack, f"Archive{n}", log_groups=[group]) for n in "ABC"]
+    # node.validate() runs the check synth runs (after the tree is complete), without synthesizing.
+    (error,) = archives[-1].node.validate()
+    assert "log group Full/Group has 3 subscription filters; CloudWatch Logs allows at most 2" in error
+    assert archives[0].node.validate() != []  # every archive of that group reports it
+    assert JobLogArchive(stack, "Other", log_groups=[logs.LogGroup(stack, "Two")]).node.validate() == []
 
 
 def _concrete(value: Any, names: dict[str, str]) -> Any:
@@ -263,11 +274,9 @@ def _concrete(value: Any, names: dict[str, str]) -> Any:
     return value
 
 
-def test_moto_accepts_the_stream_and_filters_and_receives_gzipped_envelopes(archived, monkeypatch) -> None:
+def test_moto_accepts_the_stream_and_filters_and_receives_gzipped_envelopes(archived) -> None:
     template, stack, archive, _ = archived
-    config = _one(template, "AWS::KinesisFirehose::DeliveryStream")["Properties"][
-        "ExtendedS3DestinationConfiguration"
-    ]
+    config = _of(archived, archive.delivery_stream)["Properties"]["ExtendedS3DestinationConfiguration"]
     with mock_aws():
         region, account = "us-east-1", "123456789012"
         s3_client, firehose, logs_client = (
