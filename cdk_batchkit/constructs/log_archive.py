@@ -27,6 +27,7 @@ decompressed, S3 per GB stored and per request; nothing is charged while no job 
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from typing import Any, Protocol
 
@@ -273,10 +274,13 @@ class JobLogArchive(Construct):
         destination = destinations.FirehoseDestination(self.delivery_stream, role=self.role)
         #: label -> the subscription filter on that log group.
         self.subscription_filters: dict[str, logs.SubscriptionFilter] = {}
-        for index, (label, group) in enumerate(self.log_groups.items()):
+        for label, group in self.log_groups.items():
+            # The id follows the log group, not its position: reordering the list must not replace a
+            # filter (CloudFormation creates the new one before deleting the old, a third on the group).
+            digest = hashlib.sha256(label.encode()).hexdigest()[:8].upper()
             self.subscription_filters[label] = logs.SubscriptionFilter(
                 self,
-                f"Subscription{index}",
+                f"Subscription{digest}",
                 log_group=group,
                 destination=destination,
                 filter_pattern=logs.FilterPattern.all_events(),

@@ -21,6 +21,10 @@ AWS Batch publishes no per-job CloudWatch metrics. :class:`BatchMonitoring` buil
   A metric filter cannot subtract two fields, so the same function also receives the SUCCEEDED/FAILED
   events of the queues and publishes ``JobRunTime`` (``stoppedAt - startedAt``, seconds): one short
   invocation per finished job, under a reserved-concurrency cap (``backlog_concurrency``).
+* **Job cost, an estimate.** From the same events, ``JobVcpuSeconds``, ``JobGibSeconds`` and
+  ``EstimatedJobCost`` (USD): what each finished job reserved, times the public price of its queue's
+  compute (:mod:`cdk_batchkit.model.prices`, passed to the function at synth), per queue and, for
+  ``cost_job_definitions``, per queue and definition (dimension ``job_definition``).
 * **Alarms** (thresholds in :class:`MonitoringThresholds`; missing data is not breaching): failed jobs
   and oldest RUNNABLE age per queue; dead-letter queue depth and function errors per S3 submitter;
   failed plus timed-out executions per workflow; errors of the backlog function itself. Alarm and OK
