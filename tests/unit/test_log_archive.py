@@ -323,3 +323,14 @@ def test_moto_accepts_the_stream_and_filters_and_receives_gzipped_envelopes(arch
     # What the Decompression processor undoes: the job's stream name survives (no message extraction).
     assert envelope["logStream"] == "Render/default/abc123"
     assert [e["message"] for e in envelope["logEvents"]] == ["frame 1 rendered"]
+
+
+def test_filter_ids_follow_the_log_group_not_its_position() -> None:
+    def ids(order: list[str]) -> dict[str, str]:
+        stack = new_stack()
+        groups = {name: logs.LogGroup(stack, name) for name in ("A", "B")}
+        archive = JobLogArchive(stack, "Archive", log_groups=[groups[n] for n in order])
+        return {label: f.node.id for label, f in archive.subscription_filters.items()}
+
+    # Reordering would otherwise replace both filters (a new one created before the old is deleted).
+    assert ids(["A", "B"]) == ids(["B", "A"])
