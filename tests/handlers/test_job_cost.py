@@ -169,3 +169,31 @@ def test_settings_read_prices_keys_and_definitions_from_the_environment() -> Non
     )
     with pytest.raises(ValueError, match="PRICES must be JSON"):
         core.Settings.from_env({**env, core.ENV_PRICES: "{"})
+
+
+def test_eks_pod_is_priced_from_its_containers_requests_over_every_attempt(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    event = load_event("state-succeeded.json")
+    detail = event["detail"]
+    detail.pop("container")
+    detail["platformCapabilities"] = []
+    detail["jobDefinition"] = "arn:aws:batch:us-east-1:123456789012:job-definition/batchkit-eks:2"
+    detail["eksProperties"] = {
+        "podProperties": {
+            "containers": [
+                {"name": "main", "resources": {"requests": {"cpu": "500m", "memory": "2Gi"}}},
+                {"name": "sidecar", "resources": {"limits": {"cpu": "0.25", "memory": "512Mi"}}},
+            ]
+        }
+    }
+    start = detail["startedAt"]
+    detail["attempts"] = []
+    detail["eksAttempts"] = [
+        {"startedAt": start, "stoppedAt": start + 100_000},
+        {"startedAt": start + 200_000, "stoppedAt": start + 300_000},
+    ]
+    (line,) = run(event, "EC2_SPOT/x86_64", capsys)  # an EKS Spot queue is priced as EC2 Spot
+    assert line["JobVcpuSeconds"] == pytest.approx(0.75 * 200)
+    assert line["JobGibSeconds"] == pytest.approx(2.5 * 200)
+    assert line["EstimatedJobCost"] == pytest.approx(usd("EC2_SPOT/x86_64", 150, 500), abs=1e-6)

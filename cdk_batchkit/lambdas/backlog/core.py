@@ -466,8 +466,8 @@ def _node_count(target: str, num_nodes: int) -> int:
 
 
 def _reserved(detail: Mapping[str, Any]) -> tuple[float, float] | None:
-    """(vCPUs, MiB) the whole job reserved: a container, an ECS task's containers summed, or every node
-    of a multi-node job. None when the event describes none of these (EKS jobs)."""
+    """(vCPUs, MiB) the whole job reserved: a container, an ECS task's or an EKS pod's containers summed,
+    or every node of a multi-node job. None when the event describes none of these."""
     nodes = detail.get("nodeProperties")
     if nodes:
         num = int(nodes.get("numNodes") or 0)
@@ -494,13 +494,34 @@ def _reserved(detail: Mapping[str, Any]) -> tuple[float, float] | None:
         return sum(p[0] for p in pairs), sum(p[1] for p in pairs)
     if detail.get("container"):
         return _container(detail["container"])
+    pod = (detail.get("eksProperties") or {}).get("podProperties") or {}
+    if pod.get("containers"):
+        pairs = [_pod_container(c.get("resources") or {}) for c in pod["containers"]]
+        return sum(p[0] for p in pairs), sum(p[1] for p in pairs)
     return None
+
+
+_MEMORY_UNITS = {"Mi": 1.0, "Gi": 1024.0, "Ki": 1 / 1024, "M": 1e6 / 2**20, "G": 1e9 / 2**20}
+
+
+def _pod_container(resources: Mapping[str, Any]) -> tuple[float, float]:
+    """(vCPUs, MiB) of an EKS container: its ``requests`` (what Batch places), else its ``limits``;
+    cpu ``"1"``/``"0.5"``/``"500m"``, memory ``"2048Mi"``/``"2Gi"``
+    (https://docs.aws.amazon.com/batch/latest/APIReference/API_EksContainerResourceRequirements.html)."""
+    wanted = {**(resources.get("limits") or {}), **(resources.get("requests") or {})}
+    cpu = str(wanted.get("cpu", "0"))
+    vcpus = float(cpu[:-1]) / 1000 if cpu.endswith("m") else float(cpu)
+    memory = str(wanted.get("memory", "0"))
+    unit = next((u for u in ("Mi", "Gi", "Ki", "M", "G") if memory.endswith(u)), "")
+    mib = float(memory[: -len(unit)]) * _MEMORY_UNITS[unit] if unit else float(memory) / 2**20
+    return vcpus, mib
 
 
 def _attempt_seconds(detail: Mapping[str, Any], minimum: float) -> float:
     """Seconds run over all attempts (each at least ``minimum``); without attempts, the job's own times."""
     spans: list[tuple[float, float]] = []
-    for attempt in [a for a in detail.get("attempts") or [] if isinstance(a, Mapping)] or [detail]:
+    attempts = detail.get("attempts") or detail.get("eksAttempts") or []
+    for attempt in [a for a in attempts if isinstance(a, Mapping)] or [detail]:
         started, stopped = attempt.get("startedAt"), attempt.get("stoppedAt")
         if isinstance(started, int | float) and isinstance(stopped, int | float) and stopped >= started:
             spans.append((started, stopped))
@@ -513,7 +534,7 @@ def job_usage(event: Mapping[str, Any]) -> JobUsage | None:
     Counted once per job that ran containers: an array job's parent is skipped (its children carry the
     cost, each with its own event), as are a multi-node job's node jobs (``nodeDetails``; the parent's
     ``nodeProperties`` count every node). Every attempt counts; a Fargate attempt at least one minute.
-    None for the skipped jobs, jobs that never ran and EKS jobs (no container resources in the event).
+    None for the skipped jobs and jobs that never ran. EKS pods are priced from their containers' requests.
     """
     detail = event.get("detail") or {}
     if "size" in (detail.get("arrayProperties") or {}) or detail.get("nodeDetails"):
