@@ -334,3 +334,18 @@ def test_filter_ids_follow_the_log_group_not_its_position() -> None:
 
     # Reordering would otherwise replace both filters (a new one created before the old is deleted).
     assert ids(["A", "B"]) == ids(["B", "A"])
+
+
+def test_the_archive_costs_nothing_while_no_job_writes_logs(archived) -> None:
+    from cdk_batchkit import plan
+
+    template, *_ = archived
+    resources = template.to_json()["Resources"]
+    types = {r["Type"] for r in resources.values()}
+    assert {
+        "AWS::KinesisFirehose::DeliveryStream",
+        "AWS::S3::Bucket",
+        "AWS::Logs::SubscriptionFilter",
+    } <= types
+    # Firehose Direct PUT, S3, subscription filters and log groups are priced per use: no idle line.
+    assert [plan.resource_cost(r, resources) for r in resources.values()] == [None] * len(resources)
