@@ -82,11 +82,19 @@ def test_array_parent_and_node_jobs_carry_no_cost(capsys: pytest.CaptureFixture[
     node["detail"]["nodeDetails"] = {"nodeIndex": 1, "isMainNode": False}
     (line,) = run(node, "EC2/x86_64", capsys)
     assert "EstimatedJobCost" not in line
+    node["detail"]["jobId"] = node["detail"]["jobId"].split("#")[0]
+    node["detail"].pop("nodeProperties")
+    node["detail"]["container"] = {"resourceRequirements": [{"type": "VCPU", "value": "2"}]}
+    (line,) = run(node, "EC2/x86_64", capsys)
+    assert "EstimatedJobCost" not in line  # a node's own description, without the parent's ranges
 
 
 def test_multi_node_job_counts_every_node_of_every_range(capsys: pytest.CaptureFixture[str]) -> None:
-    # Node 0: 4 vCPU / 8 GiB; nodes 1-2 ("1:" of 3 nodes): 2 vCPU / 4 GiB each; 900 s.
-    (line,) = run(load_event("cost-multi-node-succeeded.json"), "EC2/x86_64", capsys)
+    # Node 0: 4 vCPU / 8 GiB; nodes 1-2 ("1:" of 3 nodes): 2 vCPU / 4 GiB each; 900 s. Counted from the
+    # parent even if its event carried nodeDetails (undocumented either way).
+    event = load_event("cost-multi-node-succeeded.json")
+    event["detail"]["nodeDetails"] = {"nodeIndex": 0, "isMainNode": True}
+    (line,) = run(event, "EC2/x86_64", capsys)
     assert line["JobVcpuSeconds"] == pytest.approx(8 * 900)
     assert line["JobGibSeconds"] == pytest.approx(16 * 900)
     assert line["EstimatedJobCost"] == pytest.approx(usd("EC2/x86_64", 8 * 900, 16 * 900), abs=1e-6)

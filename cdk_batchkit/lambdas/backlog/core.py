@@ -532,12 +532,17 @@ def job_usage(event: Mapping[str, Any]) -> JobUsage | None:
     """The vCPU- and GiB-seconds a finished job reserved, from its ``Batch Job State Change`` event.
 
     Counted once per job that ran containers: an array job's parent is skipped (its children carry the
-    cost, each with its own event), as are a multi-node job's node jobs (``nodeDetails``; the parent's
+    cost, each with its own event), as are a multi-node job's node jobs (``jobId#n``; the parent's
     ``nodeProperties`` count every node). Every attempt counts; a Fargate attempt at least one minute.
     None for the skipped jobs and jobs that never ran. EKS pods are priced from their containers' requests.
     """
     detail = event.get("detail") or {}
-    if "size" in (detail.get("arrayProperties") or {}) or detail.get("nodeDetails"):
+    # A node job's id is the parent's with "#<node index>" (multi-node-parallel-jobs.html); whether the
+    # parent's own event carries nodeDetails is not documented, so nodeProperties decides for it.
+    node_job = "#" in str(detail.get("jobId", "")) or (
+        bool(detail.get("nodeDetails")) and not detail.get("nodeProperties")
+    )
+    if "size" in (detail.get("arrayProperties") or {}) or node_job:
         return None
     reserved = _reserved(detail)
     if reserved is None:
