@@ -38,6 +38,7 @@ from .job_definition import (
     RetryPolicy,
 )
 from .job_notifications import JobStateNotifications, WorkflowNotifications
+from .log_archive import JobLogArchive
 from .managed_instances import ManagedInstancesComputeEnvironment
 from .monitoring import BatchMonitoring, MonitoringThresholds
 from .nag import acknowledge
@@ -79,6 +80,7 @@ __all__ = [
     "ImportedJobDefinition",
     "ImportedJobQueue",
     "JobDefinitionBase",
+    "JobLogArchive",
     "JobQueue",
     "JobQueueBase",
     "JobRequirements",

@@ -314,7 +314,7 @@ def encryption_key(scope: Construct, *users: KeyUser) -> kms.IKey | None:
     return found.key
 
 
-def acknowledge_key_grants(role: iam.Role) -> None:
+def acknowledge_key_grants(role: Construct) -> None:
     """With a key: the L2 grants on an encrypted table, queue or bucket name the KMS action families
     (``kms:GenerateDataKey*``, ``kms:ReEncrypt*``) on that one key; acknowledge those two findings only."""
     if BatchEncryption.of(role) is None:

@@ -21,6 +21,10 @@ AWS Batch publishes no per-job CloudWatch metrics. :class:`BatchMonitoring` buil
   A metric filter cannot subtract two fields, so the same function also receives the SUCCEEDED/FAILED
   events of the queues and publishes ``JobRunTime`` (``stoppedAt - startedAt``, seconds): one short
   invocation per finished job, under a reserved-concurrency cap (``backlog_concurrency``).
+* **Job cost, an estimate.** From the same events, ``JobVcpuSeconds``, ``JobGibSeconds`` and
+  ``EstimatedJobCost`` (USD): what each finished job reserved, times the public price of its queue's
+  compute (:mod:`cdk_batchkit.model.prices`, passed to the function at synth), per queue and, for
+  ``cost_job_definitions``, per queue and definition (dimension ``job_definition``).
 * **Alarms** (thresholds in :class:`MonitoringThresholds`; missing data is not breaching): failed jobs
   and oldest RUNNABLE age per queue; dead-letter queue depth and function errors per S3 submitter;
   failed plus timed-out executions per workflow; errors of the backlog function itself. Alarm and OK
@@ -35,12 +39,13 @@ $3, and the topic's KMS key $1 when this construct creates the topic.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, cast
 
 import jsii
-from aws_cdk import ArnFormat, Duration, Names, RemovalPolicy, Stack
+from aws_cdk import Annotations, ArnFormat, Duration, Fn, Names, RemovalPolicy, Stack, Token
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
@@ -52,15 +57,26 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct, Node
 
 from ..lambdas.backlog.core import (
+    DEFINITION_DIMENSION,
+    ENV_COST_DEFINITIONS,
+    ENV_FALLBACK_REGION,
     ENV_MAX_ARRAY_PAGES,
     ENV_MAX_PAGES,
+    ENV_PRICES,
+    ENV_QUEUE_PRICE_KEYS,
     ENV_QUEUES,
+    METRIC_COST,
+    METRIC_GIB_SECONDS,
     METRIC_OLDEST_AGE,
     METRIC_RUN_TIME,
     METRIC_RUNNABLE,
+    METRIC_VCPU_SECONDS,
     QUEUE_DIMENSION,
 )
-from ._binding import QueueLike, queue_ref
+from ..model import QueueProfile
+from ..model.prices import FALLBACK_REGION, REFERENCE_PRICES, SPOT_PRICE_FACTOR, price_key, price_table
+from ..model.rules import register
+from ._binding import DefinitionLike, QueueLike, definition_ref, queue_ref
 from ._lambda import HandlerFunction
 from ._validation import check_range, check_seconds, check_whole, fail
 from .encryption import KeyUser, encryption_key
@@ -95,6 +111,43 @@ BACKLOG_MAX_PAGES = 10
 BACKLOG_MAX_ARRAY_PAGES = 20
 #: At most this many ListJobs calls per queue per run.
 BACKLOG_CALLS_PER_QUEUE = 2 * BACKLOG_MAX_PAGES + BACKLOG_MAX_ARRAY_PAGES
+#: The metrics each finished job adds (per queue, and per queue and listed job definition).
+COST_METRICS = (METRIC_COST, METRIC_VCPU_SECONDS, METRIC_GIB_SECONDS)
+#: Job definitions whose cost is published per definition, per construct: each (queue, definition) pair
+#: that runs jobs is 3 more custom metrics (CloudWatch bills every dimension combination as a metric).
+MAX_COST_DEFINITIONS = 20
+
+_METRIC_DIMENSIONS = (
+    "https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/cloudwatch_concepts.html#Dimension"
+)
+register(
+    "BK-M3",
+    "Monitoring: cost_job_definitions lists 0-20 definitions, each once (every queue and definition pair "
+    "is 3 more custom metrics), and needs job_run_time (the same finished-job events).",
+    _METRIC_DIMENSIONS,
+)
+register(
+    "BK-M4",
+    "Monitoring: spot_price_factor (Spot price / on-demand price in the cost estimate) is above 0 and at "
+    "most 1.",
+    "https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/using-spot-instances.html",
+)
+register(
+    "BK-M5",
+    "Monitoring (warning): a stack region missing from the price table is priced at us-east-1's prices.",
+    "https://docs.aws.amazon.com/AmazonECS/latest/developerguide/AWS_Fargate.html",
+)
+
+
+def queue_price_key(profile: QueueProfile | None) -> str | None:
+    """The price key of a queue: its first environment whose compute is known (Batch places jobs there
+    first; a Spot-first queue is priced as Spot). None when nothing is known (imported, no profile)."""
+    known = [p for _, p in profile.environments if p is not None] if profile else []
+    if not known:
+        return None
+    first = known[0]
+    key = price_key(first.kind, first.architecture)
+    return key.split("/")[0] + "/" if first.kind.fargate else key  # Fargate: the job picks its architecture
 
 
 class MonitoredSubmitter(Protocol):
@@ -206,6 +259,9 @@ class BatchMonitoring(Construct):
         metrics_namespace: str = DEFAULT_NAMESPACE,
         service_name: str = DEFAULT_SERVICE,
         log_group_name: str | None = None,
+        job_costs: bool = True,
+        cost_job_definitions: Sequence[DefinitionLike] = (),
+        spot_price_factor: float = SPOT_PRICE_FACTOR,
     ) -> None:
         """
         :param job_queues: the job queues to monitor (1 to 20: each takes five of a log group's 100
@@ -235,6 +291,13 @@ class BatchMonitoring(Construct):
             ``service`` dimension. Default: ``batch-monitoring``.
         :param log_group_name: name of the job-event log group; must start with ``/aws/events/``.
             Default: ``/aws/events/`` followed by a name unique to this construct's path.
+        :param job_costs: with ``JobRunTime``, publish each finished job's ``JobVcpuSeconds``,
+            ``JobGibSeconds`` and ``EstimatedJobCost`` (USD at public on-demand/Spot/Fargate prices,
+            see :mod:`cdk_batchkit.model.prices`: an estimate, not a bill) per queue, and chart them.
+            Default: True.
+        :param cost_job_definitions: job definitions whose cost is also published per queue and definition
+            (dimension ``job_definition``, the name without revision), at most 20. Default: none.
+        :param spot_price_factor: Spot price as a fraction of on-demand in the estimate. Default: 0.3.
         """
         super().__init__(scope, construct_id)
         self.thresholds = thresholds or MonitoringThresholds()
@@ -246,14 +309,28 @@ class BatchMonitoring(Construct):
         self.service_name = service_name
         self.period = self.thresholds.period
         self.backlog_interval = interval
+        self._check_costs(job_costs, job_run_time, cost_job_definitions, spot_price_factor)
+        self.job_costs = job_costs and job_run_time
+        #: label (the definition construct's id) -> job definition name source (its ARN).
+        self.cost_definitions: dict[str, str] = {}
+        for definition in cost_job_definitions:
+            label = definition.node.id
+            if label in self.cost_definitions:
+                fail(self, "cost_job_definitions", label, "lists two definitions with the same construct id")
+            self.cost_definitions[label] = definition_ref(definition).job_definition_arn
 
         #: label (the queue construct's id) -> queue ARN.
         self.queues: dict[str, str] = {}
+        #: label -> the price key of the queue's compute (None: unknown, priced from the event).
+        self.queue_price_keys: dict[str, str | None] = {}
         for queue in job_queues:
             label = queue.node.id
             if label in self.queues:
                 fail(self, "job_queues", label, "lists two queues with the same construct id")
-            self.queues[label] = queue_ref(queue).job_queue_arn
+            ref = queue_ref(queue)
+            self.queues[label] = ref.job_queue_arn
+            self.queue_price_keys[label] = queue_price_key(ref.profile)
+        self._spot_price_factor = spot_price_factor
         arns = list(self.queues.values())
 
         #: Where alarm and OK notifications go.
@@ -305,11 +382,12 @@ class BatchMonitoring(Construct):
         period: Duration | None = None,
     ) -> cloudwatch.Metric:
         """A metric of queue ``label`` (its construct id): a ``TRANSITIONS`` value, ``RunnableJobs``,
-        ``OldestRunnableAge`` or ``JobRunTime``."""
+        ``OldestRunnableAge``, ``JobRunTime`` or a cost metric (``EstimatedJobCost``, ``JobVcpuSeconds``,
+        ``JobGibSeconds``)."""
         if label not in self.queues:
             fail(self, "label", label, f"is not a monitored queue ({', '.join(self.queues)})")
         dimensions = {QUEUE_DIMENSION: self.queues[label]}
-        if metric_name in (METRIC_RUNNABLE, METRIC_OLDEST_AGE, METRIC_RUN_TIME):
+        if metric_name in (METRIC_RUNNABLE, METRIC_OLDEST_AGE, METRIC_RUN_TIME, *COST_METRICS):
             dimensions["service"] = self.service_name  # Powertools adds it to every EMF metric
         elif metric_name not in TRANSITIONS.values():
             fail(self, "metric_name", metric_name, "is not a job metric of this construct")
@@ -320,6 +398,28 @@ class BatchMonitoring(Construct):
             statistic=statistic,
             period=period or self.period,
             label=f"{label} {metric_name}",
+        )
+
+    def definition_metric(
+        self, label: str, definition: str, metric_name: str = METRIC_COST, *, period: Duration | None = None
+    ) -> cloudwatch.Metric:
+        """A cost metric of job definition ``definition`` (a ``cost_job_definitions`` construct id) on
+        queue ``label``: dimensions ``queue`` and ``job_definition`` (the definition's name)."""
+        base = self.queue_metric(label, metric_name, period=period)
+        if metric_name not in COST_METRICS:
+            fail(self, "metric_name", metric_name, f"is not a cost metric ({', '.join(COST_METRICS)})")
+        if definition not in self.cost_definitions:
+            fail(
+                self,
+                "definition",
+                definition,
+                f"is not in cost_job_definitions ({', '.join(self.cost_definitions)})",
+            )
+        # The ARN is arn:PARTITION:batch:REGION:ACCOUNT:job-definition/NAME:REVISION.
+        name = Fn.select(1, Fn.split("/", Fn.select(5, Fn.split(":", self.cost_definitions[definition]))))
+        return base.with_(
+            dimensions_map={**(base.dimensions or {}), DEFINITION_DIMENSION: name},
+            label=f"{definition} {metric_name}",
         )
 
     def _submitter_metric(self, submitter: MonitoredSubmitter, name: str) -> cloudwatch.Metric:
@@ -409,6 +509,7 @@ class BatchMonitoring(Construct):
                 ENV_QUEUES: stack.to_json_string(arns),
                 ENV_MAX_PAGES: str(BACKLOG_MAX_PAGES),
                 ENV_MAX_ARRAY_PAGES: str(BACKLOG_MAX_ARRAY_PAGES),
+                **self._cost_environment(),
             },
             # At most 5 paced ListJobs calls a second: about one second budgeted per call.
             timeout=Duration.seconds(min(900, 60 + len(arns) * BACKLOG_CALLS_PER_QUEUE)),
@@ -459,6 +560,33 @@ class BatchMonitoring(Construct):
                 ),
                 targets=[targets.LambdaFunction(self.backlog_function)],
             )
+
+    def _cost_environment(self) -> dict[str, str]:
+        """The price of each queue's compute and the price table, for EstimatedJobCost (none when off)."""
+        if not self.job_costs:
+            return {}
+        stack = Stack.of(self)
+        if not Token.is_unresolved(stack.region) and stack.region not in REFERENCE_PRICES:
+            Annotations.of(self).add_warning_v2(
+                "batchkit:price-fallback",
+                f"No public prices for {stack.region} in cdk_batchkit.model.prices: EstimatedJobCost uses "
+                f"{FALLBACK_REGION}'s prices.",
+            )
+        keys = [
+            f"{kind}/{arch}"
+            for kind in ("EC2", "EC2_SPOT", "FARGATE", "FARGATE_SPOT")
+            for arch in ("x86_64", "arm64")
+        ]
+        environment = {
+            ENV_QUEUE_PRICE_KEYS: json.dumps(list(self.queue_price_keys.values()), separators=(",", ":")),
+            ENV_PRICES: json.dumps(
+                price_table(keys, spot_factor=self._spot_price_factor), separators=(",", ":")
+            ),
+            ENV_FALLBACK_REGION: FALLBACK_REGION,
+        }
+        if self.cost_definitions:
+            environment[ENV_COST_DEFINITIONS] = stack.to_json_string(list(self.cost_definitions.values()))
+        return environment
 
     # ---------------------------------------------------------------------------------------- alarms
 
@@ -574,7 +702,9 @@ class BatchMonitoring(Construct):
                     "# AWS Batch queues\n"
                     "Job state transitions come from EventBridge events (metric filters); the backlog is "
                     f"measured every {self.backlog_interval.to_human_string()}; run time is "
-                    "`stoppedAt - startedAt` of finished jobs. Alarms notify the monitoring topic."
+                    "`stoppedAt - startedAt` of finished jobs; job cost is an **estimate** (reserved vCPU "
+                    "and memory x public prices, see cdk_batchkit.model.prices), not your bill. Alarms "
+                    "notify the monitoring topic."
                 ),
                 width=24,
                 height=2,
@@ -613,6 +743,8 @@ class BatchMonitoring(Construct):
                     width=6,
                 ),
             )
+            if self.job_costs:
+                board.add_widgets(*self._cost_widgets(label))
         for label, submitter in self.submitters.items():
             board.add_widgets(
                 cloudwatch.GraphWidget(
@@ -648,6 +780,26 @@ class BatchMonitoring(Construct):
             )
         return board
 
+    def _cost_widgets(self, label: str) -> list[cloudwatch.IWidget]:
+        """Estimated cost of the queue's finished jobs (and of each listed definition), and what they
+        reserved, beside the queue's backlog and run time."""
+        cost = [self.queue_metric(label, METRIC_COST).with_(label=f"{label} (all jobs)")]
+        cost += [self.definition_metric(label, d).with_(label=d) for d in self.cost_definitions]
+        return [
+            cloudwatch.GraphWidget(
+                title=f"{label}: ESTIMATED job cost (USD, public prices, not a bill)",
+                left=cost,
+                left_y_axis=cloudwatch.YAxisProps(label="USD (estimate)", show_units=False),
+                width=12,
+            ),
+            cloudwatch.GraphWidget(
+                title=f"{label}: reserved vCPU-seconds and GiB-seconds of finished jobs",
+                left=[self.queue_metric(label, METRIC_VCPU_SECONDS).with_(label="vCPU-seconds")],
+                right=[self.queue_metric(label, METRIC_GIB_SECONDS).with_(label="GiB-seconds")],
+                width=12,
+            ),
+        ]
+
     # ------------------------------------------------------------------------------------ validation
 
     def _check_props(
@@ -680,6 +832,32 @@ class BatchMonitoring(Construct):
             check_range(self, f"thresholds.{prop}", getattr(t, prop), 1, 1_000_000)
         if log_group_name is not None and not log_group_name.startswith("/aws/events/"):
             fail(self, "log_group_name", log_group_name, "must start with /aws/events/")
+
+    def _check_costs(
+        self, job_costs: bool, job_run_time: bool, definitions: Sequence[DefinitionLike], spot_factor: float
+    ) -> None:
+        if not 0 < spot_factor <= 1:
+            fail(
+                self,
+                "spot_price_factor",
+                spot_factor,
+                "must be above 0 and at most 1 (a fraction of on-demand)",
+            )
+        if len(definitions) > MAX_COST_DEFINITIONS:
+            fail(
+                self,
+                "cost_job_definitions",
+                len(definitions),
+                f"at most {MAX_COST_DEFINITIONS} (each queue and definition pair is {len(COST_METRICS)} "
+                "custom metrics); the others are still counted in their queue's totals",
+            )
+        if definitions and not (job_costs and job_run_time):
+            fail(
+                self,
+                "cost_job_definitions",
+                [d.node.id for d in definitions],
+                "needs job_costs=True and job_run_time=True (costs come from the finished-job events)",
+            )
 
 
 def transition_pattern(queue_arn: str, status: str) -> logs.IFilterPattern:

@@ -29,6 +29,7 @@ from cdk_batchkit.constructs import (
     AllocationStrategy,
     Architecture,
     BatchEncryption,
+    BatchMonitoring,
     BatchNetwork,
     ConsumableResource,
     Container,
@@ -41,6 +42,7 @@ from cdk_batchkit.constructs import (
     FairShare,
     FargateComputeEnvironment,
     FireLens,
+    JobLogArchive,
     JobQueue,
     JobStateNotifications,
     LinuxParameters,
@@ -260,6 +262,11 @@ def _kitchen_sink(outdir: Path) -> Path:
     eks_job.grant_submit(submitter, eks_queue)
     JobStateNotifications(
         stack, "Failures", job_queues=[fargate_queue], topic=NotificationTopic(stack, "Alerts")
+    )
+    # Job logs archived to S3, and the cost metrics per queue and per definition.
+    JobLogArchive(stack, "LogArchive", job_definitions=[job, mnp, fargate_job])
+    BatchMonitoring(
+        stack, "Monitoring", job_queues=[arm_queue, fargate_queue], cost_job_definitions=[job, fargate_job]
     )
     app.synth()
     return outdir
@@ -627,3 +634,26 @@ def test_testing_kit_builds_every_supported_resource_and_finds_it_by_path(
         assert world.find(path, Resource) is handle
         assert world.find(f"{world.stack.name}/{path}", type(handle)) is handle
         assert _exists_in_moto(world, handle), (variant, path)
+
+
+def test_kitchen_sink_stores_everything_with_its_one_key(assemblies):
+    """BatchEncryption reaches the constructs that store data, the log archive's bucket included."""
+    resources = _all_resources(assemblies["kitchen-sink"])
+    (key_id,) = [k for k, r in _keyed(assemblies["kitchen-sink"]).items() if r["Type"] == "AWS::KMS::Key"]
+    log_groups = [r for r in resources if r["Type"] == "AWS::Logs::LogGroup"]
+    assert log_groups and all(
+        r["Properties"].get("KmsKeyId") == {"Fn::GetAtt": [key_id, "Arn"]} for r in log_groups
+    )
+    buckets = [r for r in resources if r["Type"] == "AWS::S3::Bucket"]
+    assert buckets
+    for bucket in buckets:
+        (rule,) = bucket["Properties"]["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+        default = rule["ServerSideEncryptionByDefault"]
+        assert default == {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": {"Fn::GetAtt": [key_id, "Arn"]}}
+
+
+def _keyed(assembly: Path) -> dict[str, dict]:
+    out: dict[str, dict] = {}
+    for tpl in assembly.glob("*.template.json"):
+        out.update(json.loads(tpl.read_text())["Resources"])
+    return out

@@ -33,9 +33,24 @@ from constructs import Construct
 from moto import mock_aws
 
 from cdk_batchkit import plan
-from cdk_batchkit.constructs import FargateComputeEnvironment, JobQueue
-from cdk_batchkit.constructs.monitoring import TRANSITIONS, BatchMonitoring, MonitoringThresholds
+from cdk_batchkit.constructs import (
+    BatchJobDefinition,
+    ComputeKind,
+    ComputeProfile,
+    FargateComputeEnvironment,
+    JobQueue,
+    QueueProfile,
+    SubmitShape,
+)
+from cdk_batchkit.constructs.monitoring import (
+    TRANSITIONS,
+    BatchMonitoring,
+    MonitoringThresholds,
+    queue_price_key,
+)
 from cdk_batchkit.constructs.notifications import NotificationTopic
+from cdk_batchkit.model import Architecture
+from cdk_batchkit.model.prices import price_table
 from tests.eventbridge import routed
 from tests.support import network, new_stack, synth_checked
 
@@ -45,6 +60,7 @@ SAMPLES = {p.stem: json.loads(p.read_text()) for p in sorted(EVENTS.glob("state-
 PRIMARY_ARN = SAMPLES["state-succeeded"]["detail"]["jobQueue"]
 SECONDARY_ARN = SAMPLES["state-other-queue-failed"]["detail"]["jobQueue"]
 SUBMITTER_NAMESPACE = "BatchKit/Submitter"
+RENDER_ARN = "arn:aws:batch:us-east-1:123456789012:job-definition/batchkit-render:7"
 
 
 # ------------------------------------------------------------------------------------------ fakes
@@ -142,6 +158,11 @@ def synth(tmp_path_factory: pytest.TempPathFactory) -> Synth:
             submitters=[FakeSubmitter(stack, "Ingest")],
             workflows=[FakeWorkflow(stack, "Nightly")],
             alarm_email="ops@example.com",
+            cost_job_definitions=[
+                BatchJobDefinition.from_job_definition_arn(
+                    stack, "Render", RENDER_ARN, submit_shape=SubmitShape.CONTAINER
+                )
+            ],
         )
 
     template = synth_checked(build, tmp_path_factory.mktemp("monitoring"), "Monitored")
@@ -758,3 +779,125 @@ def test_queue_metric_rejects_unknown_queues_and_metrics(options: Synth) -> None
         options.monitoring.queue_metric("Nope", "JobsFailed")
     with pytest.raises(ValueError, match=r"metric_name='Jobs' is invalid"):
         options.monitoring.queue_metric("Primary", "Jobs")
+
+
+# ------------------------------------------------------------------------------------------- job cost
+
+
+def test_backlog_function_gets_each_queues_price_key_the_price_table_and_the_costed_definitions(
+    synth: Synth,
+) -> None:
+    variables = synth.props(synth.monitoring.backlog_function)["Environment"]["Variables"]
+    # Parallel to QUEUES: both queues run on one on-demand Fargate environment (architecture per job).
+    assert json.loads(variables["QUEUE_PRICE_KEYS"]) == ["FARGATE/", "FARGATE/"]
+    prices = json.loads(variables["PRICES"])
+    keys = [f"{k}/{a}" for k in ("EC2", "EC2_SPOT", "FARGATE", "FARGATE_SPOT") for a in ("x86_64", "arm64")]
+    assert prices == price_table(keys)
+    assert prices["us-east-1"]["FARGATE/x86_64"] == [0.04048, 0.004445]
+    assert variables["PRICE_FALLBACK_REGION"] == "us-east-1"
+    assert json.loads(synth.rendered(variables["COST_JOB_DEFINITIONS"])) == [RENDER_ARN]
+    # The finished-job rule already sends these events: cost adds no rule, permission or function.
+    assert len(synth.of_type("AWS::Lambda::Function")) == 1
+
+
+def test_dashboard_shows_estimated_cost_per_queue_and_definition_beside_backlog(synth: Synth) -> None:
+    widgets = _widgets(synth)
+    for label, arn in (("Primary", PRIMARY_ARN), ("Secondary", SECONDARY_ARN)):
+        cost = widgets[f"{label}: ESTIMATED job cost (USD, public prices, not a bill)"]
+        assert _names(cost) == ["EstimatedJobCost", "EstimatedJobCost"]
+        queue_line, render_line = cost["metrics"]
+
+        def dimensions(metric: list[Any]) -> dict[str, str]:
+            names = metric[2:-1]
+            return dict(zip(names[::2], names[1::2], strict=True))
+
+        assert dimensions(queue_line) == {"queue": arn, "service": "batch-monitoring"}
+        assert dimensions(render_line) == {
+            "queue": arn,
+            "service": "batch-monitoring",
+            "job_definition": "batchkit-render",  # the name, without the revision
+        }
+        assert [m[-1]["stat"] for m in cost["metrics"]] == ["Sum", "Sum"]
+        assert cost["yAxis"]["left"]["label"] == "USD (estimate)"
+        usage = widgets[f"{label}: reserved vCPU-seconds and GiB-seconds of finished jobs"]
+        assert _names(usage) == ["JobVcpuSeconds", "JobGibSeconds"]
+    titles = list(widgets)
+    assert (
+        titles.index("Primary: RUNNABLE backlog")
+        < titles.index("Primary: ESTIMATED job cost (USD, public prices, not a bill)")
+        < titles.index("Secondary: job state transitions")
+    )
+
+
+def test_options_without_run_time_publish_no_cost(options: Synth) -> None:
+    variables = options.props(options.monitoring.backlog_function)["Environment"]["Variables"]
+    assert not {"PRICES", "QUEUE_PRICE_KEYS", "COST_JOB_DEFINITIONS"} & set(variables)
+    assert options.monitoring.job_costs is False
+
+
+def test_queue_price_key_is_the_first_known_environment() -> None:
+    arm_spot = ComputeProfile(ComputeKind.EC2_SPOT, architecture=Architecture.ARM64)
+    on_demand = ComputeProfile(ComputeKind.EC2)
+    assert queue_price_key(QueueProfile.of([arm_spot, on_demand])) == "EC2_SPOT/arm64"
+    assert queue_price_key(QueueProfile.of([None, on_demand])) == "EC2/x86_64"
+    assert queue_price_key(
+        QueueProfile.of([ComputeProfile(ComputeKind.FARGATE_SPOT, architecture=None)])
+    ) == ("FARGATE_SPOT/")
+    assert queue_price_key(QueueProfile.of([ComputeProfile(ComputeKind.UNMANAGED)])) == "EC2/x86_64"
+    assert queue_price_key(QueueProfile.of([ComputeProfile(ComputeKind.EKS_SPOT)])) == "EC2_SPOT/x86_64"
+    assert queue_price_key(None) is None
+
+
+def _definitions(stack: cdk.Stack, count: int) -> list[Any]:
+    arn = "arn:aws:batch:us-east-1:123456789012:job-definition/d"
+    return [BatchJobDefinition.from_job_definition_arn(stack, f"D{i}", f"{arn}{i}:1") for i in range(count)]
+
+
+def test_rejects_a_spot_price_factor_outside_0_to_1() -> None:
+    for factor in (0, 1.5):
+        stack = new_stack()
+        with pytest.raises(ValueError, match=rf"spot_price_factor={factor} is invalid: must be above 0"):
+            BatchMonitoring(stack, "Monitoring", job_queues=_queues(stack, 1), spot_price_factor=factor)
+
+
+def test_rejects_more_than_20_costed_definitions_or_without_run_time() -> None:
+    stack = new_stack()
+    with pytest.raises(ValueError, match=r"cost_job_definitions=21 is invalid: at most 20"):
+        BatchMonitoring(
+            stack, "Monitoring", job_queues=_queues(stack, 1), cost_job_definitions=_definitions(stack, 21)
+        )
+    stack = new_stack()
+    with pytest.raises(
+        ValueError, match=r"cost_job_definitions=\['D0'\] is invalid: needs job_costs=True and job_run_time"
+    ):
+        BatchMonitoring(
+            stack,
+            "Monitoring",
+            job_queues=_queues(stack, 1),
+            cost_job_definitions=_definitions(stack, 1),
+            job_run_time=False,
+        )
+    stack = new_stack()
+    definition = _definitions(stack, 1)[0]
+    with pytest.raises(ValueError, match=r"cost_job_definitions='D0' is invalid: lists two definitions"):
+        BatchMonitoring(
+            stack, "Monitoring", job_queues=_queues(stack, 1), cost_job_definitions=[definition, definition]
+        )
+
+
+def test_a_region_without_prices_warns_that_us_east_1_prices_are_used() -> None:
+    def warnings(region: str) -> list[str]:
+        stack = cdk.Stack(cdk.App(), "Priced", env=cdk.Environment(account="123456789012", region=region))
+        monitoring = BatchMonitoring(stack, "Monitoring", job_queues=_queues(stack, 1))
+        return [str(e.data) for e in monitoring.node.metadata if e.type == "aws:cdk:warning"]
+
+    (warning,) = warnings("ap-southeast-7")
+    assert "No public prices for ap-southeast-7" in warning and "us-east-1's prices" in warning
+    assert warnings("us-east-1") == []
+
+
+def test_definition_metric_rejects_unknown_definitions_and_metrics(synth: Synth) -> None:
+    with pytest.raises(ValueError, match=r"definition='Nope' is invalid: is not in cost_job_definitions"):
+        synth.monitoring.definition_metric("Primary", "Nope")
+    with pytest.raises(ValueError, match=r"metric_name='JobRunTime' is invalid: is not a cost metric"):
+        synth.monitoring.definition_metric("Primary", "Render", "JobRunTime")
