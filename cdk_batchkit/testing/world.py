@@ -23,6 +23,8 @@ from typing import Any, TypeVar
 from urllib.parse import quote_plus
 
 import boto3
+import botocore.loaders
+import botocore.session
 
 from . import functions
 from .assembly import StackTemplate, load_stack
@@ -407,6 +409,23 @@ class Upload:
 # -- the world --------------------------------------------------------------------------------------
 
 
+
+_LOADER: list[botocore.loaders.Loader] = []
+
+
+def _new_session(region: str) -> boto3.session.Session:
+    """A boto3 session sharing one botocore data loader with every other world of this process.
+
+    A fresh session parses botocore's endpoint and service models again (about 0.3 s, most of a small
+    world's build); the loader only caches read-only model data, so worlds can share it safely.
+    """
+    core = botocore.session.Session()
+    if _LOADER:
+        core.register_component("data_loader", _LOADER[0])
+    else:
+        _LOADER.append(core.get_component("data_loader"))
+    return boto3.session.Session(botocore_session=core, region_name=region)
+
 class World:
     """A synthesized stack's resources in moto. Build one with :func:`build_world`.
 
@@ -430,7 +449,7 @@ class World:
         self.region = region
         self.account = account
         self.endpoint_url = endpoint_url
-        self.session = session or boto3.session.Session(region_name=region)
+        self.session = session or _new_session(region)
         self._clients: dict[str, Any] = {}
         self.resolver = Resolver(
             stack.template,
