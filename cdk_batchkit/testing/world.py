@@ -409,7 +409,6 @@ class Upload:
 # -- the world --------------------------------------------------------------------------------------
 
 
-
 _LOADER: list[botocore.loaders.Loader] = []
 
 
@@ -425,6 +424,7 @@ def _new_session(region: str) -> boto3.session.Session:
     else:
         _LOADER.append(core.get_component("data_loader"))
     return boto3.session.Session(botocore_session=core, region_name=region)
+
 
 class World:
     """A synthesized stack's resources in moto. Build one with :func:`build_world`.
