@@ -805,13 +805,38 @@ def _lint_section(templates: Sequence[Template]) -> tuple[list[str], int]:
     return lines, errors
 
 
+def _opted_in(value: Any, path: str = "") -> list[str]:
+    """Paths of ``Privileged: true`` (ECS containers, EKS security contexts) and ``HostNetwork: true``
+    (EKS pods) anywhere in a job definition's properties."""
+    if isinstance(value, dict):
+        found = [
+            f"{path}.{key}".lstrip(".") for key in ("Privileged", "HostNetwork") if value.get(key) is True
+        ]
+        for key, inner in value.items():
+            found += _opted_in(inner, f"{path}.{key}")
+        return found
+    if isinstance(value, list):
+        return [p for index, inner in enumerate(value) for p in _opted_in(inner, f"{path}[{index}]")]
+    return []
+
+
 def compute_notes(templates: Iterable[Template]) -> list[str]:
     """Security-relevant compute settings cdk-nag does not flag: an SSH key pair on Batch instances, an
-    AMI Batch does not update, a launch template defined outside the stack (not checked at synth)."""
+    AMI Batch does not update, a launch template defined outside the stack (not checked at synth), and
+    job definitions with privileged containers or EKS pods on the host network."""
     notes: list[str] = []
     for template in templates:
         resources = template.resources
         for logical_id, resource in resources.items():
+            if resource.get("Type") == "AWS::Batch::JobDefinition":
+                for path in _opted_in(resource.get("Properties") or {}):
+                    what = (
+                        "pod on the node's network (host network)"
+                        if path.endswith("HostNetwork")
+                        else "privileged container (root on the host)"
+                    )
+                    notes.append(f"{template.stack}/{logical_id}: {what}, opted in at {path}")
+                continue
             if resource.get("Type") != "AWS::Batch::ComputeEnvironment":
                 continue
             compute = (resource.get("Properties") or {}).get("ComputeResources")

@@ -488,6 +488,39 @@ def test_plan_notes_key_pairs_and_custom_images() -> None:
     assert "lt-0123456789abcdef0 is defined outside this stack" in notes[2]
 
 
+def test_plan_notes_privileged_containers_and_host_network_pods() -> None:
+    ecs_job = {
+        "Type": "AWS::Batch::JobDefinition",
+        "Properties": {
+            "EcsProperties": {
+                "TaskProperties": [{"Containers": [{"Name": "a"}, {"Name": "b", "Privileged": True}]}]
+            }
+        },
+    }
+    eks_job = {
+        "Type": "AWS::Batch::JobDefinition",
+        "Properties": {
+            "EksProperties": {
+                "PodProperties": {
+                    "HostNetwork": True,
+                    "Containers": [{"SecurityContext": {"Privileged": False}}],
+                }
+            }
+        },
+    }
+    plain = {
+        "Type": "AWS::Batch::JobDefinition",
+        "Properties": {"ContainerProperties": {"Privileged": False}},
+    }
+    notes = compute_notes([template({"Ecs": ecs_job, "Eks": eks_job, "Plain": plain})])
+    assert notes == [
+        "Stack/Ecs: privileged container (root on the host), opted in at "
+        "EcsProperties.TaskProperties[0].Containers[1].Privileged",
+        "Stack/Eks: pod on the node's network (host network), opted in at "
+        "EksProperties.PodProperties.HostNetwork",
+    ]
+
+
 def test_successful_validation_report_has_no_failures() -> None:
     assert validation_failures(FIXTURES / "staged") == []  # conclusion success, suppressed only
     assert validation_failures(FIXTURES / "acknowledged") == []  # empty pluginReports
