@@ -62,6 +62,8 @@ class DefinitionRef:
     override_container: str | None = None
     #: Called when bound to a queue whose profile is known; may adjust the definition and returns
     #: the requirements to check (our Fargate definitions turn on a public IP where it is needed).
+    #: NODE: the definition renders its last node range open (``n:``), so SubmitJob may set numNodes.
+    open_last_node_range: bool = False
     on_bind: Callable[[QueueRef], JobRequirements] | None = None
     #: The ARNs of the consumable resources the definition requests (SubmitJob is granted on them).
     consumable_arns: tuple[str, ...] = ()

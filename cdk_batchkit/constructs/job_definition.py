@@ -89,9 +89,12 @@ register(
 register(
     "BK-N3",
     "A multi-node job's node ranges cover nodes 0 to nodes-1 without gap or overlap (so the main node "
-    "is in one), and each range's container is a valid EC2 container.",
+    "is in one), and each range's container is a valid EC2 container; the last range is rendered open "
+    "(start:), so SubmitJob's numNodes can resize the job.",
     "https://docs.aws.amazon.com/batch/latest/APIReference/API_NodeRangeProperty.html (targetNodes) and "
-    "https://docs.aws.amazon.com/batch/latest/userguide/mnp-node-groups.html",
+    "https://docs.aws.amazon.com/batch/latest/userguide/mnp-node-groups.html and "
+    "https://docs.aws.amazon.com/batch/latest/APIReference/API_NodeOverrides.html (numNodes: a range with an "
+    "open upper boundary)",
 )
 register(
     "BK-N4",
@@ -268,6 +271,8 @@ class JobDefinitionBase(Construct):
     propagate_tags: bool = False
     #: Which SubmitJob override field the definition takes.
     submit_shape: SubmitShape = SubmitShape.CONTAINER
+    #: Multi-node: the last node range is rendered open (``n:``), so submissions may set numNodes.
+    open_last_node_range: bool = False
     #: ECS_TASK / EKS: the container that receives per-submission overrides (None: the only one).
     override_container: str | None = None
     #: The ARNs of the consumable resources each job requests.
@@ -292,6 +297,7 @@ class JobDefinitionBase(Construct):
             override_container=self.override_container,
             on_bind=self._on_bind,
             consumable_arns=self.consumable_arns,
+            open_last_node_range=self.open_last_node_range,
         )
 
     def _on_bind(self, queue: QueueRef) -> JobRequirements:
@@ -1137,6 +1143,14 @@ class MultiNodeJobDefinition(BatchJobDefinition):
         assert isinstance(cfn, batch.CfnJobDefinition)
         for index, extra in enumerate(overrides):
             self._override(cfn, f"NodeProperties.NodeRangeProperties.{index}.Container", extra)
+        # The last range ends at the last node (BK-N3), so "start:" is the same range; an open upper
+        # boundary is what lets SubmitJob's nodeOverrides.numNodes resize the job (API_NodeOverrides:
+        # "there must be at least one node range in your job definition that has an open upper
+        # boundary, such as : or n:"). The L2 always renders "start:end".
+        cfn.add_property_override(
+            f"NodeProperties.NodeRangeProperties.{len(spans) - 1}.TargetNodes", f"{spans[-1][0]}:"
+        )
+        self.open_last_node_range = True
         largest = max(groups, key=lambda g: (g.vcpus, g.memory_mib, g.gpus))
         self.requirements = JobRequirements(
             platform=Platform.EC2,

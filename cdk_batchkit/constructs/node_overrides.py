@@ -106,7 +106,11 @@ def rendered_ranges(job: DefinitionRef) -> _Ranges | None:
         return None
     if any(s is None for s in spans):
         return None
-    return _Ranges(main, num, tuple(s for s in spans if s is not None))
+    ranges = [s for s in spans if s is not None]
+    if job.open_last_node_range and ranges:
+        # Rendered through a property override, which the L2's node_properties does not show.
+        ranges[-1] = (ranges[-1][0], None)
+    return _Ranges(main, num, tuple(ranges))
 
 
 def check_node_overrides(

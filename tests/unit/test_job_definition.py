@@ -231,7 +231,7 @@ def test_multi_node_definition(synth):
     assert d["Type"] == "multinode"
     nodes = d["NodeProperties"]
     assert nodes["NumNodes"] == 4 and nodes["MainNode"] == 1
-    assert nodes["NodeRangeProperties"][0]["TargetNodes"] == "0:3"
+    assert nodes["NodeRangeProperties"][0]["TargetNodes"] == "0:"
     assert nodes["NodeRangeProperties"][0]["Container"]["InstanceType"] == "c6i.xlarge"
     assert d["RetryStrategy"]["EvaluateOnExit"][-1] == {"Action": "EXIT", "OnStatusReason": "*"}
 

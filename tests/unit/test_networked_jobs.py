@@ -274,7 +274,7 @@ def test_node_ranges_render_one_range_each_with_its_container(endpoints: Endpoin
     props = endpoints.resources[endpoints.lid(endpoints.mnp.resource)]["Properties"]["NodeProperties"]
     assert props["NumNodes"] == 4 and props["MainNode"] == 0
     ranges = props["NodeRangeProperties"]
-    assert [r["TargetNodes"] for r in ranges] == ["0:0", "1:3"]
+    assert [r["TargetNodes"] for r in ranges] == ["0:0", "1:"]
     assert ranges[0]["Container"]["Command"] == ["main"]
     requirements = [{r["Type"]: r["Value"] for r in n["Container"]["ResourceRequirements"]} for n in ranges]
     assert requirements == [{"MEMORY": "2048", "VCPU": "1"}, {"MEMORY": "8192", "VCPU": "4"}]

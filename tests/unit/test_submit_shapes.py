@@ -387,14 +387,42 @@ def test_rejects_node_overrides_outside_the_job_or_on_other_shapes() -> None:
 def test_rejects_num_nodes_batch_would_refuse() -> None:
     stack = new_stack()
     _, ec2, _ = _queues(stack)
-    mnp = _mnp(stack)
+    # The L2 renders every range closed ("0:2"); ours renders the last one open (see below).
+    l2 = batch.MultiNodeJobDefinition(
+        stack,
+        "L2",
+        containers=[
+            batch.MultiNodeContainer(
+                container=batch.EcsEc2ContainerDefinition(
+                    stack, "L2Container", image=IMAGE, cpu=1, memory=cdk.Size.gibibytes(2)
+                ),
+                start_node=0,
+                end_node=2,
+            )
+        ],
+    )
     with pytest.raises(
         ValueError,
-        match=r"num_nodes=4 is invalid: job definition .* has only closed node ranges \(0:0, 1:2\)",
+        match=r"num_nodes=4 is invalid: job definition .* has only closed node ranges \(0:2\)",
     ):
-        Workflow(stack, "A", steps=[Step("a", mnp, ec2, num_nodes=4)])
+        Workflow(stack, "A", steps=[Step("a", l2, ec2, num_nodes=4)])
     with pytest.raises(ValueError, match="num_nodes=1001 is invalid: must be between 2 and 1000"):
-        Workflow(stack, "B", steps=[Step("a", mnp, ec2, num_nodes=1001)])
+        Workflow(stack, "B", steps=[Step("a", _mnp(stack), ec2, num_nodes=1001)])
+
+
+def test_our_multi_node_definitions_can_be_resized_per_submission() -> None:
+    """Our last node range renders open ("1:", the same nodes), which SubmitJob's numNodes needs."""
+    stack = new_stack()
+    _, ec2, _ = _queues(stack)
+    mnp = _mnp(stack)
+    Workflow(stack, "A", steps=[Step("a", mnp, ec2, num_nodes=6)])
+    template = Template.from_stack(stack)
+    (definition,) = template.find_resources(
+        "AWS::Batch::JobDefinition", {"Properties": {"Type": "multinode"}}
+    ).values()
+    ranges = definition["Properties"]["NodeProperties"]["NodeRangeProperties"]
+    assert [r["TargetNodes"] for r in ranges] == ["0:0", "1:"]
+    assert '"NumNodes\\":6' in json.dumps(template.to_json())
 
 
 def test_rejects_node_overrides_that_no_longer_fit_the_queue() -> None:
