@@ -182,6 +182,46 @@ def _check_update(scope: Construct, update_timeout: Duration) -> None:
     check_whole(scope, "update_timeout", update_timeout.to_seconds() / 60, "minutes")
 
 
+def check_managed_ec2(
+    scope: Construct,
+    minv_cpus: int,
+    maxv_cpus: int,
+    spot: bool,
+    spot_bid_percentage: int | None,
+    update_timeout: Duration | None,
+) -> Duration:
+    """The capacity, Spot bid and update checks every managed EC2 (ECS or EKS) environment makes;
+    returns the update timeout (default 30 minutes)."""
+    _check_capacity(scope, minv_cpus, maxv_cpus)
+    check_range(scope, "spot_bid_percentage", spot_bid_percentage, 1, 100)
+    if spot_bid_percentage is not None and not spot:
+        fail(scope, "spot_bid_percentage", spot_bid_percentage, "only applies with spot=True")
+    timeout = update_timeout or Duration.minutes(30)
+    _check_update(scope, timeout)
+    return timeout
+
+
+def choose_instances(
+    scope: Construct,
+    instance_types: Sequence[str] | None,
+    spot: bool,
+    architecture: Architecture,
+    gpu: bool,
+    allocation_strategy: AllocationStrategy | batch.AllocationStrategy | str | None,
+    replace_compute_environment: bool | None,
+) -> tuple[tuple[str, ...], AllocationStrategy, bool]:
+    """The checked instance types (default by Spot, architecture and GPU), the allocation strategy and
+    whether updates replace the environment, for a managed EC2 (ECS or EKS) environment."""
+    types = (
+        tuple(instance_types)
+        if instance_types is not None
+        else default_instance_types(spot, architecture, gpu)
+    )
+    check_instance_types(scope, types, architecture, gpu)
+    strategy, replace = allocation(scope, spot, allocation_strategy, replace_compute_environment)
+    return types, strategy, replace
+
+
 class Ec2ComputeEnvironment(BatchComputeEnvironment):
     """A managed EC2 compute environment, on-demand or Spot, x86_64 or Graviton, optionally GPU."""
 
@@ -274,12 +314,9 @@ class Ec2ComputeEnvironment(BatchComputeEnvironment):
             Default: none.
         """
         super().__init__(scope, construct_id)
-        _check_capacity(self, minv_cpus, maxv_cpus)
-        check_range(self, "spot_bid_percentage", spot_bid_percentage, 1, 100)
-        if spot_bid_percentage is not None and not spot:
-            fail(self, "spot_bid_percentage", spot_bid_percentage, "only applies with spot=True")
-        update_timeout = update_timeout or Duration.minutes(30)
-        _check_update(self, update_timeout)
+        update_timeout = check_managed_ec2(
+            self, minv_cpus, maxv_cpus, spot, spot_bid_percentage, update_timeout
+        )
         if gpu and architecture is Architecture.ARM64:
             fail(self, "gpu", gpu, "GPU compute uses the x86_64 AL2023 NVIDIA image; use architecture=X86_64")
         if multi_node and spot:
@@ -329,13 +366,9 @@ class Ec2ComputeEnvironment(BatchComputeEnvironment):
         #: The placement group, when one was given or created.
         self.placement_group = placement_group
 
-        types = (
-            tuple(instance_types)
-            if instance_types is not None
-            else default_instance_types(spot, architecture, gpu)
+        types, strategy, replace = choose_instances(
+            self, instance_types, spot, architecture, gpu, allocation_strategy, replace_compute_environment
         )
-        check_instance_types(self, types, architecture, gpu)
-        strategy, replace = allocation(self, spot, allocation_strategy, replace_compute_environment)
         best_fit = strategy is AllocationStrategy.BEST_FIT
 
         if launch_template is not None:

@@ -29,15 +29,12 @@ from constructs import Construct, IConstruct
 
 from ..model import Architecture, ComputeKind, ComputeProfile, JobRequirements, Platform, SubmitShape
 from ..model.rules import register
-from ._validation import check_range, fail, is_token
+from ._validation import fail, is_token
 from .compute import (
     AllocationStrategy,
     BatchComputeEnvironment,
-    _check_capacity,
-    _check_update,
-    allocation,
-    check_instance_types,
-    default_instance_types,
+    check_managed_ec2,
+    choose_instances,
     hardened_launch_template,
     l2_allocation,
     pin,
@@ -249,23 +246,16 @@ class EksComputeEnvironment(BatchComputeEnvironment):
         """
         super().__init__(scope, construct_id)
         _check_namespace(self, namespace)
-        _check_capacity(self, minv_cpus, maxv_cpus)
-        check_range(self, "spot_bid_percentage", spot_bid_percentage, 1, 100)
-        if spot_bid_percentage is not None and not spot:
-            fail(self, "spot_bid_percentage", spot_bid_percentage, "only applies with spot=True")
-        update_timeout = update_timeout or Duration.minutes(30)
-        _check_update(self, update_timeout)
+        update_timeout = check_managed_ec2(
+            self, minv_cpus, maxv_cpus, spot, spot_bid_percentage, update_timeout
+        )
         if gpu and architecture is Architecture.ARM64:
             fail(
                 self, "gpu", gpu, "GPU nodes use the x86_64 AL2023 NVIDIA EKS image; use architecture=X86_64"
             )
-        types = (
-            tuple(instance_types)
-            if instance_types is not None
-            else default_instance_types(spot, architecture, gpu)
+        types, strategy, replace = choose_instances(
+            self, instance_types, spot, architecture, gpu, allocation_strategy, replace_compute_environment
         )
-        check_instance_types(self, types, architecture, gpu)
-        strategy, replace = allocation(self, spot, allocation_strategy, replace_compute_environment)
         if strategy is AllocationStrategy.BEST_FIT:
             # BK-K6: the L2 refuses it for EKS (and BEST_FIT allows no infrastructure updates anyway).
             fail(
