@@ -314,14 +314,15 @@ def encryption_key(scope: Construct, *users: KeyUser) -> kms.IKey | None:
     return found.key
 
 
-def acknowledge_key_grants(role: Construct) -> None:
+def acknowledge_key_grants(scope: Construct) -> None:
     """With a key: the L2 grants on an encrypted table, queue or bucket name the KMS action families
-    (``kms:GenerateDataKey*``, ``kms:ReEncrypt*``) on that one key; acknowledge those two findings only."""
-    if BatchEncryption.of(role) is None:
+    (``kms:GenerateDataKey*``, ``kms:ReEncrypt*``) on that one key; acknowledge those two findings only, on
+    the grantee role or a construct holding it."""
+    if BatchEncryption.of(scope) is None:
         return
     for action in ("kms:GenerateDataKey*", "kms:ReEncrypt*"):
         acknowledge(
-            role,
+            scope,
             "IAM5",
             "The L2 grant for a resource encrypted with the BatchEncryption key: the action family is on "
             "that one key only (resources are the key's ARN), as the L2 table/queue/bucket grants define it.",
