@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import time
 from typing import Any
 
 import aws_cdk as cdk
@@ -315,7 +316,8 @@ def test_moto_accepts_the_stream_and_filters_and_receives_gzipped_envelopes(arch
         logs_client.put_log_events(
             logGroupName="job-logs",
             logStreamName="Render/default/abc123",
-            logEvents=[{"timestamp": 1794300091412, "message": "frame 1 rendered"}],
+            # Relative to now: CloudWatch Logs (and moto) drop events older than 14 days.
+            logEvents=[{"timestamp": int(time.time() * 1000), "message": "frame 1 rendered"}],
         )
         keys = [o["Key"] for o in s3_client.list_objects_v2(Bucket="archive")["Contents"]]
         body = s3_client.get_object(Bucket="archive", Key=keys[0])["Body"].read()
