@@ -8,11 +8,14 @@ they are only known at deploy time.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import jsii
-from aws_cdk import CfnResource, Duration, Token
+from aws_cdk import Annotations, CfnResource, Duration, Token
 from constructs import Construct, IConstruct, IValidation
+
+from ..model.rules import Problem
 
 
 def is_token(value: Any) -> bool:
@@ -68,3 +71,20 @@ def drop_redundant_dependency(resource: IConstruct, target: IConstruct) -> None:
     the role's policy stays.
     """
     resource.node.add_validation(_DropDependency(resource, target))
+
+
+def report(scope: IConstruct, problems: Iterable[Problem], *, prefix: str = "") -> None:
+    """Turn the model's problems into what a user sees: each warning a synth warning on ``scope``, then the
+    first error a ``ValueError`` (``PATH: PROP=VALUE is invalid: WHY``, like :func:`fail`).
+
+    ``prefix`` is where the checked value sits among ``scope``'s props (``"containers[1]"``).
+    """
+    first_error: Problem | None = None
+    for problem in problems:
+        problem = problem.under(prefix)
+        if problem.warning:
+            Annotations.of(scope).add_warning_v2(problem.warning_id, problem.message(scope.node.path))
+        elif first_error is None:
+            first_error = problem
+    if first_error is not None:
+        raise ValueError(first_error.message(scope.node.path))

@@ -30,15 +30,6 @@ register(
     "and values at most 256 characters.",
     f"{_CREATE} (totalQuantity: Long, must be non-negative; tags)",
 )
-register(
-    "BK-R4",
-    "A submit path overrides only the consumable resources its job definition requests (when the "
-    "definition's are known), and its overrides obey BK-R1/BK-R2; SubmitJob is granted on each resource.",
-    "https://docs.aws.amazon.com/batch/latest/userguide/resource-aware-scheduling-how-to-for-jobs.html "
-    "(update the quantity of a resource needed for a job when you submit it) and "
-    "https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsbatch.html (SubmitJob: "
-    "consumable-resource resource type)",
-)
 
 ConsumableResourceType = batch.ConsumableResourceType
 

@@ -21,29 +21,11 @@ from constructs import Construct
 
 from ..model import JobRequirements, NodeGroup, SubmitShape, check_fit
 from ..model.limits import MAX_NODES, MIN_NODES
-from ..model.rules import register
 from ._binding import DefinitionRef, QueueRef
 from ._validation import check_range, fail, is_token
 
 _OVERRIDES = "https://docs.aws.amazon.com/batch/latest/APIReference/API_NodeOverrides.html"
 _PROPERTY = "https://docs.aws.amazon.com/batch/latest/APIReference/API_NodePropertyOverride.html"
-register(
-    "BK-O1",
-    "Every submit path sends per-submission overrides in the field of the definition's shape "
-    "(containerOverrides, ecsPropertiesOverride to a named container, eksPropertiesOverride, nodeOverrides); "
-    "S3JobRule (EventBridge) only containerOverrides; node overrides only to multi-node definitions; no "
-    "vCPU/memory overrides for EKS.",
-    "https://docs.aws.amazon.com/batch/latest/APIReference/API_SubmitJob.html and "
-    "https://docs.aws.amazon.com/batch/latest/APIReference/API_TaskContainerOverrides.html",
-)
-register(
-    "BK-O2",
-    "Node overrides: target ranges (a:b, :b, a:) within the job's nodes; num_nodes 2-1,000, only with a "
-    "definition whose last node range is open (n:), above its main node and every range's start; each "
-    "overridden node still fits the queue (vCPUs, memory, instance type; all nodes within maxvCpus).",
-    f"{_OVERRIDES} (numNodes conditions) and {_PROPERTY} (targetNodes)",
-)
-
 #: ``a:b``, ``:b``, ``a:``, ``:`` or a single index.
 TARGET_NODES = re.compile(r"^(\d*)(:?)(\d*)$")
 

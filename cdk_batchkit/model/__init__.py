@@ -7,6 +7,7 @@ constructs are thin translations from CDK objects into these values.
 from __future__ import annotations
 
 from .instances import Architecture, InstanceShape, architecture_of, is_gpu, shape_of
+from .jobs import ContainerSpec, JobSpec, LinuxSettings, NodeRangeSpec, Tmpfs, Ulimit
 from .profiles import (
     ComputeKind,
     ComputeProfile,
@@ -20,7 +21,8 @@ from .profiles import (
     SharedMount,
     SubmitShape,
 )
-from .rules import RULES, Rule, check_consumables, check_environment, check_fit, check_queue
+from .rules import RULES, Problem, Rule, check_consumables, check_environment, check_fit, check_queue
+from .submission import NodeOverrideSpec, Overrides, Submission, SubmitPath
 
 __all__ = [
     "RULES",
@@ -28,16 +30,27 @@ __all__ = [
     "ComputeKind",
     "ComputeProfile",
     "ConsumableRequest",
+    "ContainerSpec",
     "FitResult",
     "InstanceShape",
     "JobRequirements",
+    "JobSpec",
+    "LinuxSettings",
+    "NodeOverrideSpec",
+    "NodeRangeSpec",
     "NodeGroup",
     "Orchestration",
+    "Overrides",
     "Platform",
+    "Problem",
     "QueueProfile",
     "Rule",
     "SharedMount",
+    "Submission",
+    "SubmitPath",
     "SubmitShape",
+    "Tmpfs",
+    "Ulimit",
     "architecture_of",
     "check_consumables",
     "check_environment",

@@ -172,6 +172,12 @@ class ComputeProfile:
     node_traffic: bool | None = None
     #: The shared file systems the instances mount at boot (None when unknown: not checked).
     shared_mounts: tuple[SharedMount, ...] | None = None
+    #: True/False when known: the instances run Amazon Linux 2023 (ECS does not support a container's
+    #: ``swappiness`` there: https://docs.aws.amazon.com/AmazonECS/latest/developerguide/container-swap.html).
+    amazon_linux_2023: bool | None = None
+    #: True/False when known: the instances have swap space (the ECS-optimized AMIs have none unless user
+    #: data creates it, so a container's ``max_swap`` does nothing).
+    swap: bool | None = None
 
     @property
     def spot(self) -> bool:
@@ -189,19 +195,29 @@ class QueueProfile:
     environments: tuple[tuple[str, ComputeProfile | None], ...]
     #: Whether the queue has a fair-share scheduling policy (None: unknown).
     fair_share: bool | None = False
+    #: The share identifiers (``ID`` or prefix ``ID*``) its fair-share policy lists (None: unknown or no
+    #: policy); a submission with another identifier forms a share of its own (BK-S5 warns).
+    share_identifiers: tuple[str, ...] | None = None
 
     @staticmethod
     def of(
         environments: Mapping[str, ComputeProfile | None] | Sequence[ComputeProfile | None],
         *,
         fair_share: bool | None = False,
+        share_identifiers: Sequence[str] | None = None,
     ) -> QueueProfile:
         """Describe a queue: ``QueueProfile.of([ComputeProfile(ComputeKind.FARGATE_SPOT, maxv_cpus=64)])``."""
         if isinstance(environments, Mapping):
             pairs = tuple(environments.items())
         else:
             pairs = tuple((f"environment {i}", p) for i, p in enumerate(environments, start=1))
-        return QueueProfile(pairs, fair_share)
+        shares = tuple(share_identifiers) if share_identifiers is not None else None
+        return QueueProfile(pairs, fair_share, shares)
+
+    @property
+    def service(self) -> bool:
+        """A queue of service environments (SageMaker Training): service jobs, not SubmitJob."""
+        return any(p is not None and p.kind.service for _, p in self.environments)
 
     @property
     def known(self) -> dict[str, ComputeProfile]:

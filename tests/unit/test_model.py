@@ -19,7 +19,7 @@ from cdk_batchkit.model import (
     check_fit,
     check_queue,
 )
-from cdk_batchkit.model import rules as r
+from cdk_batchkit.model.rules import fit, queues, submission
 
 
 def test_model_imports_without_aws_cdk_quickly() -> None:
@@ -75,30 +75,30 @@ def test_every_rule_cites_an_aws_source() -> None:
 
 # -- queue composition -----------------------------------------------------------------------------
 def test_rejects_zero_or_four_environments() -> None:
-    assert r.queue_environment_count([]) is not None
+    assert queues.queue_environment_count([]) is not None
     four = [(f"e{i}", FARGATE) for i in range(4)]
-    assert "1 to 3 environments" in str(r.queue_environment_count(four))
-    assert r.queue_environment_count(four[:3]) is None
+    assert "1 to 3 environments" in str(queues.queue_environment_count(four))
+    assert queues.queue_environment_count(four[:3]) is None
 
 
 def test_rejects_an_environment_listed_twice() -> None:
-    assert "e1" in str(r.queue_no_duplicates([("e1", FARGATE), ("e1", FARGATE)]))
-    assert r.queue_no_duplicates([("e1", FARGATE), ("e2", FARGATE)]) is None
+    assert "e1" in str(queues.queue_no_duplicates([("e1", FARGATE), ("e1", FARGATE)]))
+    assert queues.queue_no_duplicates([("e1", FARGATE), ("e2", FARGATE)]) is None
 
 
 def test_rejects_fargate_mixed_with_ec2() -> None:
-    assert "mixes Fargate and EC2" in str(r.queue_one_provisioning([("a", FARGATE), ("b", ec2())]))
+    assert "mixes Fargate and EC2" in str(queues.queue_one_provisioning([("a", FARGATE), ("b", ec2())]))
     spot = ComputeProfile(ComputeKind.FARGATE_SPOT, architecture=None)
-    assert r.queue_one_provisioning([("a", FARGATE), ("b", spot)]) is None
+    assert queues.queue_one_provisioning([("a", FARGATE), ("b", spot)]) is None
 
 
 def test_rejects_ecs_mixed_with_eks() -> None:
-    assert "mixes ECS and EKS" in str(r.queue_one_orchestration([("a", ec2()), ("b", EKS)]))
+    assert "mixes ECS and EKS" in str(queues.queue_one_orchestration([("a", ec2()), ("b", EKS)]))
 
 
 def test_rejects_mixed_architectures() -> None:
     mixed = [("a", ec2("c6i")), ("b", ec2("c7g", arch=Architecture.ARM64))]
-    assert "arm64, x86_64" in str(r.queue_one_architecture(mixed))
+    assert "arm64, x86_64" in str(queues.queue_one_architecture(mixed))
 
 
 def test_unknown_environments_are_not_judged() -> None:
@@ -110,54 +110,54 @@ def test_unknown_environments_are_not_judged() -> None:
 # -- fit -------------------------------------------------------------------------------------------
 def test_rejects_job_on_the_wrong_platform() -> None:
     fargate_job = JobRequirements(Platform.FARGATE, vcpus=1, memory_mib=2048, assign_public_ip=True)
-    assert "Fargate job cannot run on an EC2" in str(r.fit_platform(fargate_job, ec2()))
-    assert "EC2 job cannot run on a Fargate" in str(r.fit_platform(JOB, FARGATE))
+    assert "Fargate job cannot run on an EC2" in str(fit.fit_platform(fargate_job, ec2()))
+    assert "EC2 job cannot run on a Fargate" in str(fit.fit_platform(JOB, FARGATE))
     assert "EKS job cannot run on an EC2" in str(
-        r.fit_platform(JobRequirements(Platform.EKS, 1, 1024), ec2())
+        fit.fit_platform(JobRequirements(Platform.EKS, 1, 1024), ec2())
     )
-    assert "EC2 job cannot run on an EKS" in str(r.fit_platform(JOB, EKS))
+    assert "EC2 job cannot run on an EKS" in str(fit.fit_platform(JOB, EKS))
 
 
 def test_rejects_multi_node_on_spot_or_unmanaged() -> None:
     mnp = JobRequirements(Platform.EC2, vcpus=2, memory_mib=4096, nodes=2)
-    assert r.fit_multi_node(mnp, ec2(spot=True)) is not None
-    assert r.fit_multi_node(mnp, ComputeProfile(ComputeKind.UNMANAGED)) is not None
-    assert r.fit_multi_node(mnp, ec2()) is None
+    assert fit.fit_multi_node(mnp, ec2(spot=True)) is not None
+    assert fit.fit_multi_node(mnp, ComputeProfile(ComputeKind.UNMANAGED)) is not None
+    assert fit.fit_multi_node(mnp, ec2()) is None
 
 
 def test_rejects_more_vcpus_than_maxv_cpus() -> None:
-    assert "maxvCpus is 4" in str(r.fit_max_vcpus(JobRequirements(Platform.EC2, 8, 1024), ec2(maxv=4)))
+    assert "maxvCpus is 4" in str(fit.fit_max_vcpus(JobRequirements(Platform.EC2, 8, 1024), ec2(maxv=4)))
     mnp = JobRequirements(Platform.EC2, vcpus=4, memory_mib=1024, nodes=3)
-    assert "3 nodes x 4 vCPUs" in str(r.fit_max_vcpus(mnp, ec2(maxv=8)))
-    assert r.fit_max_vcpus(mnp, ec2(maxv=None)) is None
+    assert "3 nodes x 4 vCPUs" in str(fit.fit_max_vcpus(mnp, ec2(maxv=8)))
+    assert fit.fit_max_vcpus(mnp, ec2(maxv=None)) is None
 
 
 def test_rejects_gpu_job_without_gpus() -> None:
     gpu_job = JobRequirements(Platform.EC2, vcpus=4, memory_mib=8192, gpus=1)
-    assert "GPU" in str(r.fit_gpu(gpu_job, ec2()))
-    assert r.fit_gpu(gpu_job, ec2("g5", gpu=True)) is None
+    assert "GPU" in str(fit.fit_gpu(gpu_job, ec2()))
+    assert fit.fit_gpu(gpu_job, ec2("g5", gpu=True)) is None
 
 
 def test_rejects_pinned_type_the_environment_does_not_allow() -> None:
     pinned = JobRequirements(Platform.EC2, vcpus=2, memory_mib=2048, nodes=2, instance_type="m6i.xlarge")
-    assert "pins instance type m6i.xlarge" in str(r.fit_pinned_type(pinned, ec2("c6i")))
-    assert r.fit_pinned_type(pinned, ec2("m6i")) is None
-    assert r.fit_pinned_type(pinned, ec2("default_x86_64")) is None
+    assert "pins instance type m6i.xlarge" in str(fit.fit_pinned_type(pinned, ec2("c6i")))
+    assert fit.fit_pinned_type(pinned, ec2("m6i")) is None
+    assert fit.fit_pinned_type(pinned, ec2("default_x86_64")) is None
 
 
 def test_rejects_job_larger_than_every_instance_type() -> None:
     huge = JobRequirements(Platform.EC2, vcpus=2, memory_mib=4096 * 1024)
-    assert "no allowed instance type" in str(r.fit_instance_size(huge, ec2("c6i")))
-    assert r.fit_instance_size(JOB, ec2("c6i")) is None
-    assert r.fit_instance_size(JOB, ec2("zz9")) == r.UNCHECKED
+    assert "no allowed instance type" in str(fit.fit_instance_size(huge, ec2("c6i")))
+    assert fit.fit_instance_size(JOB, ec2("c6i")) is None
+    assert fit.fit_instance_size(JOB, ec2("zz9")) == fit.UNCHECKED
 
 
 def test_rejects_fargate_task_without_a_route_to_its_image() -> None:
     public = ComputeProfile(ComputeKind.FARGATE, architecture=None, public_subnets=True, private_egress=False)
     no_ip = JobRequirements(Platform.FARGATE, vcpus=1, memory_mib=2048)
-    assert "never pull its image" in str(r.fit_fargate_egress(no_ip, public))
+    assert "never pull its image" in str(fit.fit_fargate_egress(no_ip, public))
     with_ip = JobRequirements(Platform.FARGATE, vcpus=1, memory_mib=2048, assign_public_ip=True)
-    assert r.fit_fargate_egress(with_ip, public) is None
+    assert fit.fit_fargate_egress(with_ip, public) is None
 
 
 def test_check_fit_reports_rule_ids_and_unknown_environments() -> None:
@@ -171,11 +171,11 @@ def test_check_fit_reports_rule_ids_and_unknown_environments() -> None:
 def test_rejects_missing_or_unexpected_share_identifier() -> None:
     fair = QueueProfile.of([FARGATE], fair_share=True)
     fifo = QueueProfile.of([FARGATE])
-    assert "requires a share identifier" in str(r.share_identifier_matches(fair, None))
-    assert r.share_identifier_matches(fair, "teamA") is None
-    assert "rejects a share identifier" in str(r.share_identifier_matches(fifo, "teamA"))
-    assert r.share_identifier_matches(fifo, None) is None
-    assert r.share_identifier_matches(QueueProfile.of([FARGATE], fair_share=None), "x") is None
+    assert "requires a share identifier" in str(submission.share_identifier_matches(fair, None))
+    assert submission.share_identifier_matches(fair, "teamA") is None
+    assert "rejects a share identifier" in str(submission.share_identifier_matches(fifo, "teamA"))
+    assert submission.share_identifier_matches(fifo, None) is None
+    assert submission.share_identifier_matches(QueueProfile.of([FARGATE], fair_share=None), "x") is None
 
 
 # -- consumable resources --------------------------------------------------------------------------
@@ -183,7 +183,7 @@ def test_rejects_consumables_over_the_total() -> None:
     from cdk_batchkit.model import ConsumableRequest, check_consumables
 
     over = JobRequirements(Platform.EC2, 1, 512, consumables=(ConsumableRequest("licences", 3, total=2),))
-    assert r.fit_consumables(over) == (
+    assert fit.fit_consumables(over) == (
         "requests 3 of consumable resource licences, whose total quantity is 2, so it can never start"
     )
     # A fit rule: the queue check names it too; an unknown total is not judged.

@@ -30,14 +30,8 @@ from cdk_batchkit.constructs import (
     Platform,
 )
 from cdk_batchkit.model import ComputeKind, ComputeProfile, JobRequirements, NodeGroup
-from cdk_batchkit.model.rules import (
-    RULES,
-    check_environment,
-    fit_image_registry,
-    fit_multi_node_egress,
-    fit_node_traffic,
-    is_ecr_image,
-)
+from cdk_batchkit.model.rules import RULES, check_environment, is_ecr_image
+from cdk_batchkit.model.rules.fit import fit_image_registry, fit_multi_node_egress, fit_node_traffic
 from tests.support import new_stack
 
 PUBLIC_IMAGE = ecs.ContainerImage.from_registry("public.ecr.aws/amazonlinux/amazonlinux:2023")

@@ -1,72 +1,22 @@
-"""The synth rules over the model: one small function per concern, each with the AWS source it encodes.
-
-Every rule is registered in :data:`RULES` (id, summary, source); ``docs/rules.md`` lists them all and a
-test checks that the table and the registry agree. Rules return a reason (a string) when they find a
-problem and None otherwise; constructs turn reasons into ``ValueError`` (synth fails) or warnings.
-
-* Queue composition rules take the queue's ordered environments.
-* Fit rules take one job and one environment and answer "can this job ever leave RUNNABLE here?".
-"""
+"""Fit rules: one job against one compute environment, "can this job ever leave RUNNABLE here?" (BK-F*, BK-V2,
+BK-N1, BK-N2, BK-P1, BK-L1, BK-R1), and :func:`check_fit`, which runs them over a queue."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import TypeVar
 
-from .instances import shape_of
-from .limits import MAX_CONSUMABLES_PER_JOB, MAX_ENVIRONMENTS_PER_QUEUE
-from .profiles import (
+from ..instances import shape_of
+from ..profiles import (
     ComputeKind,
     ComputeProfile,
-    ConsumableRequest,
     FitResult,
     JobRequirements,
     NodeGroup,
-    Orchestration,
     Platform,
-    QueueProfile,
 )
+from ._registry import rule
+from .queues import Environments
 
-
-@dataclass(frozen=True)
-class Rule:
-    """A synth rule: ``id`` (``BK-...``), what it enforces and the AWS document or limit it encodes."""
-
-    id: str
-    summary: str
-    source: str
-
-
-#: Every rule the model enforces, by id.
-RULES: dict[str, Rule] = {}
-
-F = TypeVar("F", bound=Callable[..., object])
-
-
-def rule(rule_id: str, summary: str, source: str) -> Callable[[F], F]:
-    """Register a rule function under ``rule_id``."""
-
-    def register(func: F) -> F:
-        if rule_id in RULES:
-            raise ValueError(f"rule {rule_id} is registered twice")
-        RULES[rule_id] = Rule(rule_id, summary, source)
-        func.rule_id = rule_id  # type: ignore[attr-defined]
-        return func
-
-    return register
-
-
-def register(rule_id: str, summary: str, source: str) -> Rule:
-    """Register a rule enforced outside this module (by a construct's prop validation)."""
-    RULES[rule_id] = Rule(rule_id, summary, source)
-    return RULES[rule_id]
-
-
-Environments = Sequence[tuple[str, ComputeProfile | None]]
-
-_CREATE_QUEUE = "https://docs.aws.amazon.com/batch/latest/APIReference/API_CreateJobQueue.html"
 _MNP = "https://docs.aws.amazon.com/batch/latest/userguide/multi-node-parallel-jobs.html"
 _MNP_CE = "https://docs.aws.amazon.com/batch/latest/userguide/mnp-ce.html"
 _AWSVPC = "https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-networking-awsvpc.html"
@@ -80,158 +30,6 @@ ECR_IMAGE = re.compile(r"^[0-9]{12}\.dkr\.ecr(-fips)?\.[a-z0-9-]+\.amazonaws\.co
 def is_ecr_image(image: str) -> bool:
     """Whether ``image`` (a registry image name) is pulled from a private ECR registry."""
     return ECR_IMAGE.match(image) is not None
-
-
-# -- queue composition --------------------------------------------------------------------------------
-@rule(
-    "BK-Q1",
-    "A job queue has 1 to 3 compute environments.",
-    f"{_CREATE_QUEUE} (computeEnvironmentOrder: up to three compute environments)",
-)
-def queue_environment_count(envs: Environments) -> str | None:
-    if not 1 <= len(envs) <= MAX_ENVIRONMENTS_PER_QUEUE:
-        return f"needs 1 to {MAX_ENVIRONMENTS_PER_QUEUE} environments (Batch limit), got {len(envs)}"
-    return None
-
-
-@rule(
-    "BK-Q2", "A job queue lists each compute environment once.", f"{_CREATE_QUEUE} (computeEnvironmentOrder)"
-)
-def queue_no_duplicates(envs: Environments) -> str | None:
-    names = [name for name, _ in envs]
-    twice = sorted({n for n in names if names.count(n) > 1})
-    return f"lists an environment twice ({', '.join(twice)})" if twice else None
-
-
-@rule(
-    "BK-Q3",
-    "A job queue's environments are all EC2 (EC2/SPOT) or all Fargate (FARGATE/FARGATE_SPOT).",
-    f"{_CREATE_QUEUE} (EC2 and Fargate compute environments can't be mixed)",
-)
-def queue_one_provisioning(envs: Environments) -> str | None:
-    # ECS Managed Instances and service environments have rules of their own (BK-I1, BK-V3).
-    kinds = {p.kind.provisioning for _, p in envs if p is not None} & {"EC2", "FARGATE"}
-    return "mixes Fargate and EC2 environments (Batch rejects it)" if len(kinds) > 1 else None
-
-
-@rule(
-    "BK-Q4",
-    "A job queue's environments are all ECS or all EKS.",
-    f"{_CREATE_QUEUE} (compute environments of one orchestration type: ECS or EKS)",
-)
-def queue_one_orchestration(envs: Environments) -> str | None:
-    kinds = {p.kind.orchestration for _, p in envs if p is not None} & {Orchestration.ECS, Orchestration.EKS}
-    return "mixes ECS and EKS environments (Batch rejects it)" if len(kinds) > 1 else None
-
-
-@rule(
-    "BK-Q5",
-    "A job queue's EC2 environments share one CPU architecture.",
-    f"{_CREATE_QUEUE} (all compute environments of a job queue must share the same architecture)",
-)
-def queue_one_architecture(envs: Environments) -> str | None:
-    archs = {
-        p.architecture for _, p in envs if p is not None and not p.kind.fargate and p.architecture is not None
-    }
-    if len(archs) > 1:
-        return (
-            "mixes CPU architectures "
-            + ", ".join(sorted(a.value for a in archs))
-            + " (Batch rejects it, and one image cannot run on both)"
-        )
-    return None
-
-
-_MI_QUEUES = "https://docs.aws.amazon.com/batch/latest/userguide/ecs-managed-instances-job-queues.html"
-
-
-@rule(
-    "BK-I1",
-    "A job queue's ECS Managed Instances environments are not mixed with EC2 or Fargate environments.",
-    f"{_MI_QUEUES} (you cannot mix Amazon ECS Managed Instances compute environments with Fargate or "
-    "Amazon EC2 compute environments in the same job queue)",
-)
-def queue_managed_instances_alone(envs: Environments) -> str | None:
-    kinds = {p.kind.managed_instances for _, p in envs if p is not None and not p.kind.service}
-    if len(kinds) > 1:
-        return "mixes ECS Managed Instances environments with EC2 or Fargate environments (Batch rejects it)"
-    return None
-
-
-@rule(
-    "BK-I2",
-    "In a job queue of ECS Managed Instances environments, every on-demand environment comes before any "
-    "Spot one.",
-    f"{_MI_QUEUES} (Spot compute environments cannot be ordered before On-Demand compute environments)",
-)
-def queue_managed_instances_on_demand_first(envs: Environments) -> str | None:
-    seen_spot = None
-    for name, p in envs:
-        if p is None or not p.kind.managed_instances:
-            continue
-        if p.spot:
-            seen_spot = seen_spot or name
-        elif seen_spot is not None:
-            return (
-                f"orders the Spot ECS Managed Instances environment {seen_spot} before the on-demand one "
-                f"{name} (Batch requires on-demand environments first)"
-            )
-    return None
-
-
-@rule(
-    "BK-V3",
-    "A job queue has either service environments (SageMaker Training) or compute environments, never both.",
-    f"{_CREATE_QUEUE} (a job queue can't have both a serviceEnvironmentOrder and a computeEnvironmentOrder)",
-)
-def queue_service_or_compute(envs: Environments) -> str | None:
-    kinds = {p.kind.service for _, p in envs if p is not None}
-    if len(kinds) > 1:
-        return "mixes service environments with compute environments (Batch rejects it)"
-    return None
-
-
-QUEUE_RULES = (
-    queue_environment_count,
-    queue_no_duplicates,
-    queue_one_provisioning,
-    queue_one_orchestration,
-    queue_one_architecture,
-    queue_managed_instances_alone,
-    queue_managed_instances_on_demand_first,
-    queue_service_or_compute,
-)
-
-
-def check_queue(envs: Environments) -> list[tuple[str, str]]:
-    """Every queue composition problem as ``(rule id, reason)``."""
-    found = []
-    for check in QUEUE_RULES:
-        why = check(envs)
-        if why is not None:
-            found.append((check.rule_id, why))  # type: ignore[attr-defined]
-    return found
-
-
-# -- fair share -------------------------------------------------------------------------------------
-_SUBMIT_JOB = "https://docs.aws.amazon.com/batch/latest/APIReference/API_SubmitJob.html"
-
-
-@rule(
-    "BK-S1",
-    "A job submitted to a queue with a fair-share scheduling policy carries a share identifier; one "
-    "submitted to a queue without a policy carries none.",
-    f"{_SUBMIT_JOB} (shareIdentifier: required with a fair-share policy, not allowed without one)",
-)
-def share_identifier_matches(queue: QueueProfile, share_identifier: str | None) -> str | None:
-    if queue.fair_share is True and not share_identifier:
-        return (
-            "has a fair-share scheduling policy, so SubmitJob requires a share identifier: pass "
-            "share_identifier=... to this submit path"
-        )
-    if queue.fair_share is False and share_identifier:
-        return "has no fair-share scheduling policy, so SubmitJob rejects a share identifier: drop it"
-    return None
 
 
 # -- job fits environment -----------------------------------------------------------------------------
@@ -506,44 +304,6 @@ def fit_consumables(job: JobRequirements, env: ComputeProfile | None = None) -> 
             for c in over
         )
     return None
-
-
-@rule(
-    "BK-R2",
-    "A job (definition or submission) names at most 5 consumable resources, each once, each with a whole "
-    "quantity of at least 1.",
-    f"{_CONSUMABLES_FOR_JOBS} (up to 5 resources for each job) and "
-    "https://docs.aws.amazon.com/batch/latest/APIReference/API_ConsumableResourceRequirement.html (quantity: "
-    "Long)",
-)
-def consumables_well_formed(requests: Sequence[ConsumableRequest]) -> str | None:
-    if len(requests) > MAX_CONSUMABLES_PER_JOB:
-        return (
-            f"names {len(requests)} consumable resources; Batch allows up to {MAX_CONSUMABLES_PER_JOB} a job"
-        )
-    names = [c.resource for c in requests]
-    twice = sorted({n for n in names if names.count(n) > 1})
-    if twice:
-        return f"names consumable resource {', '.join(twice)} twice"
-    bad = [
-        c
-        for c in requests
-        if isinstance(c.quantity, bool) or not isinstance(c.quantity, int) or c.quantity < 1
-    ]
-    if bad:
-        return (
-            f"requests {bad[0].quantity!r} of {bad[0].resource}: a quantity is a whole number of at least 1 "
-            "(drop a resource the job does not need)"
-        )
-    return None
-
-
-def check_consumables(requests: Sequence[ConsumableRequest]) -> str | None:
-    """The first problem with a job's consumable resource requests (BK-R2, then BK-R1), or None."""
-    why = consumables_well_formed(requests)
-    if why is None:
-        why = fit_consumables(JobRequirements(Platform.EC2, 1, 4, consumables=tuple(requests)))
-    return why
 
 
 FIT_RULES = (
