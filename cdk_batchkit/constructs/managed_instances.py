@@ -32,7 +32,7 @@ from .nag import acknowledge, managed_policy_finding
 from .network import BatchNetwork
 
 _MI_CE = "https://docs.aws.amazon.com/batch/latest/userguide/ecs-managed-instances-compute-environments.html"
-_INFRA_POLICY = "service-role/AmazonECSInfrastructureRolePolicyForManagedInstances"
+_INFRA_POLICY = "AmazonECSInfrastructureRolePolicyForManagedInstances"
 _INSTANCE_POLICY = "AmazonECSInstanceRolePolicyForManagedInstances"
 
 register(
