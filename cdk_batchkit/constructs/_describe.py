@@ -9,68 +9,100 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Token
+from aws_cdk import Stack, Token
 from aws_cdk import aws_batch as batch
-from aws_cdk import aws_ec2 as ec2
 
 from ..model import (
-    Architecture,
     ComputeKind,
     ComputeProfile,
     JobRequirements,
     NodeGroup,
     Platform,
     QueueProfile,
-    architecture_of,
-    is_gpu,
+)
+from ..model.compute import ComputeSettings
+from ..model.queues import FairSharePolicy
+
+_L2_ENVIRONMENTS = (
+    batch.ManagedEc2EcsComputeEnvironment,
+    batch.ManagedEc2EksComputeEnvironment,
+    batch.FargateComputeEnvironment,
+    batch.UnmanagedComputeEnvironment,
 )
 
 
-def profile_of_environment(env: Any) -> ComputeProfile | None:
-    """The profile of a compute environment: ours (with network facts), an L2 one (from its properties),
-    or None for an imported one."""
+def is_ours(env: Any) -> bool:
+    """Whether ``env`` is the L2 resource of one of this library's compute constructs."""
     owner = env.node.scope
-    profile = getattr(owner, "profile", None)
-    if isinstance(profile, ComputeProfile) and getattr(owner, "resource", None) is env:
-        return profile
-    maxv = getattr(env, "maxv_cpus", None)
-    maxv_cpus = None if maxv is None or Token.is_unresolved(maxv) else int(maxv)
-    if isinstance(env, batch.UnmanagedComputeEnvironment):
-        return ComputeProfile(ComputeKind.UNMANAGED, architecture=None)
-    if isinstance(env, batch.FargateComputeEnvironment):
-        return ComputeProfile(
-            ComputeKind.of(spot=bool(env.spot), fargate=True), architecture=None, maxv_cpus=maxv_cpus
-        )
-    eks = isinstance(env, batch.ManagedEc2EksComputeEnvironment)
-    if not (eks or isinstance(env, batch.ManagedEc2EcsComputeEnvironment)):
+    if getattr(owner, "resource", None) is not env:
+        return False
+    return isinstance(getattr(owner, "profile", None), ComputeProfile)
+
+
+def settings_of_environment(env: Any) -> ComputeSettings | None:
+    """The settings an ``aws_batch`` compute environment defined in this app renders (read from its L1's
+    properties, so exactly what the template holds, "optimal" included), or None (imported, or one of
+    this library's, whose constructs keep their own settings)."""
+    if not isinstance(env, _L2_ENVIRONMENTS) or is_ours(env):
         return None
-    names = [t.to_string() for t in env.instance_types or []]
-    names += [
-        ec2.InstanceType.of(c, ec2.InstanceSize.LARGE).to_string().split(".", 1)[0]
-        for c in env.instance_classes or []
-    ]
-    archs = {architecture_of(t) for t in names}
-    # The L2 appends "optimal" unless told not to (a prop it does not expose): assume it does, so a job
-    # is never rejected for want of instances the environment may well have.
-    types = (*names, "optimal") if archs <= {Architecture.X86_64} else tuple(names)
-    return ComputeProfile(
-        ComputeKind.of(spot=bool(env.spot), eks=eks),
-        architecture=archs.pop() if len(archs) == 1 else Architecture.X86_64,
-        maxv_cpus=maxv_cpus,
-        instance_types=types,
-        gpu=any(is_gpu(t) for t in names),
+    cfn = env.node.default_child
+    if not isinstance(cfn, batch.CfnComputeEnvironment):
+        return None
+    # The L1's properties as the L2 set them (camelCase); raw overrides added later are not seen.
+    properties = Stack.of(cfn).resolve(cfn._cfn_properties)
+    return ComputeSettings.from_api(properties) if isinstance(properties, dict) else None
+
+
+def profile_of_environment(env: Any) -> ComputeProfile | None:
+    """The profile of a compute environment: ours (with network facts), an L2 one (from the properties
+    it renders: kind, maxvCpus, instance types and their architecture, and whether its instances run
+    Amazon Linux 2023 and have swap, where that is knowable), or None for an imported one."""
+    if is_ours(env):
+        profile: ComputeProfile = env.node.scope.profile
+        return profile
+    settings = settings_of_environment(env)
+    return None if settings is None else profile_of_settings(settings)
+
+
+def profile_of_settings(settings: ComputeSettings) -> ComputeProfile:
+    """The profile of an environment described by its rendered settings."""
+    if settings.kind is ComputeKind.UNMANAGED:
+        # Your instances: architecture, GPUs and AMI unknown.
+        return ComputeProfile(ComputeKind.UNMANAGED, architecture=None)
+    return settings.profile()
+
+
+def fair_share_of_queue(queue: batch.IJobQueue) -> FairSharePolicy | None:
+    """The fair-share policy of an L2 job queue defined in this app (None: none, or not knowable)."""
+    policy = getattr(queue, "scheduling_policy", None) if isinstance(queue, batch.JobQueue) else None
+    if not isinstance(policy, batch.FairshareSchedulingPolicy):
+        return None
+    decay, reservation = policy.share_decay, policy.compute_reservation
+    seconds = None if decay is None else decay.to_seconds()
+    return FairSharePolicy.of(
+        [(s.share_identifier, s.weight_factor) for s in policy.shares],
+        share_decay_seconds=None if seconds is None or Token.is_unresolved(seconds) else seconds,
+        compute_reservation=None
+        if reservation is None or Token.is_unresolved(reservation)
+        else int(reservation),
     )
 
 
 def profile_of_queue(queue: batch.IJobQueue) -> QueueProfile | None:
-    """The profile of an L2 job queue defined in this app (None for an imported one)."""
+    """The profile of an L2 job queue defined in this app (None for an imported one): its environments
+    and, with a fair-share policy, the share identifiers it lists."""
     if not isinstance(queue, batch.JobQueue):
         return None
     ordered = sorted(queue.compute_environments, key=lambda o: o.order)
     environments = tuple(
         (_label(o.compute_environment), profile_of_environment(o.compute_environment)) for o in ordered
     )
-    return QueueProfile(environments, fair_share=queue.scheduling_policy is not None)
+    policy = fair_share_of_queue(queue)
+    return QueueProfile(
+        environments,
+        fair_share=queue.scheduling_policy is not None,
+        share_identifiers=None if policy is None else policy.share_identifiers,
+    )
 
 
 def _label(env: Any) -> str:

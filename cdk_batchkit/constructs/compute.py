@@ -4,133 +4,77 @@ Each wraps the ``aws_cdk.aws_batch`` L2 (exposed as ``.resource``) and fixes its
 defaults: a hardened launch template referenced by version number, AL2023
 images kept up to date, in-place infrastructure updates that let running jobs
 finish, no idle capacity, and none of the instance/strategy combinations Batch
-rejects at deploy time. Each also describes itself as a :class:`ComputeProfile`
-so a queue can check at synth that a job can ever run on it.
+rejects at deploy time. Each translates its props into a
+:class:`~cdk_batchkit.model.compute.ComputeSettings` (the rules of
+:mod:`cdk_batchkit.model.rules.compute` judge it) and describes itself as a
+:class:`ComputeProfile` so a queue can check at synth that a job can ever run on it.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
-from enum import Enum
+from dataclasses import replace
 from typing import Any
 
-from aws_cdk import Annotations, Duration, Size, Stack, Tags
+from aws_cdk import Duration, Size, Stack, Tags
 from aws_cdk import aws_batch as batch
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from ..model import Architecture, ComputeKind, ComputeProfile, SharedMount, architecture_of, is_gpu, shape_of
-from ..model.ec2_types import instance_type_problem
-from ..model.rules import register
-from ._validation import check_range, check_seconds, check_whole, fail, is_token
+from ..model import Architecture, ComputeKind, ComputeProfile
+from ..model.compute import (
+    GPU_FAMILIES,
+    MIN_ROOT_GIB,
+    ON_DEMAND_DEFAULT,
+    SPOT_FAMILIES,
+    AllocationStrategy,
+    ComputeSettings,
+    EbsVolume,
+    LaunchTemplateFacts,
+    default_instance_types,
+    user_data_creates_swap,
+)
+from ..model.rules import check_compute, fargate_not_updatable
+from ..model.rules.compute import (
+    FARGATE_NOT_UPDATABLE,
+    apply,
+    compute_allocation_strategy,
+    compute_architecture,
+    compute_best_fit_updates,
+    compute_capacity,
+    compute_instance_sizes_known,
+    compute_instance_types_exist,
+    compute_root_volume,
+    compute_spot_bid,
+    compute_update_timeout,
+)
+from ..model.values import known
+from ._validation import fail, is_token, report
 from .encryption import KeyUser, encryption_key
 from .nag import acknowledge, managed_policy_finding
 from .network import BatchNetwork
 from .storage import LustreMount, mount_lustre
 
-#: Spot capacity is deep when it is diversified: several families and generations.
-SPOT_FAMILIES = {
-    Architecture.X86_64: ("c6i", "c7i", "c6a", "m6i", "m7i", "m6a", "r6i", "r7i", "c5", "m5"),
-    Architecture.ARM64: ("c6g", "c7g", "c8g", "m6g", "m7g", "m8g", "r6g", "r7g"),
-}
-#: Batch picks current-generation general/compute/memory types for these aliases.
-ON_DEMAND_DEFAULT = {Architecture.X86_64: ("default_x86_64",), Architecture.ARM64: ("default_arm64",)}
-GPU_FAMILIES = ("g6", "g5", "g4dn")
+__all__ = [
+    "FARGATE_NOT_UPDATABLE",
+    "GPU_FAMILIES",
+    "ON_DEMAND_DEFAULT",
+    "SPOT_FAMILIES",
+    "AllocationStrategy",
+    "BatchComputeEnvironment",
+    "Ec2ComputeEnvironment",
+    "FargateComputeEnvironment",
+    "UnmanagedComputeEnvironment",
+    "check_managed_ec2",
+    "choose_instances",
+    "default_instance_types",
+    "hardened_launch_template",
+    "l2_allocation",
+    "pin",
+    "spot_fleet_role_for",
+]
 
-
-class AllocationStrategy(Enum):
-    """Every allocation strategy CloudFormation and Batch accept (the L2 enum lacks the last two).
-
-    Source: https://docs.aws.amazon.com/batch/latest/APIReference/API_ComputeResource.html
-    (allocationStrategy) and https://docs.aws.amazon.com/batch/latest/userguide/allocation-strategies.html
-    """
-
-    #: Lowest-cost type that fits; waits for it (no in-place updates; Spot needs a fleet role).
-    BEST_FIT = "BEST_FIT"
-    #: Best fit, then more types as needed (on-demand or Spot).
-    BEST_FIT_PROGRESSIVE = "BEST_FIT_PROGRESSIVE"
-    #: On-demand only: types in the order ``instance_types`` lists them (families expanded best-fit).
-    BEST_FIT_PROGRESSIVE_ORDERED = "BEST_FIT_PROGRESSIVE_ORDERED"
-    #: Spot only: the pools least likely to be interrupted.
-    SPOT_CAPACITY_OPTIMIZED = "SPOT_CAPACITY_OPTIMIZED"
-    #: Spot only: capacity first, then ``instance_types`` order on a best-effort basis.
-    SPOT_CAPACITY_OPTIMIZED_PRIORITIZED = "SPOT_CAPACITY_OPTIMIZED_PRIORITIZED"
-    #: Spot only: least likely to be interrupted and lowest price (recommended for Spot).
-    SPOT_PRICE_CAPACITY_OPTIMIZED = "SPOT_PRICE_CAPACITY_OPTIMIZED"
-
-    @property
-    def spot_only(self) -> bool:
-        return self.value.startswith("SPOT_")
-
-    @property
-    def on_demand_only(self) -> bool:
-        return self is AllocationStrategy.BEST_FIT_PROGRESSIVE_ORDERED
-
-
-_ALLOCATION_STRATEGIES = "https://docs.aws.amazon.com/batch/latest/APIReference/API_ComputeResource.html"
-_LAUNCH_TEMPLATES = "https://docs.aws.amazon.com/batch/latest/userguide/launch-templates.html"
-register(
-    "BK-C19",
-    "Allocation strategy pairing: SPOT_* strategies only with Spot, BEST_FIT_PROGRESSIVE_ORDERED only "
-    "on-demand; any strategy CloudFormation accepts is rendered (strings or the L2 enum are taken too).",
-    f"{_ALLOCATION_STRATEGIES} (allocationStrategy: only available for Spot Instance / On-Demand Instance "
-    "compute resources) and https://docs.aws.amazon.com/batch/latest/userguide/allocation-strategies.html",
-)
-register(
-    "BK-C10",
-    "A launch template of yours defined in the app requires IMDSv2 (HttpTokens required) with a hop limit "
-    "of at most 2, like the library's own.",
-    f"{_LAUNCH_TEMPLATES} (Batch merges your template's settings into its own) and "
-    "https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/configuring-IMDS-new-instances.html",
-)
-register(
-    "BK-C11",
-    "A launch template of yours encrypts every EBS volume it maps; one that maps no root volume warns "
-    "that root encryption then depends on the account's EBS encryption by default.",
-    f"{_LAUNCH_TEMPLATES} (resizing and encrypting the root volume through a launch template) and "
-    "https://docs.aws.amazon.com/ebs/latest/userguide/encryption-by-default.html",
-)
-register(
-    "BK-C12",
-    "A launch template's user data is MIME multipart (ec2.MultipartUserData); the library's own "
-    "root-volume and user-data props are refused next to a template of yours.",
-    f"{_LAUNCH_TEMPLATES} (user data in a launch template must be in the MIME multi-part archive format)",
-)
-register(
-    "BK-C13",
-    "*Warning*: an imported launch template (not defined in the app) cannot be inspected: IMDSv2, hop "
-    "limit, volume encryption and user data format are named as not checked.",
-    _LAUNCH_TEMPLATES,
-)
-register(
-    "BK-C14",
-    "An AMI given by id looks like an EC2 image id (ami- and 8 or 17 hex digits).",
-    "https://docs.aws.amazon.com/batch/latest/APIReference/API_Ec2Configuration.html (imageIdOverride) and "
-    "https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/resource-ids.html",
-)
-register(
-    "BK-C15",
-    "*Warning*: an EC2 key pair (SSH) is opt-in and noted: Session Manager reaches the instances without "
-    "open ports or keys; the plan lists it as a security finding.",
-    "https://docs.aws.amazon.com/batch/latest/APIReference/API_ComputeResource.html (ec2KeyPair) and "
-    "https://docs.aws.amazon.com/systems-manager/latest/userguide/session-manager.html",
-)
-register(
-    "BK-C16",
-    "Explicit subnets are a subset of the network's own subnets (so the fit check's network facts hold); "
-    "not with cluster_placement.",
-    "https://docs.aws.amazon.com/batch/latest/APIReference/API_ComputeResource.html (subnets) and "
-    "https://docs.aws.amazon.com/batch/latest/userguide/fargate.html",
-)
-register(
-    "BK-C17",
-    "Instance and volume tags: at most 50, keys 1-128 and values 0-256 characters, no aws: prefix.",
-    "https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/Using_Tags.html#tag-restrictions and "
-    "https://docs.aws.amazon.com/batch/latest/APIReference/API_ComputeResource.html (tags)",
-)
-_AMI_ID = re.compile(r"^ami-([0-9a-f]{8}|[0-9a-f]{17})$")
 #: Our strategies the L2 enum knows (the L2 gets the nearest one; the override renders ours).
 _L2_STRATEGY = {
     AllocationStrategy.BEST_FIT: batch.AllocationStrategy.BEST_FIT,
@@ -139,6 +83,8 @@ _L2_STRATEGY = {
     AllocationStrategy.SPOT_CAPACITY_OPTIMIZED_PRIORITIZED: batch.AllocationStrategy.SPOT_CAPACITY_OPTIMIZED,
     AllocationStrategy.SPOT_PRICE_CAPACITY_OPTIMIZED: batch.AllocationStrategy.SPOT_PRICE_CAPACITY_OPTIMIZED,
 }
+_INSTANCE_POLICY = "service-role/AmazonEC2ContainerServiceforEC2Role"
+_SPOT_FLEET_POLICY = "service-role/AmazonEC2SpotFleetTaggingRole"
 
 
 def _selection_args(selection: ec2.SubnetSelection) -> dict[str, Any]:
@@ -153,8 +99,13 @@ def _selection_args(selection: ec2.SubnetSelection) -> dict[str, Any]:
     return {n: getattr(selection, n) for n in names if getattr(selection, n, None) is not None}
 
 
-# ECS-optimized AL2023 root volumes are built from a 30 GiB snapshot; a smaller volume cannot launch.
-_MIN_ROOT_GIB = 30
+def _seconds(duration: Duration | None) -> float | None:
+    return None if duration is None else known(duration.to_seconds())
+
+
+def _gib(size: Size | None) -> float | None:
+    mib = None if size is None else known(size.to_mebibytes())
+    return None if mib is None else mib / 1024
 
 
 class BatchComputeEnvironment(Construct):
@@ -162,24 +113,19 @@ class BatchComputeEnvironment(Construct):
     (a :class:`cdk_batchkit.model.ComputeProfile`, what the synth rules check jobs against)."""
 
     resource: batch.IComputeEnvironment
-    profile: ComputeProfile
+    _profile: ComputeProfile
+
+    @property
+    def profile(self) -> ComputeProfile:
+        return self._profile
+
+    @profile.setter
+    def profile(self, value: ComputeProfile) -> None:
+        self._profile = value
 
     @property
     def compute_environment_arn(self) -> str:
         return self.resource.compute_environment_arn
-
-
-def _check_capacity(scope: Construct, minv_cpus: int, maxv_cpus: int) -> None:
-    check_range(scope, "minv_cpus", minv_cpus, 0, 100_000)
-    check_range(scope, "maxv_cpus", maxv_cpus, 1, 100_000)
-    if not is_token(minv_cpus) and not is_token(maxv_cpus) and minv_cpus > maxv_cpus:
-        fail(scope, "minv_cpus", minv_cpus, f"must not exceed maxv_cpus ({maxv_cpus})")
-
-
-def _check_update(scope: Construct, update_timeout: Duration) -> None:
-    # Batch's JobExecutionTimeoutMinutes is 1-360 whole minutes.
-    check_seconds(scope, "update_timeout", update_timeout, 60, 360 * 60)
-    check_whole(scope, "update_timeout", update_timeout.to_seconds() / 60, "minutes")
 
 
 def check_managed_ec2(
@@ -190,14 +136,17 @@ def check_managed_ec2(
     spot_bid_percentage: int | None,
     update_timeout: Duration | None,
 ) -> Duration:
-    """The capacity, Spot bid and update checks every managed EC2 (ECS or EKS) environment makes;
-    returns the update timeout (default 30 minutes)."""
-    _check_capacity(scope, minv_cpus, maxv_cpus)
-    check_range(scope, "spot_bid_percentage", spot_bid_percentage, 1, 100)
-    if spot_bid_percentage is not None and not spot:
-        fail(scope, "spot_bid_percentage", spot_bid_percentage, "only applies with spot=True")
+    """The capacity, Spot bid and update checks every managed EC2 (ECS or EKS) environment makes
+    (BK-C1, BK-C2, BK-C3, reported on ``scope``); returns the update timeout (default 30 minutes)."""
     timeout = update_timeout or Duration.minutes(30)
-    _check_update(scope, timeout)
+    settings = ComputeSettings(
+        kind=ComputeKind.of(spot=spot),
+        minv_cpus=minv_cpus,
+        maxv_cpus=maxv_cpus,
+        spot_bid_percentage=spot_bid_percentage,
+        update_timeout_seconds=_seconds(timeout),
+    )
+    report(scope, apply((compute_capacity, compute_spot_bid, compute_update_timeout), settings))
     return timeout
 
 
@@ -209,17 +158,37 @@ def choose_instances(
     gpu: bool,
     allocation_strategy: AllocationStrategy | batch.AllocationStrategy | str | None,
     replace_compute_environment: bool | None,
+    *,
+    eks: bool = False,
 ) -> tuple[tuple[str, ...], AllocationStrategy, bool]:
     """The checked instance types (default by Spot, architecture and GPU), the allocation strategy and
-    whether updates replace the environment, for a managed EC2 (ECS or EKS) environment."""
-    types = (
-        tuple(instance_types)
-        if instance_types is not None
-        else default_instance_types(spot, architecture, gpu)
+    whether updates replace the environment, for a managed EC2 (ECS or EKS) environment (BK-C4, BK-C6,
+    BK-C7, BK-C8, BK-C19, reported on ``scope``)."""
+    settings = ComputeSettings(
+        kind=ComputeKind.of(spot=spot, eks=eks),
+        architecture=architecture,
+        gpu=gpu,
+        instance_types=(
+            tuple(instance_types)
+            if instance_types is not None
+            else default_instance_types(spot, architecture, gpu)
+        ),
+        allocation_strategy=allocation_strategy,
+        replace_compute_environment=replace_compute_environment,
     )
-    check_instance_types(scope, types, architecture, gpu)
-    strategy, replace = allocation(scope, spot, allocation_strategy, replace_compute_environment)
-    return types, strategy, replace
+    report(scope, apply(_INSTANCE_RULES, settings))
+    strategy = settings.strategy
+    assert strategy is not None  # BK-C19 refused an unknown name
+    return tuple(settings.instance_types or ()), strategy, settings.replaces
+
+
+_INSTANCE_RULES = (
+    compute_instance_types_exist,
+    compute_instance_sizes_known,
+    compute_architecture,
+    compute_allocation_strategy,
+    compute_best_fit_updates,
+)
 
 
 class Ec2ComputeEnvironment(BatchComputeEnvironment):
@@ -272,7 +241,9 @@ class Ec2ComputeEnvironment(BatchComputeEnvironment):
         :param maxv_cpus: upper bound on vCPUs. Default: 256.
         :param root_volume_size: size of the encrypted gp3 root volume (at least 30 GiB). Default: 30 GiB.
         :param user_data_commands: shell commands run at boot, added as a part of the MIME multipart
-            user data Batch requires; more parts can be added through ``.user_data``. Default: none.
+            user data Batch requires; more parts can be added through ``.user_data``. User data that runs
+            ``mkswap``/``swapon`` gives the instances swap (the profile says so, so ``max_swap`` is not
+            reported as doing nothing). Default: none.
         :param spot_bid_percentage: highest Spot price as a percentage of on-demand (1-100). Default: up to
             the on-demand price.
         :param replace_compute_environment: replace the environment (new ARN, queues re-pointed) on updates
@@ -299,7 +270,9 @@ class Ec2ComputeEnvironment(BatchComputeEnvironment):
             defined here. Default: the hardened template (``.launch_template``).
         :param machine_image: an AMI (``ecs.EcsOptimizedImage.amazon_linux2023(...)``, any
             ``ec2.IMachineImage`` or an image id ``"ami-..."``) instead of the latest ECS-optimized AL2023
-            image Batch picks; Batch does not update a custom AMI. Default: Batch's image.
+            image Batch picks; Batch does not update a custom AMI. With one, the profile does not know whether
+            the instances run Amazon Linux 2023 or have swap, so the container checks that need it are
+            skipped. Default: Batch's image (ECS AL2023: no swap unless user data creates it).
         :param key_pair: an EC2 key pair for SSH to the instances. Default: none (use Session Manager; a
             key pair is noted at synth and listed in the plan as a security finding).
         :param security_groups: more security groups for the instances, besides the network's. Default: none.
@@ -307,38 +280,14 @@ class Ec2ComputeEnvironment(BatchComputeEnvironment):
             network's subnets of its mode.
         :param tags: tags for the instances (``computeResources.tags``) and, on the library's launch
             template, their volumes. Default: none.
-        :param compute_environment_name: physical name. Default: generated (a fixed name blocks replacement).
+        :param compute_environment_name: physical name (1-128 letters, digits, ``-`` and ``_``). Default:
+            generated (a fixed name blocks replacement).
         :param lustre: FSx for Lustre file systems (:class:`LustreMount`) every instance mounts at boot (the
             AL2023 Lustre client, a user-data part), with TCP 988 and 1018-1023 opened between the compute
             security group and each file system's; jobs use them through :class:`LustreVolume`.
             Default: none.
         """
         super().__init__(scope, construct_id)
-        update_timeout = check_managed_ec2(
-            self, minv_cpus, maxv_cpus, spot, spot_bid_percentage, update_timeout
-        )
-        if gpu and architecture is Architecture.ARM64:
-            fail(self, "gpu", gpu, "GPU compute uses the x86_64 AL2023 NVIDIA image; use architecture=X86_64")
-        if multi_node and spot:
-            # https://docs.aws.amazon.com/batch/latest/userguide/mnp-ce.html
-            fail(self, "multi_node", multi_node, "multi-node parallel jobs are not supported on Spot")
-        if launch_template is not None and (root_volume_size is not None or user_data_commands):
-            fail(
-                self,
-                "launch_template",
-                launch_template.node.path,
-                "root_volume_size and user_data_commands shape the library's own launch template; put them "
-                "in yours (block devices, MIME multipart user data) instead",
-            )
-        if (
-            isinstance(machine_image, str)
-            and not is_token(machine_image)
-            and not _AMI_ID.match(machine_image)
-        ):
-            fail(self, "machine_image", machine_image, "is not an AMI id (ami- and 8 or 17 hex digits)")
-        self._check_tags(tags)
-        if vpc_subnets is not None and cluster_placement:
-            fail(self, "vpc_subnets", vpc_subnets, "cluster_placement picks the subnets of one zone itself")
         if cluster_placement and placement_group is not None:
             fail(
                 self,
@@ -346,13 +295,69 @@ class Ec2ComputeEnvironment(BatchComputeEnvironment):
                 cluster_placement,
                 "give either placement_group or cluster_placement",
             )
+        timeout = update_timeout or Duration.minutes(30)
+        library_props = (("root_volume_size",) if root_volume_size is not None else ()) + (
+            ("user_data_commands",) if user_data_commands else ()
+        )
+        own_subnets = None
+        if vpc_subnets is not None and not cluster_placement:
+            own_subnets = network.vpc.select_subnets(**_selection_args(vpc_subnets)).subnets
+        settings = ComputeSettings(
+            kind=ComputeKind.of(spot=spot),
+            name=compute_environment_name,
+            minv_cpus=minv_cpus,
+            maxv_cpus=maxv_cpus,
+            architecture=architecture,
+            gpu=gpu,
+            instance_types=(
+                tuple(instance_types)
+                if instance_types is not None
+                else default_instance_types(spot, architecture, gpu)
+            ),
+            allocation_strategy=allocation_strategy,
+            replace_compute_environment=replace_compute_environment,
+            spot_bid_percentage=spot_bid_percentage,
+            update_timeout_seconds=_seconds(timeout),
+            root_volume_gib=_gib(root_volume_size or Size.gibibytes(MIN_ROOT_GIB)),
+            library_template_props=library_props,
+            launch_template=_template_facts(launch_template) if launch_template is not None else None,
+            image_type="ECS_AL2023_NVIDIA" if gpu else "ECS_AL2023",
+            image_id=machine_image if isinstance(machine_image, str) else None,
+            custom_image=machine_image is not None and not isinstance(machine_image, str),
+            key_pair=None if key_pair is None else str(key_pair.key_pair_name),
+            tags=dict(tags) if tags else None,
+            multi_node=multi_node,
+            subnets=(
+                None if vpc_subnets is None else tuple((s.subnet_id, s.node.path) for s in own_subnets or ())
+            ),
+            network_subnets=(
+                None
+                if own_subnets is None
+                else tuple(
+                    s.subnet_id
+                    for s in network.vpc.select_subnets(
+                        subnet_type=network.subnet_selection.subnet_type
+                    ).subnets
+                )
+            ),
+            network_subnet_type=str(network.subnet_selection.subnet_type),
+            cluster_placement=cluster_placement,
+            user_data_swap=user_data_creates_swap("\n".join(user_data_commands)),
+        )
+        report(self, check_compute(settings))
+        #: What the rules judged: the settings of this environment (CDK-free).
+        self.settings = settings
+        types, strategy, replace = tuple(settings.instance_types or ()), settings.strategy, settings.replaces
+        assert strategy is not None
         #: Where the instances run.
         self.network = network
         groups: list[ec2.ISecurityGroup] = [network.security_group]
         if multi_node:
             groups.append(network.cluster_security_group)
         groups += [g for g in security_groups if all(g is not h for h in groups)]
-        subnets = network.subnet_selection if vpc_subnets is None else self._own_subnets(network, vpc_subnets)
+        subnets = (
+            network.subnet_selection if own_subnets is None else ec2.SubnetSelection(subnets=own_subnets)
+        )
         if cluster_placement:
             # https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/placement-strategies.html#placement-groups-cluster
             # (a cluster placement group is in a single Availability Zone) and
@@ -365,14 +370,9 @@ class Ec2ComputeEnvironment(BatchComputeEnvironment):
             subnets = ec2.SubnetSelection(subnets=[s for s in selected if s.availability_zone == zone])
         #: The placement group, when one was given or created.
         self.placement_group = placement_group
-
-        types, strategy, replace = choose_instances(
-            self, instance_types, spot, architecture, gpu, allocation_strategy, replace_compute_environment
-        )
         best_fit = strategy is AllocationStrategy.BEST_FIT
 
         if launch_template is not None:
-            self._check_launch_template(launch_template)
             given = getattr(launch_template, "user_data", None)
             #: The MIME multipart user data of the launch template (None when yours has none or is imported).
             self.user_data: ec2.MultipartUserData | None = (
@@ -383,7 +383,7 @@ class Ec2ComputeEnvironment(BatchComputeEnvironment):
         else:
             # The hardened launch template: IMDSv2 only (hop limit 2 for containers), encrypted gp3 root.
             self.launch_template, self.user_data = hardened_launch_template(
-                self, root_volume_size, user_data_commands
+                self, root_volume_size, user_data_commands, checked=True
             )
             for key, value in (tags or {}).items():
                 # Batch tags the instances (computeResources.tags); the template's tag specifications
@@ -401,13 +401,6 @@ class Ec2ComputeEnvironment(BatchComputeEnvironment):
             if self.user_data is not None
             else ()
         )
-        if key_pair is not None:
-            Annotations.of(self).add_warning_v2(
-                "batchkit:ec2-key-pair",
-                f"key_pair={key_pair.key_pair_name!r} lets SSH in with that key (BK-C15): Session Manager "
-                "reaches instances without open ports or keys, and is logged; the security group here "
-                "allows no inbound traffic, so open port 22 yourself if you keep the key.",
-            )
         spot_fleet_role = spot_fleet_role_for(self) if spot and best_fit else None
         image = batch.EcsMachineImageType.ECS_AL2023_NVIDIA if gpu else batch.EcsMachineImageType.ECS_AL2023
         self.resource = batch.ManagedEc2EcsComputeEnvironment(
@@ -435,7 +428,7 @@ class Ec2ComputeEnvironment(BatchComputeEnvironment):
             placement_group=placement_group,
             instance_role=instance_role,
             replace_compute_environment=replace,
-            update_timeout=update_timeout,
+            update_timeout=timeout,
             terminate_on_update=terminate_on_update,
             update_to_latest_image_version=True,
             compute_environment_name=compute_environment_name,
@@ -447,37 +440,16 @@ class Ec2ComputeEnvironment(BatchComputeEnvironment):
             cfn.add_property_override("ComputeResources.Ec2KeyPair", key_pair.key_pair_name)
         if tags:
             cfn.add_property_override("ComputeResources.Tags", dict(tags))
-        self._finish(
-            cfn, instance_role, spot, architecture, maxv_cpus, types, gpu, network, multi_node, shared_mounts
-        )
-
-    def _finish(
-        self,
-        cfn: batch.CfnComputeEnvironment,
-        instance_role: iam.IRole | None,
-        spot: bool,
-        architecture: Architecture,
-        maxv_cpus: int,
-        types: tuple[str, ...],
-        gpu: bool,
-        network: BatchNetwork,
-        multi_node: bool,
-        shared_mounts: tuple[SharedMount, ...],
-    ) -> None:
         if instance_role is None:
             acknowledge(
                 self.resource,
                 "IAM4",
                 "AmazonEC2ContainerServiceforEC2Role is the AWS-maintained policy the ECS agent on Batch "
                 "instances needs; AWS updates it as the agent changes.",
-                applies_to=managed_policy_finding("service-role/AmazonEC2ContainerServiceforEC2Role"),
+                applies_to=managed_policy_finding(_INSTANCE_POLICY),
             )
-        self.profile = ComputeProfile(
-            kind=ComputeKind.of(spot=spot),
-            architecture=architecture,
+        self._profile = settings.profile(
             maxv_cpus=None if is_token(maxv_cpus) else maxv_cpus,
-            instance_types=types,
-            gpu=gpu,
             public_subnets=network.public_subnets,
             private_egress=network.private_egress,
             internet=network.internet,
@@ -485,180 +457,98 @@ class Ec2ComputeEnvironment(BatchComputeEnvironment):
             shared_mounts=shared_mounts,
         )
 
-    def _check_tags(self, tags: Mapping[str, str] | None) -> None:
-        """BK-C17: EC2 tag restrictions."""
-        if not tags:
-            return
-        if len(tags) > 50:
-            fail(self, "tags", f"{len(tags)} tags", "EC2 allows at most 50 tags per resource")
-        for key, value in tags.items():
-            if is_token(key) or is_token(value):
-                continue
-            if not 1 <= len(key) <= 128 or len(value) > 256:
-                fail(self, "tags", {key: value}, "keys are 1-128 characters and values at most 256")
-            if key.lower().startswith("aws:"):
-                fail(self, "tags", {key: value}, "the aws: prefix is reserved for AWS")
+    @property
+    def profile(self) -> ComputeProfile:
+        """The environment's profile; whether the instances have swap is read from the user data as it is
+        now (parts added through ``.user_data`` count)."""
+        profile = self._profile
+        if profile.swap is None or self.user_data is None:
+            return profile
+        swap = user_data_creates_swap(_script(self, self.user_data))
+        return profile if swap == profile.swap else replace(profile, swap=swap)
 
-    def _own_subnets(self, network: BatchNetwork, selection: ec2.SubnetSelection) -> ec2.SubnetSelection:
-        """BK-C16: explicit subnets must be some of the network's own (its facts then hold for them)."""
-        own = {
-            s.subnet_id
-            for s in network.vpc.select_subnets(subnet_type=network.subnet_selection.subnet_type).subnets
-        }
-        picked = network.vpc.select_subnets(**_selection_args(selection)).subnets
-        outside = [s.node.path for s in picked if s.subnet_id not in own]
-        if not picked or outside:
-            fail(
-                self,
-                "vpc_subnets",
-                outside or "no subnet",
-                f"must select some of the network's {network.subnet_selection.subnet_type} subnets "
-                "(the network mode decides public IPs and egress)",
-            )
-        return ec2.SubnetSelection(subnets=picked)
-
-    def _check_launch_template(self, template: ec2.ILaunchTemplate) -> None:
-        """BK-C10..C13: what a launch template of yours must keep of the hardened one's settings."""
-        cfn = template.node.default_child if isinstance(template, ec2.LaunchTemplate) else None
-        if not isinstance(cfn, ec2.CfnLaunchTemplate):
-            Annotations.of(self).add_warning_v2(
-                "batchkit:launch-template-unchecked",
-                f"launch_template {template.node.path} is imported: not checked whether it requires IMDSv2 "
-                "with a hop limit of at most 2, encrypts its EBS volumes and has MIME multipart user data "
-                f"(BK-C13); it is referenced as version {template.version_number!s} (Batch resolves "
-                "$Default/$Latest once, when the environment is created).",
-            )
-            return
-        # The struct as the L2 built it (camelCase keys); raw overrides added later are not seen.
-        data: dict[str, Any] = Stack.of(template).resolve(cfn.launch_template_data) or {}
-        prop = "launch_template"
-        meta = data.get("metadataOptions") or {}
-        tokens = meta.get("httpTokens")
-        if isinstance(tokens, str) and tokens != "required" or tokens is None:
-            fail(
-                self,
-                prop,
-                template.node.path,
-                f"HttpTokens is {tokens!r}: require IMDSv2 (http_tokens=REQUIRED)",
-            )
-        hops = meta.get("httpPutResponseHopLimit")
-        if isinstance(hops, int) and hops > 2:
-            fail(
-                self,
-                prop,
-                template.node.path,
-                f"hop limit {hops} lets more than containers on the host reach IMDS; use at most 2",
-            )
-        mappings = data.get("blockDeviceMappings") or []
-        for mapping in mappings:
-            ebs = mapping.get("ebs") if isinstance(mapping, dict) else None
-            if isinstance(ebs, dict) and ebs.get("encrypted") is not True and not ebs.get("snapshotId"):
-                fail(
-                    self, prop, template.node.path, f"EBS volume {mapping.get('deviceName')} is not encrypted"
-                )
-        if not any(isinstance(m, dict) and m.get("deviceName") == "/dev/xvda" for m in mappings):
-            Annotations.of(self).add_warning_v2(
-                "batchkit:root-volume-unchecked",
-                f"launch_template {template.node.path} maps no root volume (/dev/xvda): its encryption "
-                "depends on the account's EBS encryption by default (BK-C11).",
-            )
-        if data.get("userData") is not None and not isinstance(
-            getattr(template, "user_data", None), ec2.MultipartUserData
-        ):
-            fail(
-                self,
-                prop,
-                template.node.path,
-                "user data must be MIME multipart (ec2.MultipartUserData) for Batch",
-            )
+    @profile.setter
+    def profile(self, value: ComputeProfile) -> None:
+        self._profile = value
 
 
-def default_instance_types(spot: bool, architecture: Architecture, gpu: bool) -> tuple[str, ...]:
-    """The default instance types of a managed EC2 (ECS or EKS) environment."""
-    if gpu:
-        return GPU_FAMILIES
-    return SPOT_FAMILIES[architecture] if spot else ON_DEMAND_DEFAULT[architecture]
+def _script(scope: Construct, user_data: ec2.UserData) -> str:
+    """User data as text (each MIME part is a Base64 token until resolved: resolve it, then join the
+    strings it holds)."""
+    strings: list[str] = []
+
+    def walk(value: Any) -> None:
+        if isinstance(value, str):
+            strings.append(value)
+        elif isinstance(value, dict):
+            for item in value.values():
+                walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+
+    walk(Stack.of(scope).resolve(user_data.render()))
+    return "\n".join(strings)
 
 
-def check_instance_types(
-    scope: Construct, types: tuple[str, ...], architecture: Architecture, gpu: bool
-) -> None:
-    """BK-C6/C7/C8: every type exists, is of ``architecture`` and is GPU exactly when ``gpu``."""
-    if not types:
-        fail(scope, "instance_types", list(types), "needs at least one instance type or family")
-    for name in types:
-        if not isinstance(name, str) or not name.strip():
-            fail(scope, "instance_types", list(types), f"{name!r} is not an instance type")
-        # BK-C7: the name must exist (the EC2 model botocore ships; ComputeResource.instanceTypes).
-        problem = instance_type_problem(name)
-        if problem is not None:
-            fail(scope, "instance_types", list(types), problem)
-        if shape_of(name) is None:
-            # BK-C8: a real family the size catalog does not know: job sizes cannot be checked.
-            Annotations.of(scope).add_warning_v2(
-                "batchkit:instance-size-unchecked",
-                f"{name} is not in the instance size catalog: jobs are not checked against its vCPUs, "
-                "memory and GPUs (they may stay RUNNABLE if none fits).",
-            )
-        if architecture_of(name) is not architecture:
-            fail(
-                scope,
-                "instance_types",
-                list(types),
-                f"{name} is {architecture_of(name).value} but architecture is {architecture.value} "
-                "(Batch rejects mixed architectures, and 'optimal' is x86_64 only)",
-            )
-        if is_gpu(name) != gpu:
-            why = "is a GPU family; set gpu=True" if is_gpu(name) else "has no GPU but gpu=True"
-            fail(scope, "instance_types", list(types), f"{name} {why}")
-
-
-def allocation(
-    scope: Construct,
-    spot: bool,
-    given: AllocationStrategy | batch.AllocationStrategy | str | None,
-    replace_compute_environment: bool | None,
-) -> tuple[AllocationStrategy, bool]:
-    """The allocation strategy (default by Spot) and whether updates replace the environment."""
-    if given is None:
-        strategy = (
-            AllocationStrategy.SPOT_PRICE_CAPACITY_OPTIMIZED
-            if spot
-            else AllocationStrategy.BEST_FIT_PROGRESSIVE
+def _template_facts(template: ec2.ILaunchTemplate) -> LaunchTemplateFacts:
+    """What can be known of a launch template of the user's: everything for one defined in the app (the
+    struct as the L2 built it; raw overrides added later are not seen), nothing for an imported one."""
+    cfn = template.node.default_child if isinstance(template, ec2.LaunchTemplate) else None
+    label = str(template.node.path)
+    if not isinstance(cfn, ec2.CfnLaunchTemplate):
+        return LaunchTemplateFacts(
+            label=label, imported=True, version=str(template.version_number), sets_image=None
         )
-    else:
-        name = given.value if isinstance(given, Enum) else str(given).upper()
-        try:
-            strategy = AllocationStrategy(name)
-        except ValueError:
-            fail(
-                scope,
-                "allocation_strategy",
-                given,
-                f"must be one of {', '.join(a.value for a in AllocationStrategy)}",
+    data: dict[str, Any] = Stack.of(template).resolve(cfn.launch_template_data) or {}
+    meta = data.get("metadataOptions") or {}
+    hops = meta.get("httpPutResponseHopLimit")
+    volumes = []
+    for mapping in data.get("blockDeviceMappings") or []:
+        if not isinstance(mapping, dict):
+            continue
+        ebs = mapping.get("ebs")
+        if isinstance(ebs, dict):
+            encrypted = ebs.get("encrypted")
+            volumes.append(
+                EbsVolume(
+                    mapping.get("deviceName"),
+                    encrypted if isinstance(encrypted, bool) else None,
+                    snapshot=bool(ebs.get("snapshotId")),
+                )
             )
-            raise
-    # BK-C19 (and BK-C2): the on-demand/Spot pairing Batch documents.
-    if strategy.spot_only and not spot:
-        fail(scope, "allocation_strategy", strategy.value, "Spot strategies need spot=True")
-    if strategy.on_demand_only and spot:
-        fail(scope, "allocation_strategy", strategy.value, "is only available for on-demand (spot=False)")
-    best_fit = strategy is AllocationStrategy.BEST_FIT
-    if replace_compute_environment is False and best_fit:
-        fail(scope, "replace_compute_environment", False, "BEST_FIT does not support in-place updates")
-    return strategy, best_fit if replace_compute_environment is None else replace_compute_environment
+        else:
+            volumes.append(EbsVolume(mapping.get("deviceName"), True))
+    given = getattr(template, "user_data", None)
+    multipart = isinstance(given, ec2.MultipartUserData)
+    has_user_data = data.get("userData") is not None
+    return LaunchTemplateFacts(
+        label=label,
+        http_tokens=meta.get("httpTokens"),
+        hop_limit=hops if isinstance(hops, int) else None,
+        volumes=tuple(volumes),
+        has_user_data=has_user_data,
+        multipart_user_data=multipart if has_user_data else None,
+        sets_image=data.get("imageId") is not None,
+        user_data_swap=(user_data_creates_swap(given.render()) if multipart and given is not None else None),
+    )
 
 
 def hardened_launch_template(
-    scope: Construct, root_volume_size: Size | None, user_data_commands: Sequence[str]
+    scope: Construct,
+    root_volume_size: Size | None,
+    user_data_commands: Sequence[str],
+    *,
+    checked: bool = False,
 ) -> tuple[ec2.LaunchTemplate, ec2.MultipartUserData]:
     """The launch template every managed EC2 environment gets: IMDSv2 only (hop limit 2 for
-    containers), an encrypted gp3 root of ``root_volume_size`` (BK-C5), MIME multipart user data."""
-    root_size = root_volume_size or Size.gibibytes(_MIN_ROOT_GIB)
-    check_whole(scope, "root_volume_size", root_size.to_mebibytes() / 1024, "GiB")
-    root_gib = int(root_size.to_mebibytes() // 1024)
-    if root_gib < _MIN_ROOT_GIB:
-        fail(scope, "root_volume_size", f"{root_gib} GiB", f"must be at least {_MIN_ROOT_GIB} GiB (AMI size)")
+    containers), an encrypted gp3 root of ``root_volume_size`` (BK-C5, reported on ``scope`` unless
+    ``checked`` says the caller's settings were judged already), MIME multipart user data."""
+    root_size = root_volume_size or Size.gibibytes(MIN_ROOT_GIB)
+    gib = _gib(root_size)
+    if not checked:
+        report(scope, compute_root_volume(ComputeSettings(ComputeKind.EC2, root_volume_gib=gib)))
+    root_gib = int(gib) if gib is not None else root_size.to_gibibytes()
     user_data = ec2.MultipartUserData()
     boot = ec2.UserData.for_linux()
     boot.add_commands("# cdk-batchkit user-data hook", *user_data_commands)
@@ -716,7 +606,7 @@ def pin(
 
 def spot_fleet_role_for(scope: Construct) -> iam.Role:
     """A working spot fleet role for BEST_FIT Spot environments (the L2's has no policy)."""
-    policy = "service-role/AmazonEC2SpotFleetTaggingRole"
+    policy = _SPOT_FLEET_POLICY
     role = iam.Role(
         scope,
         "SpotFleetRole",
@@ -731,29 +621,6 @@ def spot_fleet_role_for(scope: Construct) -> iam.Role:
         applies_to=managed_policy_finding(policy),
     )
     return role
-
-
-#: What UpdateComputeEnvironment cannot change on a Fargate environment: CloudFormation must not render
-#: these (aws-cdk#27054: "The following parameters can't be updated for Fargate compute environment:
-#: ... updatePolicy, updateToLatestImageVersion"). Only securityGroupIds, subnets and the vCPU counts
-#: can be updated:
-#: https://docs.aws.amazon.com/batch/latest/userguide/updating-compute-environments.html
-#: ReplaceComputeEnvironment is about replacing instances, which Fargate has none of.
-FARGATE_NOT_UPDATABLE = (
-    "UpdatePolicy",
-    "ReplaceComputeEnvironment",
-    "ComputeResources.UpdateToLatestImageVersion",
-)
-
-register(
-    "BK-C9",
-    "Fargate compute environments render no UpdatePolicy, ReplaceComputeEnvironment or "
-    "UpdateToLatestImageVersion (the constructor does not offer them); EC2 environments render all three.",
-    "https://docs.aws.amazon.com/batch/latest/userguide/updating-compute-environments.html "
-    "(Updating AWS Fargate compute environments: securityGroupIds, subnets, desiredvCpus, maxvCpus, "
-    "minvCpus) and https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/"
-    "aws-properties-batch-computeenvironment-updatepolicy.html (the policy of an EC2 environment)",
-)
 
 
 class FargateComputeEnvironment(BatchComputeEnvironment):
@@ -781,7 +648,12 @@ class FargateComputeEnvironment(BatchComputeEnvironment):
         :param compute_environment_name: physical name. Default: generated.
         """
         super().__init__(scope, construct_id)
-        check_range(self, "maxv_cpus", maxv_cpus, 1, 100_000)
+        settings = ComputeSettings(
+            kind=ComputeKind.of(spot=spot, fargate=True), name=compute_environment_name, maxv_cpus=maxv_cpus
+        )
+        report(self, check_compute(settings))
+        #: What the rules judged: the settings of this environment (CDK-free).
+        self.settings = settings
         #: Where the tasks run.
         self.network = network
         self.resource = batch.FargateComputeEnvironment(
@@ -796,13 +668,11 @@ class FargateComputeEnvironment(BatchComputeEnvironment):
         )
         cfn = self.resource.node.default_child
         assert isinstance(cfn, batch.CfnComputeEnvironment)
-        # The L2 renders ReplaceComputeEnvironment: false and UpdatePolicy even when not asked to.
-        for path in FARGATE_NOT_UPDATABLE:
+        # BK-C9: the L2 renders ReplaceComputeEnvironment: false and UpdatePolicy even when not asked to.
+        for path in fargate_not_updatable(settings.kind):
             cfn.add_property_deletion_override(path)
-        self.profile = ComputeProfile(
-            kind=ComputeKind.of(spot=spot, fargate=True),
-            # Fargate runs x86_64 and ARM64 tasks alike; the job definition picks.
-            architecture=None,
+        # Fargate runs x86_64 and ARM64 tasks alike; the job definition picks (architecture None).
+        self.profile = settings.profile(
             maxv_cpus=None if is_token(maxv_cpus) else maxv_cpus,
             public_subnets=network.public_subnets,
             private_egress=network.private_egress,
@@ -830,7 +700,16 @@ class UnmanagedComputeEnvironment(BatchComputeEnvironment):
         :param compute_environment_name: physical name. Default: generated.
         """
         super().__init__(scope, construct_id)
-        check_range(self, "unmanagedv_cpus", unmanagedv_cpus, 0, 100_000)
+        settings = ComputeSettings(
+            kind=ComputeKind.UNMANAGED,
+            name=compute_environment_name,
+            unmanaged_vcpus=unmanagedv_cpus,
+            architecture=architecture,
+            gpu=gpu,
+        )
+        report(self, check_compute(settings))
+        #: What the rules judged: the settings of this environment (CDK-free).
+        self.settings = settings
         self.resource = batch.UnmanagedComputeEnvironment(
             self,
             "Resource",
@@ -843,4 +722,5 @@ class UnmanagedComputeEnvironment(BatchComputeEnvironment):
         cfn = self.resource.node.default_child
         assert isinstance(cfn, batch.CfnComputeEnvironment)
         cfn.add_property_deletion_override("ServiceRole")
+        # Your instances: their AMI (Amazon Linux 2023 or not, swap or not) is unknown.
         self.profile = ComputeProfile(kind=ComputeKind.UNMANAGED, architecture=architecture, gpu=gpu)

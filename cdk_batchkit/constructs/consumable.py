@@ -19,17 +19,9 @@ from aws_cdk import aws_batch as batch
 from constructs import Construct
 
 from ..model import ConsumableRequest, check_consumables
-from ..model.limits import MAX_TAG_KEY, MAX_TAG_VALUE, MAX_TAGS
-from ..model.rules import register
-from ._validation import check_whole, fail, is_token
-
-_CREATE = "https://docs.aws.amazon.com/batch/latest/APIReference/API_CreateConsumableResource.html"
-register(
-    "BK-R3",
-    "A consumable resource's total quantity is a whole number of at least 0; at most 50 tags, keys 1-128 "
-    "and values at most 256 characters.",
-    f"{_CREATE} (totalQuantity: Long, must be non-negative; tags)",
-)
+from ..model.queues import ConsumableResourceSettings
+from ..model.rules import consumable_resource_values
+from ._validation import fail, is_token, report
 
 ConsumableResourceType = batch.ConsumableResourceType
 
@@ -60,28 +52,13 @@ class ConsumableResource(Construct):
             NON_REPLENISHABLE (units are used up: a monthly quota). Default: REPLENISHABLE, Batch's default.
         :param consumable_resource_name: physical name, unique in the account and Region; changing it (or
             the type) replaces the resource. Default: generated.
-        :param tags: Default: none.
+        :param tags: at most 50; keys 1-128 and values at most 256 characters, neither starting with
+            ``aws:``. Default: none.
         """
         super().__init__(scope, construct_id)
-        if not is_token(total_quantity):
-            if isinstance(total_quantity, bool) or not isinstance(total_quantity, int | float):
-                fail(self, "total_quantity", total_quantity, "must be a whole number")
-            check_whole(self, "total_quantity", total_quantity, "units")
-            if total_quantity < 0:
-                fail(
-                    self, "total_quantity", total_quantity, "must be non-negative (CreateConsumableResource)"
-                )
         tags = dict(tags or {})
-        if len(tags) > MAX_TAGS:
-            fail(self, "tags", len(tags), f"at most {MAX_TAGS} tags")
-        for key, value in tags.items():
-            if not is_token(key) and not 1 <= len(key) <= MAX_TAG_KEY:
-                fail(self, "tags", key, f"tag keys are 1-{MAX_TAG_KEY} characters")
-            if not is_token(value) and len(value) > MAX_TAG_VALUE:
-                fail(self, f"tags[{key!r}]", value, f"tag values are at most {MAX_TAG_VALUE} characters")
-        name = consumable_resource_name
-        if name is not None and not is_token(name) and not name.strip():
-            fail(self, "consumable_resource_name", consumable_resource_name, "must not be empty")
+        settings = ConsumableResourceSettings(total_quantity, consumable_resource_name, tags)
+        report(self, consumable_resource_values(settings))
         #: The L2 consumable resource.
         self.resource = batch.ConsumableResource(
             self,

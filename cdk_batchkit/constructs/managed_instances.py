@@ -24,24 +24,24 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from ..model import ComputeKind, ComputeProfile, is_gpu
-from ..model.ec2_types import instance_type_problem
-from ..model.rules import register
-from ._validation import check_range, check_seconds, check_whole, fail, is_token
-from .compute import BatchComputeEnvironment, _check_capacity
+from ..model.compute import ComputeSettings
+from ..model.rules import check_compute
+from ..model.values import known
+from ._validation import is_token, report
+from .compute import BatchComputeEnvironment
 from .nag import acknowledge, managed_policy_finding
 from .network import BatchNetwork
 
-_MI_CE = "https://docs.aws.amazon.com/batch/latest/userguide/ecs-managed-instances-compute-environments.html"
-_INFRA_POLICY = "service-role/AmazonECSInfrastructureRolePolicyForManagedInstances"
-_INSTANCE_POLICY = "AmazonECSInstanceRolePolicyForManagedInstances"
-
-register(
-    "BK-I3",
-    "ECS Managed Instances `instance_types` are EC2 instance types (or `family.*`), not Batch aliases "
-    "(`optimal`, `default_*`); storage 1-16,384 GiB, whole GiB; scale-in delay whole seconds.",
-    f"{_MI_CE} (instanceRequirements.allowedInstanceTypes, storageConfiguration, infrastructureOptimization) "
-    "and https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_InstanceRequirementsRequest.html",
-)
+#: Both AWS managed policies live at the root policy path (arn:aws:iam::aws:policy/NAME), not under
+#: service-role/: the ECS developer guide attaches arn:aws:iam::aws:policy/AmazonECSInfrastructureRolePolicy-
+#: ForManagedInstances (infrastructure role) and ...:policy/AmazonECSInstanceRolePolicyForManagedInstances
+#: (instance profile), and aws-cdk's ecs.ManagedInstancesCapacityProvider uses
+#: ManagedPolicy.fromAwsManagedPolicyName("AmazonECSInfrastructureRolePolicyForManagedInstances") in its
+#: deployed integ test integ-managedinstances-capacity-provider.
+#: https://docs.aws.amazon.com/AmazonECS/latest/developerguide/infrastructure_IAM_role.html and
+#: https://docs.aws.amazon.com/AmazonECS/latest/developerguide/managed-instances-instance-profile.html
+INFRASTRUCTURE_POLICY = "AmazonECSInfrastructureRolePolicyForManagedInstances"
+INSTANCE_POLICY = "AmazonECSInstanceRolePolicyForManagedInstances"
 
 
 class ManagedInstancesComputeEnvironment(BatchComputeEnvironment):
@@ -78,8 +78,8 @@ class ManagedInstancesComputeEnvironment(BatchComputeEnvironment):
             the job definition's ``runtimePlatform`` asks).
         :param security_groups: more security groups besides the network's. Default: none.
         :param storage_size: the instances' data volume. Default: Amazon ECS's default.
-        :param scale_in_after: how long an idle instance is kept before it is scaled in. Default: Amazon
-            ECS's default.
+        :param scale_in_after: how long an idle instance is kept before it is scaled in (0-3600 whole
+            seconds). Default: Amazon ECS's default.
         :param propagate_tags: tag the launched instances with the capacity provider's tags. Default: True.
         :param infrastructure_role: the role Amazon ECS assumes to manage the instances (trusted by
             ``ecs.amazonaws.com``). Default: a new role with the AWS managed
@@ -91,25 +91,22 @@ class ManagedInstancesComputeEnvironment(BatchComputeEnvironment):
         :param compute_environment_name: physical name. Default: generated.
         """
         super().__init__(scope, construct_id)
-        _check_capacity(self, 0, maxv_cpus)
         types = tuple(instance_types)
-        for name in types:
-            base = name[:-2] if name.endswith(".*") else name
-            problem = None if base.startswith(("optimal", "default_")) else instance_type_problem(base)
-            if base.startswith(("optimal", "default_")) or problem is not None:
-                fail(
-                    self,
-                    "instance_types",
-                    list(types),
-                    problem or f"{name} is a Batch alias; ECS Managed Instances take EC2 instance types",
-                )
-        gib = None
+        mib = None if storage_size is None else known(storage_size.to_mebibytes())
+        settings = ComputeSettings(
+            kind=ComputeKind.ECS_MANAGED_INSTANCES_SPOT if spot else ComputeKind.ECS_MANAGED_INSTANCES,
+            name=compute_environment_name,
+            maxv_cpus=maxv_cpus,
+            instance_types=types,
+            storage_gib=None if mib is None else mib / 1024,
+            scale_in_after_seconds=None if scale_in_after is None else known(scale_in_after.to_seconds()),
+        )
+        report(self, check_compute(settings))
+        #: What the rules judged: the settings of this environment (CDK-free).
+        self.settings = settings
+        gib: float | None = None
         if storage_size is not None:
-            check_whole(self, "storage_size", storage_size.to_mebibytes() / 1024, "GiB")
-            gib = int(storage_size.to_mebibytes() // 1024)
-            check_range(self, "storage_size", gib, 1, 16_384)
-        if scale_in_after is not None:
-            check_seconds(self, "scale_in_after", scale_in_after, 0, None)
+            gib = storage_size.to_gibibytes() if settings.storage_gib is None else int(settings.storage_gib)
         #: Where the instances run.
         self.network = network
         groups = [network.security_group, *security_groups]
@@ -120,7 +117,7 @@ class ManagedInstancesComputeEnvironment(BatchComputeEnvironment):
             self,
             "InstanceRole",
             assumed_by=iam.ServicePrincipal("ec2.amazonaws.com"),
-            managed_policies=[iam.ManagedPolicy.from_aws_managed_policy_name(_INSTANCE_POLICY)],
+            managed_policies=[iam.ManagedPolicy.from_aws_managed_policy_name(INSTANCE_POLICY)],
         )
         self.instance_profile = iam.InstanceProfile(self, "InstanceProfile", role=self.instance_role)
         #: The role Amazon ECS assumes to launch and manage the instances.
@@ -128,7 +125,7 @@ class ManagedInstancesComputeEnvironment(BatchComputeEnvironment):
             self,
             "InfrastructureRole",
             assumed_by=iam.ServicePrincipal("ecs.amazonaws.com"),
-            managed_policies=[iam.ManagedPolicy.from_aws_managed_policy_name(_INFRA_POLICY)],
+            managed_policies=[iam.ManagedPolicy.from_aws_managed_policy_name(INFRASTRUCTURE_POLICY)],
         )
         if infrastructure_role is None:
             self.infrastructure_role.add_to_principal_policy(
@@ -139,7 +136,7 @@ class ManagedInstancesComputeEnvironment(BatchComputeEnvironment):
                 "IAM4",
                 "AmazonECSInfrastructureRolePolicyForManagedInstances is the AWS-maintained policy "
                 "Amazon ECS needs to launch and manage ECS Managed Instances.",
-                applies_to=managed_policy_finding(_INFRA_POLICY),
+                applies_to=managed_policy_finding(INFRASTRUCTURE_POLICY),
             )
         if instance_role is None:
             acknowledge(
@@ -147,7 +144,7 @@ class ManagedInstancesComputeEnvironment(BatchComputeEnvironment):
                 "IAM4",
                 "AmazonECSInstanceRolePolicyForManagedInstances is the AWS-maintained policy the ECS "
                 "agent on ECS Managed Instances needs.",
-                applies_to=managed_policy_finding(_INSTANCE_POLICY),
+                applies_to=managed_policy_finding(INSTANCE_POLICY),
             )
 
         launch: dict[str, object] = {
@@ -171,7 +168,9 @@ class ManagedInstancesComputeEnvironment(BatchComputeEnvironment):
             propagate_tags="CAPACITY_PROVIDER" if propagate_tags else "NONE",
             infrastructure_optimization=(
                 batch.CfnComputeEnvironment.InfrastructureOptimizationProperty(
-                    scale_in_after=int(scale_in_after.to_seconds())
+                    scale_in_after=scale_in_after.to_seconds()
+                    if settings.scale_in_after_seconds is None
+                    else int(settings.scale_in_after_seconds)
                 )
                 if scale_in_after is not None
                 else None

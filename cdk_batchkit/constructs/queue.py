@@ -15,35 +15,26 @@ from ..model import (
     ComputeProfile,
     FitResult,
     JobRequirements,
+    Problem,
     QueueProfile,
     check_fit,
     check_queue,
 )
-from ..model.limits import (
-    MAX_COMPUTE_RESERVATION,
-    MAX_QUEUE_PRIORITY,
-    MAX_SHARE_DECAY_SECONDS,
-    MAX_SHARE_IDENTIFIER,
-    MAX_STUCK_SECONDS,
-    MAX_WEIGHT,
-    MIN_QUEUE_PRIORITY,
-    MIN_STUCK_SECONDS,
-    MIN_WEIGHT,
-)
-from ..model.rules import register
+from ..model.compute import ComputeSettings
+from ..model.limits import MIN_STUCK_SECONDS
+from ..model.queues import FairSharePolicy, QueueSettings
+from ..model.rules import check_compute, check_fair_share, check_queue_settings, queue_arn, queue_type
+from ..model.values import known
 from ._binding import DefinitionLike, QueueRef, bind, definition_ref
-from ._describe import profile_of_environment, profile_of_queue
-from ._validation import check_range, check_seconds, fail
-from .compute import BatchComputeEnvironment
-
-register(
-    "BK-Q6",
-    "A queue of ECS Managed Instances environments renders JobQueueType ECS_MANAGED_INSTANCES; other queues "
-    "render none (the property is create-only: adding it to an existing queue replaces the queue).",
-    "https://docs.aws.amazon.com/batch/latest/APIReference/API_CreateJobQueue.html (jobQueueType) and "
-    "https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-batch-jobqueue.html "
-    "(JobQueueType: update requires replacement)",
+from ._describe import (
+    fair_share_of_queue,
+    profile_of_environment,
+    profile_of_queue,
+    profile_of_settings,
+    settings_of_environment,
 )
+from ._validation import fail, report
+from .compute import BatchComputeEnvironment
 
 #: What a queue accepts as a compute environment: ours, or an L2 one (created or imported).
 EnvironmentLike = BatchComputeEnvironment | batch.IComputeEnvironment
@@ -53,8 +44,9 @@ EnvironmentLike = BatchComputeEnvironment | batch.IComputeEnvironment
 class FairShare:
     """A fair-share scheduling policy (jobs must then be submitted with a share identifier).
 
-    :param shares: share identifier (a prefix may end in ``*``) -> weight factor (0.0001-999.9999;
-        a lower weight gets more compute).
+    :param shares: share identifier (1-255 letters and digits; a prefix ends in ``*``) -> weight factor
+        (0.0001-999.9999; a lower weight gets more compute). Identifiers must not overlap (``teamA*`` and
+        ``teamA1`` cannot both be listed). A submission's share identifier is checked against them.
     :param share_decay: how far back usage counts (0-604800 s). Default: 1 hour.
     :param compute_reservation: percentage of capacity (0-99) kept for share identifiers not yet
         active. Default: 0.
@@ -63,6 +55,14 @@ class FairShare:
     shares: Mapping[str, float] = field(default_factory=dict)
     share_decay: Duration = field(default_factory=lambda: Duration.hours(1))
     compute_reservation: int = 0
+
+    def policy(self) -> FairSharePolicy:
+        """The CDK-free policy the rules judge (BK-S4, BK-S6, BK-S7)."""
+        return FairSharePolicy.of(
+            self.shares,
+            share_decay_seconds=known(self.share_decay.to_seconds()),
+            compute_reservation=self.compute_reservation,
+        )
 
 
 class JobQueueBase(Construct):
@@ -105,17 +105,43 @@ class ImportedJobQueue(JobQueueBase):
         super().__init__(scope, construct_id)
         if (job_queue is None) == (job_queue_arn is None):
             fail(self, "job_queue", job_queue_arn, "give exactly one of job_queue and job_queue_arn")
+        if job_queue_arn is not None:
+            report(self, queue_arn(job_queue_arn))
         #: The L2 queue.
         self.resource = job_queue or batch.JobQueue.from_job_queue_arn(self, "Resource", str(job_queue_arn))
         #: What is known of its compute; None skips the fit checks (with a synth warning).
         self.profile = profile
+        if isinstance(job_queue, batch.JobQueue):
+            # An L2 queue of this app: its own environments and fair-share policy are judged too.
+            policy = fair_share_of_queue(job_queue)
+            if policy is not None:
+                report(self, check_fair_share(policy), prefix="scheduling_policy")
+            ordered = sorted(job_queue.compute_environments, key=lambda o: o.order)
+            _check_l2_environments(self, [o.compute_environment for o in ordered])
         if profile is not None:
             _check_composition(self, profile)
 
 
 def _check_composition(scope: Construct, profile: QueueProfile) -> None:
-    for _rule_id, why in check_queue(profile.environments):
-        fail(scope, "compute_environments", [name for name, _ in profile.environments], why)
+    names = [name for name, _ in profile.environments]
+    report(
+        scope,
+        [
+            Problem("compute_environments", names, why, rule=rule_id)
+            for rule_id, why in check_queue(profile.environments)
+        ],
+    )
+
+
+def _check_l2_environments(scope: Construct, environments: Sequence[Any]) -> list[ComputeSettings | None]:
+    """The compute rules on the ``aws_batch`` environments of the app a queue is given (what the L1 holds);
+    ours judged themselves, imported ones are unknown. Returns each one's settings (None: ours or
+    imported)."""
+    described = [settings_of_environment(env) for env in environments]
+    for index, settings in enumerate(described):
+        if settings is not None:
+            report(scope, check_compute(settings, described=True), prefix=f"compute_environments[{index}]")
+    return described
 
 
 class JobQueue(JobQueueBase):
@@ -162,15 +188,28 @@ class JobQueue(JobQueueBase):
         super().__init__(scope, construct_id)
         given = list(compute_environments)
         envs = [e.resource if isinstance(e, BatchComputeEnvironment) else e for e in given]
-        environments = tuple((e.node.path, _profile(e)) for e in given)
+        described = _check_l2_environments(self, envs)
+        environments = tuple(
+            (e.node.path, _profile(e) if d is None else profile_of_settings(d))
+            for e, d in zip(given, described, strict=True)
+        )
         _check_composition(self, QueueProfile(environments))
         if any(p is not None and p.kind is ComputeKind.UNMANAGED for _, p in environments):
             Annotations.of(self).add_info("Unmanaged environments: instance sizes are not checked at synth.")
-        check_range(self, "priority", priority, MIN_QUEUE_PRIORITY, MAX_QUEUE_PRIORITY)
         misfit = cancel_misfit_after or Duration.seconds(MIN_STUCK_SECONDS)
         capacity = cancel_no_capacity_after or Duration.hours(4)
-        check_seconds(self, "cancel_misfit_after", misfit, MIN_STUCK_SECONDS, MAX_STUCK_SECONDS)
-        check_seconds(self, "cancel_no_capacity_after", capacity, MIN_STUCK_SECONDS, MAX_STUCK_SECONDS)
+        settings = QueueSettings(
+            name=job_queue_name,
+            priority=priority,
+            state_time_limits=(
+                ("cancel_misfit_after", known(misfit.to_seconds())),
+                ("cancel_no_capacity_after", known(capacity.to_seconds())),
+            ),
+        )
+        report(self, check_queue_settings(settings))
+        policy = fair_share.policy() if fair_share is not None else None
+        if policy is not None:
+            report(self, check_fair_share(policy), prefix="fair_share")
         actions = []
         if cancel_stuck_jobs:
             reasons = batch.JobStateTimeLimitActionsReason
@@ -199,17 +238,22 @@ class JobQueue(JobQueueBase):
             enabled=enabled,
             job_queue_name=job_queue_name,
         )
-        known = [p for _, p in environments if p is not None]
-        if known and all(p.kind.managed_instances for p in known):
+        rendered_type = queue_type(environments)
+        if rendered_type is not None:
             # BK-Q6: only queues of ECS Managed Instances declare their type; JobQueueType is create-only,
             # so rendering it on existing EC2/Fargate queues would replace them.
             cfn = self.resource.node.default_child
             assert isinstance(cfn, batch.CfnJobQueue)
-            cfn.job_queue_type = "ECS_MANAGED_INSTANCES"
+            cfn.job_queue_type = rendered_type
         #: The compute environments as given, in order.
         self.compute_environments: tuple[EnvironmentLike, ...] = tuple(given)
-        #: What the fit check knows of this queue's compute.
-        self.profile: QueueProfile | None = QueueProfile(environments, fair_share=fair_share is not None)
+        #: What the fit check knows of this queue's compute, and the share identifiers its fair-share
+        #: policy lists (a submission with another identifier warns, BK-S5).
+        self.profile: QueueProfile | None = QueueProfile(
+            environments,
+            fair_share=fair_share is not None,
+            share_identifiers=None if policy is None else policy.share_identifiers,
+        )
         self._networks, self._unknown_networks = _networks(given)
 
     def queue_ref(self) -> QueueRef:
@@ -219,9 +263,10 @@ class JobQueue(JobQueueBase):
     def from_job_queue_arn(
         cls, scope: Construct, construct_id: str, job_queue_arn: str, *, profile: QueueProfile | None = None
     ) -> ImportedJobQueue:
-        """A queue defined elsewhere, by ARN. ``profile`` describes its compute so jobs are fit-checked
-        (``QueueProfile.of([ComputeProfile(ComputeKind.FARGATE_SPOT, maxv_cpus=64)])``); without it the
-        check is skipped with a synth warning."""
+        """A queue defined elsewhere, by ARN (``arn:PARTITION:batch:REGION:ACCOUNT:job-queue/NAME``; a name
+        or another resource's ARN fails synth, BK-Q7). ``profile`` describes its compute so jobs are
+        fit-checked (``QueueProfile.of([ComputeProfile(ComputeKind.FARGATE_SPOT, maxv_cpus=64)])``); without
+        it the check is skipped with a synth warning."""
         return ImportedJobQueue(scope, construct_id, job_queue_arn=job_queue_arn, profile=profile)
 
     @classmethod
@@ -270,21 +315,6 @@ class JobQueue(JobQueueBase):
         return self.profile.known if self.profile is not None else {}
 
     def _fair_share_policy(self, fair_share: FairShare) -> batch.FairshareSchedulingPolicy:
-        if not fair_share.shares:
-            fail(self, "fair_share.shares", dict(fair_share.shares), "needs at least one share identifier")
-        for ident, weight in fair_share.shares.items():
-            if not ident or len(ident) > MAX_SHARE_IDENTIFIER:
-                fail(
-                    self,
-                    "fair_share.shares",
-                    ident,
-                    f"share identifiers are 1-{MAX_SHARE_IDENTIFIER} characters",
-                )
-            check_range(self, f"fair_share.shares[{ident!r}]", weight, MIN_WEIGHT, MAX_WEIGHT)
-        check_seconds(self, "fair_share.share_decay", fair_share.share_decay, 0, MAX_SHARE_DECAY_SECONDS)
-        check_range(
-            self, "fair_share.compute_reservation", fair_share.compute_reservation, 0, MAX_COMPUTE_RESERVATION
-        )
         return batch.FairshareSchedulingPolicy(
             self,
             "FairSharePolicy",

@@ -22,20 +22,11 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from ..model import ComputeKind, ComputeProfile, QueueProfile
-from ..model.limits import MAX_QUEUE_PRIORITY, MIN_QUEUE_PRIORITY
-from ..model.rules import register
-from ._validation import check_range, fail, is_token
+from ..model.compute import ServiceEnvironmentSettings
+from ..model.queues import QueueSettings
+from ..model.rules import check_queue_settings, check_service_environment
+from ._validation import report
 from .queue import JobQueueBase, _check_composition
-
-_SERVICE_ENV = "https://docs.aws.amazon.com/batch/latest/APIReference/API_CapacityLimit.html"
-
-register(
-    "BK-V1",
-    "A SageMaker Training service environment caps at least 1 instance (capacityUnit NUM_INSTANCES), "
-    "whole instances.",
-    f"{_SERVICE_ENV} (maxCapacity, capacityUnit: for SAGEMAKER_TRAINING jobs use NUM_INSTANCES) and "
-    "https://docs.aws.amazon.com/batch/latest/APIReference/API_CreateServiceEnvironment.html",
-)
 
 
 class SageMakerTrainingEnvironment(Construct):
@@ -55,14 +46,13 @@ class SageMakerTrainingEnvironment(Construct):
         :param max_instances: how many SageMaker Training instances this environment's jobs may use at
             once (a job with ``InstanceCount: 4`` uses 4).
         :param enabled: set False to stop new jobs being scheduled on it. Default: True.
-        :param service_environment_name: physical name. Default: generated.
+        :param service_environment_name: physical name: 1-128 letters, digits, hyphens and underscores.
+            Default: generated.
         """
         super().__init__(scope, construct_id)
-        if not is_token(max_instances) and (
-            not isinstance(max_instances, int) or isinstance(max_instances, bool)
-        ):
-            fail(self, "max_instances", max_instances, "must be a whole number of instances")
-        check_range(self, "max_instances", max_instances, 1, 2**31 - 1)
+        #: What the rules judged: the settings of this environment (CDK-free).
+        self.settings = ServiceEnvironmentSettings(name=service_environment_name, max_instances=max_instances)
+        report(self, check_service_environment(self.settings))
         #: The AWS::Batch::ServiceEnvironment.
         self.resource = batch.CfnServiceEnvironment(
             self,
@@ -111,7 +101,7 @@ class SageMakerTrainingQueue(JobQueueBase):
         given = list(service_environments)
         environments = tuple((e.node.path, e.profile) for e in given)
         _check_composition(self, QueueProfile(environments))
-        check_range(self, "priority", priority, MIN_QUEUE_PRIORITY, MAX_QUEUE_PRIORITY)
+        report(self, check_queue_settings(QueueSettings(name=job_queue_name, priority=priority)))
         #: The AWS::Batch::JobQueue.
         self.cfn = batch.CfnJobQueue(
             self,

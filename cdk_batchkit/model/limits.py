@@ -48,6 +48,9 @@ ACCOUNT_SUBMIT_RATE = 50
 #: https://docs.aws.amazon.com/batch/latest/APIReference/API_ShareAttributes.html
 #: https://docs.aws.amazon.com/batch/latest/APIReference/API_FairsharePolicy.html
 MAX_SHARE_IDENTIFIER = 255
+#: A share identifier (SubmitJob ``shareIdentifier``, a fair-share policy's ``shareIdentifier``): "limited
+#: to 255 alphanumeric characters, and can be followed by an asterisk (*)".
+SHARE_IDENTIFIER = re.compile(rf"^[A-Za-z0-9]{{1,{MAX_SHARE_IDENTIFIER}}}\*?$")
 MIN_WEIGHT, MAX_WEIGHT = 0.0001, 999.9999
 MAX_SHARE_DECAY_SECONDS = 604_800
 MAX_COMPUTE_RESERVATION = 99

@@ -61,6 +61,11 @@ def _own_template(stack: cdk.Stack, name: str = "OwnTemplate", **kwargs: Any) ->
     return ec2.LaunchTemplate(stack, name, **props)
 
 
+def _aws_policy(name: str) -> dict[str, Any]:
+    """How CDK renders ``arn:<partition>:iam::aws:policy/NAME`` (an AWS managed policy at the root path)."""
+    return {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, f":iam::aws:policy/{name}"]]}
+
+
 def _warnings(construct: Any) -> list[str]:
     return [str(e.data) for e in construct.node.metadata if e.type == "aws:cdk:warning"]
 
@@ -216,7 +221,11 @@ def test_managed_instances_environment(synth: Synth) -> None:
 def test_managed_instances_roles_pass_the_instance_role_and_trust_ecs(synth: Synth) -> None:
     infra = synth.props(synth.mi.infrastructure_role)
     assert infra["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {"Service": "ecs.amazonaws.com"}
-    assert "AmazonECSInfrastructureRolePolicyForManagedInstances" in str(infra["ManagedPolicyArns"])
+    # Both AWS managed policies live at the root policy path, not under service-role/ (IAM refuses to
+    # attach an ARN that does not exist, so no such environment deployed before).
+    assert infra["ManagedPolicyArns"] == [_aws_policy("AmazonECSInfrastructureRolePolicyForManagedInstances")]
+    instance = synth.props(synth.mi.instance_role)
+    assert instance["ManagedPolicyArns"] == [_aws_policy("AmazonECSInstanceRolePolicyForManagedInstances")]
     synth.template.has_resource_properties(
         "AWS::IAM::Policy",
         {

@@ -82,7 +82,7 @@ def synth() -> Synth:
             "FairShare",
             compute_environments=[envs["OnDemand"], envs["Unmanaged"]],
             fair_share=FairShare(
-                shares={"team-a": 1.0, "team-b*": 0.5},
+                shares={"teamA": 1.0, "teamB*": 0.5},
                 share_decay=Duration.minutes(30),
                 compute_reservation=10,
             ),
@@ -189,8 +189,8 @@ def test_fair_share_creates_a_scheduling_policy(synth: Synth) -> None:
                 "ShareDecaySeconds": 1800,
                 "ShareDistribution": Match.array_with(
                     [
-                        {"ShareIdentifier": "team-a", "WeightFactor": 1},
-                        {"ShareIdentifier": "team-b*", "WeightFactor": 0.5},
+                        {"ShareIdentifier": "teamA", "WeightFactor": 1},
+                        {"ShareIdentifier": "teamB*", "WeightFactor": 0.5},
                     ]
                 ),
             }

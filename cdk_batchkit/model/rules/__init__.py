@@ -8,7 +8,14 @@ adds none). ``docs/rules.md`` lists them all with their sources and tests.
 from __future__ import annotations
 
 from ._registry import RULES, Problem, Rule, errors, register, rule, run, warnings
-from .consumables import check_consumables, consumables_well_formed
+from .compute import (
+    COMPUTE_RULES,
+    DESCRIBED_RULES,
+    check_compute,
+    check_service_environment,
+    fargate_not_updatable,
+)
+from .consumables import check_consumables, consumable_resource_values, consumables_well_formed
 from .fit import (
     ECR_IMAGE,
     FIT_RULES,
@@ -20,10 +27,20 @@ from .fit import (
     is_ecr_image,
 )
 from .names import RESERVED_ENVIRONMENT_PREFIX, environment_names
-from .queues import QUEUE_RULES, Environments, check_queue
+from .queues import (
+    QUEUE_RULES,
+    Environments,
+    check_fair_share,
+    check_queue,
+    check_queue_settings,
+    queue_arn,
+    queue_type,
+)
 from .submission import SUBMISSION_RULES, check_submission, share_identifier_matches
 
 __all__ = [
+    "COMPUTE_RULES",
+    "DESCRIBED_RULES",
     "ECR_IMAGE",
     "FIT_RULES",
     "QUEUE_RULES",
@@ -34,17 +51,25 @@ __all__ = [
     "Environments",
     "Problem",
     "Rule",
+    "check_compute",
     "check_consumables",
     "check_environment",
+    "check_fair_share",
     "check_fit",
     "check_queue",
+    "check_queue_settings",
+    "check_service_environment",
     "check_submission",
+    "consumable_resource_values",
     "consumables_well_formed",
     "environment_names",
     "errors",
+    "fargate_not_updatable",
     "fit_consumables",
     "fit_shared_mounts",
     "is_ecr_image",
+    "queue_arn",
+    "queue_type",
     "register",
     "rule",
     "run",
