@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from ._registry import RULES, Problem, Rule, errors, register, rule, run, warnings
 from .consumables import check_consumables, consumables_well_formed
+from .eks import check_eks_environment, check_pod
 from .fit import (
     ECR_IMAGE,
     FIT_RULES,
@@ -35,6 +36,8 @@ __all__ = [
     "Problem",
     "Rule",
     "check_consumables",
+    "check_eks_environment",
+    "check_pod",
     "check_environment",
     "check_fit",
     "check_queue",
