@@ -10,6 +10,7 @@ from __future__ import annotations
 from ._registry import RULES, Problem, Rule, errors, register, rule, run, warnings
 from .consumables import check_consumables, consumables_well_formed
 from .eks import check_eks_environment, check_pod
+from .encryption import check_key, key_statements
 from .fit import (
     ECR_IMAGE,
     FIT_RULES,
@@ -37,6 +38,7 @@ __all__ = [
     "Rule",
     "check_consumables",
     "check_eks_environment",
+    "check_key",
     "check_pod",
     "check_environment",
     "check_fit",
@@ -48,6 +50,7 @@ __all__ = [
     "fit_consumables",
     "fit_shared_mounts",
     "is_ecr_image",
+    "key_statements",
     "register",
     "rule",
     "run",
