@@ -8,6 +8,7 @@ adds none). ``docs/rules.md`` lists them all with their sources and tests.
 from __future__ import annotations
 
 from ._registry import RULES, Problem, Rule, errors, register, rule, run, warnings
+from .archive import check_archive
 from .consumables import check_consumables, consumables_well_formed
 from .eks import check_eks_environment, check_pod
 from .encryption import check_key, key_statements
@@ -36,6 +37,7 @@ __all__ = [
     "Environments",
     "Problem",
     "Rule",
+    "check_archive",
     "check_consumables",
     "check_eks_environment",
     "check_key",
