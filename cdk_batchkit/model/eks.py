@@ -12,10 +12,13 @@ variable names, privileged) live in a :class:`~cdk_batchkit.model.jobs.Container
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from .instances import Architecture
-from .jobs import ContainerSpec
+from .jobs import ContainerSpec, camel
+from .values import is_unresolved
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,88 @@ class EksPodSpec:
     dns_policy: str | None = None
     #: For messages: the construct path or ARN.
     label: str = ""
+
+    @staticmethod
+    def from_api(props: Mapping[str, Any], *, label: str = "") -> EksPodSpec | None:
+        """The pod of a RegisterJobDefinition request or of an ``AWS::Batch::JobDefinition``'s
+        ``Properties`` (camelCase or PascalCase); None when it has no ``eksProperties``. What is not plain
+        (an intrinsic, a token) becomes None. For definitions the library did not build (the L2's, imported
+        ones, the testing kit's requests)."""
+        pod = (camel(props).get("eksProperties") or {}).get("podProperties")
+        if not isinstance(pod, Mapping):
+            return None
+        volumes = {
+            _text(v.get("name")): next(
+                (k for k in _VOLUME_KINDS if v.get(k) is not None), "unknown volume type"
+            )
+            for v in pod.get("volumes") or []
+            if isinstance(v, Mapping)
+        }
+        dns = pod.get("dnsPolicy")
+        return EksPodSpec(
+            containers=tuple(
+                _container_from_api(c, volumes) for c in pod.get("containers") or [] if isinstance(c, Mapping)
+            ),
+            service_account=_text(pod.get("serviceAccountName")),
+            host_network=pod.get("hostNetwork") is not False,
+            dns_policy=dns if isinstance(dns, str) else None,
+            label=label,
+        )
+
+
+_VOLUME_KINDS = ("emptyDir", "hostPath", "secret", "persistentVolumeClaim")
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and not is_unresolved(value) else None
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float) and not is_unresolved(value):
+        return float(value)
+    text = _text(value)
+    try:
+        return float(text) if text is not None else None
+    except ValueError:
+        return None
+
+
+def _mebibytes(value: Any) -> float | None:
+    text = _text(value)
+    if text is None or not text.endswith("Mi"):
+        return None
+    return _number(text[:-2])
+
+
+def _container_from_api(c: Mapping[str, Any], volumes: Mapping[str | None, str]) -> EksContainerSpec:
+    resources = c.get("resources") or {}
+    requests, limits = resources.get("requests") or {}, resources.get("limits") or {}
+    security = c.get("securityContext") or {}
+    gpus = _number(requests.get("nvidia.com/gpu", limits.get("nvidia.com/gpu", 0)))
+    mounts = [_text(m.get("name")) for m in c.get("volumeMounts") or [] if isinstance(m, Mapping)]
+    command = c.get("command")
+    return EksContainerSpec(
+        container=ContainerSpec(
+            image=_text(c.get("image")),
+            vcpus=_number(requests.get("cpu", limits.get("cpu"))),
+            memory_mib=_mebibytes(requests.get("memory", limits.get("memory"))),
+            gpus=int(gpus) if gpus is not None and gpus == int(gpus) else None,
+            name=_text(c.get("name")),
+            command=tuple(str(x) for x in command) if isinstance(command, list) else None,
+            environment=tuple(
+                n for e in c.get("env") or [] if isinstance(e, Mapping) and (n := _text(e.get("name")))
+            ),
+            privileged=security.get("privileged") is True,
+            readonly_root_filesystem=security.get("readOnlyRootFilesystem") is True,
+        ),
+        vcpus_limit=_number(limits.get("cpu")) if "cpu" in requests else None,
+        run_as_user=int(u) if isinstance(u := security.get("runAsUser"), int) else None,
+        run_as_group=int(g) if isinstance(g := security.get("runAsGroup"), int) else None,
+        run_as_non_root=security.get("runAsNonRoot") is True,
+        volumes=tuple(EksVolumeSpec(name, volumes.get(name, "undefined volume")) for name in mounts),
+    )
 
 
 @dataclass(frozen=True)

@@ -803,3 +803,53 @@ def test_rejects_gpu_on_a_graviton_eks_environment(scratch):
         EksComputeEnvironment(
             stack, "ArmGpu", cluster=cluster, network=net, gpu=True, architecture=Architecture.ARM64
         )
+
+
+# -- pods the library did not build (the L2's, imported ones, requests) -----------------------------------
+def test_a_pod_from_cloudformation_is_checked_by_the_same_rules():
+    pod = EksPodSpec.from_api(
+        {
+            "Type": "container",
+            "EksProperties": {
+                "PodProperties": {
+                    "ServiceAccountName": "batch_jobs",
+                    "Volumes": [{"Name": "fsx", "HostPath": {"Path": "/fsx"}}],
+                    "Containers": [
+                        {
+                            "Name": "Main",
+                            "Image": SAMPLE_IMAGE,
+                            "Resources": {"Requests": {"cpu": "0.3", "memory": "1024Mi"}},
+                            "Env": [{"Name": "AWS_BATCH_X", "Value": "1"}],
+                            "VolumeMounts": [{"Name": "fsx", "MountPath": "/fsx"}, {"Name": "gone"}],
+                        }
+                    ],
+                }
+            },
+        },
+        label="arn:aws:batch:us-east-1:123456789012:job-definition/x:1",
+    )
+    assert pod is not None and pod.host_network is True  # Batch's default when hostNetwork is not given
+    found = [(p.rule, p.prop) for p in check_pod(pod)]
+    assert found == [
+        ("BK-K2", "containers[0].vcpus"),
+        ("BK-T12", "containers[0].env"),
+        ("BK-K9", "containers[0].volumes"),
+        ("BK-K8", "containers[0].name"),
+        ("BK-K8", "service_account"),
+    ]
+    (undefined,) = [p for p in check_pod(pod) if p.rule == "BK-K9"]
+    assert undefined.value == "gone" and "an undefined volume" in undefined.why
+    assert EksPodSpec.from_api({"containerProperties": {"image": "x"}}) is None
+
+
+def test_the_rendered_pod_reads_back_as_the_pod_the_construct_checked(built):
+    props = built.template.to_json()["Resources"][
+        built.stack.get_logical_id(built.job.resource.node.default_child)
+    ]["Properties"]
+    parsed = EksPodSpec.from_api(props)
+    assert parsed is not None and parsed.dns_policy == "ClusterFirst"  # rendered by BK-K3, now given
+    assert render_pod(parsed) == {k: v for k, v in render_pod(built.job.pod).items() if k != "DnsPolicy"}
+    (spec,) = parsed.containers
+    assert (spec.container.vcpus, spec.container.memory_mib, spec.vcpus_limit) == (0.5, 1024, 2)
+    assert spec.container.environment == ("MODE",) and spec.volumes == (EksVolumeSpec("scratch", "emptyDir"),)
+    assert parsed.service_account == "batch-jobs" and check_pod(parsed) == []

@@ -49,6 +49,12 @@ EKS_VOLUME_KINDS = frozenset({"emptyDir", "hostPath", "secret", "persistentVolum
 MIN_EKS_MEMORY_MIB = 4
 
 
+def _article(noun: str) -> str:
+    """``an`` before a vowel sound (``an FSx``, ``an ECS``, ``an undefined``), else ``a``."""
+    first = noun[:1]
+    return "an" if first in "aeiou" or (first.isupper() and first in "AEFHILMNORSX") else "a"
+
+
 def _known(value: Any) -> bool:
     return value is not None and not is_unresolved(value)
 
@@ -303,7 +309,8 @@ def eks_volumes(spec: EksContainerSpec) -> Iterator[Problem]:
         yield Problem(
             "volumes",
             volume.name,
-            f"is an {volume.kind}, not an EKS volume (batch.EksVolume.empty_dir, host_path or secret)"
+            f"is {_article(volume.kind)} {volume.kind}, not an EKS volume (batch.EksVolume.empty_dir, "
+            "host_path or secret)"
             + (
                 ": FSx for Lustre mounts (LustreMount/LustreVolume) are for ECS containers on EC2 "
                 "environments; on EKS mount the file system through the FSx for Lustre CSI driver and a "
