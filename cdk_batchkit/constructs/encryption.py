@@ -85,9 +85,11 @@ def describe_key(key: kms.IKey) -> KeyDescription:
 def _check_key_once(key: kms.IKey, on: Construct) -> None:
     """BK-X7 and BK-X8 on a key given to ``on`` (once per key; a key ``on`` created itself is known good)."""
     checked: set[int] = on.__dict__.setdefault("_batchkit_keys_checked", set())
-    if id(key) in checked or key.node.scope is on:
+    if id(key) in checked:
         return
     checked.add(id(key))
+    if key.node.scope is on:
+        return
     report(on, check_key(describe_key(key), Stack.of(on).region))
 
 
