@@ -14,12 +14,11 @@ otherwise uses the host's), not privileged, no privilege escalation, not root.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
-from aws_cdk import Annotations, Duration, Size, Stack, Token
+from aws_cdk import Annotations, Duration, Size, SizeRoundingBehavior, Stack
 from aws_cdk import aws_batch as batch
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
@@ -27,9 +26,27 @@ from aws_cdk import aws_eks as eks
 from aws_cdk import aws_iam as iam
 from constructs import Construct, IConstruct
 
-from ..model import Architecture, ComputeKind, ComputeProfile, JobRequirements, Platform, SubmitShape
-from ..model.rules import register
-from ._validation import fail, is_token
+from ..model import (
+    Architecture,
+    ComputeKind,
+    ComputeProfile,
+    ContainerSpec,
+    JobRequirements,
+    Platform,
+    SubmitShape,
+)
+from ..model.eks import EksClusterAccess, EksContainerSpec, EksEnvironmentSpec, EksPodSpec, EksVolumeSpec
+from ..model.rules import Problem
+from ..model.rules.eks import (
+    check_eks_environment,
+    check_pod,
+    eks_allocation_strategy,
+    eks_cluster_setup,
+    eks_network,
+    render_pod,
+)
+from ..model.values import is_unresolved, known
+from ._validation import report
 from .compute import (
     AllocationStrategy,
     BatchComputeEnvironment,
@@ -44,58 +61,8 @@ from .nag import acknowledge, managed_policy_finding
 from .network import BatchNetwork
 
 _GETTING_STARTED = "https://docs.aws.amazon.com/batch/latest/userguide/getting-started-eks.html"
-_EKS_CONFIGURATION = "https://docs.aws.amazon.com/batch/latest/APIReference/API_EksConfiguration.html"
-_EKS_RESOURCES = (
-    "https://docs.aws.amazon.com/batch/latest/APIReference/API_EksContainerResourceRequirements.html"
-)
-
-register(
-    "BK-K1",
-    "An EKS compute environment's Kubernetes namespace is 1-63 characters matching "
-    "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$, not 'default' and not starting with 'kube-'.",
-    f"{_EKS_CONFIGURATION} (kubernetesNamespace)",
-)
-register(
-    "BK-K2",
-    "An EKS container's CPU request (and limit) is a positive multiple of 0.25 with the limit at least the "
-    "request; memory is whole MiB, at least 4 MiB, rendered equal in requests and limits; GPUs are whole "
-    "and rendered equal in both.",
-    f"{_EKS_RESOURCES} (limits, requests: cpu, memory, nvidia.com/gpu)",
-)
-register(
-    "BK-K3",
-    "EKS job definitions render hostNetwork false (Batch's default is the host network) and a security "
-    "context that is not privileged, allows no privilege escalation and runs as non-root unless opted out; "
-    "environment variable names do not start with AWS_BATCH.",
-    "https://docs.aws.amazon.com/batch/latest/userguide/eks-jobs.html (hostNetwork defaults to true) and "
-    "https://docs.aws.amazon.com/batch/latest/APIReference/API_EksContainerSecurityContext.html and "
-    "https://docs.aws.amazon.com/batch/latest/APIReference/API_EksContainerEnvironmentVariable.html",
-)
-register(
-    "BK-K5",
-    "An EKS compute environment's nodes run in the cluster's VPC and join the cluster security group "
-    "(when the cluster names it; otherwise a synth warning says what to allow).",
-    f"{_GETTING_STARTED} (subnets and security group of the cluster) and "
-    "https://docs.aws.amazon.com/eks/latest/userguide/sec-group-reqs.html",
-)
-register(
-    "BK-K6",
-    "An EKS compute environment's allocation strategy is BEST_FIT_PROGRESSIVE or a Spot strategy, not "
-    "BEST_FIT (the aws_batch L2 refuses it for EKS; BEST_FIT also allows no infrastructure updates).",
-    "https://docs.aws.amazon.com/batch/latest/userguide/allocation-strategies.html",
-)
-register(
-    "BK-K4",
-    "An EKS compute environment gives the Batch service-linked role (user aws-batch) and the nodes' "
-    "instance role (EC2_LINUX) access to the cluster through EKS access entries (authentication mode API "
-    "or API_AND_CONFIG_MAP) or aws-auth (a cluster CDK runs kubectl on), and applies the namespace and "
-    "Batch's RBAC objects where CDK can run kubectl; a synth warning names the steps it could not do.",
-    f"{_GETTING_STARTED} (Prepare your EKS cluster for AWS Batch) and "
-    "https://docs.aws.amazon.com/eks/latest/userguide/creating-access-entries.html",
-)
 
 T = TypeVar("T")
-_NAMESPACE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _SETUP_WARNING = "batchkit:eks-cluster-setup"
 #: Batch's Kubernetes user (mapped to its service-linked role) and the objects the guide creates.
 BATCH_USER = "aws-batch"
@@ -233,8 +200,10 @@ class EksComputeEnvironment(BatchComputeEnvironment):
         :param network: where the nodes run: a :class:`BatchNetwork` in the cluster's VPC.
         :param namespace: the Kubernetes namespace Batch runs pods in (not ``default``, not ``kube-*``).
             Default: ``aws-batch``.
-        :param kubernetes_version: the EKS AMI's Kubernetes version (``"1.33"``). Default: the latest Batch
-            supports; set it to your cluster's version so nodes match the control plane.
+        :param kubernetes_version: the EKS AMI's Kubernetes version, ``MAJOR.MINOR`` as Batch lists it
+            (``"1.33"``, not ``"v1.33"``); a version outside the list the Batch user guide gave when this
+            library was released warns. Default: the latest Batch supports; set it to your cluster's version
+            so nodes match the control plane.
         :param instance_role: role of the nodes. Default: a new role with the AWS managed EKS node policies
             (AmazonEKSWorkerNodePolicy, AmazonEKS_CNI_Policy, AmazonEC2ContainerRegistryReadOnly).
         :param cluster_access: give the Batch service-linked role and the nodes' role access to the cluster:
@@ -245,25 +214,19 @@ class EksComputeEnvironment(BatchComputeEnvironment):
         The other props behave as on :class:`Ec2ComputeEnvironment`.
         """
         super().__init__(scope, construct_id)
-        _check_namespace(self, namespace)
+        settings = EksEnvironmentSpec(
+            namespace=namespace, kubernetes_version=kubernetes_version, gpu=gpu, architecture=architecture
+        )
+        # BK-K1, BK-K7, BK-K11 (before the instance choice, which assumes a valid architecture and GPU).
+        report(self, check_eks_environment(settings))
+        # The capacity, Spot and update checks and the instance choice EC2 (ECS) environments make too
+        # (compute.py: check_managed_ec2, choose_instances).
         update_timeout = check_managed_ec2(
             self, minv_cpus, maxv_cpus, spot, spot_bid_percentage, update_timeout
         )
-        if gpu and architecture is Architecture.ARM64:
-            fail(
-                self, "gpu", gpu, "GPU nodes use the x86_64 AL2023 NVIDIA EKS image; use architecture=X86_64"
-            )
         types, strategy, replace = choose_instances(
             self, instance_types, spot, architecture, gpu, allocation_strategy, replace_compute_environment
         )
-        if strategy is AllocationStrategy.BEST_FIT:
-            # BK-K6: the L2 refuses it for EKS (and BEST_FIT allows no infrastructure updates anyway).
-            fail(
-                self,
-                "allocation_strategy",
-                strategy.value,
-                "EKS environments take BEST_FIT_PROGRESSIVE(_ORDERED) or a Spot strategy",
-            )
         #: The cluster and namespace the jobs run in, and where the nodes run.
         self.cluster, self.namespace, self.network = cluster, namespace, network
         security_groups: list[ec2.ISecurityGroup] = [network.security_group]
@@ -271,7 +234,27 @@ class EksComputeEnvironment(BatchComputeEnvironment):
         self.cluster_security_group = _known(lambda: cluster.cluster_security_group)
         if self.cluster_security_group is not None:
             security_groups.append(self.cluster_security_group)
-        _check_vpc(self, network, _known(lambda: cluster.vpc))
+        cluster_vpc = _known(lambda: cluster.vpc)
+        vpc, theirs = _vpc_identities(network.vpc, cluster_vpc)
+        placed = EksEnvironmentSpec(
+            allocation_strategy=strategy.value,
+            vpc=vpc,
+            cluster_vpc=theirs,
+            cluster_security_group_known=self.cluster_security_group is not None,
+        )
+        # BK-K6 and BK-K5.
+        report(
+            self,
+            [
+                *eks_allocation_strategy(placed),
+                *eks_network(
+                    placed,
+                    network=network.node.path,
+                    cluster_vpc=cluster_vpc.node.path if cluster_vpc is not None else "",
+                    security_group=network.security_group.node.path,
+                ),
+            ],
+        )
         #: The hardened launch template (as for ECS) and its MIME multipart user data.
         self.launch_template, self.user_data = hardened_launch_template(
             self, root_volume_size, user_data_commands
@@ -314,7 +297,7 @@ class EksComputeEnvironment(BatchComputeEnvironment):
         self.profile = ComputeProfile(
             kind=ComputeKind.of(spot=spot, eks=True),
             architecture=architecture,
-            maxv_cpus=None if is_token(maxv_cpus) else maxv_cpus,
+            maxv_cpus=known(maxv_cpus),
             instance_types=types,
             gpu=gpu,
             public_subnets=network.public_subnets,
@@ -343,15 +326,20 @@ class EksComputeEnvironment(BatchComputeEnvironment):
         return role
 
     def _prepare_cluster(self, cluster_access: bool, mode: eks.AuthenticationMode | None) -> None:
-        """BK-K4: cluster access for Batch and the nodes, then the namespace and RBAC objects."""
+        """BK-K4 decides how Batch and the nodes get access and what is left to the user; this does it."""
         cluster, stack = self.cluster, Stack.of(self)
-        missing: list[str] = []
+        plan = eks_cluster_setup(
+            EksClusterAccess(
+                wire_access=cluster_access,
+                authentication_mode=mode.value if mode is not None else None,
+                cluster_in_app=isinstance(cluster, eks.Cluster),
+                runs_kubectl=_runs_kubectl(cluster),
+                namespace=self.namespace,
+                node_role=self.instance_role.node.path,
+            )
+        )
         prerequisites: list[IConstruct] = []
-        slr_path = "aws-service-role/batch.amazonaws.com/"
-        slr = f"arn:{stack.partition}:iam::{stack.account}:role/{slr_path}AWSServiceRoleForBatch"
-        if not cluster_access:
-            missing.append(_access_steps(self.instance_role))
-        elif mode in (eks.AuthenticationMode.API, eks.AuthenticationMode.API_AND_CONFIG_MAP):
+        if plan.access == "ACCESS_ENTRIES":
             # https://docs.aws.amazon.com/eks/latest/userguide/creating-access-entries.html (node roles:
             # type EC2_LINUX; a principal is in at most one access entry per cluster, so Batch's is shared).
             prerequisites.append(
@@ -366,16 +354,18 @@ class EksComputeEnvironment(BatchComputeEnvironment):
             entry_id = f"BatchkitBatchAccess{cluster.node.addr[:10]}"
             entry = stack.node.try_find_child(entry_id)
             if entry is None:
+                slr_path = "aws-service-role/batch.amazonaws.com/"
                 entry = eks.CfnAccessEntry(
                     stack,
                     entry_id,
                     cluster_name=cluster.cluster_name,
-                    principal_arn=slr,
+                    principal_arn=f"arn:{stack.partition}:iam::{stack.account}:role/{slr_path}AWSServiceRoleForBatch",
                     username=BATCH_USER,
                     type="STANDARD",
                 )
             prerequisites.append(entry)
-        elif isinstance(cluster, eks.Cluster) and mode in (None, eks.AuthenticationMode.CONFIG_MAP):
+        elif plan.access == "AWS_AUTH":
+            assert isinstance(cluster, eks.Cluster)
             cluster.aws_auth.add_role_mapping(
                 self.instance_role,
                 username="system:node:{{EC2PrivateDNSName}}",
@@ -391,38 +381,20 @@ class EksComputeEnvironment(BatchComputeEnvironment):
                 )
                 cluster.aws_auth.add_role_mapping(role, username=BATCH_USER, groups=[])
             prerequisites.append(cluster.aws_auth)
-        else:
-            missing.append(_access_steps(self.instance_role))
-        if _runs_kubectl(cluster):
+        if plan.apply_manifests:
             for manifest_id, objects in (
                 ("BatchkitRbac", _rbac(BATCH_USER)),
                 (f"BatchkitNamespace-{self.namespace}", _namespace_objects(self.namespace, BATCH_USER)),
             ):
                 manifest = cluster.node.try_find_child(f"manifest-{manifest_id}")
                 prerequisites.append(manifest or cluster.add_manifest(manifest_id, *objects))
-        else:
-            missing.insert(
-                0,
-                f"create namespace {self.namespace} and Batch's RBAC objects (ClusterRole "
-                f"aws-batch-cluster-role, Role aws-batch-compute-environment-role in {self.namespace}, each "
-                f"bound to user {BATCH_USER}): kubectl apply the manifests "
-                f"cdk_batchkit.constructs.batch_manifests({self.namespace!r}) returns (CDK "
-                "cannot run kubectl on this cluster: import it with kubectl_role_arn to have it done)",
-            )
-        if self.cluster_security_group is None:
-            missing.append(
-                f"the nodes' security group ({self.network.security_group.node.path}) and the cluster "
-                "security group must allow each other's traffic, or the nodes cannot reach the control plane "
-                "and cluster DNS (import the cluster with cluster_security_group_id to have the nodes join "
-                "that group)"
-            )
         for prerequisite in prerequisites:
             self.resource.node.add_dependency(prerequisite)
-        if missing:
+        if plan.missing:
             Annotations.of(self).add_warning_v2(
                 _SETUP_WARNING,
-                "Before this compute environment can be created, the EKS cluster needs "
-                f"({_GETTING_STARTED}): " + "; ".join(missing) + ".",
+                f"{self.node.path}: [BK-K4] before this compute environment can be created, the EKS cluster "
+                f"needs ({_GETTING_STARTED}): " + "; ".join(plan.missing) + ".",
             )
 
 
@@ -434,54 +406,23 @@ def _known(read: Callable[[], T]) -> T | None:
         return None
 
 
-def _check_vpc(scope: Construct, network: BatchNetwork, cluster_vpc: ec2.IVpc | None) -> None:
-    """BK-K5: the nodes run in the cluster's VPC (when both are known)."""
+def _vpc_identities(ours: ec2.IVpc, cluster_vpc: ec2.IVpc | None) -> tuple[str | None, str | None]:
+    """The nodes' and the cluster's VPC as values BK-K5 can compare (None: synth cannot tell): their ids,
+    or, when an id is a token, the token of a VPC of this app (two ``ec2.Vpc`` of the app are different
+    VPCs; an imported VPC's token says nothing)."""
     if cluster_vpc is None:
-        return
-    ours, theirs = network.vpc.vpc_id, cluster_vpc.vpc_id
-    if Token.is_unresolved(ours) or Token.is_unresolved(theirs):
-        different = isinstance(network.vpc, ec2.Vpc) and isinstance(cluster_vpc, ec2.Vpc) and ours != theirs
-    else:
-        different = ours != theirs
-    if different:
-        fail(
-            scope,
-            "network",
-            network.node.path,
-            f"is not in the cluster's VPC ({cluster_vpc.node.path}); Batch nodes join the cluster from "
-            "its VPC (BatchNetwork(vpc=cluster.vpc))",
-        )
-
-
-def _access_steps(instance_role: iam.IRole) -> str:
-    return (
-        "access for the Batch service-linked role AWSServiceRoleForBatch as Kubernetes user "
-        f"{BATCH_USER} and for the nodes' role {instance_role.node.path} as a node: EKS access entries "
-        "(types STANDARD and EC2_LINUX; pass authentication_mode=API or API_AND_CONFIG_MAP to have them "
-        "created) or aws-auth mapRoles (the service-linked role's ARN without its "
-        "path)"
-    )
+        return None, None
+    mine, theirs = ours.vpc_id, cluster_vpc.vpc_id
+    tokens = is_unresolved(mine) or is_unresolved(theirs)
+    if tokens and not (isinstance(ours, ec2.Vpc) and isinstance(cluster_vpc, ec2.Vpc)):
+        return None, None
+    return mine, theirs
 
 
 def batch_manifests(namespace: str = "aws-batch") -> list[dict[str, Any]]:
     """The Kubernetes objects Batch needs on a cluster (``kubectl apply`` them as JSON or YAML): the
     cluster role and binding (once per cluster) and the namespace with its role and binding."""
     return [*_rbac(BATCH_USER), *_namespace_objects(namespace, BATCH_USER)]
-
-
-def _check_namespace(scope: Construct, namespace: str) -> None:
-    """BK-K1 (EksConfiguration.kubernetesNamespace)."""
-    if is_token(namespace):
-        return
-    if not 1 <= len(namespace) <= 63 or not _NAMESPACE.match(namespace):
-        fail(
-            scope,
-            "namespace",
-            namespace,
-            "must be 1-63 lower-case letters, digits and '-', starting and ending with a letter or digit",
-        )
-    if namespace == "default" or namespace.startswith("kube-"):
-        fail(scope, "namespace", namespace, "Batch cannot use 'default' or a 'kube-' namespace")
 
 
 @dataclass(frozen=True)
@@ -497,8 +438,10 @@ class EksContainer:
     :param args: arguments to the entrypoint; ``Ref::name`` placeholders take job parameters. Default: the
         image's CMD.
     :param env: environment variables (names must not start with ``AWS_BATCH``). Default: none.
-    :param name: the container's name (what ``eksPropertiesOverride`` addresses). Default: ``main``.
-    :param volumes: ``batch.EksVolume.empty_dir(...)``, ``.host_path(...)`` or ``.secret(...)``.
+    :param name: the container's name (what ``eksPropertiesOverride`` addresses), a Kubernetes DNS-1123 label.
+        Default: ``main``.
+    :param volumes: ``batch.EksVolume.empty_dir(...)``, ``.host_path(...)`` or ``.secret(...)`` (ECS volumes,
+        ``LustreVolume`` included, are refused: FSx for Lustre mounts are for ECS containers on EC2).
         Default: none.
     :param run_as_user: UID to run as. Default: the image's user.
     :param run_as_group: GID to run as. Default: the image's group.
@@ -560,7 +503,8 @@ class EksJobDefinition(JobDefinitionBase):
         """
         :param container: what the pod runs (an :class:`EksContainer`).
         :param service_account: the Kubernetes service account of the pod, in the environment's namespace
-            (give it AWS permissions with IRSA or EKS Pod Identity). Default: the namespace's ``default``.
+            (a DNS-1123 subdomain; give it AWS permissions with IRSA or EKS Pod Identity). Default: the
+            namespace's ``default``.
         :param host_network: share the node's network namespace. Default: False (pod networking).
         :param dns_policy: Default: ``ClusterFirst`` (``ClusterFirstWithHostNet`` with ``host_network``).
         :param timeout: attempt timeout (at least 60 s). Default: 24 hours.
@@ -574,15 +518,16 @@ class EksJobDefinition(JobDefinitionBase):
         self.scheduling_priority = scheduling_priority
         self.skip_deregister_on_update = skip_deregister_on_update
         c = container
-        memory_mib = _check_resources(self, c)
-        for key in c.env:
-            if key.startswith("AWS_BATCH"):
-                fail(self, "container.env", key, "names starting with AWS_BATCH are reserved for Batch")
-        if c.privileged:
-            Annotations.of(self).add_warning_v2(
-                "batchkit:eks-privileged",
-                f"{self.node.path}: container {c.name} is privileged (root on the node it runs on).",
-            )
+        #: The pod as the rules see it (BK-K2, BK-K8, BK-K9, BK-K10, BK-T12; BK-K3 renders it).
+        self.pod = EksPodSpec(
+            containers=(_container_spec(c),),
+            service_account=service_account,
+            host_network=host_network,
+            dns_policy=str(dns_policy.value) if dns_policy is not None else None,
+            label=self.node.path,
+        )
+        # One container: the rules' "containers[0]" is the user's "container" prop.
+        report(self, [_single(p) for p in check_pod(self.pod)])
         #: The L2 container definition.
         self.container = batch.EksContainerDefinition(
             self,
@@ -612,61 +557,68 @@ class EksJobDefinition(JobDefinitionBase):
         )
         cfn = self.resource.node.default_child
         assert isinstance(cfn, batch.CfnJobDefinition)
-        pod = "EksProperties.PodProperties"
-        # BK-K2: resources rendered as the strings Batch documents (the L2 renders numbers, and no requests).
-        requests = {"cpu": _cpu(c.vcpus), "memory": f"{memory_mib}Mi"}
-        limits = {"memory": f"{memory_mib}Mi"}
-        if c.vcpus_limit is not None:
-            limits["cpu"] = _cpu(c.vcpus_limit)
-        if c.gpus:
-            requests["nvidia.com/gpu"] = limits["nvidia.com/gpu"] = str(c.gpus)
-        cfn.add_property_override(f"{pod}.Containers.0.Resources", {"Requests": requests, "Limits": limits})
-        # BK-K3: the security context, every field explicit.
-        context: dict[str, Any] = {
-            "Privileged": c.privileged,
-            "AllowPrivilegeEscalation": c.privileged,
-            "ReadOnlyRootFilesystem": c.readonly_root_filesystem,
-            "RunAsNonRoot": c.run_as_non_root,
-        }
-        if c.run_as_user is not None:
-            context["RunAsUser"] = c.run_as_user
-        if c.run_as_group is not None:
-            context["RunAsGroup"] = c.run_as_group
-        cfn.add_property_override(f"{pod}.Containers.0.SecurityContext", context)
-        cfn.add_property_override(f"{pod}.HostNetwork", host_network)
-        if dns_policy is None:
-            cfn.add_property_override(
-                f"{pod}.DnsPolicy", "ClusterFirstWithHostNet" if host_network else "ClusterFirst"
-            )
+        # BK-K3: the pod network, DNS policy, security context (every field explicit) and resources as the
+        # strings Batch documents (the L2 renders numbers, and no requests).
+        for path, value in render_pod(self.pod).items():
+            cfn.add_property_override(f"EksProperties.PodProperties.{path}", value)
         rendered = Stack.of(self).resolve(cfn.eks_properties)
         image = ((rendered or {}).get("podProperties", {}).get("containers") or [{}])[0].get("image")
+        memory = self.pod.containers[0].container.memory_mib
         self.requirements: JobRequirements | None = JobRequirements(
             platform=Platform.EKS,
             vcpus=c.vcpus,
-            memory_mib=memory_mib,
+            memory_mib=int(memory) if memory is not None else 0,
             gpus=c.gpus,
-            images=(image,) if isinstance(image, str) and not Token.is_unresolved(image) else (),
+            images=(image,) if isinstance(image, str) and not is_unresolved(image) else (),
         )
 
 
-def _cpu(value: float) -> str:
-    return f"{value:g}"
+def _single(problem: Problem) -> Problem:
+    """A pod rule's problem named by the prop of a one-container job definition (``container.memory``)."""
+    if problem.prop.startswith("containers[0]"):
+        return replace(problem, prop="container" + problem.prop[len("containers[0]") :])
+    return problem
 
 
-def _check_resources(scope: Construct, c: EksContainer) -> int:
-    """BK-K2: CPU in quarters, the limit at least the request; memory whole MiB >= 4; GPUs whole."""
-    for prop, value in (("container.vcpus", c.vcpus), ("container.vcpus_limit", c.vcpus_limit)):
-        if value is None or is_token(value):
-            continue
-        if value <= 0 or (value * 4) != int(value * 4):
-            fail(scope, prop, value, "must be a positive multiple of 0.25 (Batch on EKS)")
-    if c.vcpus_limit is not None and not is_token(c.vcpus_limit) and c.vcpus_limit < c.vcpus:
-        fail(scope, "container.vcpus_limit", c.vcpus_limit, f"must be at least container.vcpus ({c.vcpus:g})")
-    mib = c.memory_size.to_mebibytes()
-    if is_token(mib):
-        return 0
-    if mib != int(mib) or mib < 4:
-        fail(scope, "container.memory", f"{mib:g} MiB", "must be a whole number of MiB, at least 4 MiB")
-    if not is_token(c.gpus) and (c.gpus < 0 or c.gpus != int(c.gpus)):
-        fail(scope, "container.gpus", c.gpus, "must be a whole number of GPUs")
-    return int(mib)
+#: How the rules name volumes that are not EKS volumes (an FSx for Lustre LustreVolume is a host volume).
+_ECS_VOLUMES = (
+    ("LustreVolume", "FSx for Lustre volume"),
+    ("EfsVolume", "EFS volume"),
+    ("HostVolume", "ECS host volume"),
+)
+
+
+def _volume_spec(volume: Any) -> EksVolumeSpec:
+    name = getattr(volume, "name", None)
+    if isinstance(volume, batch.EmptyDirVolume):
+        return EksVolumeSpec(name, "emptyDir")
+    if isinstance(volume, batch.HostPathVolume):
+        return EksVolumeSpec(name, "hostPath")
+    if isinstance(volume, batch.SecretPathVolume):
+        return EksVolumeSpec(name, "secret")
+    kinds = {cls.__name__ for cls in type(volume).__mro__}
+    kind = next((what for cls, what in _ECS_VOLUMES if cls in kinds), type(volume).__name__)
+    return EksVolumeSpec(name, kind)
+
+
+def _container_spec(c: EksContainer) -> EksContainerSpec:
+    """Translate an :class:`EksContainer` (memory as a float, so a size that is not whole MiB reaches BK-K2
+    with its value instead of failing in CDK's ``Size``)."""
+    mib = c.memory_size.to_mebibytes(rounding=SizeRoundingBehavior.NONE)
+    return EksContainerSpec(
+        container=ContainerSpec(
+            vcpus=known(c.vcpus),
+            memory_mib=known(mib),
+            gpus=known(c.gpus),
+            name=c.name,
+            command=tuple(c.command) if c.command is not None else None,
+            environment=tuple(c.env),
+            privileged=c.privileged,
+            readonly_root_filesystem=c.readonly_root_filesystem,
+        ),
+        vcpus_limit=known(c.vcpus_limit),
+        run_as_user=c.run_as_user,
+        run_as_group=c.run_as_group,
+        run_as_non_root=c.run_as_non_root,
+        volumes=tuple(_volume_spec(v) for v in c.volumes),
+    )

@@ -15,7 +15,6 @@ still granted. A key costs $1 a month plus $0.03 per 10,000 requests (https://aw
 
 from __future__ import annotations
 
-import enum
 import json
 from collections.abc import Iterable
 
@@ -26,183 +25,79 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from ..model.rules import register
-from ._validation import fail
+from ..model.keys import LAUNCHING_ROLES, SECRET_WORDS, KeyDescription, KeyUser
+from ..model.rules.encryption import check_key, key_statements, plain_secret_names
+from ..model.values import is_unresolved
+from ._validation import fail, report
 from .nag import _flatten, acknowledge
 
-_LOGS = "https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/encrypt-log-data-kms.html"
-_EBS = "https://docs.aws.amazon.com/autoscaling/ec2/userguide/key-policy-requirements-EBS-encryption.html"
-_EVENTS = "https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-troubleshooting.html"
-_SNS_SQS = (
-    "https://docs.aws.amazon.com/sns/latest/dg/sns-enable-encryption-for-topic-sqs-queue-subscriptions.html"
-)
-_SNS = "https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html"
-_SECRETS = "https://docs.aws.amazon.com/batch/latest/userguide/specifying-sensitive-data.html"
-_DEFAULT_POLICY = "https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-default.html"
-
-register(
-    "BK-X1",
-    "With a key, log groups are encrypted with it and its policy allows logs.REGION.amazonaws.com for log "
-    "groups of this account and region (kms:EncryptionContext:aws:logs:arn); an imported key warns with the "
-    "statement (CreateLogGroup fails without it).",
-    _LOGS,
-)
-register(
-    "BK-X2",
-    "With a key, EC2 root volumes are encrypted with it and its policy lets the Auto Scaling, EC2 Spot and "
-    "Spot Fleet service-linked roles use it and create grants for AWS resources; an imported key warns "
-    "with both statements (instances fail to launch without them).",
-    _EBS,
-)
-register(
-    "BK-X3",
-    "With a key, SQS queues are encrypted with it; its policy lets EventBridge (rule targets and "
-    "dead-letter queues) and SNS (subscriptions) send, for this account only; schedule roles get "
-    "GenerateDataKey/Decrypt on their dead-letter queue's key; an imported key warns with the statements.",
-    f"{_EVENTS} and {_SNS_SQS}",
-)
-register(
-    "BK-X4",
-    "Notification topics are encrypted with a customer-managed key whose policy lets EventBridge and "
-    "CloudWatch alarms publish (this account only); an imported key (BatchEncryption or "
-    "NotificationTopic(key=)) warns with the statements instead of dropping them silently.",
-    _SNS,
-)
-register(
-    "BK-X5",
-    "With a key, a job with secrets gets kms:Decrypt on it for its execution role through Secrets Manager "
-    "and SSM only; a plain environment variable named like a secret warns (job definitions cannot be "
-    "encrypted with a customer-managed key).",
-    _SECRETS,
-)
-register(
-    "BK-X6",
-    "An imported key warns once with the account-root statement its policy needs so IAM grants (the "
-    "DynamoDB table, the submitter's queue and bucket, the job roles) can use it.",
-    _DEFAULT_POLICY,
-)
+__all__ = [
+    "LAUNCHING_ROLES",
+    "SECRET_WORDS",
+    "BatchEncryption",
+    "KeyUser",
+    "acknowledge_key_grants",
+    "allow",
+    "describe_key",
+    "encryption_key",
+    "grant_queue_key",
+    "grant_secrets_key",
+    "statements",
+    "warn_plain_secrets",
+]
 
 
-class KeyUser(enum.Enum):
-    """Who uses the key, each needing its own key-policy statement(s)."""
-
-    #: CloudWatch Logs encrypting log groups (BK-X1).
-    LOGS = "LOGS"
-    #: EC2 Auto Scaling / Spot / Spot Fleet launching instances with encrypted root volumes (BK-X2).
-    EBS = "EBS"
-    #: EventBridge sending to encrypted queues and topics (BK-X3, BK-X4).
-    EVENTS = "EVENTS"
-    #: SNS delivering to an encrypted queue (BK-X3).
-    SNS = "SNS"
-    #: CloudWatch alarms publishing to an encrypted topic (BK-X4).
-    CLOUDWATCH = "CLOUDWATCH"
-    #: IAM policies of this account (the default key policy's first statement; BK-X6).
-    IAM = "IAM"
-
-    @property
-    def rule_id(self) -> str:
-        return {"LOGS": "BK-X1", "EBS": "BK-X2", "CLOUDWATCH": "BK-X4", "IAM": "BK-X6"}.get(
-            self.value, "BK-X3"
-        )
-
-
-#: The service-linked roles that launch Batch's EC2 instances (Batch manages Auto Scaling groups for
-#: on-demand and Spot Fleets for Spot capacity: https://docs.aws.amazon.com/batch/latest/userguide/
-#: managed_compute_environments.html).
-LAUNCHING_ROLES = (
-    "autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling",
-    "spot.amazonaws.com/AWSServiceRoleForEC2Spot",
-    "spotfleet.amazonaws.com/AWSServiceRoleForEC2SpotFleet",
-)
-#: Secret-like names a plain environment variable should not have (BK-X5).
-SECRET_WORDS = ("PASSWORD", "PASSWD", "SECRET", "TOKEN", "API_KEY", "APIKEY", "PRIVATE_KEY", "CREDENTIAL")
+def _statement_json(user: KeyUser, key: kms.IKey) -> list[dict[str, object]]:
+    """The key-policy statements ``user`` needs as IAM JSON (BK-X1 to BK-X4, BK-X6 decide them), for the
+    account, Region and partition of the key's stack."""
+    stack = Stack.of(key)
+    return key_statements(user, account=stack.account, region=stack.region, partition=stack.partition)
 
 
 def statements(user: KeyUser, key: kms.IKey) -> list[iam.PolicyStatement]:
     """The key-policy statements ``user`` needs, for this account and region (the key's stack's)."""
-    stack = Stack.of(key)
-    account, region, partition = stack.account, stack.region, stack.partition
-    this_account = {"StringEquals": {"aws:SourceAccount": account}}
-    if user is KeyUser.LOGS:
-        return [
-            iam.PolicyStatement(
-                sid="CloudWatchLogsEncryptsLogGroups",
-                principals=[iam.ServicePrincipal(f"logs.{region}.amazonaws.com")],
-                actions=[
-                    "kms:Encrypt*",
-                    "kms:Decrypt*",
-                    "kms:ReEncrypt*",
-                    "kms:GenerateDataKey*",
-                    "kms:Describe*",
-                ],
-                resources=["*"],
-                conditions={
-                    "ArnLike": {
-                        "kms:EncryptionContext:aws:logs:arn": (
-                            f"arn:{partition}:logs:{region}:{account}:log-group:*"
-                        )
-                    }
-                },
-            )
-        ]
-    if user is KeyUser.EBS:
-        # Principal "*" narrowed by aws:PrincipalArn: a key policy naming a service-linked role that does
-        # not exist yet (a fresh account) is rejected as MalformedPolicyDocument; a condition is not.
-        roles = {
-            "StringEquals": {"kms:CallerAccount": account},
-            "ArnLike": {
-                "aws:PrincipalArn": [
-                    f"arn:{partition}:iam::{account}:role/aws-service-role/{role}" for role in LAUNCHING_ROLES
-                ]
-            },
-        }
-        return [
-            iam.PolicyStatement(
-                sid="InstanceLaunchersUseKey",
-                principals=[iam.AnyPrincipal()],
-                actions=[
-                    "kms:Encrypt",
-                    "kms:Decrypt",
-                    "kms:ReEncrypt*",
-                    "kms:GenerateDataKey*",
-                    "kms:DescribeKey",
-                ],
-                resources=["*"],
-                conditions=roles,
-            ),
-            iam.PolicyStatement(
-                sid="InstanceLaunchersCreateGrants",
-                principals=[iam.AnyPrincipal()],
-                actions=["kms:CreateGrant"],
-                resources=["*"],
-                conditions={**roles, "Bool": {"kms:GrantIsForAWSResource": "true"}},
-            ),
-        ]
-    if user is KeyUser.IAM:
-        return [
-            iam.PolicyStatement(
-                sid="EnableIamPolicies",
-                principals=[iam.AccountRootPrincipal()],
-                actions=["kms:*"],
-                resources=["*"],
-            )
-        ]
-    service = {KeyUser.EVENTS: "events", KeyUser.SNS: "sns", KeyUser.CLOUDWATCH: "cloudwatch"}[user]
-    return [
-        iam.PolicyStatement(
-            sid=f"{service.capitalize()}SendsEncrypted",
-            principals=[iam.ServicePrincipal(f"{service}.amazonaws.com")],
-            actions=["kms:Decrypt", "kms:GenerateDataKey*"],
-            resources=["*"],
-            conditions=this_account,
+    return [iam.PolicyStatement.from_json(s) for s in _statement_json(user, key)]
+
+
+def describe_key(key: kms.IKey) -> KeyDescription:
+    """What synth knows about ``key`` (BK-X7, BK-X8): the spec and usage of a ``kms.Key`` of the app, the
+    Region of its ARN or stack; nothing about an imported key's spec."""
+    region = key.env.region
+    if isinstance(key, kms.Key):
+        cfn = key.node.default_child
+        assert isinstance(cfn, kms.CfnKey)
+        return KeyDescription(
+            label=key.node.path,
+            key_spec=cfn.key_spec or "SYMMETRIC_DEFAULT",
+            key_usage=cfn.key_usage or "ENCRYPT_DECRYPT",
+            region=region,
         )
-    ]
+    arn = key.key_arn
+    return KeyDescription(
+        label=arn if not is_unresolved(arn) else key.node.path,
+        key_spec=None,
+        key_usage=None,
+        region=region,
+        imported=True,
+    )
+
+
+def _check_key_once(key: kms.IKey, on: Construct) -> None:
+    """BK-X7 and BK-X8 on a key given to ``on`` (once per key; a key ``on`` created itself is known good)."""
+    checked: set[int] = on.__dict__.setdefault("_batchkit_keys_checked", set())
+    if id(key) in checked:
+        return
+    checked.add(id(key))
+    if key.node.scope is on:
+        return
+    report(on, check_key(describe_key(key), Stack.of(on).region))
 
 
 def allow(key: kms.IKey, users: Iterable[KeyUser], *, on: Construct) -> None:
     """Let ``users`` use ``key``: their statements in its key policy when this app owns the key, else one
     synth warning per user on ``on`` with the statements to add. ``on`` remembers what was done (once each).
     """
+    _check_key_once(key, on)
     done: set[KeyUser] = on.__dict__.setdefault("_batchkit_key_users", set())
     owned = isinstance(key, kms.Key)
     for user in [KeyUser.IAM, *users] if not owned else users:
@@ -214,7 +109,7 @@ def allow(key: kms.IKey, users: Iterable[KeyUser], *, on: Construct) -> None:
                 key.add_to_resource_policy(statement)
             continue
         text = json.dumps(
-            [_flat(Stack.of(on).resolve(s.to_statement_json())) for s in statements(user, key)],
+            [_flat(Stack.of(on).resolve(s)) for s in _statement_json(user, key)],
             sort_keys=True,
         )
         Annotations.of(on).add_warning_v2(
@@ -285,6 +180,8 @@ class BatchEncryption(Construct):
         )
         #: Whether the key policy is managed by this app (False for an imported key).
         self.owned = isinstance(self.key, kms.Key)
+        if key is not None:
+            _check_key_once(key, self)  # BK-X7, BK-X8
         if not self.owned:
             allow(self.key, (), on=self)  # the IAM delegation statement (BK-X6), once
         scope.__dict__[_ATTR] = self
@@ -359,11 +256,4 @@ def warn_plain_secrets(scope: Construct, environment: Iterable[str]) -> None:
     """BK-X5: with a key, warn about plain environment variables named like secrets."""
     if BatchEncryption.of(scope) is None:
         return
-    names = sorted(n for n in environment if any(w in n.upper() for w in SECRET_WORDS))
-    if names:
-        Annotations.of(scope).add_warning_v2(
-            "batchkit:BK-X5:plain-secret",
-            f"{scope.node.path}: [BK-X5] environment variable(s) {', '.join(names)} are stored in plain text "
-            "in the job definition, which Batch cannot encrypt with a customer-managed key; pass them as "
-            "secrets= (Secrets Manager or SSM SecureString encrypted with the key) instead.",
-        )
+    report(scope, plain_secret_names(environment))

@@ -32,7 +32,7 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 import jsii
-from aws_cdk import Annotations, Duration, RemovalPolicy, Size, Stack, Token
+from aws_cdk import Annotations, Duration, RemovalPolicy, Size, SizeRoundingBehavior, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kinesisfirehose as firehose
 from aws_cdk import aws_logs as logs
@@ -40,43 +40,28 @@ from aws_cdk import aws_logs_destinations as destinations
 from aws_cdk import aws_s3 as s3
 from constructs import Construct, IValidation
 
-from ..model.rules import register
-from ._validation import check_whole, fail, is_token
+from ..model.archive import ArchivedLogGroup, LogArchiveSpec
+from ..model.rules.archive import (
+    GLACIER_IR_MINIMUM_DAYS,
+    MAX_BUFFER_MIB,
+    MAX_BUFFER_SECONDS,
+    MAX_SUBSCRIPTION_FILTERS,
+    archive_log_groups,
+    check_archive,
+    default_archive_after_days,
+)
+from ..model.values import known
+from ._validation import report
 from .encryption import KeyUser, acknowledge_key_grants, encryption_key
 from .nag import acknowledge, acknowledge_resource
 
-#: "There can be as many as two subscription filters associated with a log group."
-MAX_SUBSCRIPTION_FILTERS = 2
-#: S3 Glacier Instant Retrieval bills at least 90 days of storage for every object.
-GLACIER_IR_MINIMUM_DAYS = 90
-#: Firehose BufferingHints: IntervalInSeconds 0-900, SizeInMBs 1-128.
-MAX_BUFFER_SECONDS, MAX_BUFFER_MIB = 900, 128
-
-_SUBSCRIPTION = "https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-logs-subscriptionfilter.html"
-_LIFECYCLE = (
-    "https://docs.aws.amazon.com/AmazonS3/latest/userguide/lifecycle-transition-general-considerations.html"
-)
-_BUFFERING = "https://docs.aws.amazon.com/firehose/latest/APIReference/API_BufferingHints.html"
-_PREFIXES = "https://docs.aws.amazon.com/firehose/latest/dev/s3-prefixes.html"
-
-register(
-    "BK-A1",
-    "JobLogArchive: at least one log group, each once, each a log group (a job definition whose container "
-    "brings its own logging has none); at most two subscription filters on a log group in the app.",
-    _SUBSCRIPTION,
-)
-register(
-    "BK-A2",
-    "JobLogArchive: retention and archive_after are whole days, retention at least 1; archive_after before "
-    "retention and at least 90 days before it (S3 Glacier Instant Retrieval bills 90 days minimum).",
-    _LIFECYCLE,
-)
-register(
-    "BK-A3",
-    "JobLogArchive: buffer interval 0-900 whole seconds, buffer size 1-128 MiB; prefix without a leading "
-    "'/', ending in '/', without '!{' expressions (the construct adds the date partitions).",
-    f"{_BUFFERING} and {_PREFIXES}",
-)
+__all__ = [
+    "GLACIER_IR_MINIMUM_DAYS",
+    "MAX_BUFFER_MIB",
+    "MAX_BUFFER_SECONDS",
+    "MAX_SUBSCRIPTION_FILTERS",
+    "JobLogArchive",
+]
 
 
 class _HasLogGroup(Protocol):
@@ -95,30 +80,27 @@ class _AtMostTwoFilters:
         self._owner = owner
 
     def validate(self) -> list[str]:
-        errors = []
         filters = [
             c for c in self._owner.node.root.node.find_all() if isinstance(c, logs.CfnSubscriptionFilter)
         ]
+        counts = {}
         for label, group in self._owner.log_groups.items():
-            count = 0
-            for cfn in filters:
-                stack = Stack.of(cfn)
-                if stack.resolve(cfn.log_group_name) == stack.resolve(group.log_group_name):
-                    count += 1
-            if count > MAX_SUBSCRIPTION_FILTERS:
-                errors.append(
-                    f"log group {label} has {count} subscription filters; CloudWatch Logs allows at most "
-                    f"{MAX_SUBSCRIPTION_FILTERS} per log group ({_SUBSCRIPTION})"
-                )
-        return errors
+            name = Stack.of(group).resolve(group.log_group_name)
+            counts[label] = sum(1 for cfn in filters if Stack.of(cfn).resolve(cfn.log_group_name) == name)
+        return [f"log group {p.value} {p.why}" for p in archive_log_groups((), counts)]
 
 
-def _days(scope: Construct, prop: str, value: Duration | None) -> float | None:
-    if value is None or is_token(value.to_seconds()):
+def _days(value: Duration | None) -> float | None:
+    """Whole or not, in days (None: not given, or a token)."""
+    if value is None:
         return None
-    days = value.to_seconds() / 86_400
-    check_whole(scope, prop, days, "days")
-    return days
+    seconds = known(value.to_seconds(integral=False))
+    return seconds / 86_400 if seconds is not None else None
+
+
+def _group_entry(group: logs.ILogGroup, label: str, prop: str) -> ArchivedLogGroup:
+    env = group.env
+    return ArchivedLogGroup(label, prop, group.node.path, env.region, env.account)
 
 
 class JobLogArchive(Construct):
@@ -164,48 +146,37 @@ class JobLogArchive(Construct):
         retention = retention or Duration.days(365)
         buffer_interval = buffer_interval if buffer_interval is not None else Duration.seconds(300)
         buffer_size = buffer_size or Size.mebibytes(64)
-        self._check_buffering(prefix, buffer_interval, buffer_size)
-        retention_days = _days(self, "retention", retention)
-        if retention_days is not None and retention_days < 1:
-            fail(self, "retention", retention.to_human_string(), "must be at least 1 day")
-        if (
-            archive_after is None
-            and retention_days is not None
-            and retention_days >= 30 + GLACIER_IR_MINIMUM_DAYS
-        ):
-            archive_after = Duration.days(30)
-        after_days = _days(self, "archive_after", archive_after)
-        if archive_after is not None and after_days is not None and retention_days is not None:
-            after = archive_after.to_human_string()
-            if after_days >= retention_days:
-                fail(self, "archive_after", after, "must be shorter than retention")
-            if retention_days - after_days < GLACIER_IR_MINIMUM_DAYS:
-                fail(
-                    self,
-                    "archive_after",
-                    after,
-                    "objects would leave S3 Glacier Instant Retrieval before its "
-                    f"{GLACIER_IR_MINIMUM_DAYS}-day minimum storage duration (billed anyway): move them at "
-                    f"least {GLACIER_IR_MINIMUM_DAYS} days before retention, or pass archive_after=None",
-                )
-
+        retention_days = _days(retention)
+        if archive_after is None and (after := default_archive_after_days(retention_days)) is not None:
+            archive_after = Duration.days(after)
         #: label (construct path) -> log group.
         self.log_groups: dict[str, logs.ILogGroup] = {}
+        entries: list[ArchivedLogGroup] = []
         for definition in job_definitions:
             group = getattr(definition, "log_group", None)
+            label = definition.node.path
             if group is None:
-                fail(
-                    self,
-                    "job_definitions",
-                    definition.node.path,
-                    "has no log group of its own (its container brings its own logging); pass the log "
-                    "group it writes to in log_groups",
-                )
-            self._add_group(group, definition.node.path, "job_definitions")  # type: ignore[arg-type]
+                entries.append(ArchivedLogGroup(label, "job_definitions"))
+                continue
+            entries.append(_group_entry(group, label, "job_definitions"))
+            self.log_groups.setdefault(label, group)
         for group in log_groups:
-            self._add_group(group, group.node.path, "log_groups")
-        if not self.log_groups:
-            fail(self, "job_definitions", [], "needs at least one job definition or log group to archive")
+            label = group.node.path
+            entries.append(_group_entry(group, label, "log_groups"))
+            self.log_groups.setdefault(label, group)
+        stack = Stack.of(self)
+        #: The archive as the rules see it (BK-A1 to BK-A4).
+        self.spec = LogArchiveSpec(
+            groups=tuple(entries),
+            region=stack.region,
+            account=stack.account,
+            retention_days=retention_days,
+            archive_after_days=_days(archive_after),
+            buffer_seconds=known(buffer_interval.to_seconds(integral=False)),
+            buffer_mib=known(buffer_size.to_mebibytes(rounding=SizeRoundingBehavior.NONE)),
+            prefix=prefix,
+        )
+        report(self, check_archive(self.spec))
 
         #: The archive bucket.
         self.bucket: s3.IBucket = bucket or self._new_bucket()
@@ -215,7 +186,6 @@ class JobLogArchive(Construct):
             f"{prefix}logs/year=!{{timestamp:yyyy}}/month=!{{timestamp:MM}}/day=!{{timestamp:dd}}/"
         )
         self.error_prefix = f"{prefix}errors/!{{firehose:error-output-type}}/!{{timestamp:yyyy/MM/dd}}/"
-        stack = Stack.of(self)
         error_logs = logs.LogGroup(
             self,
             "DeliveryErrors",
@@ -294,11 +264,6 @@ class JobLogArchive(Construct):
             )
         self.node.add_validation(_AtMostTwoFilters(self))
 
-    def _add_group(self, group: logs.ILogGroup, label: str, prop: str) -> None:
-        if any(existing is group for existing in self.log_groups.values()) or label in self.log_groups:
-            fail(self, prop, label, "lists a log group twice (a second filter would duplicate every event)")
-        self.log_groups[label] = group
-
     def _new_bucket(self) -> s3.Bucket:
         # With a BatchEncryption key the archive is SSE-KMS with it (the Firehose role's bucket grant
         # includes the key); one KMS request per bucket key, not per object.
@@ -349,26 +314,3 @@ class JobLogArchive(Construct):
             f"bucket {bucket.node.path} is not an s3.Bucket of this app: retention and archive_after are not "
             f"applied; add a lifecycle rule for prefix {prefix!r} to it yourself.",
         )
-
-    def _check_buffering(self, prefix: str, interval: Duration, size: Size) -> None:
-        seconds = interval.to_seconds()
-        if not is_token(seconds):
-            check_whole(self, "buffer_interval", seconds, "seconds")
-            if not 0 <= seconds <= MAX_BUFFER_SECONDS:
-                fail(self, "buffer_interval", f"{seconds:g} s", f"must be 0-{MAX_BUFFER_SECONDS} seconds")
-        mib = size.to_mebibytes()
-        if not Token.is_unresolved(mib) and not 1 <= mib <= MAX_BUFFER_MIB:
-            fail(self, "buffer_size", f"{mib:g} MiB", f"must be 1-{MAX_BUFFER_MIB} MiB")
-        if is_token(prefix):
-            return
-        if prefix.startswith("/") or not prefix.endswith("/") or "!{" in prefix:
-            fail(
-                self,
-                "prefix",
-                prefix,
-                "must not start with '/', must end with '/' and hold no '!{...}' expression (the date "
-                "partitions are added)",
-            )
-
-
-__all__ = ["JobLogArchive"]

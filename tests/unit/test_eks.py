@@ -23,7 +23,29 @@ from cdk_batchkit.constructs import (
     JobQueue,
     batch_manifests,
 )
-from cdk_batchkit.model import ComputeKind, Platform, SubmitShape
+from cdk_batchkit.model import ComputeKind, ContainerSpec, Platform, SubmitShape
+from cdk_batchkit.model.eks import (
+    EksClusterAccess,
+    EksContainerSpec,
+    EksEnvironmentSpec,
+    EksPodSpec,
+    EksVolumeSpec,
+)
+from cdk_batchkit.model.rules.eks import (
+    SUPPORTED_KUBERNETES_VERSIONS,
+    check_pod,
+    eks_allocation_strategy,
+    eks_cluster_setup,
+    eks_gpu_architecture,
+    eks_kubernetes_names,
+    eks_kubernetes_version,
+    eks_namespace,
+    eks_network,
+    eks_privileged,
+    eks_resources,
+    eks_volumes,
+    render_pod,
+)
 from cdk_batchkit.testing import StackTemplate, build_world
 from tests.support import SAMPLE_IMAGE, network, new_stack
 
@@ -201,6 +223,10 @@ def _setup_warnings(construct) -> list[str]:
     return [str(m.data) for m in construct.node.metadata if "batchkit:eks-cluster-setup" in str(m.data)]
 
 
+def _warnings_with(construct, code: str) -> list[str]:
+    return [str(m.data) for m in construct.node.metadata if code in str(m.data)]
+
+
 def test_imported_cluster_without_kubectl_warns_with_the_exact_steps(built):
     (text,) = _setup_warnings(built.gpu)
     for step in (
@@ -208,12 +234,15 @@ def test_imported_cluster_without_kubectl_warns_with_the_exact_steps(built):
         "aws-batch-cluster-role",
         "batch_manifests('gpu')",
         "AWSServiceRoleForBatch",
-        "cluster_security_group_id",
     ):
         assert step in text
+    # BK-K5: the cluster names no security group, so what to allow is a warning of its own.
+    (group,) = _warnings_with(built.gpu, "batchkit:eks-cluster-security-group")
+    assert "cluster_security_group_id" in group and "Eks/Network/ComputeSecurityGroup" in group
     # The API-mode environments have their access wired: only the namespace/RBAC step is left.
     (spot,) = _setup_warnings(built.spot)
-    assert "access entries" not in spot and "security group" not in spot and "namespace aws-batch" in spot
+    assert "access entries" not in spot and "namespace aws-batch" in spot
+    assert _warnings_with(built.spot, "batchkit:eks-cluster-security-group") == []
 
 
 def test_batch_manifests_are_the_guides_rbac_objects():
@@ -539,3 +568,288 @@ def test_moto_accepts_create_compute_environment_with_an_eks_configuration(batch
     assert described["computeResources"]["type"] == "SPOT"
     # moto 5.2.5 accepts eksConfiguration but does not keep it (DescribeComputeEnvironments omits it).
     assert "eksConfiguration" not in described
+
+
+# -- the EKS rules on model values (no stack) ---------------------------------------------------------
+def _pod(*containers: EksContainerSpec, **kwargs) -> EksPodSpec:
+    return EksPodSpec(containers=containers or (EksContainerSpec(ContainerSpec(name="main")),), **kwargs)
+
+
+def _eks(**kwargs) -> EksContainerSpec:
+    extra = {k: kwargs.pop(k) for k in ("vcpus_limit", "volumes", "run_as_user") if k in kwargs}
+    return EksContainerSpec(ContainerSpec(**{"name": "main", **kwargs}), **extra)
+
+
+def _ids(problems) -> list[tuple[str, str, bool]]:
+    return [(p.rule, p.prop, p.warning) for p in problems]
+
+
+@pytest.mark.parametrize("namespace", ["default", "kube-system", "Batch", "-x", "a" * 64, ""])
+def test_rejects_namespaces_batch_refuses_in_the_model(namespace):
+    assert _ids(eks_namespace(EksEnvironmentSpec(namespace=namespace))) == [("BK-K1", "namespace", False)]
+
+
+def test_accepts_namespaces_batch_takes_and_skips_tokens():
+    for namespace in ("aws-batch", "a", "team-1", "${Token[TOKEN.1]}", None):
+        assert eks_namespace(EksEnvironmentSpec(namespace=namespace)) == []
+
+
+@pytest.mark.parametrize(
+    ("spec", "prop"),
+    [
+        (_eks(vcpus=0.3), "vcpus"),
+        (_eks(vcpus=0), "vcpus"),
+        (_eks(vcpus=1, vcpus_limit=1.1), "vcpus_limit"),
+        (_eks(vcpus=2, vcpus_limit=1), "vcpus_limit"),
+        (_eks(memory_mib=1.46484375), "memory"),
+        (_eks(memory_mib=3), "memory"),
+        (_eks(gpus=-1), "gpus"),
+    ],
+)
+def test_rejects_eks_resources_batch_refuses_in_the_model(spec, prop):
+    assert _ids(eks_resources(spec)) == [("BK-K2", prop, False)]
+
+
+def test_eks_memory_that_is_not_whole_mib_is_named_with_its_value():
+    (problem,) = eks_resources(_eks(memory_mib=1.46484375))
+    assert problem.value == "1.46484 MiB" and "whole number of MiB" in problem.why
+    # Unknown sizes (tokens) are skipped.
+    assert eks_resources(_eks(vcpus=None, memory_mib=None, gpus=None)) == []
+
+
+def test_render_pod_decides_the_pod_network_security_context_and_resources():
+    pod = _pod(_eks(vcpus=0.5, memory_mib=1024, gpus=1, vcpus_limit=2, run_as_user=1000))
+    rendered = render_pod(pod)
+    assert rendered["HostNetwork"] is False and rendered["DnsPolicy"] == "ClusterFirst"
+    assert rendered["Containers.0.Resources"] == {
+        "Requests": {"cpu": "0.5", "memory": "1024Mi", "nvidia.com/gpu": "1"},
+        "Limits": {"cpu": "2", "memory": "1024Mi", "nvidia.com/gpu": "1"},
+    }
+    assert rendered["Containers.0.SecurityContext"] == {
+        "Privileged": False,
+        "AllowPrivilegeEscalation": False,
+        "ReadOnlyRootFilesystem": False,
+        "RunAsNonRoot": True,
+        "RunAsUser": 1000,
+    }
+    host = render_pod(_pod(host_network=True))
+    assert host["HostNetwork"] is True and host["DnsPolicy"] == "ClusterFirstWithHostNet"
+    assert "DnsPolicy" not in render_pod(_pod(dns_policy="DEFAULT"))
+    assert render_pod.rule_id == "BK-K3"
+
+
+def test_cluster_setup_chooses_access_entries_aws_auth_or_names_the_steps():
+    api = eks_cluster_setup(EksClusterAccess(authentication_mode="API", runs_kubectl=True))
+    assert (api.access, api.apply_manifests, api.missing) == ("ACCESS_ENTRIES", True, ())
+    config_map = eks_cluster_setup(EksClusterAccess(cluster_in_app=True, runs_kubectl=True))
+    assert config_map.access == "AWS_AUTH" and config_map.missing == ()
+    imported = eks_cluster_setup(EksClusterAccess(namespace="gpu", node_role="Stack/Env/InstanceRole"))
+    assert imported.access is None and not imported.apply_manifests
+    assert "namespace gpu" in imported.missing[0] and "Stack/Env/InstanceRole" in imported.missing[1]
+    opted_out = eks_cluster_setup(EksClusterAccess(wire_access=False, authentication_mode="API"))
+    assert opted_out.access is None and "AWSServiceRoleForBatch" in opted_out.missing[-1]
+    assert eks_cluster_setup.rule_id == "BK-K4"
+
+
+def test_rejects_a_network_outside_the_clusters_vpc_in_the_model():
+    env = EksEnvironmentSpec(vpc="vpc-1", cluster_vpc="vpc-2")
+    (problem,) = eks_network(env, network="S/Network", cluster_vpc="S/ClusterVpc")
+    assert (problem.rule, problem.prop, problem.value) == ("BK-K5", "network", "S/Network")
+    assert "S/ClusterVpc" in problem.why
+    assert eks_network(EksEnvironmentSpec(vpc="vpc-1", cluster_vpc="vpc-1")) == []
+    assert eks_network(EksEnvironmentSpec(vpc=None, cluster_vpc="vpc-1")) == []
+
+
+def test_warns_when_the_cluster_security_group_is_unknown():
+    (problem,) = eks_network(EksEnvironmentSpec(cluster_security_group_known=False), security_group="S/Sg")
+    assert problem.warning and problem.rule == "BK-K5" and "S/Sg" in problem.why
+    assert problem.warning_id == "batchkit:eks-cluster-security-group"
+
+
+def test_rejects_best_fit_in_the_model():
+    assert _ids(eks_allocation_strategy(EksEnvironmentSpec(allocation_strategy="BEST_FIT"))) == [
+        ("BK-K6", "allocation_strategy", False)
+    ]
+    assert eks_allocation_strategy(EksEnvironmentSpec(allocation_strategy="BEST_FIT_PROGRESSIVE")) == []
+
+
+@pytest.mark.parametrize("version", ["v1.33", "1.33.2", "1", "latest", "1.33 "])
+def test_rejects_kubernetes_versions_not_written_as_batch_lists_them(version):
+    assert _ids(eks_kubernetes_version(EksEnvironmentSpec(kubernetes_version=version))) == [
+        ("BK-K7", "kubernetes_version", False)
+    ]
+
+
+@pytest.mark.parametrize("version", ["1.20", "1.28", "1.99", "2.0"])
+def test_warns_on_kubernetes_versions_outside_the_documented_list(version):
+    (problem,) = eks_kubernetes_version(EksEnvironmentSpec(kubernetes_version=version))
+    assert problem.warning and problem.rule == "BK-K7" and "supported_kubernetes_version" in problem.why
+
+
+def test_accepts_documented_kubernetes_versions_and_tokens():
+    for version in (*SUPPORTED_KUBERNETES_VERSIONS, None, "${Token[TOKEN.9]}"):
+        assert eks_kubernetes_version(EksEnvironmentSpec(kubernetes_version=version)) == []
+
+
+@pytest.mark.parametrize(
+    ("pod", "prop"),
+    [
+        (_pod(_eks(name="Main")), "containers[0].name"),
+        (_pod(_eks(name="main_1")), "containers[0].name"),
+        (_pod(_eks(name="-main")), "containers[0].name"),
+        (_pod(_eks(name="a" * 64)), "containers[0].name"),
+        (_pod(_eks(name="main"), _eks(name="main")), "containers[1].name"),
+        (_pod(service_account="batch_jobs"), "service_account"),
+        (_pod(service_account="Jobs"), "service_account"),
+        (_pod(service_account="jobs."), "service_account"),
+        (_pod(service_account="a" * 254), "service_account"),
+    ],
+)
+def test_rejects_kubernetes_names_that_are_not_dns_1123(pod, prop):
+    assert _ids(eks_kubernetes_names(pod)) == [("BK-K8", prop, False)]
+
+
+def test_accepts_dns_1123_names():
+    pod = _pod(_eks(name="main"), _eks(name="side-car-2"), service_account="team.batch-jobs")
+    assert eks_kubernetes_names(pod) == []
+    assert eks_kubernetes_names(_pod(_eks(name="a" * 63), service_account="a" * 253)) == []
+
+
+def test_rejects_ecs_volumes_in_an_eks_container():
+    spec = _eks(
+        volumes=(
+            EksVolumeSpec("scratch", "emptyDir"),
+            EksVolumeSpec("lustre-fsx", "FSx for Lustre volume"),
+            EksVolumeSpec("efs", "EFS volume"),
+        )
+    )
+    lustre, efs = eks_volumes(spec)
+    assert (lustre.rule, lustre.prop, lustre.value) == ("BK-K9", "volumes", "lustre-fsx")
+    assert "ECS containers on EC2" in lustre.why and efs.value == "efs" and "Lustre" not in efs.why
+
+
+def test_warns_on_a_privileged_eks_container():
+    (problem,) = eks_privileged(_eks(privileged=True))
+    assert problem.warning and problem.warning_id == "batchkit:eks-privileged"
+    assert eks_privileged(_eks()) == []
+
+
+def test_rejects_gpu_on_a_graviton_eks_environment_in_the_model():
+    env = EksEnvironmentSpec(gpu=True, architecture=Architecture.ARM64)
+    assert _ids(eks_gpu_architecture(env)) == [("BK-K11", "gpu", False)]
+    assert eks_gpu_architecture(EksEnvironmentSpec(gpu=True)) == []
+
+
+def test_rejects_aws_batch_environment_names_in_eks_containers_through_the_shared_rule():
+    (problem,) = check_pod(_pod(_eks(environment=("MODE", "AWS_BATCH_JOB_ID"))))
+    assert (problem.rule, problem.prop, problem.value) == ("BK-T12", "containers[0].env", "AWS_BATCH_JOB_ID")
+
+
+# -- the same rules through the constructs (one test per prop, for the message) -----------------------
+@pytest.mark.parametrize(
+    ("container", "kwargs", "match"),
+    [
+        (
+            EksContainer(image=IMAGE, memory=cdk.Size.kibibytes(1500)),
+            {},
+            r"container.memory='1.46484 MiB' is invalid: must be a whole number of MiB",
+        ),
+        (EksContainer(image=IMAGE, name="Main"), {}, r"container.name='Main' is invalid: .*DNS-1123 label"),
+        (
+            EksContainer(image=IMAGE),
+            {"service_account": "batch_jobs"},
+            r"service_account='batch_jobs' is inv",
+        ),
+    ],
+)
+def test_rejects_eks_job_definition_props_naming_the_prop(container, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        EksJobDefinition(new_stack(), "Job", container=container, **kwargs)
+
+
+def test_rejects_a_lustre_volume_in_an_eks_container_with_a_clear_error():
+    from aws_cdk import aws_ec2 as ec2
+    from aws_cdk import aws_fsx as fsx
+
+    from cdk_batchkit.constructs import LustreMount, LustreVolume
+
+    stack = new_stack()
+    fs = fsx.LustreFileSystem.from_lustre_file_system_attributes(
+        stack,
+        "Fs",
+        dns_name="fs-0123456789abcdef0.fsx.eu-west-1.amazonaws.com",
+        file_system_id="fs-0123456789abcdef0",
+        security_group=ec2.SecurityGroup.from_security_group_id(stack, "Sg", "sg-0123456789abcdef0"),
+    )
+    volume = LustreVolume(LustreMount(fs, mount_name="abcdefgh"))
+    with pytest.raises(
+        ValueError, match=r"container.volumes='lustre-fsx' is invalid: is an FSx for Lustre vol"
+    ):
+        EksJobDefinition(stack, "Job", container=EksContainer(image=IMAGE, volumes=[volume]))
+
+
+def test_rejects_and_warns_on_kubernetes_versions_through_the_environment(scratch):
+    stack, net, cluster = scratch
+    with pytest.raises(ValueError, match=r"kubernetes_version='v1.33' is invalid: must be MAJOR.MINOR"):
+        EksComputeEnvironment(stack, "V", cluster=cluster, network=net, kubernetes_version="v1.33")
+    old = EksComputeEnvironment(stack, "Old", cluster=cluster, network=net, kubernetes_version="1.24")
+    (warning,) = _warnings_with(old, "batchkit:BK-K7")
+    assert "kubernetes_version: 1.24 is not among" in warning
+
+
+def test_rejects_gpu_on_a_graviton_eks_environment(scratch):
+    stack, net, cluster = scratch
+    with pytest.raises(ValueError, match=r"gpu=True is invalid: GPU nodes use the EKS_AL2023_NVIDIA image"):
+        EksComputeEnvironment(
+            stack, "ArmGpu", cluster=cluster, network=net, gpu=True, architecture=Architecture.ARM64
+        )
+
+
+# -- pods the library did not build (the L2's, imported ones, requests) -----------------------------------
+def test_a_pod_from_cloudformation_is_checked_by_the_same_rules():
+    pod = EksPodSpec.from_api(
+        {
+            "Type": "container",
+            "EksProperties": {
+                "PodProperties": {
+                    "ServiceAccountName": "batch_jobs",
+                    "Volumes": [{"Name": "fsx", "HostPath": {"Path": "/fsx"}}],
+                    "Containers": [
+                        {
+                            "Name": "Main",
+                            "Image": SAMPLE_IMAGE,
+                            "Resources": {"Requests": {"cpu": "0.3", "memory": "1024Mi"}},
+                            "Env": [{"Name": "AWS_BATCH_X", "Value": "1"}],
+                            "VolumeMounts": [{"Name": "fsx", "MountPath": "/fsx"}, {"Name": "gone"}],
+                        }
+                    ],
+                }
+            },
+        },
+        label="arn:aws:batch:us-east-1:123456789012:job-definition/x:1",
+    )
+    assert pod is not None and pod.host_network is True  # Batch's default when hostNetwork is not given
+    found = [(p.rule, p.prop) for p in check_pod(pod)]
+    assert found == [
+        ("BK-K2", "containers[0].vcpus"),
+        ("BK-T12", "containers[0].env"),
+        ("BK-K9", "containers[0].volumes"),
+        ("BK-K8", "containers[0].name"),
+        ("BK-K8", "service_account"),
+    ]
+    (undefined,) = [p for p in check_pod(pod) if p.rule == "BK-K9"]
+    assert undefined.value == "gone" and "an undefined volume" in undefined.why
+    assert EksPodSpec.from_api({"containerProperties": {"image": "x"}}) is None
+
+
+def test_the_rendered_pod_reads_back_as_the_pod_the_construct_checked(built):
+    props = built.template.to_json()["Resources"][
+        built.stack.get_logical_id(built.job.resource.node.default_child)
+    ]["Properties"]
+    parsed = EksPodSpec.from_api(props)
+    assert parsed is not None and parsed.dns_policy == "ClusterFirst"  # rendered by BK-K3, now given
+    assert render_pod(parsed) == {k: v for k, v in render_pod(built.job.pod).items() if k != "DnsPolicy"}
+    (spec,) = parsed.containers
+    assert (spec.container.vcpus, spec.container.memory_mib, spec.vcpus_limit) == (0.5, 1024, 2)
+    assert spec.container.environment == ("MODE",) and spec.volumes == (EksVolumeSpec("scratch", "emptyDir"),)
+    assert parsed.service_account == "batch-jobs" and check_pod(parsed) == []

@@ -28,6 +28,13 @@ from cdk_batchkit.constructs import (
     Step,
     Workflow,
 )
+from cdk_batchkit.model.keys import KeyDescription, KeyUser
+from cdk_batchkit.model.rules.encryption import (
+    key_in_region,
+    key_is_symmetric,
+    key_statements,
+    plain_secret_names,
+)
 from tests.support import SAMPLE_IMAGE, fargate_queue_and_job, new_stack
 
 IMAGE = ecs.ContainerImage.from_registry(SAMPLE_IMAGE)
@@ -264,3 +271,99 @@ def test_workflow_schedule_and_monitoring_use_the_key_without_a_synth():
         "Effect": "Allow",
         "Resource": arn,
     } in policy["Statement"]
+
+
+# -- the key rules on model values (no stack) ---------------------------------------------------------
+def test_key_policy_statements_are_decided_by_the_model_per_user():
+    by_user = {
+        user: key_statements(user, account="111122223333", region="eu-west-1", partition="aws")
+        for user in KeyUser
+    }
+    (logs_statement,) = by_user[KeyUser.LOGS]
+    assert logs_statement["Principal"] == {"Service": "logs.eu-west-1.amazonaws.com"}
+    assert logs_statement["Condition"]["ArnLike"] == {
+        "kms:EncryptionContext:aws:logs:arn": "arn:aws:logs:eu-west-1:111122223333:log-group:*"
+    }
+    use, grants = by_user[KeyUser.EBS]
+    assert use["Principal"] == {"AWS": "*"} and grants["Action"] == "kms:CreateGrant"
+    assert len(use["Condition"]["ArnLike"]["aws:PrincipalArn"]) == 3
+    assert [
+        s["Principal"]["Service"]
+        for u in (KeyUser.EVENTS, KeyUser.SNS, KeyUser.CLOUDWATCH)
+        for s in by_user[u]
+    ] == [
+        "events.amazonaws.com",
+        "sns.amazonaws.com",
+        "cloudwatch.amazonaws.com",
+    ]
+    assert by_user[KeyUser.IAM][0]["Principal"] == {"AWS": "arn:aws:iam::111122223333:root"}
+    # Each user's statements come from the rule named by its rule id.
+    assert {u: u.rule_id for u in KeyUser} == {
+        KeyUser.LOGS: "BK-X1",
+        KeyUser.EBS: "BK-X2",
+        KeyUser.EVENTS: "BK-X3",
+        KeyUser.SNS: "BK-X3",
+        KeyUser.CLOUDWATCH: "BK-X4",
+        KeyUser.IAM: "BK-X6",
+    }
+
+
+def test_warns_on_plain_environment_variables_named_like_secrets_in_the_model():
+    (problem,) = plain_secret_names(["MODE", "DB_PASSWORD", "api_key", "${Token[TOKEN.3]}"])
+    assert problem.warning and problem.rule == "BK-X5" and problem.value == ["DB_PASSWORD", "api_key"]
+    assert plain_secret_names(["MODE", "REGION"]) == []
+
+
+@pytest.mark.parametrize(
+    ("spec", "usage"),
+    [("RSA_2048", "ENCRYPT_DECRYPT"), ("ECC_NIST_P256", "SIGN_VERIFY"), ("HMAC_256", "GENERATE_VERIFY_MAC")],
+)
+def test_rejects_keys_that_are_not_symmetric_encryption_keys(spec, usage):
+    (problem,) = key_is_symmetric(KeyDescription("S/Key", key_spec=spec, key_usage=usage))
+    assert (problem.rule, problem.prop, problem.warning) == ("BK-X7", "key", False) and spec in problem.why
+
+
+def test_warns_on_an_imported_key_whose_spec_synth_cannot_see():
+    (problem,) = key_is_symmetric(KeyDescription(KEY_ARN, key_spec=None, key_usage=None, imported=True))
+    assert problem.warning and problem.rule == "BK-X7" and "SYMMETRIC_DEFAULT" in problem.why
+    assert key_is_symmetric(KeyDescription("S/Key")) == []
+
+
+def test_rejects_a_key_in_another_region():
+    (problem,) = key_in_region(KeyDescription(KEY_ARN, region="eu-west-1"), "us-east-1")
+    assert (problem.rule, problem.warning) == ("BK-X8", False) and "eu-west-1" in problem.why
+
+
+def test_warns_when_the_keys_region_cannot_be_compared_with_the_stacks():
+    token = "${Token[AWS.Region.7]}"
+    (problem,) = key_in_region(KeyDescription(KEY_ARN, region="eu-west-1"), token)
+    assert problem.warning and problem.rule == "BK-X8" and "deploy this stack to eu-west-1" in problem.why
+    # The same token (a key of the app, an alias) is the same Region; unknown Regions are skipped.
+    assert key_in_region(KeyDescription("S/Key", region=token), token) == []
+    assert key_in_region(KeyDescription("S/Key", region=None), "us-east-1") == []
+
+
+# -- the key rules through the constructs ---------------------------------------------------------------
+def test_rejects_an_asymmetric_key_for_batch_encryption_and_an_hmac_key_for_a_topic():
+    stack = new_stack()
+    rsa = kms.Key(stack, "Rsa", key_spec=kms.KeySpec.RSA_2048, key_usage=kms.KeyUsage.ENCRYPT_DECRYPT)
+    with pytest.raises(ValueError, match=r"Test/Encryption: key='Test/Rsa' is invalid: is a RSA_2048 key"):
+        BatchEncryption(stack, "Encryption", key=rsa)
+    hmac = kms.Key(stack, "Hmac", key_spec=kms.KeySpec.HMAC_256, key_usage=kms.KeyUsage.GENERATE_VERIFY_MAC)
+    with pytest.raises(ValueError, match=r"Test/Alerts: key='Test/Hmac' is invalid: is a HMAC_256 key"):
+        NotificationTopic(stack, "Alerts", key=hmac)
+
+
+def test_rejects_a_key_from_another_region():
+    stack = cdk.Stack(cdk.App(), "Pinned", env=cdk.Environment(account="111122223333", region="us-east-1"))
+    key = kms.Key.from_key_arn(stack, "Key", KEY_ARN)  # eu-west-1
+    with pytest.raises(ValueError, match=r"key='arn:aws:kms:eu-west-1:.*' is invalid: is in eu-west-1 but"):
+        BatchEncryption(stack, "Encryption", key=key)
+
+
+def test_warns_on_an_imported_key_in_an_environment_agnostic_stack():
+    stack = new_stack()
+    encryption = BatchEncryption(stack, "Encryption", key=kms.Key.from_key_arn(stack, "Key", KEY_ARN))
+    warnings = "\n".join(_warnings(encryption))
+    assert "batchkit:BK-X7" in warnings and "batchkit:BK-X8" in warnings
+    assert "deploy this stack to eu-west-1" in warnings

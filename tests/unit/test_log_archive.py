@@ -24,6 +24,14 @@ from aws_cdk.assertions import Match, Template
 from moto import mock_aws
 
 from cdk_batchkit.constructs import Container, ContainerJobDefinition, JobLogArchive
+from cdk_batchkit.model.archive import ArchivedLogGroup, LogArchiveSpec
+from cdk_batchkit.model.rules.archive import (
+    archive_buffering,
+    archive_log_group_places,
+    archive_log_groups,
+    archive_retention,
+    default_archive_after_days,
+)
 from tests.support import SAMPLE_IMAGE, new_stack
 
 IMAGE = ecs.ContainerImage.from_registry(SAMPLE_IMAGE)
@@ -351,3 +359,114 @@ def test_the_archive_costs_nothing_while_no_job_writes_logs(archived) -> None:
     } <= types
     # Firehose Direct PUT, S3, subscription filters and log groups are priced per use: no idle line.
     assert [plan.resource_cost(r, resources) for r in resources.values()] == [None] * len(resources)
+
+
+# -- the archive rules on model values (no stack) -------------------------------------------------------
+def _entry(label: str, prop: str = "log_groups", **kwargs: Any) -> ArchivedLogGroup:
+    return ArchivedLogGroup(label, prop, kwargs.pop("identity", label), **kwargs)
+
+
+def test_rejects_no_group_a_definition_without_one_and_a_group_twice_in_the_model() -> None:
+    (empty,) = archive_log_groups(())
+    assert (empty.rule, empty.prop, empty.value) == ("BK-A1", "job_definitions", [])
+    (missing,) = archive_log_groups((ArchivedLogGroup("S/Own", "job_definitions"),))
+    assert (missing.prop, missing.value) == ("job_definitions", "S/Own") and "no log group" in missing.why
+    twice = (_entry("S/Job", "job_definitions", identity="S/Job/LogGroup"), _entry("S/Job/LogGroup"))
+    (duplicate,) = archive_log_groups(twice)
+    assert (duplicate.prop, duplicate.value) == ("log_groups", "S/Job/LogGroup") and "twice" in duplicate.why
+    assert archive_log_groups((_entry("S/A"), _entry("S/B"))) == []
+
+
+def test_rejects_a_third_subscription_filter_in_the_model() -> None:
+    (problem,) = archive_log_groups((), {"S/Group": 3, "S/Other": 2})
+    assert problem.rule == "BK-A1" and problem.value == "S/Group" and "at most 2" in problem.why
+
+
+@pytest.mark.parametrize(
+    ("spec", "prop", "value"),
+    [
+        (LogArchiveSpec(retention_days=0.5), "retention", "0.5 days"),
+        (LogArchiveSpec(retention_days=0), "retention", "0 days"),
+        (LogArchiveSpec(retention_days=30, archive_after_days=30), "archive_after", "30 days"),
+        (LogArchiveSpec(retention_days=100, archive_after_days=30), "archive_after", "30 days"),
+        (LogArchiveSpec(retention_days=365, archive_after_days=1.5), "archive_after", "1.5 days"),
+    ],
+)
+def test_rejects_retention_and_transitions_s3_refuses_or_bills_in_the_model(spec, prop, value) -> None:
+    (problem,) = archive_retention(spec)
+    assert (problem.rule, problem.prop, problem.value) == ("BK-A2", prop, value)
+
+
+def test_the_default_transition_leaves_objects_90_days_in_glacier_ir() -> None:
+    assert default_archive_after_days(365) == 30 and default_archive_after_days(120) == 30
+    assert default_archive_after_days(119) is None and default_archive_after_days(None) is None
+    assert archive_retention(LogArchiveSpec(retention_days=120, archive_after_days=30)) == []
+
+
+@pytest.mark.parametrize(
+    ("spec", "prop"),
+    [
+        (LogArchiveSpec(buffer_seconds=901), "buffer_interval"),
+        (LogArchiveSpec(buffer_seconds=1.5), "buffer_interval"),
+        (LogArchiveSpec(buffer_mib=0.5), "buffer_size"),
+        (LogArchiveSpec(buffer_mib=129), "buffer_size"),
+        (LogArchiveSpec(prefix="/logs/"), "prefix"),
+        (LogArchiveSpec(prefix="logs"), "prefix"),
+        (LogArchiveSpec(prefix="logs/!{timestamp:yyyy}/"), "prefix"),
+    ],
+)
+def test_rejects_buffering_and_prefixes_firehose_refuses_in_the_model(spec, prop) -> None:
+    assert [(p.rule, p.prop) for p in archive_buffering(spec)] == [("BK-A3", prop)]
+
+
+def test_rejects_a_log_group_of_another_region_or_account_in_the_model() -> None:
+    here = {"region": "us-east-1", "account": "111111111111"}
+    spec = LogArchiveSpec(
+        groups=(
+            _entry("S/Here", **here),
+            _entry("S/Ireland", region="eu-west-1", account="111111111111"),
+            _entry("S/Partner", region="us-east-1", account="222222222222"),
+        ),
+        **here,
+    )
+    ireland, partner = archive_log_group_places(spec)
+    assert (ireland.rule, ireland.value, ireland.warning) == ("BK-A4", "S/Ireland", False)
+    assert "Region eu-west-1, not us-east-1" in ireland.why
+    assert "account 222222222222, not 111111111111" in partner.why
+
+
+def test_warns_when_a_log_groups_place_cannot_be_compared_in_the_model() -> None:
+    region, account = "${Token[AWS.Region.7]}", "${Token[AWS.AccountId.3]}"
+    spec = LogArchiveSpec(
+        groups=(
+            _entry("S/Own", region=region, account=account),  # a log group of the stack: same tokens
+            _entry("S/Imported", region="eu-west-1", account="222222222222"),
+        ),
+        region=region,
+        account=account,
+    )
+    (problem,) = archive_log_group_places(spec)
+    assert problem.warning and problem.value == "S/Imported" and "Region eu-west-1" in problem.why
+
+
+# -- BK-A4 through the construct -------------------------------------------------------------------------
+def test_rejects_a_log_group_imported_from_another_region() -> None:
+    stack = cdk.Stack(cdk.App(), "Pinned", env=cdk.Environment(account="111111111111", region="us-east-1"))
+    group = logs.LogGroup.from_log_group_arn(
+        stack, "Ireland", "arn:aws:logs:eu-west-1:111111111111:log-group:/aws/batch/job:*"
+    )
+    with pytest.raises(
+        ValueError,
+        match=r"log_groups='Pinned/Ireland' is invalid: is a log group in Region eu-west-1, not us-",
+    ):
+        JobLogArchive(stack, "Archive", log_groups=[group])
+
+
+def test_warns_on_an_imported_log_group_in_an_environment_agnostic_stack() -> None:
+    stack = new_stack()
+    group = logs.LogGroup.from_log_group_arn(
+        stack, "Partner", "arn:aws:logs:eu-west-1:222222222222:log-group:/aws/batch/job:*"
+    )
+    archive = JobLogArchive(stack, "Archive", log_groups=[group, logs.LogGroup(stack, "Own")])
+    (warning,) = [str(e.data) for e in archive.node.metadata if "batchkit:BK-A4" in str(e.data)]
+    assert "log_groups: Test/Partner may be a log group of another Region or account" in warning

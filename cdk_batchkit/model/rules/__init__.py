@@ -8,6 +8,7 @@ adds none). ``docs/rules.md`` lists them all with their sources and tests.
 from __future__ import annotations
 
 from ._registry import RULES, Problem, Rule, errors, register, rule, run, warnings
+from .archive import check_archive
 from .compute import (
     COMPUTE_RULES,
     DESCRIBED_RULES,
@@ -16,6 +17,8 @@ from .compute import (
     fargate_not_updatable,
 )
 from .consumables import check_consumables, consumable_resource_values, consumables_well_formed
+from .eks import check_eks_environment, check_pod
+from .encryption import check_key, key_statements
 from .fit import (
     ECR_IMAGE,
     FIT_RULES,
@@ -52,7 +55,11 @@ __all__ = [
     "Problem",
     "Rule",
     "check_compute",
+    "check_archive",
     "check_consumables",
+    "check_eks_environment",
+    "check_key",
+    "check_pod",
     "check_environment",
     "check_fair_share",
     "check_fit",
@@ -70,6 +77,7 @@ __all__ = [
     "is_ecr_image",
     "queue_arn",
     "queue_type",
+    "key_statements",
     "register",
     "rule",
     "run",
