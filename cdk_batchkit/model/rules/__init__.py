@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from ._registry import RULES, Problem, Rule, errors, register, rule, run, warnings
 from .consumables import check_consumables, consumables_well_formed
+from .containers import CONTAINER_RULES, FIT_WARNINGS, ecs_containers, registry_credential_reads
 from .fit import (
     ECR_IMAGE,
     FIT_RULES,
@@ -19,13 +20,25 @@ from .fit import (
     fit_shared_mounts,
     is_ecr_image,
 )
+from .jobs import (
+    JOB_RULES,
+    check_job,
+    efs_network,
+    job_definition_arn,
+    public_ip_undecided,
+    secret_endpoints,
+    secret_services,
+)
 from .names import RESERVED_ENVIRONMENT_PREFIX, environment_names
 from .queues import QUEUE_RULES, Environments, check_queue
 from .submission import SUBMISSION_RULES, check_submission, share_identifier_matches
 
 __all__ = [
+    "CONTAINER_RULES",
     "ECR_IMAGE",
     "FIT_RULES",
+    "FIT_WARNINGS",
+    "JOB_RULES",
     "QUEUE_RULES",
     "RESERVED_ENVIRONMENT_PREFIX",
     "RULES",
@@ -37,17 +50,25 @@ __all__ = [
     "check_consumables",
     "check_environment",
     "check_fit",
+    "check_job",
     "check_queue",
     "check_submission",
     "consumables_well_formed",
+    "ecs_containers",
+    "efs_network",
     "environment_names",
     "errors",
     "fit_consumables",
     "fit_shared_mounts",
     "is_ecr_image",
+    "job_definition_arn",
+    "public_ip_undecided",
     "register",
+    "registry_credential_reads",
     "rule",
     "run",
+    "secret_endpoints",
+    "secret_services",
     "share_identifier_matches",
     "warnings",
 ]
