@@ -49,6 +49,7 @@ from .queue import FairShare, ImportedJobQueue, JobQueue, JobQueueBase
 from .service import SageMakerTrainingEnvironment, SageMakerTrainingQueue
 from .storage import LustreMount, LustreVolume
 from .submitter import S3JobRule, S3JobSubmitter, SubmitMode
+from .task_job_definition import EcsTaskJobDefinition, TaskContainer
 from .triggers import JobSchedule, ObjectCreatedTrigger, WorkflowSchedule
 from .workflow import S3_OBJECT_ENVIRONMENT, Step, Workflow
 
@@ -68,6 +69,7 @@ __all__ = [
     "Container",
     "ContainerCondition",
     "ContainerJobDefinition",
+    "EcsTaskJobDefinition",
     "Ec2ComputeEnvironment",
     "EksComputeEnvironment",
     "EksContainer",
@@ -107,6 +109,7 @@ __all__ = [
     "Step",
     "SubmitMode",
     "SubmitShape",
+    "TaskContainer",
     "UnmanagedComputeEnvironment",
     "Workflow",
     "WorkflowNotifications",

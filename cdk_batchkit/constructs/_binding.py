@@ -19,11 +19,11 @@ from aws_cdk import aws_batch as batch
 from aws_cdk import aws_iam as iam
 from constructs import Construct, IConstruct, Node
 
-from ..model import JobRequirements, QueueProfile, SubmitShape, check_fit
+from ..model import JobRequirements, Problem, QueueProfile, SubmitShape, check_fit
 from ..model.limits import MAX_SCHEDULING_PRIORITY, MAX_SHARE_IDENTIFIER, MIN_SCHEDULING_PRIORITY
 from ..model.rules import share_identifier_matches
-from ._describe import profile_of_queue, requirements_of_definition
-from ._validation import check_range, fail, is_token
+from ._describe import describe_definition, profile_of_queue
+from ._validation import check_range, fail, is_token, report
 from .nag import acknowledge_resource
 
 
@@ -67,6 +67,9 @@ class DefinitionRef:
     on_bind: Callable[[QueueRef], JobRequirements] | None = None
     #: The ARNs of the consumable resources the definition requests (SubmitJob is granted on them).
     consumable_arns: tuple[str, ...] = ()
+    #: What the job and container rules found in a definition made elsewhere (an L2 one), props prefixed
+    #: with the definition: :func:`bind` reports them on the consumer.
+    problems: tuple[Problem, ...] = ()
 
     @property
     def job_definition_arn(self) -> str:
@@ -134,13 +137,15 @@ def definition_ref(definition: Any) -> DefinitionRef:
         # The L2 inside one of our definitions (``job.resource``): ours knows more (a multi-container task
         # is an L2 EcsJobDefinition rendered with EcsProperties, submitted with ecsPropertiesOverride).
         return owner.definition_ref()  # type: ignore[no-any-return]
+    spec, problems = describe_definition(definition)
     return DefinitionRef(
         definition,
         definition.node.path,
-        requirements_of_definition(definition),
+        spec.requirements() if spec is not None else None,
         propagate_tags=bool(getattr(definition, "propagate_tags", False)),
         # An imported definition is assumed single-container ECS.
         shape=_L2_SHAPES.get(type(definition), SubmitShape.CONTAINER),
+        problems=problems,
     )
 
 
@@ -152,7 +157,10 @@ def bind(scope: IConstruct, job: DefinitionRef, queue: QueueRef) -> JobRequireme
 
     Where the queue's compute or the job's needs are unknown, the check is skipped with a synth warning
     on ``scope`` naming what was not checked. Returns the requirements checked (None when skipped).
+    What the rules found in a definition made elsewhere (``job.problems``) is reported on ``scope`` first;
+    fit warnings (``FitResult.warnings``: AWS accepts it, it does nothing there) become synth warnings.
     """
+    report(scope, job.problems)
     if queue.profile is None or job.requirements is None:
         missing = []
         if queue.profile is None:
@@ -183,6 +191,10 @@ def bind(scope: IConstruct, job: DefinitionRef, queue: QueueRef) -> JobRequireme
             _UNCHECKED,
             f"{job.label} on {queue.label}: instance sizes not checked for {', '.join(result.unchecked)} "
             "(unknown instance types or compute).",
+        )
+    for warning, rule_id in zip(result.warnings, result.warning_rules, strict=True):
+        Annotations.of(scope).add_warning_v2(
+            f"batchkit:{rule_id}", f"{job.label} on {queue.label}: {warning}"
         )
     return requirements
 

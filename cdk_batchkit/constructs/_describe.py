@@ -7,6 +7,7 @@ warning.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from aws_cdk import Stack, Token
@@ -16,12 +17,13 @@ from ..model import (
     ComputeKind,
     ComputeProfile,
     JobRequirements,
-    NodeGroup,
-    Platform,
+    JobSpec,
+    Problem,
     QueueProfile,
 )
 from ..model.compute import ComputeSettings
 from ..model.queues import FairSharePolicy
+from ..model.rules import check_job
 
 _L2_ENVIRONMENTS = (
     batch.ManagedEc2EcsComputeEnvironment,
@@ -111,63 +113,34 @@ def _label(env: Any) -> str:
     return str(owner.node.path) if getattr(owner, "resource", None) is env else str(env.node.path)
 
 
-def _mib(size: Any) -> int:
-    mib = size.to_mebibytes() if size is not None else 0
-    return 0 if Token.is_unresolved(mib) else int(mib)
+def describe_definition(definition: Any) -> tuple[JobSpec | None, tuple[Problem, ...]]:
+    """An L2 job definition defined in this app as the rules see it, and what the job and container rules
+    find in it (each prop prefixed ``job_definition(PATH).``, so the consumer that reports them names the
+    definition). ``(None, ())`` for an imported one.
+
+    Reads the L1's properties as the L2 rendered them (one ``resolve``: property overrides added to the L1
+    later are not seen), the same ones CloudFormation receives.
+    """
+    if not isinstance(definition, _DESCRIBED):
+        return None, ()
+    cfn = definition.node.default_child
+    if not isinstance(cfn, batch.CfnJobDefinition):
+        return None, ()
+    props = Stack.of(cfn).resolve(cfn._cfn_properties)
+    if not isinstance(props, dict):
+        return None, ()
+    spec = JobSpec.from_api(props, label=str(definition.node.path))
+    if spec.keeps_revisions is None:
+        # CloudFormation's default: the previous revision is deregistered on update.
+        spec = replace(spec, keeps_revisions=False)
+    prefix = f"job_definition({definition.node.path})"
+    return spec, tuple(p.under(prefix) for p in check_job(spec, described=True))
 
 
-def _cpu(value: Any) -> float:
-    return 0 if value is None or Token.is_unresolved(value) else float(value)
+_DESCRIBED = (batch.EcsJobDefinition, batch.MultiNodeJobDefinition, batch.EksJobDefinition)
 
 
 def requirements_of_definition(definition: batch.IJobDefinition) -> JobRequirements | None:
     """What an L2 job definition defined in this app asks of its compute (None for an imported one)."""
-    if isinstance(definition, batch.EcsJobDefinition):
-        container = definition.container
-        fargate = isinstance(container, batch.EcsFargateContainerDefinition)
-        cfn = definition.node.default_child
-        image = getattr(getattr(cfn, "container_properties", None), "image", None)
-        return JobRequirements(
-            platform=Platform.FARGATE if fargate else Platform.EC2,
-            vcpus=_cpu(container.cpu),
-            memory_mib=_mib(container.memory),
-            gpus=0 if fargate else int(getattr(container, "gpu", None) or 0),
-            assign_public_ip=bool(getattr(container, "assign_public_ip", False)),
-            images=(image,) if isinstance(image, str) and not Token.is_unresolved(image) else (),
-        )
-    if isinstance(definition, batch.MultiNodeJobDefinition):
-        ranges = list(definition.containers)
-        if not ranges:
-            return None
-        nodes = max(int(r.end_node if r.end_node is not None else 0) for r in ranges) + 1
-        largest = max(ranges, key=lambda r: (_cpu(r.container.cpu), _mib(r.container.memory)))
-        instance_type = definition.instance_type.to_string() if definition.instance_type else None
-        # Every range's container is checked (each range is a group of nodes of its own size).
-        groups = tuple(
-            NodeGroup(
-                int(r.end_node if r.end_node is not None else nodes - 1) - int(r.start_node) + 1,
-                _cpu(r.container.cpu),
-                _mib(r.container.memory),
-                int(getattr(r.container, "gpu", None) or 0),
-                f"nodes {int(r.start_node)}-{int(r.end_node if r.end_node is not None else nodes - 1)}",
-            )
-            for r in ranges
-        )
-        return JobRequirements(
-            platform=Platform.EC2,
-            vcpus=_cpu(largest.container.cpu),
-            memory_mib=_mib(largest.container.memory),
-            gpus=int(getattr(largest.container, "gpu", None) or 0),
-            nodes=max(nodes, 2),
-            instance_type=instance_type,
-            node_groups=groups if len(groups) > 1 else (),
-        )
-    if isinstance(definition, batch.EksJobDefinition):
-        pod = definition.container
-        return JobRequirements(
-            platform=Platform.EKS,
-            vcpus=_cpu(pod.cpu_reservation or pod.cpu_limit),
-            memory_mib=_mib(pod.memory_reservation or pod.memory_limit),
-            gpus=int(pod.gpu_reservation or pod.gpu_limit or 0),
-        )
-    return None
+    spec, _ = describe_definition(definition)
+    return spec.requirements() if spec is not None else None

@@ -1,4 +1,9 @@
-"""Job definitions: container jobs (EC2 or Fargate) and multi-node parallel jobs.
+"""Job definitions: single-container jobs (EC2 or Fargate) and multi-node parallel jobs, and what every
+job definition of this library shares (multi-container tasks: :mod:`.task_job_definition`).
+
+Each definition describes itself as a :class:`~cdk_batchkit.model.JobSpec` and reports what the model's
+rules find (``cdk_batchkit.model.rules``: BK-T*, BK-J*, BK-N3, BK-N4, BK-P2, BK-P3, BK-D1); the
+constructs only translate props and render.
 
 Compared with the L2 they wrap: logs go to a log group the construct owns, with a
 retention period; a job role separate from the execution role always exists; a
@@ -15,7 +20,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import jsii
-from aws_cdk import Annotations, Duration, IAnyProducer, IResolveContext, Lazy, Size, Stack, Token
+from aws_cdk import Duration, Size, Stack
 from aws_cdk import aws_batch as batch
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
@@ -28,23 +33,30 @@ from ..model import (
     Architecture,
     ComputeKind,
     ComputeProfile,
+    ContainerSpec,
     JobRequirements,
-    NodeGroup,
+    JobSpec,
+    NodeRangeSpec,
     Platform,
+    Problem,
     SubmitShape,
     check_fit,
 )
-from ..model.limits import (
-    FARGATE_MEMORY,
-    MAX_ATTEMPTS,
-    MAX_EVALUATE_ON_EXIT,
-    MAX_NODES,
-    MAX_SCHEDULING_PRIORITY,
-    MIN_ATTEMPT_SECONDS,
-    MIN_NODES,
-    MIN_SCHEDULING_PRIORITY,
+from ..model.limits import FARGATE_MEMORY, MAX_ATTEMPTS, MAX_EVALUATE_ON_EXIT
+from ..model.rules import (
+    check_job,
+    efs_network,
+    public_ip_undecided,
+    registry_credential_reads,
+    secret_endpoints,
+    secret_services,
 )
-from ..model.rules import register
+from ..model.rules.jobs import NEVER_BOUND
+from ..model.rules.jobs import job_definition_arn as arn_rule
+from ..model.rules.jobs import retry as retry_rule
+from ..model.rules.jobs import scheduling_priority as priority_rule
+from ..model.rules.jobs import timeout as timeout_rule
+from ..model.values import known
 from ._binding import (
     DefinitionRef,
     QueueLike,
@@ -55,21 +67,10 @@ from ._binding import (
     grant_submit,
     queue_ref,
 )
-from ._validation import check_range, check_seconds, fail, is_token
+from ._describe import describe_definition
+from ._validation import fail, report
 from .consumable import ConsumableLike, cfn_consumables, consumable_requests
-from .container_options import (
-    ContainerCondition,
-    FireLens,
-    LinuxParameters,
-    check_container,
-    check_fargate_task,
-    check_firelens_routes,
-    check_log_driver,
-    check_task,
-    devices_of,
-    log_driver_of,
-    task_container,
-)
+from .container_options import LinuxParameters, container_spec, devices_of, log_of
 from .encryption import KeyUser, encryption_key, grant_secrets_key, warn_plain_secrets
 from .nag import acknowledge
 from .network import BatchNetwork
@@ -78,49 +79,6 @@ from .storage import lustre_mounts, warn_unchecked_mounts
 #: Kept for compatibility of imports: the limits live in :mod:`cdk_batchkit.model.limits`.
 MAX_RULES = MAX_EVALUATE_ON_EXIT
 __all__ = ["FARGATE_MEMORY", "MAX_ATTEMPTS", "MAX_RULES"]
-
-register(
-    "BK-D1",
-    "Job definitions keep their previous revisions ACTIVE on update (ResourceRetentionPolicy."
-    "SkipDeregisterOnUpdate) unless skip_deregister_on_update=False.",
-    "https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/"
-    "aws-properties-batch-jobdefinition-resourceretentionpolicy.html",
-)
-register(
-    "BK-N3",
-    "A multi-node job's node ranges cover nodes 0 to nodes-1 without gap or overlap (so the main node "
-    "is in one), and each range's container is a valid EC2 container; the last range is rendered open "
-    "(start:), so SubmitJob's numNodes can resize the job.",
-    "https://docs.aws.amazon.com/batch/latest/APIReference/API_NodeRangeProperty.html (targetNodes) and "
-    "https://docs.aws.amazon.com/batch/latest/userguide/mnp-node-groups.html and "
-    "https://docs.aws.amazon.com/batch/latest/APIReference/API_NodeOverrides.html (numNodes: a range with an "
-    "open upper boundary)",
-)
-register(
-    "BK-N4",
-    "A Fargate job definition whose assign_public_ip is unset and whose network is never known (never "
-    "bound to a queue of known compute, no network=) gets a synth warning: AssignPublicIp stays DISABLED.",
-    "https://docs.aws.amazon.com/batch/latest/userguide/fargate.html and "
-    "https://docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-task-networking.html",
-)
-register(
-    "BK-P2",
-    "A job with Secrets Manager or SSM secrets on PRIVATE_WITH_ENDPOINTS compute adds the secretsmanager / "
-    "ssm interface endpoints to that network (once per network); a synth warning when the network is "
-    "unknown.",
-    "https://docs.aws.amazon.com/batch/latest/userguide/specifying-sensitive-data.html and "
-    "https://docs.aws.amazon.com/secretsmanager/latest/userguide/vpc-endpoint-overview.html and "
-    "https://docs.aws.amazon.com/systems-manager/latest/userguide/setup-create-vpc.html",
-)
-register(
-    "BK-P3",
-    "An EFS volume opens NFS (TCP 2049) from the compute security group to the file system's security "
-    "groups and grants the job role ClientMount (and ClientWrite unless read-only), restricted to the "
-    "access point when one is given; a synth warning when the network is unknown.",
-    "https://docs.aws.amazon.com/batch/latest/userguide/efs-volumes.html and "
-    "https://docs.aws.amazon.com/efs/latest/ug/network-access.html and "
-    "https://docs.aws.amazon.com/efs/latest/ug/iam-access-control-nfs-efs.html",
-)
 
 _SECRET_ENDPOINTS = {
     "secretsmanager": ("SecretsManager", ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER),
@@ -132,7 +90,10 @@ _NETWORK_WARNING = "batchkit:network-unknown"
 @dataclass(frozen=True)
 class Container:
     """One ECS container, as a value: pass it to :class:`ContainerJobDefinition` or
-    :class:`MultiNodeJobDefinition` (``container=Container(image=..., vcpus=2)``).
+    :class:`MultiNodeJobDefinition` (``container=Container(image=..., vcpus=2)``). The containers of a
+    multi-container task are :class:`~cdk_batchkit.constructs.TaskContainer` values (a ``Container`` with a
+    name, ``essential``, ``depends_on`` and ``firelens``) given to
+    :class:`~cdk_batchkit.constructs.EcsTaskJobDefinition`.
 
     :param image: ``ecs.ContainerImage.from_registry(...)``, ``.from_ecr_repository(repo, tag)`` or
         ``.from_asset(dockerfile_dir)`` (built and pushed by ``cdk deploy``).
@@ -154,18 +115,11 @@ class Container:
     :param user: ``user``, ``user:group``, ``uid`` or ``uid:gid``. Default: the image's user.
     :param privileged: root-equivalent access to the host (EC2 only; warns at synth). Default: False.
     :param ulimits: ``batch.Ulimit(name=batch.UlimitName.NOFILE, soft_limit=..., hard_limit=...)``
-        (EC2 only). Default: Docker's.
+        (EC2 only; ``-1`` is unlimited, as in ``memlock=-1:-1`` for EFA and MPI). Default: Docker's.
     :param linux_parameters: shared memory, tmpfs, devices, init process, swap: a
         :class:`LinuxParameters`. Default: none.
     :param repository_credentials: a Secrets Manager secret (``username``/``password``) for an image in a
         private registry outside ECR; the execution role is granted read on it. Default: none.
-    :param name: multi-container definitions only: the container's name (unique in the task).
-    :param essential: multi-container definitions only: whether the job ends when this container stops
-        (at least one is). Default: True.
-    :param depends_on: multi-container definitions only: containers this one waits for, name ->
-        :class:`ContainerCondition`. Default: none.
-    :param firelens: multi-container definitions only (EC2): makes this container the task's FireLens
-        log router (:class:`FireLens`). Default: none.
     """
 
     image: ecs.ContainerImage
@@ -183,10 +137,6 @@ class Container:
     ulimits: Sequence[batch.Ulimit] = ()
     linux_parameters: LinuxParameters | None = None
     repository_credentials: secretsmanager.ISecret | None = None
-    name: str | None = None
-    essential: bool = True
-    depends_on: Mapping[str, ContainerCondition] = field(default_factory=dict)
-    firelens: FireLens | None = None
 
     @property
     def memory_size(self) -> Size:
@@ -239,25 +189,17 @@ def run_policy(
     scope: Construct, timeout: Duration | None, retry: RetryPolicy | None, scheduling_priority: int | None
 ) -> tuple[Duration, RetryPolicy]:
     """The timeout (default 24 h) and retry policy (default :meth:`RetryPolicy.transient`) of a job
-    definition, checked as Batch checks them (BK-J1, BK-J2), and its scheduling priority's range."""
+    definition, checked as Batch checks them (BK-J1, BK-J2, BK-J6: the model's rules)."""
     timeout = timeout if timeout is not None else Duration.hours(24)
-    # Batch rejects attempt timeouts under 60 s (JobTimeout.attemptDurationSeconds).
-    check_seconds(scope, "timeout", timeout, MIN_ATTEMPT_SECONDS, None)
     retry = retry or RetryPolicy.transient()
-    check_range(scope, "retry.attempts", retry.attempts, 1, MAX_ATTEMPTS)
-    if len(retry.rules) > MAX_EVALUATE_ON_EXIT:
-        fail(
-            scope,
-            "retry.rules",
-            len(retry.rules),
-            f"Batch allows at most {MAX_EVALUATE_ON_EXIT} evaluateOnExit rules",
-        )
-    if retry.rules and retry.attempts < 2:
-        fail(scope, "retry.attempts", retry.attempts, "retry rules never fire with a single attempt")
-    # RegisterJobDefinition schedulingPriority: 0-9999, used only on fair-share queues.
-    check_range(
-        scope, "scheduling_priority", scheduling_priority, MIN_SCHEDULING_PRIORITY, MAX_SCHEDULING_PRIORITY
+    policy = JobSpec(
+        platform=Platform.EC2,
+        attempts=known(retry.attempts),
+        retry_rules=len(retry.rules),
+        timeout_seconds=known(timeout.to_seconds()),
+        scheduling_priority=known(scheduling_priority),
     )
+    report(scope, [*timeout_rule(policy), *retry_rule(policy), *priority_rule(policy)])
     return timeout, retry
 
 
@@ -271,12 +213,16 @@ class JobDefinitionBase(Construct):
     propagate_tags: bool = False
     #: Which SubmitJob override field the definition takes.
     submit_shape: SubmitShape = SubmitShape.CONTAINER
-    #: Multi-node: the last node range is rendered open (``n:``), so submissions may set numNodes.
+    #: Multi-node: a node range is rendered open (``n:``), so submissions may set numNodes.
     open_last_node_range: bool = False
     #: ECS_TASK / EKS: the container that receives per-submission overrides (None: the only one).
     override_container: str | None = None
     #: The ARNs of the consumable resources each job requests.
     consumable_arns: tuple[str, ...] = ()
+    #: The definition as the rules see it (None: not known, an imported one).
+    job_spec: JobSpec | None = None
+    #: What the rules found in a definition made elsewhere (an L2 one): every consumer reports them.
+    described_problems: tuple[Problem, ...] = ()
 
     @property
     def job_definition_arn(self) -> str:
@@ -298,6 +244,7 @@ class JobDefinitionBase(Construct):
             on_bind=self._on_bind,
             consumable_arns=self.consumable_arns,
             open_last_node_range=self.open_last_node_range,
+            problems=self.described_problems,
         )
 
     def _on_bind(self, queue: QueueRef) -> JobRequirements:
@@ -337,10 +284,15 @@ class ImportedJobDefinition(JobDefinitionBase):
         propagate_tags: bool = False,
         submit_shape: SubmitShape = SubmitShape.CONTAINER,
         override_container: str | None = None,
+        job_spec: JobSpec | None = None,
+        problems: Sequence[Problem] = (),
     ) -> None:
         super().__init__(scope, construct_id)
         if (job_definition is None) == (job_definition_arn is None):
             fail(self, "job_definition", job_definition_arn, "give exactly one of job_definition and its ARN")
+        if job_definition_arn is not None:
+            # BK-J8: a name or a queue's ARN would make a submit grant and every SubmitJob fail.
+            report(self, arn_rule(job_definition_arn))
         #: The L2 job definition.
         self.resource = job_definition or batch.EcsJobDefinition.from_job_definition_arn(
             self, "Resource", str(job_definition_arn)
@@ -350,12 +302,18 @@ class ImportedJobDefinition(JobDefinitionBase):
         self.propagate_tags = propagate_tags
         self.submit_shape = submit_shape
         self.override_container = override_container
+        self.job_spec = job_spec
+        self.described_problems = tuple(problems)
 
 
 class BatchJobDefinition(JobDefinitionBase):
-    """Base of the job definition constructs: shared logging, roles, retries, fit and grants."""
+    """Base of the job definition constructs: shared logging, roles, retries, fit and grants.
 
-    requirements: JobRequirements
+    Each construct describes itself as a :class:`~cdk_batchkit.model.JobSpec` (``job_spec``) and reports
+    what the model's rules find (:func:`~cdk_batchkit.model.rules.check_job`): once from its props, and
+    once more when the L2 has bound what only it knows (log drivers, images). ``requirements`` is None when
+    a size is not known at synth (a token): the fit check is then skipped with a synth warning.
+    """
 
     def __init__(
         self,
@@ -381,6 +339,7 @@ class BatchJobDefinition(JobDefinitionBase):
         #: deregisters the previous revision, and submits by its ARN fail).
         self.skip_deregister_on_update = skip_deregister_on_update
         self._containers: list[Container] = []
+        self._reported: list[Problem] = []
         # Network facts: whether the network is known (bound to a queue of known compute, or network=),
         # and the networks completed (endpoints, NFS) so far.
         self._network_known = False
@@ -413,7 +372,8 @@ class BatchJobDefinition(JobDefinitionBase):
         submit_shape: SubmitShape = SubmitShape.CONTAINER,
         override_container: str | None = None,
     ) -> ImportedJobDefinition:
-        """A job definition defined elsewhere, by ARN (with or without revision). ``requirements``
+        """A job definition defined elsewhere, by ARN (``arn:PARTITION:batch:REGION:ACCOUNT:job-definition/
+        NAME[:REVISION]``; a name or another resource's ARN fails synth, BK-J8). ``requirements``
         describes what it needs so it is fit-checked against queues; without it the check is skipped
         with a synth warning. ``submit_shape``: which SubmitJob override field it takes
         (``SubmitShape.NODE`` for multi-node, ``EKS``, ``ECS_TASK`` for multi-container definitions).
@@ -440,7 +400,8 @@ class BatchJobDefinition(JobDefinitionBase):
         requirements: JobRequirements | None = None,
     ) -> ImportedJobDefinition:
         """Wrap an L2 job definition. Default requirements: derived from it when it is defined in this
-        app (``batch.EcsJobDefinition``, ``MultiNodeJobDefinition``, ``EksJobDefinition``)."""
+        app (``batch.EcsJobDefinition``, ``MultiNodeJobDefinition``, ``EksJobDefinition``), whose
+        containers the rules check too (reported where it is bound, submitted or granted)."""
         described = definition_ref(job_definition)
         return ImportedJobDefinition(
             scope,
@@ -449,12 +410,60 @@ class BatchJobDefinition(JobDefinitionBase):
             requirements=requirements or described.requirements,
             propagate_tags=described.propagate_tags,
             submit_shape=described.shape,
+            override_container=described.override_container,
+            job_spec=describe_definition(job_definition)[0],
+            problems=described.problems,
         )
 
     @property
     def log_group(self) -> logs.ILogGroup | None:
         """Where the job's stdout/stderr go (None when the container brings its own ``logging``)."""
         return self._log_group
+
+    # -- the model: what the rules see -----------------------------------------------------------------
+    def _spec(self, platform: Platform, **fields: Any) -> JobSpec:
+        """This definition as the rules see it: the run policy and ``fields`` (the shape, containers...)."""
+        return JobSpec(
+            platform=platform,
+            attempts=known(self.retry.attempts),
+            retry_rules=len(self.retry.rules),
+            timeout_seconds=known(self.timeout.to_seconds()),
+            scheduling_priority=known(self.scheduling_priority),
+            consumables=self._consumables,
+            propagate_tags=self.propagate_tags,
+            keeps_revisions=self.skip_deregister_on_update,
+            job_role=True,
+            label=self.node.path,
+            **fields,
+        )
+
+    def _check(self, spec: JobSpec) -> None:
+        """Report what the rules find in ``spec`` (a problem already reported is not reported again)."""
+        self.job_spec = spec
+        new = [p for p in check_job(spec) if p not in self._reported]
+        self._reported.extend(new)
+        report(self, new)
+
+    def _container_spec(
+        self, container: Container, definition: Any = None, image: Any = None
+    ) -> ContainerSpec:
+        """``container`` as the rules see it; with its L2 ``definition``, the log driver it bound."""
+        return container_spec(
+            container,
+            log=log_of(definition) if definition is not None else (None, {}),
+            image=image if isinstance(image, str) and known(image) is not None else None,
+            secret_sources=self._secret_sources(container),
+        )
+
+    def _secret_sources(self, container: Container) -> tuple[str, ...]:
+        """Where each secret of ``container`` (and its registry credentials) is read from."""
+        sources = []
+        if container.repository_credentials is not None:
+            sources.append("secretsmanager")
+        for secret in container.secrets.values():
+            text = " ".join(_strings(Stack.of(self).resolve(secret.arn)))
+            sources.append("ssm" if ":ssm:" in text else "secretsmanager")
+        return tuple(sources)
 
     def _container_props(
         self, container: Container, execution_role: iam.IRole | None, index: int = 0, *, ec2: bool = True
@@ -496,13 +505,11 @@ class BatchJobDefinition(JobDefinitionBase):
         return dict(privileged=container.privileged or None, ulimits=list(container.ulimits) or None)
 
     def _bound(
-        self, definition: batch.IEcsContainerDefinition, container: Container, prop: str, *, task: bool
+        self, definition: batch.IEcsContainerDefinition, container: Container, *, reads_credentials: bool
     ) -> dict[str, Any]:
-        """After the L2 container definition exists: check its log driver, acknowledge the ECR login, grant
-        read on its registry credentials; returns what the L2 cannot render, as property overrides
-        relative to the rendered container."""
-        fargate = isinstance(definition, batch.EcsFargateContainerDefinition)
-        check_log_driver(self, log_driver_of(definition), prop, fargate=fargate, task=task)
+        """After the L2 container definition exists: acknowledge the ECR login, grant read on its registry
+        credentials (BK-T6); returns what the L2 cannot render, as property overrides relative to the
+        rendered container."""
         self._acknowledge_ecr_login(definition, container)
         overrides: dict[str, Any] = {}
         linux = container.linux_parameters
@@ -513,7 +520,8 @@ class BatchJobDefinition(JobDefinitionBase):
         if secret is not None:
             # BK-T6: the L2 drops repositoryCredentials (aws-cdk#37003). The execution role reads the
             # secret (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/private-auth.html).
-            secret.grant_read(definition.execution_role)
+            if reads_credentials:
+                secret.grant_read(definition.execution_role)
             overrides["RepositoryCredentials.CredentialsParameter"] = secret.secret_arn
         return overrides
 
@@ -553,15 +561,16 @@ class BatchJobDefinition(JobDefinitionBase):
     def _finish(self, network: BatchNetwork | None) -> None:
         """After the L2 exists: render consumable resources, grant EFS access and, with ``network``, decide
         what depends on it."""
+        assert self.job_spec is not None
         if self._consumables:
             # The L2 job definitions have no consumable resources: set the L1 property.
             cfn = self.resource.node.default_child
             assert isinstance(cfn, batch.CfnJobDefinition)
             cfn.consumable_resource_properties = cfn_consumables(self.consumable_arns, self._consumables)
-            self.requirements = replace(self.requirements, consumables=self._consumables)
         volumes = [v for c in self._containers for v in c.volumes]
-        mounts = lustre_mounts(self, volumes, self.requirements.platform)
-        self.requirements = replace(self.requirements, shared_mounts=mounts)
+        mounts = lustre_mounts(self, volumes, self.job_spec.platform)
+        self.job_spec = replace(self.job_spec, shared_mounts=mounts)
+        self.requirements = self.job_spec.requirements()
         for volume in self._efs_volumes():
             self._grant_efs(volume)
         # With a BatchEncryption key: secrets encrypted with it are readable; plain "secrets" warn (BK-X5).
@@ -569,7 +578,10 @@ class BatchJobDefinition(JobDefinitionBase):
         warn_plain_secrets(self, [name for c in self._containers for name in c.environment])
         if network is not None:
             self._network_known = True
-            kind = ComputeKind.FARGATE if self.requirements.platform is Platform.FARGATE else ComputeKind.EC2
+            platform = self.job_spec.platform
+            kind = ComputeKind.FARGATE if platform is Platform.FARGATE else ComputeKind.EC2
+            if platform is Platform.MANAGED_INSTANCES:
+                kind = ComputeKind.ECS_MANAGED_INSTANCES
             profile = ComputeProfile(
                 kind=kind,
                 architecture=None,
@@ -577,24 +589,19 @@ class BatchJobDefinition(JobDefinitionBase):
                 private_egress=network.private_egress,
                 internet=network.internet,
             )
-            result = check_fit(self.requirements, [(network.node.path, profile)])
-            if not result.fits:
+            result = (
+                check_fit(self.requirements, [(network.node.path, profile)]) if self.requirements else None
+            )
+            if result is not None and not result.fits:
                 fail(self, "network", network.node.path, "; ".join(result.problems))
             self._complete([network], (), network.node.path)
 
     def _efs_volumes(self) -> list[batch.EfsVolume]:
         return [v for c in self._containers for v in c.volumes if isinstance(v, batch.EfsVolume)]
 
-    def _secret_services(self) -> set[str]:
+    def _secret_services(self) -> tuple[str, ...]:
         """``secretsmanager`` and/or ``ssm``: the services the containers' secrets are read from."""
-        services = set()
-        for container in self._containers:
-            if container.repository_credentials is not None:
-                services.add("secretsmanager")
-            for secret in container.secrets.values():
-                text = " ".join(_strings(Stack.of(self).resolve(secret.arn)))
-                services.add("ssm" if ":ssm:" in text else "secretsmanager")
-        return services
+        return secret_services(self.job_spec) if self.job_spec is not None else ()
 
     def _grant_efs(self, volume: batch.EfsVolume) -> None:
         # https://docs.aws.amazon.com/efs/latest/ug/iam-access-control-nfs-efs.html
@@ -615,37 +622,30 @@ class BatchJobDefinition(JobDefinitionBase):
         self._efs_grants.append(volume)
 
     def _complete(self, networks: Sequence[BatchNetwork], unknown: Sequence[str], where: str) -> None:
-        """Add what the job needs to ``networks``; warn about what cannot be done for ``unknown``."""
+        """Add what the job needs to ``networks`` (BK-P2, BK-P3); warn about what cannot be done for
+        ``unknown``."""
         services = self._secret_services()
         volumes = self._efs_volumes()
         for network in networks:
             if any(network is done for done in self._completed):
                 continue
             self._completed.append(network)
-            for service in sorted(services):
+            for service in services:
                 name, endpoint = _SECRET_ENDPOINTS[service]
                 network.add_interface_endpoint(name, endpoint)
             for volume in volumes:
                 volume.file_system.connections.allow_from(
                     network.security_group, ec2.Port.tcp(2049), "NFS from Batch compute"
                 )
-        if unknown and (services or volumes):
-            needs = []
-            if volumes:
-                needs.append("NFS (TCP 2049) from the compute security group to the EFS file system")
-            if services:
-                needs.append(
-                    "VPC interface endpoints for " + " and ".join(sorted(services)) + " if the compute "
-                    "reaches AWS through endpoints only"
-                )
-            Annotations.of(self).add_warning_v2(
-                _NETWORK_WARNING,
-                f"{self.node.path} on {where}: the network of {', '.join(unknown)} is unknown, so this was "
-                f"not set up: {'; '.join(needs)}. Open it yourself, or use this library's compute "
-                "environments (or pass network= to the job definition).",
+        if unknown and self.job_spec is not None:
+            why = f"on {where}: the network of {', '.join(unknown)} is unknown"
+            report(
+                self,
+                [*efs_network(self.job_spec, unknown=why), *secret_endpoints(self.job_spec, unknown=why)],
             )
 
     def _on_bind(self, queue: QueueRef) -> JobRequirements:
+        assert self.requirements is not None  # bind() calls it only when the requirements are known
         if queue.profile is not None and queue.profile.known:
             self._network_known = True
         if queue.profile is not None:
@@ -653,40 +653,15 @@ class BatchJobDefinition(JobDefinitionBase):
         self._complete(queue.networks, queue.unknown_networks, queue.label)
         return self.requirements
 
-    def _unknown_network_warnings(self) -> list[str]:
+    def _unknown_network_warnings(self) -> list[Problem]:
         """Warnings for a definition whose network was never known (see :class:`_NetworkDecided`)."""
-        if self._network_known or self._completed:
+        if self._network_known or self._completed or self.job_spec is None:
             return []
-        found = []
-        if self._efs_volumes():
-            found.append(
-                "its EFS volumes need NFS (TCP 2049) from the compute security group, which was not opened"
-            )
-        services = self._secret_services()
-        if services:
-            found.append(
-                "its secrets need VPC interface endpoints for "
-                + " and ".join(sorted(services))
-                + " when its "
-                "compute reaches AWS through endpoints only (NetworkMode.PRIVATE_WITH_ENDPOINTS); none were "
-                "added"
-            )
-        return found
-
-
-@jsii.implements(IAnyProducer)
-class _VolumeUnion:
-    """The volumes of every container of a task, each name once (containers may share a volume)."""
-
-    def __init__(self, parts: Sequence[Any]) -> None:
-        self._parts = parts
-
-    def produce(self, context: IResolveContext) -> Any:
-        union: dict[str, Any] = {}
-        for part in self._parts:
-            for volume in context.resolve(part) or []:
-                union.setdefault(str(volume.get("name", volume.get("Name"))), volume)
-        return list(union.values())
+        return [
+            *public_ip_undecided(self.job_spec, network_known=False),
+            *efs_network(self.job_spec, unknown=NEVER_BOUND),
+            *secret_endpoints(self.job_spec, unknown=NEVER_BOUND),
+        ]
 
 
 def _strings(value: Any) -> list[str]:
@@ -707,45 +682,63 @@ class _NetworkDecided:
         self._definition = definition
 
     def validate(self) -> list[str]:
-        definition = self._definition
-        for why in definition._unknown_network_warnings():
-            Annotations.of(definition).add_warning_v2(
-                _NETWORK_WARNING,
-                f"{definition.node.path} is not bound to any job queue whose compute is known and was given "
-                f"no network: {why}. Bind it to its queue (queue.add_job_definition(job), "
-                "job.grant_submit(role, queue), a submitter or a workflow step) or pass network=...",
-            )
+        report(self._definition, self._definition._unknown_network_warnings())
         return []
 
 
-def _check_ec2_size(
-    scope: Construct, vcpus: float, memory_mib: int, gpus: int, prop: str = "container"
-) -> None:
-    if not is_token(vcpus) and (vcpus < 1 or vcpus != int(vcpus)):
-        fail(scope, f"{prop}.vcpus", vcpus, "EC2 jobs take a whole number of vCPUs, at least 1")
-    if not is_token(memory_mib) and memory_mib < 4:
-        fail(scope, f"{prop}.memory", f"{memory_mib} MiB", "must be at least 4 MiB")
-    check_range(scope, f"{prop}.gpus", gpus, 0, 16)
+class EcsJobDefinitionBase(BatchJobDefinition):
+    """ECS job definitions whose tasks may run on Fargate (one container, or a multi-container task): the
+    public IP decided from the network (BK-F7) or warned about (BK-N4)."""
+
+    _auto_public_ip = False
+    _public_ip_override = "ContainerProperties.NetworkConfiguration.AssignPublicIp"
+
+    def _decide_public_ip(
+        self, fargate: bool, assign_public_ip: bool | None, network: BatchNetwork | None
+    ) -> bool | None:
+        """The public IP to render now (None: left to the network, decided when bound)."""
+        self._auto_public_ip = fargate and assign_public_ip is None
+        if self._auto_public_ip and network is not None:
+            # Decided here: only a public IP lets a task in public subnets without NAT/endpoints pull.
+            self._auto_public_ip = False
+            return network.public_subnets and not network.private_egress
+        return assign_public_ip
+
+    def _on_bind(self, queue: QueueRef) -> JobRequirements:
+        reqs = super()._on_bind(queue)
+        known_envs = queue.profile.known.values() if queue.profile is not None else ()
+        if self._auto_public_ip and any(p.public_subnets and not p.private_egress for p in known_envs):
+            # Only a public IP lets a task in public subnets without NAT/endpoints pull its image.
+            cfn = self.resource.node.default_child
+            assert isinstance(cfn, batch.CfnJobDefinition)
+            cfn.add_property_override(self._public_ip_override, "ENABLED")
+            reqs = replace(reqs, assign_public_ip=True)
+            self.requirements = reqs
+            if self.job_spec is not None:
+                self.job_spec = replace(self.job_spec, assign_public_ip=True)
+        return reqs
+
+    def _unknown_network_warnings(self) -> list[Problem]:
+        found = super()._unknown_network_warnings()
+        if not self._auto_public_ip:
+            # Given or decided: BK-N4 has nothing to say.
+            found = [p for p in found if p.rule != "BK-N4"]
+        return found
 
 
-def _memory_mib(scope: Construct, memory: Size, prop: str = "container") -> int:
-    mib = memory.to_mebibytes()
-    if not is_token(mib) and mib != int(mib):
-        fail(scope, f"{prop}.memory", memory, "must be a whole number of MiB")
-    return int(mib)
+class ContainerJobDefinition(EcsJobDefinitionBase):
+    """A single-container job for EC2 or Fargate compute environments (``containerProperties``).
 
-
-class ContainerJobDefinition(BatchJobDefinition):
-    """A single-container job for EC2 or Fargate compute environments."""
+    Several containers in one task (sidecars, a FireLens router), and jobs for ECS Managed Instances, are
+    :class:`~cdk_batchkit.constructs.EcsTaskJobDefinition`.
+    """
 
     def __init__(
         self,
         scope: Construct,
         construct_id: str,
         *,
-        container: Container | None = None,
-        containers: Sequence[Container] | None = None,
-        override_container: str | None = None,
+        container: Container,
         platform: Platform = Platform.EC2,
         parameters: Mapping[str, str] | None = None,
         job_role: iam.IRole | None = None,
@@ -766,14 +759,9 @@ class ContainerJobDefinition(BatchJobDefinition):
     ) -> None:
         """
         :param container: the container (image, vCPUs, memory, GPUs, command, environment, secrets,
-            volumes, logging, Linux options...): a :class:`Container`. Give this or ``containers``.
-        :param containers: several containers in one ECS task (``EcsProperties``: sidecars, init
-            containers, a FireLens log router): named :class:`Container` values with ``essential`` and
-            ``depends_on``. The task needs the sum of their vCPUs, memory and GPUs (on Fargate, a valid
-            Fargate pair). Jobs are submitted with ``ecsPropertiesOverride``.
-        :param override_container: with ``containers``: the container per-submission overrides (command,
-            environment, resources) go to. Default: the first essential container.
-        :param platform: EC2 or FARGATE. Default: EC2.
+            volumes, logging, Linux options...): a :class:`Container`.
+        :param platform: EC2 or FARGATE (ECS Managed Instances take multi-container definitions only:
+            :class:`~cdk_batchkit.constructs.EcsTaskJobDefinition`). Default: EC2.
         :param parameters: default values for ``Ref::`` placeholders. Default: none.
         :param job_role: role the job's code runs as. Default: a new role with no permissions.
         :param execution_role: role Batch/ECS uses to pull the image, read secrets and write logs.
@@ -818,209 +806,85 @@ class ContainerJobDefinition(BatchJobDefinition):
             skip_deregister_on_update=skip_deregister_on_update,
             consumable_resources=consumable_resources,
         )
-        if (container is None) == (containers is None):
-            fail(self, "container", container, "give exactly one of container and containers")
-        task = containers is not None
-        values = [container] if container is not None else list(containers or [])
-        labels = ["container"] if not task else [f"containers[{i}]" for i in range(len(values))]
-        if task:
-            self.override_container = check_task(self, values, override_container)
-            self.submit_shape = SubmitShape.ECS_TASK
-        elif override_container is not None:
-            fail(self, "override_container", override_container, "only applies with containers=")
-        self._containers = values
-        mibs = [_memory_mib(self, c.memory_size, label) for c, label in zip(values, labels, strict=True)]
-        # BK-T10: the task needs the sum of its containers.
-        vcpus, memory_mib, gpus = sum(c.vcpus for c in values), sum(mibs), sum(c.gpus for c in values)
-        fargate = platform is Platform.FARGATE
-        if platform not in (Platform.EC2, Platform.FARGATE):
+        if type(container).__name__ == "TaskContainer":
+            fail(
+                self,
+                "container",
+                getattr(container, "name", None),
+                "a TaskContainer belongs to a multi-container task: use "
+                "EcsTaskJobDefinition(containers=[...])",
+            )
+        if platform not in (Platform.EC2, Platform.FARGATE, Platform.MANAGED_INSTANCES):
             fail(self, "platform", platform.value, "a container job runs on EC2 or FARGATE")
-        for value, label in zip(values, labels, strict=True):
-            check_container(self, value, label, fargate=fargate, task=task)
-        self._auto_public_ip = fargate and assign_public_ip is None
-        if self._auto_public_ip and network is not None:
-            # Decided here: only a public IP lets a task in public subnets without NAT/endpoints pull.
-            assign_public_ip = network.public_subnets and not network.private_egress
-            self._auto_public_ip = False
+        fargate = platform is Platform.FARGATE
+        self._containers = [container]
+        assign_public_ip = self._decide_public_ip(fargate, assign_public_ip, network)
+        spec_fields = dict(
+            shape=SubmitShape.CONTAINER,
+            assign_public_ip=assign_public_ip if (not fargate or not self._auto_public_ip) else None,
+            architecture=architecture if fargate or architecture is not Architecture.X86_64 else None,
+            ephemeral_storage_gib=_gib(ephemeral_storage),
+            parameters=tuple(parameters or ()),
+        )
+        # Every rule that the props alone decide, before any L2 exists (the L2s raise their own errors).
+        self._check(self._spec(platform, containers=(self._container_spec(container),), **spec_fields))
+        common = self._container_props(container, execution_role, ec2=not fargate)
+        definition: batch.IEcsContainerDefinition
         if fargate:
-            self._check_fargate(vcpus, memory_mib, gpus, ephemeral_storage, labels[0] if not task else "")
+            definition = batch.EcsFargateContainerDefinition(
+                self,
+                "Container",
+                assign_public_ip=bool(assign_public_ip),
+                fargate_cpu_architecture=(
+                    ecs.CpuArchitecture.ARM64
+                    if architecture is Architecture.ARM64
+                    else ecs.CpuArchitecture.X86_64
+                ),
+                fargate_operating_system_family=ecs.OperatingSystemFamily.LINUX,
+                fargate_platform_version=ecs.FargatePlatformVersion.LATEST,
+                ephemeral_storage_size=ephemeral_storage,
+                **common,
+            )
         else:
-            for prop, setting in (
-                ("assign_public_ip", assign_public_ip),
-                ("ephemeral_storage", ephemeral_storage),
-            ):
-                if setting is not None:
-                    fail(self, prop, setting, "only applies to Fargate jobs")
-            if architecture is not Architecture.X86_64:
-                fail(
-                    self,
-                    "architecture",
-                    architecture.value,
-                    "only applies to Fargate jobs (EC2 follows the queue)",
-                )
-        definitions: list[batch.IEcsContainerDefinition] = []
-        overrides: list[dict[str, Any]] = []
-        for index, (value, label, mib) in enumerate(zip(values, labels, mibs, strict=True)):
-            # One execution role for every container.
-            role = execution_role or (definitions[0].execution_role if definitions else None)
-            common = self._container_props(value, role, index, ec2=not fargate)
-            construct_id = "Container" if index == 0 else f"Container{index}"
-            definition: batch.IEcsContainerDefinition
-            if fargate:
-                definition = batch.EcsFargateContainerDefinition(
-                    self,
-                    construct_id,
-                    assign_public_ip=bool(assign_public_ip),
-                    fargate_cpu_architecture=(
-                        ecs.CpuArchitecture.ARM64
-                        if architecture is Architecture.ARM64
-                        else ecs.CpuArchitecture.X86_64
-                    ),
-                    fargate_operating_system_family=ecs.OperatingSystemFamily.LINUX,
-                    fargate_platform_version=ecs.FargatePlatformVersion.LATEST,
-                    ephemeral_storage_size=ephemeral_storage,
-                    **common,
-                )
-            else:
-                _check_ec2_size(self, value.vcpus, mib, value.gpus, label)
-                definition = batch.EcsEc2ContainerDefinition(
-                    self, construct_id, gpu=value.gpus or None, **common
-                )
-            overrides.append(self._bound(definition, value, label, task=task))
-            definitions.append(definition)
-        #: The L2 container definition (the first container's with ``containers``).
-        self.container = definitions[0]
-        #: The L2 container definitions, one per container.
-        self.containers = definitions
+            definition = batch.EcsEc2ContainerDefinition(
+                self, "Container", gpu=container.gpus or None, **common
+            )
+        #: The L2 container definition.
+        self.container = definition
         self.resource = batch.EcsJobDefinition(
             self,
             "Resource",
-            container=definitions[0],
+            container=definition,
             **self._definition_props(parameters, job_definition_name),
         )
         cfn = self.resource.node.default_child
         assert isinstance(cfn, batch.CfnJobDefinition)
-        rendered = [cfn.container_properties, *(self._render(d, i) for i, d in enumerate(definitions[1:], 1))]
-        self._public_ip_override = "ContainerProperties.NetworkConfiguration.AssignPublicIp"
-        if task:
-            check_firelens_routes(self, [log_driver_of(d) for d in definitions], values)
-            self._task_properties(cfn, rendered, values)
-            self._public_ip_override = "EcsProperties.TaskProperties.0.NetworkConfiguration.AssignPublicIp"
-        for index, extra in enumerate(overrides):
-            where = f"EcsProperties.TaskProperties.0.Containers.{index}" if task else "ContainerProperties"
-            self._override(cfn, where, extra)
-        images = [getattr(r, "image", None) for r in rendered]
-        self.requirements = JobRequirements(
-            platform=platform,
-            vcpus=vcpus,
-            memory_mib=memory_mib,
-            gpus=gpus,
-            assign_public_ip=bool(assign_public_ip),
-            images=tuple(
-                dict.fromkeys(i for i in images if isinstance(i, str) and not Token.is_unresolved(i))
-            ),
+        rendered = cfn.container_properties
+        # Again with what the L2 bound: the log driver and the image.
+        spec = self._spec(
+            platform,
+            containers=(self._container_spec(container, definition, getattr(rendered, "image", None)),),
+            **spec_fields,
+        )
+        self._check(spec)
+        reads = registry_credential_reads(spec)
+        self._override(
+            cfn, "ContainerProperties", self._bound(definition, container, reads_credentials=bool(reads))
         )
         self._finish(network)
 
-    def _render(
-        self, definition: batch.IEcsContainerDefinition, index: int
-    ) -> batch.CfnJobDefinition.ContainerPropertiesProperty:
-        """The L2's rendering of a container (image, grants, logging, volumes...): it renders containers only
-        inside a job definition, so one is made and removed again."""
-        scratch = batch.EcsJobDefinition(self, f"Render{index}", container=definition)
-        cfn = scratch.node.default_child
-        assert isinstance(cfn, batch.CfnJobDefinition)
-        rendered = cfn.container_properties
-        self.node.try_remove_child(scratch.node.id)
-        return rendered  # type: ignore[return-value]
 
-    def _task_properties(
-        self,
-        cfn: batch.CfnJobDefinition,
-        rendered: Sequence[Any],
-        containers: Sequence[Container],
-    ) -> None:
-        """Replace ``ContainerProperties`` with ``EcsProperties``: one task of every container; the task
-        takes the job and execution roles, Fargate settings and the volumes of every container (once)."""
-        first = rendered[0]
-        volumes = [r.volumes for r in rendered if r.volumes is not None]
-        platform = first.fargate_platform_configuration
-        task = batch.CfnJobDefinition.EcsTaskPropertiesProperty(
-            containers=[task_container(r, c) for r, c in zip(rendered, containers, strict=True)],
-            execution_role_arn=first.execution_role_arn,
-            task_role_arn=first.job_role_arn,
-            volumes=Lazy.uncached_any(_VolumeUnion(volumes), omit_empty_array=True) if volumes else None,
-            ephemeral_storage=first.ephemeral_storage,
-            network_configuration=first.network_configuration,
-            runtime_platform=first.runtime_platform,
-            platform_version=getattr(platform, "platform_version", None),
-        )
-        cfn.container_properties = None
-        cfn.ecs_properties = batch.CfnJobDefinition.EcsPropertiesProperty(task_properties=[task])
-
-    def _check_fargate(
-        self, vcpus: float, memory_mib: int, gpus: int, ephemeral: Size | None, label: str
-    ) -> None:
-        """Fargate sizes; ``label`` is "container", or "" for the summed containers of a task."""
-        if gpus:
-            fail(
-                self,
-                f"{label or 'containers'}.gpus",
-                gpus,
-                "Fargate has no GPUs; use platform=Platform.EC2 with a GPU queue",
-            )
-        if ephemeral is not None and not is_token(ephemeral.to_gibibytes()):
-            check_range(self, "ephemeral_storage (GiB)", ephemeral.to_gibibytes(), 21, 200)
-        if not label:
-            check_fargate_task(self, vcpus, memory_mib)
-            return
-        if is_token(vcpus) or is_token(memory_mib):
-            return
-        allowed = FARGATE_MEMORY.get(vcpus)
-        if allowed is None:
-            fail(
-                self,
-                "container.vcpus",
-                vcpus,
-                f"Fargate takes one of {', '.join(f'{v:g}' for v in FARGATE_MEMORY)}",
-            )
-        elif memory_mib not in allowed:
-            fail(
-                self,
-                "container.memory",
-                f"{memory_mib} MiB",
-                f"Fargate with {vcpus:g} vCPU takes {allowed.start}-{allowed.stop - 1} MiB "
-                f"in steps of {allowed.step}",
-            )
-
-    def _on_bind(self, queue: QueueRef) -> JobRequirements:
-        reqs = super()._on_bind(queue)
-        known = queue.profile.known.values() if queue.profile is not None else ()
-        if self._auto_public_ip and any(p.public_subnets and not p.private_egress for p in known):
-            # Only a public IP lets a task in public subnets without NAT/endpoints pull its image.
-            cfn = self.resource.node.default_child
-            assert isinstance(cfn, batch.CfnJobDefinition)
-            cfn.add_property_override(self._public_ip_override, "ENABLED")
-            reqs = replace(reqs, assign_public_ip=True)
-            self.requirements = reqs
-        return reqs
-
-    def _unknown_network_warnings(self) -> list[str]:
-        found = super()._unknown_network_warnings()
-        if self._auto_public_ip and not self._network_known:
-            found.insert(
-                0,
-                "assign_public_ip was left unset, so its Fargate tasks get AssignPublicIp DISABLED and, in "
-                "public subnets without NAT or VPC endpoints, can never pull their image; set "
-                "assign_public_ip=True/False",
-            )
-        return found
+def _gib(size: Size | None) -> float | None:
+    return None if size is None else known(size.to_gibibytes())
 
 
 @dataclass(frozen=True)
 class NodeRange:
     """The nodes ``start`` to ``end`` (inclusive) of a multi-node job and the container they run:
     ``NodeRange(main, start=0, end=0), NodeRange(worker, start=1)``.
+
+    Ranges may be given in any order and may nest (``NodeRange(a, 0), NodeRange(b, 2, 3)``: nodes 2-3 run
+    ``b``, the inner range overriding the outer one, as Batch does).
 
     :param container: what these nodes run (a :class:`Container`; vCPUs, memory and GPUs per node).
     :param start: the first node index. Default: 0.
@@ -1071,7 +935,9 @@ class MultiNodeJobDefinition(BatchJobDefinition):
         :param container: what every node runs (a :class:`Container`; vCPUs, memory and GPUs per node).
             Give this or ``node_ranges``.
         :param node_ranges: different containers for different nodes (a main node and workers, say):
-            :class:`NodeRange` values that together cover nodes 0 to ``nodes - 1`` exactly once.
+            :class:`NodeRange` values that together cover nodes 0 to ``nodes - 1``, apart or nested (the
+            inner range overrides the outer one). The range that ends at the last node and starts highest
+            is rendered open (``start:``), so ``Step(num_nodes=...)`` gives extra nodes its container.
         :param nodes: number of nodes (2-1000); all must be placed at once, so their vCPUs together
             must fit the queue's ``maxv_cpus``. Default: 2.
         :param main_node: index of the main node. Default: 0.
@@ -1096,35 +962,61 @@ class MultiNodeJobDefinition(BatchJobDefinition):
             skip_deregister_on_update=skip_deregister_on_update,
             consumable_resources=consumable_resources,
         )
-        check_range(self, "nodes", nodes, MIN_NODES, MAX_NODES)
-        if not is_token(main_node) and not 0 <= main_node < nodes:
-            fail(self, "main_node", main_node, f"must be a node index between 0 and {nodes - 1}")
         if (container is None) == (node_ranges is None):
             fail(self, "container", container, "give exactly one of container and node_ranges")
-        ranges = [NodeRange(container, 0, nodes - 1)] if container is not None else list(node_ranges or [])
-        spans = self._check_ranges(ranges, nodes)
-        groups = []
-        multi = []
-        overrides: list[dict[str, Any]] = []
-        first: batch.EcsEc2ContainerDefinition | None = None
-        for index, (node_range, (start, end)) in enumerate(zip(ranges, spans, strict=True)):
-            value = node_range.container
-            prop = "container" if container is not None else f"node_ranges[{index}].container"
-            memory_mib = _memory_mib(self, value.memory_size, prop)
-            _check_ec2_size(self, value.vcpus, memory_mib, value.gpus, prop)
-            check_container(self, value, prop, fargate=False, task=False)
-            props = self._container_props(value, execution_role, index)
-            if first is not None and execution_role is None:
-                # One execution role for every range.
-                props["execution_role"] = first.execution_role
-            definition = batch.EcsEc2ContainerDefinition(
-                self, "Container" if index == 0 else f"Container{index}", gpu=value.gpus or None, **props
+        given = [NodeRange(container, 0, nodes - 1)] if container is not None else list(node_ranges or [])
+        for value in [r.container for r in given]:
+            if type(value).__name__ == "TaskContainer":
+                fail(self, "node_ranges", getattr(value, "name", None), "a node range runs a Container")
+        props = (
+            ("container",)
+            if container is not None
+            else tuple(f"node_ranges[{i}].container" for i in range(len(given)))
+        )
+        spec_fields = dict(
+            shape=SubmitShape.NODE,
+            num_nodes=known(nodes),
+            main_node=known(main_node),
+            instance_type=instance_type,
+            container_props=props,
+            parameters=tuple(parameters or ()),
+        )
+
+        def ranges(containers: Sequence[ContainerSpec], open_index: int | None) -> tuple[NodeRangeSpec, ...]:
+            return tuple(
+                NodeRangeSpec(
+                    r.start,
+                    None if i == open_index else (r.end if r.end is not None else nodes - 1),
+                    c,
+                    (instance_type,) if instance_type else (),
+                )
+                for i, (r, c) in enumerate(zip(given, containers, strict=True))
             )
-            overrides.append(self._bound(definition, value, prop, task=False))
-            first = first or definition
-            multi.append(batch.MultiNodeContainer(container=definition, start_node=start, end_node=end))
-            groups.append(
-                NodeGroup(end - start + 1, value.vcpus, memory_mib, value.gpus, f"nodes {start}-{end}")
+
+        first = [self._container_spec(r.container) for r in given]
+        # BK-J5, BK-N3 and every container rule, before any L2 exists.
+        self._check(self._spec(Platform.EC2, node_ranges=ranges(first, None), **spec_fields))
+        # The range that ends at the last node and starts highest is rendered open (BK-N3).
+        assert self.job_spec is not None
+        open_index = self.job_spec.open_range()
+        multi = []
+        definitions: list[batch.EcsEc2ContainerDefinition] = []
+        for index, node_range in enumerate(given):
+            value = node_range.container
+            props_ = self._container_props(value, execution_role, index)
+            if definitions and execution_role is None:
+                # One execution role for every range.
+                props_["execution_role"] = definitions[0].execution_role
+            definition = batch.EcsEc2ContainerDefinition(
+                self, "Container" if index == 0 else f"Container{index}", gpu=value.gpus or None, **props_
+            )
+            definitions.append(definition)
+            multi.append(
+                batch.MultiNodeContainer(
+                    container=definition,
+                    start_node=node_range.start,
+                    end_node=node_range.end if node_range.end is not None else nodes - 1,
+                )
             )
             self._containers.append(value)
         #: The L2 container definition of the first node range (every node, without ``node_ranges``).
@@ -1141,66 +1033,36 @@ class MultiNodeJobDefinition(BatchJobDefinition):
         )
         cfn = self.resource.node.default_child
         assert isinstance(cfn, batch.CfnJobDefinition)
-        for index, extra in enumerate(overrides):
+        images = self._images()
+        bound = [
+            self._container_spec(r.container, d, images[i] if i < len(images) else None)
+            for i, (r, d) in enumerate(zip(given, definitions, strict=True))
+        ]
+        spec = self._spec(Platform.EC2, node_ranges=ranges(bound, open_index), **spec_fields)
+        self._check(spec)
+        reads = set(registry_credential_reads(spec))
+        for index, (node_range, definition) in enumerate(zip(given, definitions, strict=True)):
+            extra = self._bound(definition, node_range.container, reads_credentials=props[index] in reads)
             self._override(cfn, f"NodeProperties.NodeRangeProperties.{index}.Container", extra)
-        # The last range ends at the last node (BK-N3), so "start:" is the same range; an open upper
-        # boundary is what lets SubmitJob's nodeOverrides.numNodes resize the job (API_NodeOverrides:
-        # "there must be at least one node range in your job definition that has an open upper
-        # boundary, such as : or n:"). The L2 always renders "start:end".
-        cfn.add_property_override(
-            f"NodeProperties.NodeRangeProperties.{len(spans) - 1}.TargetNodes", f"{spans[-1][0]}:"
-        )
-        self.open_last_node_range = True
-        largest = max(groups, key=lambda g: (g.vcpus, g.memory_mib, g.gpus))
-        self.requirements = JobRequirements(
-            platform=Platform.EC2,
-            vcpus=largest.vcpus,
-            memory_mib=largest.memory_mib,
-            gpus=largest.gpus,
-            nodes=nodes,
-            instance_type=instance_type,
-            node_groups=tuple(groups) if len(groups) > 1 else (),
-            images=self._images(),
-        )
+        if open_index is not None:
+            # An open upper boundary is what lets SubmitJob's nodeOverrides.numNodes resize the job
+            # (API_NodeOverrides: "there must be at least one node range in your job definition that has an
+            # open upper boundary, such as : or n:"); the one that ends at the last node and starts highest
+            # covers the same nodes open, and extra nodes get its container. The L2 renders "start:end".
+            cfn.add_property_override(
+                f"NodeProperties.NodeRangeProperties.{open_index}.TargetNodes", f"{given[open_index].start}:"
+            )
+            self.open_last_node_range = True
         self._finish(network)
 
-    def _check_ranges(self, ranges: list[NodeRange], nodes: int) -> list[tuple[int, int]]:
-        """BK-N3: the ranges cover 0..nodes-1 once each; returns each range's (start, end)."""
-        if not ranges:
-            fail(self, "node_ranges", [], "needs at least one node range")
-        spans = [(r.start, nodes - 1 if r.end is None else r.end) for r in ranges]
-        for start, end in spans:
-            if not 0 <= start <= end <= nodes - 1:
-                fail(
-                    self,
-                    "node_ranges",
-                    f"nodes {start}-{end}",
-                    f"a range must run from a start to an end within nodes 0-{nodes - 1}",
-                )
-        ordered = sorted(spans)
-        for (s1, e1), (s2, e2) in zip(ordered, ordered[1:], strict=False):
-            if s2 <= e1:
-                fail(self, "node_ranges", f"nodes {s1}-{e1} and {s2}-{e2}", "node ranges overlap")
-            if s2 > e1 + 1:
-                fail(
-                    self,
-                    "node_ranges",
-                    f"nodes {s1}-{e1} and {s2}-{e2}",
-                    f"nodes {e1 + 1}-{s2 - 1} are in no range",
-                )
-        if ordered[0][0] != 0 or ordered[-1][1] != nodes - 1:
-            missing = f"0-{ordered[0][0] - 1}" if ordered[0][0] != 0 else f"{ordered[-1][1] + 1}-{nodes - 1}"
-            fail(self, "node_ranges", [f"{s}-{e}" for s, e in spans], f"nodes {missing} are in no range")
-        return spans
-
-    def _images(self) -> tuple[str, ...]:
+    def _images(self) -> list[str | None]:
+        """The image of each node range as rendered (None for a token), in the order given."""
         # The L2 renders its node ranges lazily; they are complete once the constructor has run.
         cfn = self.resource.node.default_child
         assert isinstance(cfn, batch.CfnJobDefinition)
         rendered = Stack.of(self).resolve(cfn.node_properties)
-        images: list[str] = []
+        images: list[str | None] = []
         for node_range in rendered.get("nodeRangeProperties", []) if isinstance(rendered, dict) else []:
             image = (node_range.get("container") or {}).get("image")
-            if isinstance(image, str) and image not in images:
-                images.append(image)
-        return tuple(images)
+            images.append(image if isinstance(image, str) and known(image) is not None else None)
+        return images

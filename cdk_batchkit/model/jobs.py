@@ -19,6 +19,9 @@ from typing import Any
 from .instances import Architecture
 from .profiles import ConsumableRequest, JobRequirements, NodeGroup, Platform, SharedMount, SubmitShape
 
+#: A ulimit value meaning "unlimited" (``--ulimit memlock=-1:-1``, what EFA and MPI jobs use).
+UNLIMITED = -1
+
 
 @dataclass(frozen=True)
 class Ulimit:
@@ -27,6 +30,11 @@ class Ulimit:
     name: str
     soft: int | None
     hard: int | None
+
+    @staticmethod
+    def rank(limit: int) -> float:
+        """``limit`` for comparisons: ``-1`` (unlimited) is above every other value."""
+        return float("inf") if limit == UNLIMITED else float(limit)
 
 
 @dataclass(frozen=True)
@@ -84,6 +92,18 @@ class ContainerSpec:
     firelens: str | None = None
     #: Whether private registry credentials are given.
     repository_credentials: bool = False
+    #: The log driver's options (``awsfirelens``: ``Name`` is the router's output plugin).
+    log_options: tuple[tuple[str, str], ...] = ()
+    #: Multi-container tasks: the FireLens router's own options (``firelensConfiguration.options``).
+    firelens_options: tuple[tuple[str, str], ...] = ()
+    #: Where each secret (and the registry credentials) is read from: ``secretsmanager`` or ``ssm``.
+    secret_sources: tuple[str, ...] = ()
+    #: Names of the EFS volumes the container mounts.
+    efs_volumes: tuple[str, ...] = ()
+
+    @property
+    def log_option_map(self) -> dict[str, str]:
+        return dict(self.log_options)
 
 
 @dataclass(frozen=True)
@@ -183,10 +203,47 @@ class JobSpec:
     propagate_tags: bool = False
     #: For messages: the construct path or ARN.
     label: str = ""
+    #: ``ecsProperties.taskProperties[].networkMode`` (ECS Managed Instances: ``host``; None: not set).
+    network_mode: str | None = None
+    #: Fargate's ``platformVersion`` (None: not set).
+    platform_version: str | None = None
+    #: Whether previous revisions stay ACTIVE when the definition is updated
+    #: (``ResourceRetentionPolicy.SkipDeregisterOnUpdate``; None: unknown).
+    keeps_revisions: bool | None = None
+    #: Whether the containers run with a job (task) role (None: unknown).
+    job_role: bool | None = None
+    #: How each container is named among the props, in the order of :meth:`labelled_containers`
+    #: (``"container"``, ``"containers[1]"``, ``"node_ranges[0].container"``); empty: from the shape.
+    container_props: tuple[str, ...] = ()
 
     @property
     def nodes(self) -> int:
         return self.num_nodes or 1
+
+    def labelled_containers(self) -> list[tuple[str, ContainerSpec]]:
+        """Every container (a node range's too) with the prop that names it in messages."""
+        found = (
+            [r.container for r in self.node_ranges]
+            if self.shape is SubmitShape.NODE
+            else list(self.containers)
+        )
+        if self.container_props and len(self.container_props) == len(found):
+            return list(zip(self.container_props, found, strict=True))
+        if self.shape is SubmitShape.NODE:
+            return [(f"node_ranges[{i}].container", c) for i, c in enumerate(found)]
+        if self.shape is SubmitShape.CONTAINER:
+            return [("container", c) for c in found]
+        return [(f"containers[{i}]", c) for i, c in enumerate(found)]
+
+    def open_range(self) -> int | None:
+        """The index of the node range to render open (``n:``), so SubmitJob's numNodes can resize the
+        job: among the ranges that end at the last node, the one that starts highest (with nested ranges,
+        the innermost one there). None: no range ends at the last node (or the job is not multi-node)."""
+        if self.shape is not SubmitShape.NODE or self.num_nodes is None:
+            return None
+        last = self.num_nodes - 1
+        ending = [(r.start, i) for i, r in enumerate(self.node_ranges) if r.end is None or r.end == last]
+        return max(ending)[1] if ending else None
 
     def container_for_overrides(self) -> ContainerSpec | None:
         """The container per-submission overrides go to (ECS_TASK/EKS: by name; else the only one)."""
@@ -213,6 +270,7 @@ class JobSpec:
             images=tuple(dict.fromkeys(c.image for c in self.containers if c.image)),
             shared_mounts=self.shared_mounts,
             consumables=self.consumables,
+            **_swap_facts(self.containers),
         )
 
     def _node_requirements(self) -> JobRequirements | None:
@@ -224,17 +282,15 @@ class JobSpec:
         for node, node_range in enumerate(assignment):
             if node_range is None:
                 return None
-            groups.setdefault(self.node_ranges.index(node_range), []).append(node)
+            index = next(i for i, r in enumerate(self.node_ranges) if r is node_range)
+            groups.setdefault(index, []).append(node)
         node_groups = []
-        for index, members in groups.items():
+        # In the order the ranges are rendered (consumers pair node_groups with the rendered ranges).
+        for index, members in sorted(groups.items()):
             c = self.node_ranges[index].container
             if c.vcpus is None or c.memory_mib is None or c.gpus is None:
                 return None
-            node_groups.append(
-                NodeGroup(
-                    len(members), c.vcpus, int(c.memory_mib), c.gpus, f"nodes {members[0]}-{members[-1]}"
-                )
-            )
+            node_groups.append(NodeGroup(len(members), c.vcpus, int(c.memory_mib), c.gpus, _spans(members)))
         largest = max(node_groups, key=lambda g: (g.vcpus, g.memory_mib, g.gpus))
         return JobRequirements(
             platform=Platform.EC2,
@@ -247,6 +303,7 @@ class JobSpec:
             images=tuple(dict.fromkeys(r.container.image for r in self.node_ranges if r.container.image)),
             shared_mounts=self.shared_mounts,
             consumables=self.consumables,
+            **_swap_facts([r.container for r in self.node_ranges]),
         )
 
     @staticmethod
@@ -291,18 +348,25 @@ class JobSpec:
             )
         if p.get("ecsProperties"):
             task = ((p["ecsProperties"] or {}).get("taskProperties") or [{}])[0]
+            volumes = _volume_kinds(task.get("volumes"))
             return JobSpec(
                 platform=platform,
                 shape=SubmitShape.ECS_TASK,
-                containers=tuple(_ecs_container(c) for c in task.get("containers") or []),
+                containers=tuple(_ecs_container(c, volumes) for c in task.get("containers") or []),
+                network_mode=_text(task.get("networkMode")),
+                platform_version=_text(task.get("platformVersion")),
+                job_role=bool(task.get("taskRoleArn")),
                 **_fargate(task),
                 **_common(p, label),
             )
         container = p.get("containerProperties") or {}
+        fargate_platform = container.get("fargatePlatformConfiguration") or {}
         return JobSpec(
             platform=platform,
             shape=SubmitShape.CONTAINER,
-            containers=(_ecs_container(container),),
+            containers=(_ecs_container(container, _volume_kinds(container.get("volumes"))),),
+            platform_version=_text(fargate_platform.get("platformVersion")),
+            job_role=bool(container.get("jobRoleArn")),
             **_fargate(container),
             **_common(p, label),
         )
@@ -365,10 +429,58 @@ def _resources(c: Mapping[str, Any]) -> tuple[float | None, float | None, int | 
     return vcpus, memory, gpus
 
 
-def _ecs_container(c: Mapping[str, Any]) -> ContainerSpec:
+def _volume_kinds(volumes: Any) -> dict[str, str]:
+    """Volume name -> ``host`` or ``efs`` (others: ``other``)."""
+    found: dict[str, str] = {}
+    for volume in volumes or []:
+        if not isinstance(volume, Mapping) or not _text(volume.get("name")):
+            continue
+        kind = "efs" if volume.get("efsVolumeConfiguration") else "host" if "host" in volume else "other"
+        found[str(volume["name"])] = kind
+    return found
+
+
+def _mounted(c: Mapping[str, Any], volumes: Mapping[str, str], kind: str) -> tuple[str, ...]:
+    """Names of ``kind`` volumes the container mounts (a single container: every volume it declares)."""
+    if "volumes" in c:
+        return tuple(sorted(n for n, k in volumes.items() if k == kind))
+    mounts = {str(m.get("sourceVolume")) for m in c.get("mountPoints") or [] if isinstance(m, Mapping)}
+    return tuple(sorted(n for n, k in volumes.items() if k == kind and n in mounts))
+
+
+def _secret_source(value: Any) -> str:
+    """``ssm`` or ``secretsmanager``: where a secret's ``valueFrom`` points (an SSM parameter name that is
+    not an ARN is SSM)."""
+    text = " ".join(_strings(value))
+    if ":secretsmanager:" in text:
+        return "secretsmanager"
+    return "ssm"
+
+
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, Mapping):
+        return [s for v in value.values() for s in _strings(v)]
+    if isinstance(value, list | tuple):
+        return [s for v in value for s in _strings(v)]
+    return []
+
+
+def _options(value: Any) -> tuple[tuple[str, str], ...]:
+    if not isinstance(value, Mapping):
+        return ()
+    return tuple((str(k), v) for k, v in value.items() if isinstance(v, str) and "${Token[" not in v)
+
+
+def _ecs_container(c: Mapping[str, Any], volumes: Mapping[str, str] | None = None) -> ContainerSpec:
     vcpus, memory, gpus = _resources(c)
     linux = c.get("linuxParameters")
     log = c.get("logConfiguration") or {}
+    volumes = volumes if volumes is not None else _volume_kinds(c.get("volumes"))
+    sources = [_secret_source(s.get("valueFrom")) for s in c.get("secrets") or [] if isinstance(s, Mapping)]
+    if c.get("repositoryCredentials"):
+        sources.append("secretsmanager")
     return ContainerSpec(
         image=_text(c.get("image")),
         vcpus=vcpus,
@@ -407,6 +519,11 @@ def _ecs_container(c: Mapping[str, Any]) -> ContainerSpec:
         ),
         firelens=_text((c.get("firelensConfiguration") or {}).get("type")),
         repository_credentials=bool(c.get("repositoryCredentials")),
+        host_volumes=_mounted(c, volumes, "host"),
+        efs_volumes=_mounted(c, volumes, "efs"),
+        log_options=_options(log.get("options")),
+        firelens_options=_options((c.get("firelensConfiguration") or {}).get("options")),
+        secret_sources=tuple(sources),
     )
 
 
@@ -459,6 +576,32 @@ def _common(p: Mapping[str, Any], label: str) -> dict[str, Any]:
         "parameters": tuple(str(k) for k in (p.get("parameters") or {})),
         "propagate_tags": p.get("propagateTags") is True,
         "label": label or str(p.get("jobDefinitionName") or ""),
+        "keeps_revisions": (
+            (p["resourceRetentionPolicy"] or {}).get("skipDeregisterOnUpdate") is True
+            if isinstance(p.get("resourceRetentionPolicy"), Mapping)
+            else None
+        ),
+    }
+
+
+def _spans(nodes: Sequence[int]) -> str:
+    """``[0, 1, 4, 5]`` -> ``"nodes 0-1, 4-5"`` (for messages)."""
+    spans: list[list[int]] = []
+    for node in nodes:
+        if spans and node == spans[-1][1] + 1:
+            spans[-1][1] = node
+        else:
+            spans.append([node, node])
+    return "nodes " + ", ".join(f"{a}-{b}" for a, b in spans)
+
+
+def _swap_facts(containers: Iterable[ContainerSpec]) -> dict[str, Any]:
+    """JobRequirements' swap facts: some container sets ``swappiness``; some may swap (``max_swap`` above
+    0)."""
+    linux = [c.linux_parameters for c in containers if c.linux_parameters is not None]
+    return {
+        "swappiness": any(x.swappiness is not None for x in linux),
+        "swap": any((x.max_swap_mib or 0) > 0 for x in linux),
     }
 
 
@@ -467,6 +610,7 @@ __all__ = [
     "JobSpec",
     "LinuxSettings",
     "NodeRangeSpec",
+    "UNLIMITED",
     "Tmpfs",
     "Ulimit",
     "camel",

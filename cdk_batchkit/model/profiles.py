@@ -294,6 +294,10 @@ class JobRequirements:
     shared_mounts: tuple[SharedMount, ...] = ()
     #: The consumable resources one job (each node range or array child: per job) holds while it runs.
     consumables: tuple[ConsumableRequest, ...] = ()
+    #: Some container sets ``linux_parameters.swappiness`` (ECS ignores it on Amazon Linux 2023).
+    swappiness: bool = False
+    #: Some container may swap (``linux_parameters.max_swap`` above 0: needs swap on the instances).
+    swap: bool = False
 
     @property
     def groups(self) -> tuple[NodeGroup, ...]:
@@ -313,3 +317,8 @@ class FitResult:
     fits: bool
     #: The ids of the rules that found ``problems`` (see :data:`cdk_batchkit.model.rules.RULES`).
     rule_ids: tuple[str, ...] = field(default=())
+    #: Where the job can run but something it asks for does nothing there (``"label: why"``): AWS accepts
+    #: it, so these are synth warnings, not errors.
+    warnings: tuple[str, ...] = field(default=())
+    #: The ids of the rules that found ``warnings``, one per warning.
+    warning_rules: tuple[str, ...] = field(default=())

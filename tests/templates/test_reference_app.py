@@ -36,6 +36,7 @@ from cdk_batchkit.constructs import (
     ContainerCondition,
     ContainerJobDefinition,
     Ec2ComputeEnvironment,
+    EcsTaskJobDefinition,
     EksComputeEnvironment,
     EksContainer,
     EksJobDefinition,
@@ -57,6 +58,7 @@ from cdk_batchkit.constructs import (
     SageMakerTrainingEnvironment,
     SageMakerTrainingQueue,
     Step,
+    TaskContainer,
     UnmanagedComputeEnvironment,
     Workflow,
     acknowledge,
@@ -176,27 +178,27 @@ def _kitchen_sink(outdir: Path) -> Path:
             volumes=[batch.EcsVolume.host(name="cache", container_path="/cache", host_path="/var/cache/job")],
         ),
     )
-    sidecar_job = ContainerJobDefinition(
+    sidecar_job = EcsTaskJobDefinition(
         stack,
         "SidecarJob",
         containers=[
-            Container(
+            TaskContainer(
                 image=IMAGE,
                 name="app",
                 depends_on={"init": ContainerCondition.SUCCESS, "router": ContainerCondition.START},
                 logging=ecs.LogDrivers.firelens(options={"Name": "cloudwatch"}),
             ),
-            Container(image=IMAGE, name="init", essential=False, memory=cdk.Size.mebibytes(256)),
-            Container(image=IMAGE, name="router", essential=False, firelens=FireLens()),
+            TaskContainer(image=IMAGE, name="init", essential=False, memory=cdk.Size.mebibytes(256)),
+            TaskContainer(image=IMAGE, name="router", essential=False, firelens=FireLens()),
         ],
     )
-    fargate_sidecar_job = ContainerJobDefinition(
+    fargate_sidecar_job = EcsTaskJobDefinition(
         stack,
         "FargateSidecarJob",
         platform=Platform.FARGATE,
         containers=[
-            Container(image=IMAGE, name="app", vcpus=0.5, memory=cdk.Size.mebibytes(1024)),
-            Container(
+            TaskContainer(image=IMAGE, name="app", vcpus=0.5, memory=cdk.Size.mebibytes(1024)),
+            TaskContainer(
                 image=IMAGE, name="sidecar", essential=False, vcpus=0.5, memory=cdk.Size.mebibytes(1024)
             ),
         ],
@@ -311,7 +313,7 @@ def _compute_options(stack: cdk.Stack, net: BatchNetwork) -> None:
         allocation_strategy=AllocationStrategy.SPOT_CAPACITY_OPTIMIZED_PRIORITIZED,
     )
     JobQueue(stack, "DisabledQueue", compute_environments=[options, prioritized], enabled=False)
-    JobQueue(
+    managed_queue = JobQueue(
         stack,
         "ManagedInstancesQueue",
         compute_environments=[
@@ -320,6 +322,18 @@ def _compute_options(stack: cdk.Stack, net: BatchNetwork) -> None:
                 stack, "ManagedInstancesSpot", network=net, spot=True, instance_types=["m7i.*"]
             ),
         ],
+    )
+    # An ECS Managed Instances job: ecsProperties only, host network mode, its runtime platform.
+    managed_queue.add_job_definition(
+        EcsTaskJobDefinition(
+            stack,
+            "ManagedInstancesJob",
+            platform=Platform.MANAGED_INSTANCES,
+            containers=[
+                TaskContainer(image=IMAGE, name="app", vcpus=2, memory=cdk.Size.gibibytes(4)),
+                TaskContainer(image=IMAGE, name="sidecar", essential=False, memory=cdk.Size.mebibytes(512)),
+            ],
+        )
     )
     training = SageMakerTrainingQueue(
         stack,

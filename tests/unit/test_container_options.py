@@ -18,6 +18,7 @@ from cdk_batchkit.constructs import (
     Container,
     ContainerCondition,
     ContainerJobDefinition,
+    EcsTaskJobDefinition,
     FargateComputeEnvironment,
     FireLens,
     JobQueue,
@@ -26,6 +27,7 @@ from cdk_batchkit.constructs import (
     NetworkMode,
     Platform,
     SubmitShape,
+    TaskContainer,
 )
 from cdk_batchkit.constructs._binding import definition_ref
 from cdk_batchkit.testing import build_world
@@ -63,9 +65,9 @@ def _options(secret: sm.ISecret) -> Container:
     )
 
 
-def _task_containers() -> list[Container]:
+def _task_containers() -> list[TaskContainer]:
     return [
-        Container(
+        TaskContainer(
             image=IMAGE,
             name="app",
             vcpus=2,
@@ -74,8 +76,8 @@ def _task_containers() -> list[Container]:
             depends_on={"init": ContainerCondition.SUCCESS, "router": ContainerCondition.START},
             logging=ecs.LogDrivers.firelens(options={"Name": "cloudwatch"}),
         ),
-        Container(image=IMAGE, name="init", essential=False, memory=MIB(256), volumes=[SCRATCH]),
-        Container(image=IMAGE, name="router", essential=False, memory=MIB(256), firelens=FireLens()),
+        TaskContainer(image=IMAGE, name="init", essential=False, memory=MIB(256), volumes=[SCRATCH]),
+        TaskContainer(image=IMAGE, name="router", essential=False, memory=MIB(256), firelens=FireLens()),
     ]
 
 
@@ -86,18 +88,18 @@ def synth() -> tuple[cdk.Stack, Template, dict[str, dict]]:
     secret = sm.Secret(stack, "RegistryCredentials")
     ContainerJobDefinition(stack, "Options", container=_options(secret))
     MultiNodeJobDefinition(stack, "Mnp", container=Container(image=IMAGE, repository_credentials=secret))
-    ContainerJobDefinition(stack, "Task", containers=_task_containers(), override_container="app")
+    EcsTaskJobDefinition(stack, "Task", containers=_task_containers(), override_container="app")
     net = BatchNetwork(stack, "Network", mode=NetworkMode.PUBLIC, max_azs=1)
     queue = JobQueue(
         stack, "Queue", compute_environments=[FargateComputeEnvironment(stack, "Fargate", network=net)]
     )
-    fargate = ContainerJobDefinition(
+    fargate = EcsTaskJobDefinition(
         stack,
         "FargateTask",
         platform=Platform.FARGATE,
         containers=[
-            Container(image=IMAGE, name="app", vcpus=0.5, memory=MIB(1024)),
-            Container(
+            TaskContainer(image=IMAGE, name="app", vcpus=0.5, memory=MIB(1024)),
+            TaskContainer(
                 image=IMAGE,
                 name="sidecar",
                 essential=False,
@@ -355,18 +357,16 @@ def test_rejects_a_malformed_user():
         _ec2(user="me:")
 
 
-@pytest.mark.parametrize(
-    "option",
-    [
-        {"name": "app"},
-        {"essential": False},
-        {"depends_on": {"x": ContainerCondition.START}},
-        {"firelens": FireLens()},
-    ],
-)
-def test_rejects_task_only_fields_on_a_single_container(option):
-    with pytest.raises(ValueError, match=r"only applies to the containers of a multi-container definition"):
-        _ec2(**option)
+def test_rejects_task_only_fields_on_a_single_container():
+    # Container has no task-only fields; a TaskContainer (which has them) is refused by the single-container
+    # and multi-node definitions.
+    for field in ("name", "essential", "depends_on", "firelens"):
+        assert field not in Container.__dataclass_fields__
+    task_container = TaskContainer(image=IMAGE, name="app", firelens=FireLens())
+    with pytest.raises(ValueError, match=r"container='app'.*belongs to a multi-container task"):
+        ContainerJobDefinition(new_stack(), "Job", container=task_container)
+    with pytest.raises(ValueError, match=r"node_ranges='app'.*runs a Container"):
+        MultiNodeJobDefinition(new_stack(), "Mnp", container=task_container)
 
 
 def test_rejects_the_awsfirelens_driver_without_a_task():
@@ -374,12 +374,12 @@ def test_rejects_the_awsfirelens_driver_without_a_task():
         _ec2(logging=ecs.LogDrivers.firelens(options={"Name": "cloudwatch"}))
 
 
-def _task(*containers: Container, platform: Platform = Platform.EC2, **props: object) -> None:
-    ContainerJobDefinition(new_stack(), "Job", containers=list(containers), platform=platform, **props)  # type: ignore[arg-type]
+def _task(*containers: TaskContainer, platform: Platform = Platform.EC2, **props: object) -> None:
+    EcsTaskJobDefinition(new_stack(), "Job", containers=list(containers), platform=platform, **props)  # type: ignore[arg-type]
 
 
-def _c(name: str | None, **options: object) -> Container:
-    return Container(image=IMAGE, name=name, memory=MIB(512), **options)  # type: ignore[arg-type]
+def _c(name: str | None, **options: object) -> TaskContainer:
+    return TaskContainer(image=IMAGE, name=name, memory=MIB(512), **options)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(
@@ -442,16 +442,16 @@ def test_rejects_two_firelens_routers_and_awsfirelens_without_a_router():
 def test_rejects_a_fargate_task_whose_summed_size_is_no_fargate_pair():
     # 0.5 + 0.5 vCPU = 1 vCPU needs 2048-8192 MiB: 512 + 512 MiB is too little.
     half = {"vcpus": 0.5, "memory": MIB(512)}
-    with pytest.raises(ValueError, match=r"'1 vCPU, 1024 MiB in total'.*valid Fargate pair"):
+    with pytest.raises(
+        ValueError, match=r"'1 vCPU, 1024 MiB in total'.*Fargate with 1 vCPU takes 2048-8192 MiB"
+    ):
         _task(
-            Container(image=IMAGE, name="a", **half),
-            Container(image=IMAGE, name="b", **half),
+            TaskContainer(image=IMAGE, name="a", **half),
+            TaskContainer(image=IMAGE, name="b", **half),
             platform=Platform.FARGATE,
         )  # type: ignore[arg-type]
 
 
-def test_rejects_fractional_vcpus_in_an_ec2_task_and_override_container_without_containers():
+def test_rejects_fractional_vcpus_in_an_ec2_task():
     with pytest.raises(ValueError, match=r"containers\[1\]\.vcpus=0.5.*whole number"):
         _task(_c("app"), _c("side", essential=False, vcpus=0.5))
-    with pytest.raises(ValueError, match=r"override_container='app'.*only applies with containers="):
-        ContainerJobDefinition(new_stack(), "Job", container=Container(image=IMAGE), override_container="app")

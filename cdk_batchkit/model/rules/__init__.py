@@ -17,6 +17,7 @@ from .compute import (
     fargate_not_updatable,
 )
 from .consumables import check_consumables, consumable_resource_values, consumables_well_formed
+from .containers import CONTAINER_RULES, FIT_WARNINGS, ecs_containers, registry_credential_reads
 from .eks import check_eks_environment, check_pod
 from .encryption import check_key, key_statements
 from .fit import (
@@ -28,6 +29,15 @@ from .fit import (
     fit_consumables,
     fit_shared_mounts,
     is_ecr_image,
+)
+from .jobs import (
+    JOB_RULES,
+    check_job,
+    efs_network,
+    job_definition_arn,
+    public_ip_undecided,
+    secret_endpoints,
+    secret_services,
 )
 from .names import RESERVED_ENVIRONMENT_PREFIX, environment_names
 from .queues import (
@@ -44,8 +54,11 @@ from .submission import SUBMISSION_RULES, check_submission, share_identifier_mat
 __all__ = [
     "COMPUTE_RULES",
     "DESCRIBED_RULES",
+    "CONTAINER_RULES",
     "ECR_IMAGE",
     "FIT_RULES",
+    "FIT_WARNINGS",
+    "JOB_RULES",
     "QUEUE_RULES",
     "RESERVED_ENVIRONMENT_PREFIX",
     "RULES",
@@ -63,12 +76,15 @@ __all__ = [
     "check_environment",
     "check_fair_share",
     "check_fit",
+    "check_job",
     "check_queue",
     "check_queue_settings",
     "check_service_environment",
     "check_submission",
     "consumable_resource_values",
     "consumables_well_formed",
+    "ecs_containers",
+    "efs_network",
     "environment_names",
     "errors",
     "fargate_not_updatable",
@@ -78,9 +94,14 @@ __all__ = [
     "queue_arn",
     "queue_type",
     "key_statements",
+    "job_definition_arn",
+    "public_ip_undecided",
     "register",
+    "registry_credential_reads",
     "rule",
     "run",
+    "secret_endpoints",
+    "secret_services",
     "share_identifier_matches",
     "warnings",
 ]

@@ -15,6 +15,7 @@ from ..profiles import (
     Platform,
 )
 from ._registry import rule
+from .containers import FIT_WARNINGS
 from .queues import Environments
 
 _MNP = "https://docs.aws.amazon.com/batch/latest/userguide/multi-node-parallel-jobs.html"
@@ -344,6 +345,7 @@ def check_fit(job: JobRequirements, environments: Environments | dict[str, Compu
     problems: list[str] = []
     unchecked: list[str] = []
     rule_ids: list[str] = []
+    warned: list[tuple[str, str]] = []
     runnable = False
     unmounted = False
     for name, env in pairs:
@@ -363,4 +365,16 @@ def check_fit(job: JobRequirements, environments: Environments | dict[str, Compu
             runnable = True
             if not checked:
                 unchecked.append(name)
-    return FitResult(tuple(problems), tuple(unchecked), runnable and not unmounted, tuple(rule_ids))
+            # The job can run here; warn about what it asks for that does nothing here (AWS accepts it).
+            for warn in FIT_WARNINGS:
+                reason = warn(job, env)
+                if reason is not None:
+                    warned.append((f"{name}: {reason}", warn.rule_id))  # type: ignore[attr-defined]
+    return FitResult(
+        tuple(problems),
+        tuple(unchecked),
+        runnable and not unmounted,
+        tuple(rule_ids),
+        warnings=tuple(w for w, _ in warned),
+        warning_rules=tuple(r for _, r in warned),
+    )
