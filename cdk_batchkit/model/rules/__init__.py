@@ -22,6 +22,7 @@ from .fit import (
 from .names import RESERVED_ENVIRONMENT_PREFIX, environment_names
 from .queues import QUEUE_RULES, Environments, check_queue
 from .submission import SUBMISSION_RULES, check_submission, share_identifier_matches
+from .templates import TEMPLATE_RULES, check_template
 
 __all__ = [
     "ECR_IMAGE",
@@ -30,6 +31,7 @@ __all__ = [
     "RESERVED_ENVIRONMENT_PREFIX",
     "RULES",
     "SUBMISSION_RULES",
+    "TEMPLATE_RULES",
     "UNCHECKED",
     "Environments",
     "Problem",
@@ -39,6 +41,7 @@ __all__ = [
     "check_fit",
     "check_queue",
     "check_submission",
+    "check_template",
     "consumables_well_formed",
     "environment_names",
     "errors",
