@@ -63,7 +63,9 @@ class _NotificationRule(Construct):
             max_event_age=resolved.max_event_age,
         )
         if topic is not None:
-            self.rule.add_target(targets.SnsTopic(topic.topic, message=message, **options))  # type: ignore[arg-type]
+            # The topic's own policies already scope EventBridge to this account; targets.SnsTopic would add
+            # an unconditioned events.amazonaws.com grant to the topic and key policies (confused deputy).
+            self.rule.add_target(topic.event_target(message, **options))  # type: ignore[arg-type]
         if sqs_queue is not None:
             self.rule.add_target(targets.SqsQueue(sqs_queue, message=message, **options))  # type: ignore[arg-type]
 
