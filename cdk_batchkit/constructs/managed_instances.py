@@ -32,7 +32,9 @@ from .nag import acknowledge, managed_policy_finding
 from .network import BatchNetwork
 
 _MI_CE = "https://docs.aws.amazon.com/batch/latest/userguide/ecs-managed-instances-compute-environments.html"
-_INFRA_POLICY = "service-role/AmazonECSInfrastructureRolePolicyForManagedInstances"
+# Both at the root path (arn:aws:iam::aws:policy/NAME), not service-role/: the AWS managed policy reference
+# and aws-cdk's deployed integ test integ-managedinstances-capacity-provider (BK-G1 checks each ARN).
+_INFRA_POLICY = "AmazonECSInfrastructureRolePolicyForManagedInstances"
 _INSTANCE_POLICY = "AmazonECSInstanceRolePolicyForManagedInstances"
 
 register(
