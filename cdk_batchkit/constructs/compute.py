@@ -389,17 +389,9 @@ class Ec2ComputeEnvironment(BatchComputeEnvironment):
                 # Batch tags the instances (computeResources.tags); the template's tag specifications
                 # tag the instances and their volumes, merged with tags applied by Tags.of(...).
                 Tags.of(self.launch_template).add(key, value)
-        if lustre and self.user_data is None:
-            fail(
-                self,
-                "lustre",
-                [m.mount_path for m in lustre],
-                "mounts through MIME multipart user data, which launch_template has not",
-            )
-        shared_mounts = (
-            mount_lustre(self, network, self.user_data, lustre, architecture.value)
-            if self.user_data is not None
-            else ()
+        # BK-L3..L6: the mount part goes into the template's MIME user data (yours too), or synth fails.
+        shared_mounts = mount_lustre(
+            self, network, self.launch_template, lustre, architecture.value, own=launch_template is None
         )
         if key_pair is not None:
             Annotations.of(self).add_warning_v2(
@@ -529,8 +521,19 @@ class Ec2ComputeEnvironment(BatchComputeEnvironment):
                 "$Default/$Latest once, when the environment is created).",
             )
             return
-        # The struct as the L2 built it (camelCase keys); raw overrides added later are not seen.
-        data: dict[str, Any] = Stack.of(template).resolve(cfn.launch_template_data) or {}
+        # The struct as the L2 built it (camelCase keys); raw overrides added later are not seen. Only the
+        # checked fields are resolved: resolving the user data renders it once and for all, and MIME parts
+        # added afterwards (the Lustre mount, `.user_data.add_user_data_part`) would be dropped silently.
+        raw = cfn.launch_template_data
+        data: dict[str, Any] = (
+            Stack.of(template).resolve(
+                {
+                    "metadataOptions": getattr(raw, "metadata_options", None),
+                    "blockDeviceMappings": getattr(raw, "block_device_mappings", None),
+                }
+            )
+            or {}
+        )
         prop = "launch_template"
         meta = data.get("metadataOptions") or {}
         tokens = meta.get("httpTokens")
@@ -562,9 +565,8 @@ class Ec2ComputeEnvironment(BatchComputeEnvironment):
                 f"launch_template {template.node.path} maps no root volume (/dev/xvda): its encryption "
                 "depends on the account's EBS encryption by default (BK-C11).",
             )
-        if data.get("userData") is not None and not isinstance(
-            getattr(template, "user_data", None), ec2.MultipartUserData
-        ):
+        given = getattr(template, "user_data", None)
+        if given is not None and not isinstance(given, ec2.MultipartUserData):
             fail(
                 self,
                 prop,

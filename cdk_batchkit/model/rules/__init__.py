@@ -21,6 +21,13 @@ from .fit import (
 )
 from .names import RESERVED_ENVIRONMENT_PREFIX, environment_names
 from .queues import QUEUE_RULES, Environments, check_queue
+from .storage import (
+    lustre_failed_mount_terminates,
+    lustre_in_network,
+    lustre_launch_template,
+    lustre_paths,
+    lustre_volumes_on_ec2,
+)
 from .submission import SUBMISSION_RULES, check_submission, share_identifier_matches
 from .templates import TEMPLATE_RULES, check_template
 
@@ -48,6 +55,11 @@ __all__ = [
     "fit_consumables",
     "fit_shared_mounts",
     "is_ecr_image",
+    "lustre_failed_mount_terminates",
+    "lustre_in_network",
+    "lustre_launch_template",
+    "lustre_paths",
+    "lustre_volumes_on_ec2",
     "register",
     "rule",
     "run",
