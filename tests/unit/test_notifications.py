@@ -56,7 +56,9 @@ def test_every_service_grant_is_conditioned_on_this_account(synth: dict[str, Any
     (policy,) = _of_type(template, "AWS::SNS::TopicPolicy")
     for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
         if "Service" in statement.get("Principal", {}):
-            assert statement["Condition"] == {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
+            assert statement["Condition"] == {
+                "StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
+            }
     (key,) = _of_type(template, "AWS::KMS::Key")
     events_statements = [
         s for s in key["Properties"]["KeyPolicy"]["Statement"] if s.get("Principal", {}).get("Service")
@@ -71,7 +73,7 @@ def test_targets_publish_through_the_topic_policy_not_a_role(synth: dict[str, An
         rule = template["Resources"][_lid(stack, notifications.rule)]["Properties"]
         (target,) = rule["Targets"]
         assert target["Arn"] == topic_ref
-        # EventBridge documents a RoleArn on an SNS target as a cause of failed deliveries to encrypted topics.
+        # EventBridge documents a RoleArn on an SNS target as a cause of failed deliveries (encrypted topics).
         assert "RoleArn" not in target
         assert target["DeadLetterConfig"] == {
             "Arn": {"Fn::GetAtt": [_lid(stack, notifications.dead_letter_queue), "Arn"]}
@@ -97,9 +99,7 @@ def test_dead_letter_queues_accept_only_their_rule(synth: dict[str, Any]) -> Non
             for r in _of_type(template, "AWS::SQS::QueuePolicy")
             if r["Properties"]["Queues"] == [queue_ref]
         ]
-        (grant,) = [
-            s for s in policy["PolicyDocument"]["Statement"] if s.get("Principal", {}).get("Service")
-        ]
+        (grant,) = [s for s in policy["PolicyDocument"]["Statement"] if s.get("Principal", {}).get("Service")]
         assert grant["Action"] == "sqs:SendMessage"
         rule_arn = {"Fn::GetAtt": [_lid(stack, notifications.rule), "Arn"]}
         assert grant["Condition"] == {"ArnEquals": {"aws:SourceArn": rule_arn}}
@@ -114,3 +114,17 @@ def test_the_check_catches_cdks_sns_target() -> None:
     problems = check_template(Template.from_stack(stack).to_json())
     assert {(p.rule, p.value) for p in problems} == {("BK-G2", "events.amazonaws.com")}
     assert {p.prop.split(".")[3] for p in problems} == {"PolicyDocument", "KeyPolicy"}
+
+
+def test_an_encrypted_queue_of_yours_is_granted_to_this_accounts_rules_only() -> None:
+    """CDK's SqsQueue target grants a KMS-encrypted queue to events.amazonaws.com with no condition unless the
+    app sets @aws-cdk/aws-events:eventsTargetQueueSameAccount (a plain cdk.App does not)."""
+    from aws_cdk import aws_sqs as sqs
+
+    stack = new_stack("Queue")
+    queue, _ = fargate_queue_and_job(stack)
+    target = sqs.Queue(stack, "Target", encryption=sqs.QueueEncryption.KMS, enforce_ssl=True)
+    JobStateNotifications(stack, "Jobs", job_queues=[queue], sqs_queue=target)
+    template = Template.from_stack(stack).to_json()
+    assert [s for _, s, _ in service_grants(template)].count("events.amazonaws.com") >= 2
+    assert check_template(template) == []
