@@ -300,3 +300,13 @@ def test_event_targets_are_scoped_in_an_app_without_cdk_json_feature_flags() -> 
     assert sum(service == "events.amazonaws.com" for _, service, _ in service_grants(template)) >= 4
     problems = service_grants_scoped(template)
     assert problems == [], _messages(problems)
+
+
+def test_the_plan_prices_the_kitchen_sinks_lustre_file_system(assemblies) -> None:
+    """It was "unknown, check by hand": SCRATCH_2, 1,200 GB at $0.140 per GB-month (an estimate)."""
+    lines = [
+        line
+        for line in plan.idle_cost(plan.load_templates(assemblies["kitchen-sink"]))
+        if line.resource_type == "AWS::FSx::FileSystem"
+    ]
+    assert [(line.monthly_usd, "(estimate)" in line.why) for line in lines] == [(pytest.approx(168.0), True)]
