@@ -438,7 +438,7 @@ def test_a_failed_install_or_mount_takes_the_instance_out_of_service(built: Buil
     body = text[text.index("batchkit_out_of_service() {") :]
     body = body[: body.index("}")]
     assert "systemctl mask ecs.service" in body and "shutdown -P now" in body
-    assert 'rpm -q lustre-client >/dev/null 2>&1 || batchkit_out_of_service "could not install' in text
+    assert 'rpm -q lustre-client >/dev/null 2>&1 || batchkit_out_of_service "cannot install' in text
     mounts = [line for line in text.splitlines() if line.startswith("batchkit_mount_lustre '")]
     assert mounts and all("|| batchkit_out_of_service 'could not mount" in line for line in mounts)
     # The library's template terminates an instance that shuts itself down (only where Lustre is mounted).
