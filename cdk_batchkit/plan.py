@@ -13,15 +13,20 @@ template in the assembly (``*.template.json`` at the top level and in nested sta
    succeeded has no unacknowledged finding. ``validation-report.json`` is still read: violations in it
    are reported and fail the plan (for instance when ``make plan`` runs on the output of a failed synth).
    Acknowledgements (``Validations.of(scope).acknowledge(...)``) are listed per rule id with their
-   reasons; an acknowledgement without a reason fails the plan;
+   reasons; an acknowledgement without a reason fails the plan. Then the template-wide rules
+   (``cdk_batchkit.model.rules.templates``, BK-G1..G3) run on every template: an AWS managed policy ARN
+   AWS does not publish, a service principal granted in a topic, queue, bucket or key policy without
+   ``aws:SourceAccount``/``aws:SourceArn``, launch template user data that is not MIME multipart. Each
+   fails the plan;
 3. the resources by CloudFormation type, per stack and in total;
 4. the estimated idle monthly cost: what the stacks cost per month while no job runs.
 
-Exit status: 0 when there is no cfn-lint error, no unacknowledged finding and no acknowledgement
-without a reason; 1 otherwise; 2 when the directory holds no template.
+Exit status: 0 when there is no cfn-lint error, no unacknowledged finding, no acknowledgement without a
+reason and no template-check finding; 1 otherwise; 2 when the directory holds no template.
 
 Every piece is a function that tests and users can call: :func:`load_templates`, :func:`lint`,
-:func:`acknowledgements`, :func:`validation_failures`, :func:`resources_by_type`, :func:`idle_cost`.
+:func:`acknowledgements`, :func:`validation_failures`, :func:`template_findings`,
+:func:`resources_by_type`, :func:`idle_cost`.
 
 Idle cost model
 ---------------
@@ -50,12 +55,25 @@ AWS::DynamoDB::Table (PROVISIONED)        $0.00013 per RCU-hour, $0.00065 per WC
 AWS::Lambda::Alias / Version with         $0.0000041667 per GB-second configured (arm64: $0.0000033334),
   ProvisionedConcurrencyConfig            memory read from the function in the same template
 AWS::ElasticLoadBalancingV2::LoadBalancer $0.0225 per hour (Gateway Load Balancer $0.0125)
-AWS::EKS::Cluster                         $0.10 per hour (control plane)
+AWS::EKS::Cluster,                        $0.10 per hour (control plane, standard support; $0.60 per hour
+  Custom::AWSCDK-EKS-Cluster              in extended support). aws_eks.Cluster renders the custom resource.
+AWS::FSx::FileSystem (LUSTRE)             storage capacity (GB) x a per-GB-month rate by deployment type,
+                                          storage type and throughput per TiB (estimates, see below);
+                                          other FSx types (ONTAP, OpenZFS, Windows): unknown, check by hand
 AWS::EC2::VPNConnection, Transit Gateway  $0.05 per hour per connection / attachment
   attachments
 AWS::Route53::HostedZone                  $0.50 per month
 Databases, file systems, brokers ...      always on, not modelled: listed as "unknown, check by hand"
 ========================================  =================================================================
+
+Sources of the two prices added in December 2026. EKS: $0.10 per cluster per hour in standard support
+and $0.60 in extended support, so about $73 a month
+(https://aws.amazon.com/blogs/containers/amazon-eks-extended-support-for-kubernetes-versions-pricing/ and
+https://aws.amazon.com/eks/pricing/). FSx for Lustre (https://aws.amazon.com/fsx/lustre/pricing/): the AWS
+price table could not be read offline. SCRATCH_2 at $0.140 and PERSISTENT_2 (125 MB/s/TiB) at $0.145 per
+GB-month match public cost guides (learning-aws.readthedocs.io, c3x.dev); the other rates are us-east-1
+list prices as remembered, unconfirmed: every FSx line is labelled "estimate". The HDD SSD cache,
+metadata IOPS, backups and the Intelligent-Tiering class are not priced (unknown where they apply).
 """
 
 from __future__ import annotations
@@ -76,6 +94,7 @@ __all__ = [
     "LintFinding",
     "PlanError",
     "Template",
+    "TemplateFinding",
     "ValidationFinding",
     "acknowledgements",
     "idle_cost",
@@ -83,6 +102,7 @@ __all__ = [
     "load_templates",
     "main",
     "resources_by_type",
+    "template_findings",
     "total_by_type",
     "total_monthly",
     "validation_failures",
@@ -110,6 +130,22 @@ LAMBDA_PROVISIONED_ARM_PER_GB_SECOND = 0.0000033334
 LOAD_BALANCER_PER_HOUR = 0.0225
 GATEWAY_LOAD_BALANCER_PER_HOUR = 0.0125
 EKS_CLUSTER_PER_HOUR = 0.10
+EKS_EXTENDED_SUPPORT_PER_HOUR = 0.60
+#: FSx for Lustre, $/GB-month of storage capacity by (deployment type, storage type, MB/s per TiB or None).
+#: Estimates (see the module docstring): only SCRATCH_2 and PERSISTENT_2/125 match a second source.
+FSX_LUSTRE_PER_GB_MONTH: dict[tuple[str, str, int | None], float] = {
+    ("SCRATCH_1", "SSD", None): 0.140,
+    ("SCRATCH_2", "SSD", None): 0.140,
+    ("PERSISTENT_1", "SSD", 50): 0.145,
+    ("PERSISTENT_1", "SSD", 100): 0.210,
+    ("PERSISTENT_1", "SSD", 200): 0.290,
+    ("PERSISTENT_1", "HDD", 12): 0.025,
+    ("PERSISTENT_1", "HDD", 40): 0.083,
+    ("PERSISTENT_2", "SSD", 125): 0.145,
+    ("PERSISTENT_2", "SSD", 250): 0.210,
+    ("PERSISTENT_2", "SSD", 500): 0.340,
+    ("PERSISTENT_2", "SSD", 1000): 0.600,
+}
 VPN_CONNECTION_PER_HOUR = 0.05
 TRANSIT_GATEWAY_ATTACHMENT_PER_HOUR = 0.05
 HOSTED_ZONE_PER_MONTH = 0.50
@@ -146,7 +182,6 @@ NOT_MODELLED_ALWAYS_ON = frozenset(
         "AWS::ElastiCache::CacheCluster",
         "AWS::ElastiCache::ReplicationGroup",
         "AWS::Elasticsearch::Domain",
-        "AWS::FSx::FileSystem",
         "AWS::MSK::Cluster",
         "AWS::Neptune::DBInstance",
         "AWS::NetworkFirewall::Firewall",
@@ -437,6 +472,29 @@ def acknowledgements(templates: Iterable[Template]) -> list[Acknowledgement]:
     return result
 
 
+@dataclass(frozen=True)
+class TemplateFinding:
+    """A problem a template-wide rule (BK-G1..G3) found in a template."""
+
+    stack: str
+    rule_id: str
+    where: str
+    """The path in the template, such as ``Resources.Role.Properties.ManagedPolicyArns[0]``."""
+    message: str
+
+
+def template_findings(templates: Iterable[Template]) -> list[TemplateFinding]:
+    """What the template-wide rules (``cdk_batchkit.model.rules.templates``) find in every template."""
+    # Imported here: the model's rule book is not needed to read an assembly.
+    from .model.rules.templates import check_template
+
+    return [
+        TemplateFinding(template.stack, problem.rule, problem.prop, f"{problem.value!r}: {problem.why}")
+        for template in templates
+        for problem in check_template(template.body)
+    ]
+
+
 # ---- resources -----------------------------------------------------------------------------------------
 
 
@@ -698,7 +756,44 @@ def load_balancer_cost(props: Mapping[str, Any], resources: Mapping[str, Any]) -
 
 
 def eks_cluster_cost(props: Mapping[str, Any], resources: Mapping[str, Any]) -> Estimate | None:
-    return (f"EKS control plane ${EKS_CLUSTER_PER_HOUR}/h", _hourly(EKS_CLUSTER_PER_HOUR))
+    """An EKS control plane: ``AWS::EKS::Cluster``, or ``Custom::AWSCDK-EKS-Cluster`` (what
+    ``aws_eks.Cluster`` renders: a custom resource that creates the cluster), priced in standard support."""
+    config = props.get("Config")
+    version = config.get("version") if isinstance(config, Mapping) else props.get("Version")
+    shown = f" {version}" if isinstance(version, str) else ""
+    return (
+        f"EKS control plane{shown} ${EKS_CLUSTER_PER_HOUR}/h "
+        f"(${EKS_EXTENDED_SUPPORT_PER_HOUR}/h once the version is in extended support)",
+        _hourly(EKS_CLUSTER_PER_HOUR),
+    )
+
+
+def fsx_file_system_cost(props: Mapping[str, Any], resources: Mapping[str, Any]) -> Estimate | None:
+    """FSx for Lustre: storage capacity x the rate of its deployment type, storage type and throughput (the
+    CloudFormation defaults: SCRATCH_1, SSD); other FSx file system types are not modelled."""
+    kind = props.get("FileSystemType")
+    if kind != "LUSTRE":
+        return (f"FSx for {_display(kind)}: storage and throughput capacity, not modelled, {_UNKNOWN}", None)
+    lustre = props.get("LustreConfiguration")
+    lustre = lustre if isinstance(lustre, Mapping) else {}
+    deployment, storage = lustre.get("DeploymentType", "SCRATCH_1"), props.get("StorageType", "SSD")
+    throughput = _number(lustre.get("PerUnitStorageThroughput"))
+    capacity = _number(props.get("StorageCapacity"))
+    if not isinstance(deployment, str) or not isinstance(storage, str):
+        return (f"FSx for Lustre, deployment or storage type unresolved, {_UNKNOWN}", None)
+    what = f"FSx for Lustre {deployment} {storage}" + (f" {throughput:g} MB/s/TiB" if throughput else "")
+    rate = FSX_LUSTRE_PER_GB_MONTH.get((deployment, storage, int(throughput) if throughput else None))
+    if rate is None:
+        return (f"{what}: rate not modelled, {_UNKNOWN}", None)
+    if capacity is None:
+        return (f"{what}: storage capacity unresolved, {_UNKNOWN}", None)
+    extras = []
+    if storage == "HDD" and lustre.get("DriveCacheType") == "READ":
+        extras.append("+ SSD cache, not priced")
+    if isinstance(lustre.get("MetadataConfiguration"), Mapping):
+        extras.append("+ metadata IOPS, not priced")
+    suffix = f" ({', '.join(extras)})" if extras else ""
+    return (f"{what}: {capacity:g} GB x ${rate:.3f}/GB-month (estimate){suffix}", capacity * rate)
 
 
 def vpn_connection_cost(props: Mapping[str, Any], resources: Mapping[str, Any]) -> Estimate | None:
@@ -735,6 +830,8 @@ ESTIMATORS: dict[str, Estimator] = {
     "AWS::Lambda::Version": lambda_provisioned_concurrency_cost,
     "AWS::ElasticLoadBalancingV2::LoadBalancer": load_balancer_cost,
     "AWS::EKS::Cluster": eks_cluster_cost,
+    "Custom::AWSCDK-EKS-Cluster": eks_cluster_cost,
+    "AWS::FSx::FileSystem": fsx_file_system_cost,
     "AWS::EC2::VPNConnection": vpn_connection_cost,
     "AWS::EC2::TransitGatewayAttachment": transit_gateway_attachment_cost,
     "AWS::EC2::TransitGatewayVpcAttachment": transit_gateway_attachment_cost,
@@ -867,7 +964,7 @@ def compute_notes(templates: Iterable[Template]) -> list[str]:
 
 def _security_section(
     directory: Path, templates: Sequence[Template]
-) -> tuple[list[str], list[ValidationFinding], list[tuple[str, str]]]:
+) -> tuple[list[str], list[ValidationFinding], list[tuple[str, str]], list[TemplateFinding]]:
     failures = validation_failures(directory)
     lines = [f"Security (cdk-nag): {len(failures)} unacknowledged finding(s)"]
     for v in failures:
@@ -891,10 +988,15 @@ def _security_section(
             missing.setdefault((ack.stack, ack.rule_id), []).append(ack.where)
     for (stack, rule_id), where in missing.items():
         lines.append(f"  ERROR: {rule_id} acknowledged without a reason in {stack} ({', '.join(where)})")
+    checks = template_findings(templates)
+    lines.append(
+        f"Template checks (BK-G1..G3: managed policies, service principals, user data): {len(checks)}"
+    )
+    lines += [f"  {f.rule_id} {f.stack} {f.where}: {f.message}" for f in checks]
     notes = compute_notes(templates)
     lines.append(f"Compute settings to review: {len(notes)}")
     lines += [f"  {note}" for note in notes]
-    return lines, failures, list(missing)
+    return lines, failures, list(missing), checks
 
 
 def _resources_section(templates: Sequence[Template]) -> list[str]:
@@ -963,7 +1065,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print("\n".join(lint_lines))
     print()
     try:
-        security_lines, failures, missing_reasons = _security_section(directory, templates)
+        security_lines, failures, missing_reasons, checks = _security_section(directory, templates)
     except PlanError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -981,6 +1083,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         problems.append(f"{len(failures)} unacknowledged security finding(s)")
     if missing_reasons:
         problems.append(f"{len(missing_reasons)} acknowledgement(s) without a reason")
+    if checks:
+        problems.append(f"{len(checks)} template-check finding(s)")
     if problems:
         print("Result: FAILED - " + ", ".join(problems))
         return 1

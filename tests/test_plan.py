@@ -602,3 +602,122 @@ def test_importing_plan_does_not_import_cfn_lint() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "False"
+
+
+# ---- EKS control planes and FSx file systems (issue 17) ----------------------------------------------------
+
+
+def test_eks_cluster_of_aws_eks_is_priced_as_a_control_plane() -> None:
+    """aws_eks.Cluster renders a custom resource, not AWS::EKS::Cluster: it was priced $0."""
+    line = only_cost(
+        {
+            "Type": "Custom::AWSCDK-EKS-Cluster",
+            "Properties": {"ServiceToken": {"Fn::GetAtt": ["P", "Arn"]}, "Config": {"version": "1.33"}},
+        }
+    )
+    assert line.monthly_usd == pytest.approx(73.0)
+    assert "1.33" in line.why and "$0.6/h once the version is in extended support" in line.why
+    assert only_cost({"Type": "AWS::EKS::Cluster", "Properties": {"Version": "1.33"}}).monthly_usd == 73.0
+
+
+def lustre(capacity: Any, storage: str | None = None, **config: Any) -> dict[str, Any]:
+    props: dict[str, Any] = {"FileSystemType": "LUSTRE", "StorageCapacity": capacity, "SubnetIds": [SUBNET]}
+    if storage:
+        props["StorageType"] = storage
+    if config:
+        props["LustreConfiguration"] = config
+    return {"Type": "AWS::FSx::FileSystem", "Properties": props}
+
+
+@pytest.mark.parametrize(
+    ("resource", "monthly"),
+    [
+        # CloudFormation's defaults: SCRATCH_1, SSD.
+        (lustre(1200), 1200 * 0.140),
+        (lustre(1200, DeploymentType="SCRATCH_2"), 1200 * 0.140),
+        (lustre(2400, DeploymentType="PERSISTENT_2", PerUnitStorageThroughput=125), 2400 * 0.145),
+        (lustre(2400, DeploymentType="PERSISTENT_2", PerUnitStorageThroughput=1000), 2400 * 0.600),
+        (lustre(2400, DeploymentType="PERSISTENT_1", PerUnitStorageThroughput=200), 2400 * 0.290),
+        (lustre(6000, "HDD", DeploymentType="PERSISTENT_1", PerUnitStorageThroughput=12), 6000 * 0.025),
+    ],
+)
+def test_fsx_lustre_is_priced_by_deployment_type_throughput_and_capacity(
+    resource: dict[str, Any], monthly: float
+) -> None:
+    line = only_cost(resource)
+    assert line.monthly_usd == pytest.approx(monthly)
+    assert "(estimate)" in line.why and "GB x $" in line.why
+
+
+@pytest.mark.parametrize(
+    ("resource", "why"),
+    [
+        (lustre({"Ref": "Capacity"}, DeploymentType="SCRATCH_2"), "storage capacity unresolved"),
+        (lustre(1200, "INTELLIGENT_TIERING", DeploymentType="PERSISTENT_2"), "rate not modelled"),
+        (lustre(1200, DeploymentType="PERSISTENT_2", PerUnitStorageThroughput={"Ref": "T"}), "not modelled"),
+        (
+            {
+                "Type": "AWS::FSx::FileSystem",
+                "Properties": {"FileSystemType": "ONTAP", "StorageCapacity": 1024},
+            },
+            "FSx for ONTAP",
+        ),
+    ],
+)
+def test_fsx_file_systems_the_table_cannot_price_are_unknown(resource: dict[str, Any], why: str) -> None:
+    line = only_cost(resource)
+    assert line.monthly_usd is None and why in line.why and "check by hand" in line.why
+
+
+def test_fsx_lustre_extras_that_are_not_priced_are_named() -> None:
+    line = only_cost(
+        lustre(6000, "HDD", DeploymentType="PERSISTENT_1", PerUnitStorageThroughput=12, DriveCacheType="READ")
+    )
+    assert line.monthly_usd == pytest.approx(150.0) and "SSD cache, not priced" in line.why
+
+
+# ---- template checks (BK-G1..G3) -----------------------------------------------------------------------
+
+
+def test_template_check_findings_are_printed_and_fail_the_plan(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "cdk.out"
+    write_template(
+        out,
+        "Stack",
+        {
+            "Role": {
+                "Type": "AWS::IAM::Role",
+                "Properties": {
+                    "AssumeRolePolicyDocument": {
+                        "Version": "2012-10-17",
+                        "Statement": [
+                            {
+                                "Effect": "Allow",
+                                "Principal": {"Service": "ecs.amazonaws.com"},
+                                "Action": "sts:AssumeRole",
+                            }
+                        ],
+                    },
+                    "ManagedPolicyArns": [
+                        {
+                            "Fn::Join": [
+                                "",
+                                [
+                                    "arn:",
+                                    {"Ref": "AWS::Partition"},
+                                    ":iam::aws:policy/service-role/AmazonECSInfrastructureRolePolicyForManagedInstances",
+                                ],
+                            ]
+                        }
+                    ],
+                },
+            }
+        },
+    )
+    assert plan.template_findings(load_templates(out))[0].rule_id == "BK-G1"
+    assert main([str(out)]) == 1
+    printed = capsys.readouterr().out
+    assert "Template checks (BK-G1..G3" in printed and "the path is wrong" in printed
+    assert "Result: FAILED - 1 template-check finding(s)" in printed

@@ -389,17 +389,9 @@ class Ec2ComputeEnvironment(BatchComputeEnvironment):
                 # Batch tags the instances (computeResources.tags); the template's tag specifications
                 # tag the instances and their volumes, merged with tags applied by Tags.of(...).
                 Tags.of(self.launch_template).add(key, value)
-        if lustre and self.user_data is None:
-            fail(
-                self,
-                "lustre",
-                [m.mount_path for m in lustre],
-                "mounts through MIME multipart user data, which launch_template has not",
-            )
-        shared_mounts = (
-            mount_lustre(self, network, self.user_data, lustre, architecture.value)
-            if self.user_data is not None
-            else ()
+        # BK-L3..L6: the mount part goes into the template's MIME user data (yours too), or synth fails.
+        shared_mounts = mount_lustre(
+            self, network, self.launch_template, lustre, architecture.value, own=launch_template is None
         )
         spot_fleet_role = spot_fleet_role_for(self) if spot and best_fit else None
         image = batch.EcsMachineImageType.ECS_AL2023_NVIDIA if gpu else batch.EcsMachineImageType.ECS_AL2023
@@ -500,7 +492,20 @@ def _template_facts(template: ec2.ILaunchTemplate) -> LaunchTemplateFacts:
         return LaunchTemplateFacts(
             label=label, imported=True, version=str(template.version_number), sets_image=None
         )
-    data: dict[str, Any] = Stack.of(template).resolve(cfn.launch_template_data) or {}
+    # Only the fields checked are resolved: resolving the whole struct renders the user data (a cached
+    # Lazy) once and for all, and MIME parts added afterwards (the Lustre mount,
+    # `.user_data.add_user_data_part`) would be dropped silently.
+    raw = cfn.launch_template_data
+    data: dict[str, Any] = (
+        Stack.of(template).resolve(
+            {
+                "metadataOptions": getattr(raw, "metadata_options", None),
+                "blockDeviceMappings": getattr(raw, "block_device_mappings", None),
+                "imageId": getattr(raw, "image_id", None),
+            }
+        )
+        or {}
+    )
     meta = data.get("metadataOptions") or {}
     hops = meta.get("httpPutResponseHopLimit")
     volumes = []
@@ -521,7 +526,8 @@ def _template_facts(template: ec2.ILaunchTemplate) -> LaunchTemplateFacts:
             volumes.append(EbsVolume(mapping.get("deviceName"), True))
     given = getattr(template, "user_data", None)
     multipart = isinstance(given, ec2.MultipartUserData)
-    has_user_data = data.get("userData") is not None
+    # The L2 always sets a (lazy) userData token; whether it renders anything is whether it has user data.
+    has_user_data = given is not None
     return LaunchTemplateFacts(
         label=label,
         http_tokens=meta.get("httpTokens"),

@@ -30,6 +30,13 @@ EXECUTION_STATUSES = ("RUNNING", "SUCCEEDED", *EXECUTION_FAILURES)
 class _NotificationRule(Construct):
     """A rule with one pattern that delivers ``message`` to a topic and/or a queue."""
 
+    def __init__(self, scope: Construct, construct_id: str) -> None:
+        super().__init__(scope, construct_id)
+        # CDK's SQS target conditions its grant to a KMS-encrypted queue (queue and key policies) on the
+        # rule's account only under this feature flag, and grants events.amazonaws.com unconditioned
+        # otherwise (BK-G2): aws-events-targets/lib/sqs.ts. The rule is ours, so the flag is ours to set.
+        self.node.set_context("@aws-cdk/aws-events:eventsTargetQueueSameAccount", True)
+
     def _statuses(self, statuses: Sequence[str], allowed: Sequence[str]) -> list[str]:
         chosen = list(dict.fromkeys(statuses))
         if not chosen or any(s not in allowed for s in chosen):
@@ -63,7 +70,9 @@ class _NotificationRule(Construct):
             max_event_age=resolved.max_event_age,
         )
         if topic is not None:
-            self.rule.add_target(targets.SnsTopic(topic.topic, message=message, **options))  # type: ignore[arg-type]
+            # The topic's own policies already scope EventBridge to this account; targets.SnsTopic would add
+            # an unconditioned events.amazonaws.com grant to the topic and key policies (confused deputy).
+            self.rule.add_target(topic.event_target(message, **options))  # type: ignore[arg-type]
         if sqs_queue is not None:
             self.rule.add_target(targets.SqsQueue(sqs_queue, message=message, **options))  # type: ignore[arg-type]
 

@@ -4,19 +4,36 @@ SNS encrypts only with KMS, and neither EventBridge nor CloudWatch alarms can us
 AWS-managed ``alias/aws/sns`` key: they need a customer-managed key whose policy lets them
 encrypt. So the topic owns one such key (rotated yearly; about $1 a month), shared by every
 notification in the stack: job-state changes, workflow failures and alarms.
+
+Only this account's rules and alarms may publish (the confused-deputy guard): the topic policy and the key
+policy grant ``events.amazonaws.com`` and ``cloudwatch.amazonaws.com`` on the condition ``aws:SourceAccount``.
+EventBridge rules reach the topic through :class:`TopicTarget`, which adds nothing to those policies: CDK's
+``aws_events_targets.SnsTopic`` grants ``events.amazonaws.com`` ``sns:Publish`` and the key's
+``kms:Decrypt``/``kms:GenerateDataKey*`` with no condition at all (any account's rule could then publish),
+and its ``authorize_using_role`` alternative sends a ``RoleArn`` that EventBridge documents as a cause of
+failed deliveries to KMS-encrypted SNS topics.
+
+Sources: https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-resource-based.html (for SNS
+targets use resource-based policies, not a RoleArn) and
+https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-conditions.html (EventBridge sets
+``aws:SourceAccount`` and ``aws:SourceArn``, the rule's account and ARN) and
+https://docs.aws.amazon.com/kms/latest/developerguide/least-privilege.html (source account or source ARN
+condition keys in key policies for AWS service principals).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from aws_cdk import Stack
+import jsii
+from aws_cdk import Duration, Names, Stack
 from aws_cdk import aws_cloudwatch_actions as cw_actions
-from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
+from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from ._validation import fail, is_token
@@ -87,10 +104,86 @@ class NotificationTopic(Construct):
             fail(self, "email_addresses", address, "is not an e-mail address")
         self.topic.add_subscription(subscriptions.EmailSubscription(address))
 
-    def event_target(self, message: object | None = None) -> targets.SnsTopic:
-        """An EventBridge target publishing to this topic (``message``: an ``events.RuleTargetInput``)."""
-        return targets.SnsTopic(self.topic, message=message)  # type: ignore[arg-type]
+    def event_target(
+        self,
+        message: events.RuleTargetInput | None = None,
+        *,
+        dead_letter_queue: sqs.IQueue | None = None,
+        retry_attempts: int | None = None,
+        max_event_age: Duration | None = None,
+    ) -> TopicTarget:
+        """An EventBridge target publishing to this topic through its scoped policy (:class:`TopicTarget`).
+
+        :param message: what to publish (an ``events.RuleTargetInput``). Default: the whole event.
+        :param dead_letter_queue: where EventBridge puts events it could not deliver. Default: none.
+        :param retry_attempts: delivery retries. Default: EventBridge's (185).
+        :param max_event_age: how long EventBridge retries. Default: EventBridge's (24 hours).
+        """
+        return TopicTarget(
+            self,
+            message=message,
+            dead_letter_queue=dead_letter_queue,
+            retry_attempts=retry_attempts,
+            max_event_age=max_event_age,
+        )
 
     def alarm_action(self) -> cw_actions.SnsAction:
         """A CloudWatch alarm action publishing to this topic."""
         return cw_actions.SnsAction(self.topic)
+
+
+@jsii.implements(events.IRuleTarget)
+class TopicTarget:
+    """An EventBridge rule target that publishes to a :class:`NotificationTopic`.
+
+    The topic already lets this account's rules publish (``aws:SourceAccount`` in its topic and key
+    policies), so binding adds no permission; ``aws_events_targets.SnsTopic`` would add an unconditioned
+    ``events.amazonaws.com`` grant to both policies (see the module docstring). A dead-letter queue gets the
+    same statement CDK's targets give it: ``sqs:SendMessage`` for ``events.amazonaws.com`` on the condition
+    ``aws:SourceArn`` = this rule.
+    """
+
+    def __init__(
+        self,
+        topic: NotificationTopic,
+        *,
+        message: events.RuleTargetInput | None = None,
+        dead_letter_queue: sqs.IQueue | None = None,
+        retry_attempts: int | None = None,
+        max_event_age: Duration | None = None,
+    ) -> None:
+        self.topic = topic
+        self._message = message
+        self._dead_letter_queue = dead_letter_queue
+        self._retry_attempts = retry_attempts
+        self._max_event_age = max_event_age
+
+    def bind(self, rule: events.IRule, id: str | None = None) -> events.RuleTargetConfig:  # noqa: A002
+        queue = self._dead_letter_queue
+        if queue is not None:
+            rule_arn = getattr(rule, "rule_arn", None) or rule.rule_ref.rule_arn  # type: ignore[attr-defined]
+            queue.add_to_resource_policy(
+                iam.PolicyStatement(
+                    sid=f"AllowEventRule{Names.node_unique_id(rule.node)}",
+                    principals=[iam.ServicePrincipal("events.amazonaws.com")],
+                    actions=["sqs:SendMessage"],
+                    resources=[queue.queue_arn],
+                    conditions={"ArnEquals": {"aws:SourceArn": rule_arn}},
+                )
+            )
+        retry = None
+        attempts, age = self._retry_attempts, self._max_event_age
+        if (attempts is not None and attempts >= 0) or age is not None:
+            retry = events.CfnRule.RetryPolicyProperty(
+                maximum_retry_attempts=attempts,
+                maximum_event_age_in_seconds=int(age.to_seconds()) if age is not None else None,
+            )
+        return events.RuleTargetConfig(
+            arn=self.topic.topic_arn,
+            input=self._message,
+            target_resource=self.topic.topic,
+            dead_letter_config=(
+                events.CfnRule.DeadLetterConfigProperty(arn=queue.queue_arn) if queue is not None else None
+            ),
+            retry_policy=retry,
+        )

@@ -11,73 +11,50 @@ whose instances do not mount it.
 
 from __future__ import annotations
 
-import re
+import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-from aws_cdk import Annotations, Reference, Token, Tokenization
+import jsii
+from aws_cdk import Annotations, Reference, Stack, Token, Tokenization
 from aws_cdk import aws_batch as batch
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_fsx as fsx
-from constructs import Construct
+from constructs import Construct, IValidation
 
 from ..model import JobRequirements, Platform, QueueProfile, SharedMount
-from ..model.rules import register
-from ._validation import fail
+from ..model.rules import (
+    Problem,
+    lustre_failed_mount_terminates,
+    lustre_in_network,
+    lustre_launch_template,
+    lustre_paths,
+    lustre_volumes_on_ec2,
+)
+from ..model.rules.storage import UNCHECKED
+from ..model.storage import LaunchTemplateSpec, LustreMountSpec
+from ..model.values import is_unresolved
+from ._validation import report
 from .network import BatchNetwork
 
 _FSX = "https://docs.aws.amazon.com/fsx/latest/LustreGuide"
-register(
-    "BK-L2",
-    "FSx for Lustre volumes only on EC2 job definitions: Fargate tasks cannot mount Lustre (no host mounts, "
-    "no Lustre client).",
-    f"{_FSX}/mounting-ecs.html (mounting FSx for Lustre on the Fargate launch type isn't supported)",
-)
-register(
-    "BK-L3",
-    "An environment that mounts FSx for Lustre installs the AL2023 Lustre client and mounts the file system "
-    "at boot (a MIME part of the launch template's user data, idempotent, in /etc/fstab) and opens TCP 988 "
-    "and 1018-1023 between the compute security group and the file system's.",
-    f"{_FSX}/install-lustre-client.html and {_FSX}/mount-fs-auto-mount-onreboot.html and "
-    f"{_FSX}/limit-access-security-groups.html and "
-    "https://docs.aws.amazon.com/batch/latest/userguide/launch-templates.html",
-)
-register(
-    "BK-L4",
-    "A mounted FSx for Lustre file system is in the compute network's VPC: synth fails when its security "
-    "group's VPC is known to differ, and warns when it cannot be told (an imported file system).",
-    f"{_FSX}/limit-access-security-groups.html (only resources within the associated VPC, or a peered VPC, "
-    "can access the file system's network interface)",
-)
-register(
-    "BK-L5",
-    "A Lustre mount path is an absolute path of letters, digits and . _ - / outside the system directories, "
-    "one per file system and not nested in another on the same environment; an imported file system gives "
-    "its mount_name.",
-    "https://docs.aws.amazon.com/batch/latest/APIReference/API_Host.html (sourcePath) and "
-    f"{_FSX}/mounting-ec2-instance.html (file_system_dns_name@tcp:/mountname) and "
-    "https://docs.aws.amazon.com/fsx/latest/APIReference/API_LustreFileSystemConfiguration.html (MountName)",
-)
 
 #: Lustre traffic between clients and file servers (TCP 988 and 1018-1023), from
 #: https://docs.aws.amazon.com/fsx/latest/LustreGuide/limit-access-security-groups.html
 LUSTRE_PORTS = ((988, 988), (1018, 1023))
-_PATH = re.compile(r"^(/[A-Za-z0-9._-]+)+$")
-_MOUNT_NAME = re.compile(r"^[A-Za-z0-9_-]{1,8}$")
-_SYSTEM = ("/proc", "/sys", "/dev", "/etc", "/boot", "/usr", "/bin", "/sbin", "/lib", "/lib64", "/run",
-           "/var/lib/docker", "/var/lib/ecs", "/var/log", "/tmp")  # fmt: skip
-_WARNING = "batchkit:lustre-unchecked"
+_WARNING = UNCHECKED
+#: The shell function every mount part defines (the template-wide tests look for it).
+MOUNT_FUNCTION = "batchkit_mount_lustre"
+#: The shell function a failed install or mount calls.
+OUT_OF_SERVICE_FUNCTION = "batchkit_out_of_service"
 
 
-def _check_path(owner: str, prop: str, path: str) -> None:
-    why = None
-    if not _PATH.match(path) or "/../" in f"{path}/" or "/./" in f"{path}/":
-        why = "must be an absolute path of letters, digits, '.', '_', '-' and '/' (no trailing '/')"
-    elif any(path == d or path.startswith(f"{d}/") for d in _SYSTEM):
-        why = "is a system directory of the instance"
-    if why:
-        raise ValueError(f"{owner}: {prop}={path!r} is invalid: {why}")
+def _raise_first(owner: str, problems: Iterable[Problem]) -> None:
+    """A value of its own (not a construct): raise the first error as ``OWNER: PROP=VALUE is invalid``."""
+    for problem in problems:
+        if not problem.warning:
+            raise ValueError(replace(problem, prop=problem.prop.removeprefix("[0].")).message(owner))
 
 
 @dataclass(frozen=True)
@@ -98,28 +75,47 @@ class LustreMount:
     mount_name: str | None = None
 
     def __post_init__(self) -> None:
-        _check_path("LustreMount", "mount_path", self.mount_path)
-        name = self.mount_name
-        if name is None and not isinstance(self.file_system, fsx.LustreFileSystem):
-            raise ValueError(
-                "LustreMount: mount_name=None is invalid: an imported file system has no known mount name; "
-                "pass mount_name= (LustreConfiguration.MountName in `aws fsx describe-file-systems`)"
-            )
-        if name is not None and not Token.is_unresolved(name) and not _MOUNT_NAME.match(name):
-            raise ValueError(
-                f"LustreMount: mount_name={name!r} is invalid: "
-                "FSx mount names are 1-8 letters, digits, _ or -"
-            )
+        _raise_first("LustreMount", lustre_paths([self.spec()]))  # BK-L5
+
+    @property
+    def imported(self) -> bool:
+        """Not an ``aws_fsx.LustreFileSystem`` of the app (its mount name and VPC are what was given)."""
+        return not isinstance(self.file_system, fsx.LustreFileSystem)
+
+    def spec(self, network: str = "", same_vpc: bool | None = True) -> LustreMountSpec:
+        """The mount as the storage rules see it (``network``, ``same_vpc``: where an environment has it)."""
+        return LustreMountSpec(
+            file_system=self.label if network else "",
+            mount_path=self.mount_path,
+            mount_name=self.mount_name,
+            imported=self.imported,
+            same_vpc=same_vpc,
+            network=network,
+        )
 
     @property
     def label(self) -> str:
         """The file system's id when known at synth, else its construct path."""
         fs_id = self.file_system.file_system_id
-        return self.file_system.node.path if Token.is_unresolved(fs_id) else fs_id
+        return self.file_system.node.path if is_unresolved(fs_id) else fs_id
 
     @property
     def shared(self) -> SharedMount:
         return SharedMount(self.label, self.mount_path)
+
+    @property
+    def dns_name(self) -> str:
+        """The file system's DNS name: the ``DNSName`` attribute CloudFormation returns for a file system of
+        the app (``LustreFileSystem.dns_name`` builds ``ID.fsx.REGION.URL_SUFFIX``, which is not the name in
+        the China regions), or the ``dns_name`` an imported one was given.
+
+        https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-fsx-filesystem.html
+        (Fn::GetAtt DNSName)
+        """
+        cfn = None if self.imported else self.file_system.node.default_child
+        if isinstance(cfn, fsx.CfnFileSystem):
+            return cfn.attr_dns_name
+        return self.file_system.dns_name
 
     @property
     def source(self) -> str:
@@ -128,7 +124,7 @@ class LustreMount:
         if name is None:
             assert isinstance(self.file_system, fsx.LustreFileSystem)
             name = self.file_system.mount_name
-        return f"{self.file_system.dns_name}@tcp:/{name}"
+        return f"{self.dns_name}@tcp:/{name}"
 
 
 class LustreVolume(batch.HostVolume):
@@ -152,8 +148,7 @@ class LustreVolume(batch.HostVolume):
         name: str | None = None,
     ) -> None:
         path = container_path or mount.mount_path
-        if not path.startswith("/"):
-            raise ValueError(f"LustreVolume: container_path={path!r} is invalid: must be an absolute path")
+        _raise_first("LustreVolume", lustre_paths(container_path=path))  # BK-L5
         super().__init__(
             name=name or "lustre" + mount.mount_path.replace("/", "-").replace(".", "-"),
             container_path=path,
@@ -164,55 +159,137 @@ class LustreVolume(batch.HostVolume):
         self.mount = mount
 
 
-def _mount_script(mounts: Sequence[LustreMount], architecture: str) -> ec2.UserData:
+def _mount_script(scope: Construct, mounts: Sequence[LustreMount], architecture: str) -> ec2.UserData:
+    """The user-data part (bash, run by cloud-init's scripts-user in cloud-final) that installs the client and
+    mounts ``mounts``, or takes the instance out of service.
+
+    Out of service: ``ecs.service`` on the ECS-optimized AMIs is ordered ``After=cloud-final.service``
+    (https://github.com/aws/amazon-ecs-agent/blob/master/packaging/amazon-linux-ami-integrated/ecs.service),
+    so while this part runs the ECS agent has not registered the instance. Masking the unit keeps it from
+    ever starting (Batch places no job on an instance that never joins the cluster), and the shutdown
+    stops the instance, or terminates it when the launch template's instance-initiated shutdown behavior is
+    ``terminate`` (the library's template sets it; BK-L6 warns on yours):
+    https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/Using_ChangingInstanceInitiatedShutdownBehavior.html
+    """
     part = ec2.UserData.for_linux()
     part.add_commands(
-        f"# cdk-batchkit: FSx for Lustre on Amazon Linux 2023 ({architecture}): the AL2023 repository's",
-        "# lustre-client, for x86_64 and arm64 alike; mounted once, then from /etc/fstab on reboot.",
+        f"# cdk-batchkit: FSx for Lustre mounts of {scope.node.path}, Amazon Linux 2023 ({architecture}):",
+        "# the AL2023 repository's lustre-client, for x86_64 and arm64 alike; mounted by the file system's",
+        "# DNS name, once, then from /etc/fstab on reboot.",
         f"# {_FSX}/install-lustre-client.html",
-        "for attempt in 1 2 3 4 5; do",
+        "# A failed install or mount takes the instance out of service: ecs.service (ordered after",
+        "# cloud-final, where this part runs) is masked so the ECS agent never registers the instance, and",
+        "# the instance shuts down (terminated when the launch template says so).",
+        f"{OUT_OF_SERVICE_FUNCTION}() {{",
+        '  echo "cdk-batchkit: $1; taking the instance out of service (ECS agent masked, shutting down)" >&2',
+        "  systemctl mask ecs.service",
+        "  shutdown -P now",
+        "  exit 1",
+        "}",
+        "for _ in 1 2 3 4 5; do",
         "  rpm -q lustre-client >/dev/null 2>&1 && break",
         "  dnf install -y lustre-client || sleep 10",
         "done",
-        "batchkit_mount_lustre() {",
+        f'rpm -q lustre-client >/dev/null 2>&1 || {OUT_OF_SERVICE_FUNCTION} "cannot install lustre-client"',
+        f"{MOUNT_FUNCTION}() {{",
         '  mkdir -p "$2"',
         "  # An unmounted mount point stays immutable: jobs fail instead of writing to the root volume.",
         '  mountpoint -q "$2" || chattr +i "$2"',
         '  grep -qs " $2 lustre " /etc/fstab ||',
         '    echo "$1 $2 lustre defaults,relatime,flock,_netdev 0 0" >> /etc/fstab',
-        "  for attempt in $(seq 1 30); do",
+        "  for _ in $(seq 1 30); do",
         '    mountpoint -q "$2" && return 0',
         '    mount "$2" && return 0',
         "    sleep 10",
         "  done",
-        '  echo "cdk-batchkit: could not mount $1 at $2" >&2',
         "  return 1",
         "}",
-        "status=0",
-        *(f"batchkit_mount_lustre '{m.source}' '{m.mount_path}' || status=1" for m in mounts),
-        'exit "$status"',
+        *(
+            f"{MOUNT_FUNCTION} '{m.source}' '{m.mount_path}' || "
+            f"{OUT_OF_SERVICE_FUNCTION} 'could not mount {m.label} at {m.mount_path}'"
+            for m in mounts
+        ),
     )
     return part
+
+
+def _template_spec(template: ec2.ILaunchTemplate, own: bool) -> LaunchTemplateSpec:
+    """What BK-L3/L6 need to know of ``template`` (no resolve: its user data renders once, when resolved)."""
+    label = template.node.path
+    if not isinstance(template, ec2.LaunchTemplate):
+        return LaunchTemplateSpec(label, defined_in_app=False, user_data=None, terminates_on_shutdown=None)
+    given = template.user_data
+    kind = None if given is None else "mime" if isinstance(given, ec2.MultipartUserData) else "other"
+    terminates: bool | None = True
+    if not own:
+        cfn = template.node.default_child
+        data = cfn.launch_template_data if isinstance(cfn, ec2.CfnLaunchTemplate) else None
+        behavior = getattr(data, "instance_initiated_shutdown_behavior", None)
+        terminates = None if is_unresolved(behavior) else behavior == "terminate"
+    return LaunchTemplateSpec(label, user_data=kind, terminates_on_shutdown=terminates, library_owned=own)
+
+
+@jsii.implements(IValidation)
+class _MountRendered:
+    """Fails synth when the mount part is missing from the rendered template: a launch template renders its
+    user data once, when something first resolves it, and a part added afterwards is silently dropped."""
+
+    def __init__(self, scope: Construct, template: ec2.LaunchTemplate, mounts: Sequence[LustreMount]) -> None:
+        self._scope, self._template, self._mounts = scope, template, mounts
+
+    def validate(self) -> list[str]:
+        cfn = self._template.node.default_child
+        if not isinstance(cfn, ec2.CfnLaunchTemplate):
+            return []
+        rendered = json.dumps(Stack.of(cfn).resolve(cfn.launch_template_data))
+        if f"FSx for Lustre mounts of {self._scope.node.path}," in rendered:
+            return []
+        return [
+            f"{self._scope.node.path}: lustre={[m.mount_path for m in self._mounts]!r} is invalid: launch "
+            f"template {self._template.node.path} rendered its user data before the mount part was added "
+            "(something resolved the template first), so its instances would not mount the file system(s) "
+            "(BK-L3)"
+        ]
 
 
 def mount_lustre(
     scope: Construct,
     network: BatchNetwork,
-    user_data: ec2.MultipartUserData,
+    template: ec2.ILaunchTemplate,
     mounts: Sequence[LustreMount],
     architecture: str,
+    *,
+    own: bool,
 ) -> tuple[SharedMount, ...]:
-    """Mount ``mounts`` on the instances of ``scope`` (BK-L3, L4, L5); returns them for its profile."""
+    """Mount ``mounts`` on the instances of ``scope`` through ``template``'s user data (BK-L3 to L6);
+    returns them for its profile. ``own``: the library's hardened template (made to terminate instances on
+    shutdown) rather than one of yours."""
     if not mounts:
         return ()
-    paths = sorted((m.mount_path, i) for i, m in enumerate(mounts))
-    for (outer, _), (inner, i) in zip(paths, paths[1:], strict=False):
-        if inner == outer or inner.startswith(f"{outer}/"):
-            fail(scope, f"lustre[{i}].mount_path", inner, f"overlaps the mount at {outer}")
-    for index, mount in enumerate(mounts):
-        _check_vpc(scope, f"lustre[{index}].file_system", mount, network)
+    spec = _template_spec(template, own)
+    vpc_checks = [_same_vpc(mount, network) for mount in mounts]
+    specs = [m.spec(network.node.path, same) for m, same in zip(mounts, vpc_checks, strict=True)]
+    report(
+        scope,
+        [
+            *lustre_launch_template(specs, spec),
+            *(p.under("lustre") for p in lustre_paths(specs)),
+            *(p.under("lustre") for p in lustre_in_network(specs)),
+            *lustre_failed_mount_terminates(specs, spec),
+        ],
+    )
+    assert isinstance(template, ec2.LaunchTemplate) and isinstance(template.user_data, ec2.MultipartUserData)
+    for mount in mounts:
         _open_ports(scope, network, mount.file_system)
-    user_data.add_user_data_part(_mount_script(mounts, architecture), ec2.MultipartBody.SHELL_SCRIPT, True)
+    if own:
+        # The library's template: a shutdown from the instance (a failed mount) terminates it.
+        cfn = template.node.default_child
+        assert isinstance(cfn, ec2.CfnLaunchTemplate)
+        cfn.add_property_override("LaunchTemplateData.InstanceInitiatedShutdownBehavior", "terminate")
+    template.user_data.add_user_data_part(
+        _mount_script(scope, mounts, architecture), ec2.MultipartBody.SHELL_SCRIPT, True
+    )
+    scope.node.add_validation(_MountRendered(scope, template, mounts))
     return tuple(m.shared for m in mounts)
 
 
@@ -265,31 +342,16 @@ def _target(value: str) -> Any:
     return token.target if isinstance(token, Reference) else None
 
 
-def _check_vpc(scope: Construct, prop: str, mount: LustreMount, network: BatchNetwork) -> None:
+def _same_vpc(mount: LustreMount, network: BatchNetwork) -> bool | None:
+    """Whether the file system's security group is in ``network``'s VPC (None: cannot be told at synth)."""
     theirs, ours = _vpc_of(mount.file_system), network.vpc.vpc_id
     if theirs == ours:
-        return
-    same: bool | None = None
+        return True
     if theirs is not None and not Token.is_unresolved(theirs) and not Token.is_unresolved(ours):
-        same = False
-    elif theirs is not None and _target(theirs) is not None and _target(ours) is not None:
-        same = _target(theirs) is _target(ours)
-    if same:
-        return
-    if same is False:
-        fail(
-            scope,
-            prop,
-            mount.label,
-            f"the file system is in another VPC than network {network.node.path}; instances reach it only "
-            "from its own (or a peered) VPC",
-        )
-    Annotations.of(scope).add_warning_v2(
-        _WARNING,
-        f"{scope.node.path}: not checked that FSx for Lustre file system {mount.label} is in the VPC of "
-        f"{network.node.path} (its security group's VPC is unknown); instances reach it only from its own "
-        "(or a peered) VPC.",
-    )
+        return False
+    if theirs is not None and _target(theirs) is not None and _target(ours) is not None:
+        return _target(theirs) is _target(ours)
+    return None
 
 
 def lustre_mounts(
@@ -297,17 +359,13 @@ def lustre_mounts(
 ) -> tuple[SharedMount, ...]:
     """The Lustre mounts a job's containers use (BK-L2: EC2 only)."""
     found: list[SharedMount] = []
+    names: list[str] = []
     for volume in volumes:
         if isinstance(volume, LustreVolume):
-            if platform is not Platform.EC2:
-                fail(
-                    scope,
-                    "container.volumes",
-                    volume.name,
-                    f"FSx for Lustre volumes need EC2 compute: {platform.value} tasks cannot mount Lustre",
-                )
+            names.append(volume.name)
             if volume.mount.shared not in found:
                 found.append(volume.mount.shared)
+    report(scope, lustre_volumes_on_ec2(platform, names))
     return tuple(found)
 
 

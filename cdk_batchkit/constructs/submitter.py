@@ -185,6 +185,9 @@ class S3JobSubmitter(Construct):
             definition's.
         """
         super().__init__(scope, construct_id)
+        # CDK's SqsQueue target conditions its grant to a KMS-encrypted queue (BatchEncryption) on the rule's
+        # account only under this flag, and grants unconditioned otherwise (BK-G2). Set before any child.
+        self.node.set_context("@aws-cdk/aws-events:eventsTargetQueueSameAccount", True)
         function_timeout = function_timeout or Duration.minutes(2)
         idempotency_ttl = idempotency_ttl or Duration.days(14)
         queue, job = queue_ref(job_queue), definition_ref(job_definition)

@@ -22,6 +22,7 @@ from .profiles import (
     SubmitShape,
 )
 from .rules import RULES, Problem, Rule, check_consumables, check_environment, check_fit, check_queue
+from .storage import LaunchTemplateSpec, LustreMountSpec
 from .submission import NodeOverrideSpec, Overrides, Submission, SubmitPath
 
 __all__ = [
@@ -35,7 +36,9 @@ __all__ = [
     "InstanceShape",
     "JobRequirements",
     "JobSpec",
+    "LaunchTemplateSpec",
     "LinuxSettings",
+    "LustreMountSpec",
     "NodeOverrideSpec",
     "NodeRangeSpec",
     "NodeGroup",

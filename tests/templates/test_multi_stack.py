@@ -6,12 +6,9 @@ tests/templates/test_reference_app.py::test_pinned_cdk_cli_synthesizes_the_app c
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
-import aws_cdk as cdk
 import pytest
-from cdk_nag import AwsSolutionsChecks
 
 from cdk_batchkit import plan
 
@@ -20,32 +17,11 @@ README = ROOT / "README.md"
 STACKS = ("Platform", "Ingest", "Reports")
 
 
-def _example() -> str:
-    (block,) = [
-        b for b in re.findall(r"```python\n(.*?)```", README.read_text(), re.S) if "class PlatformStack" in b
-    ]
-    return block
-
-
 @pytest.fixture(scope="module")
-def assembly(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    outdir = tmp_path_factory.mktemp("multi")
-    real_app = cdk.App
-
-    def app_with_nag(*args: object, **kwargs: object) -> cdk.App:
-        app = real_app(outdir=str(outdir))
-        cdk.Validations.of(app).add_plugins(
-            AwsSolutionsChecks(app, write_suppressions_to_cloud_formation=True)
-        )
-        return app
-
-    cdk.App = app_with_nag  # type: ignore[misc]
-    try:
-        # Synth raises on any unacknowledged cdk-nag finding and on a dependency cycle.
-        exec(compile(_example(), str(README), "exec"), {"__name__": "readme_multi_stack"})
-    finally:
-        cdk.App = real_app  # type: ignore[misc]
-    return outdir
+def assembly(assemblies) -> Path:
+    # Synthesized once per session (tests/templates/conftest.py) under the cdk-nag plugin: synth raises on
+    # any unacknowledged finding and on a dependency cycle.
+    return assemblies["readme-multi-stack"]
 
 
 def _template(assembly: Path, name: str) -> dict:

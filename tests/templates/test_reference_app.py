@@ -349,17 +349,8 @@ def _compute_options(stack: cdk.Stack, net: BatchNetwork) -> None:
     )
 
 
-@pytest.fixture(scope="module")
-def assemblies(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    base = tmp_path_factory.mktemp("assemblies")
-    return {
-        "default": _synth_reference(base / "default"),
-        "gpu-endpoints": _synth_reference(
-            base / "gpu", **{"batchkit:gpuQueue": True, "batchkit:networkMode": "private-with-endpoints"}
-        ),
-        "nat": _synth_reference(base / "nat", **{"batchkit:networkMode": "private-with-nat"}),
-        "kitchen-sink": _kitchen_sink(base / "sink"),
-    }
+# The `assemblies` fixture (tests/templates/conftest.py) builds each variant once per session, for this
+# module and the template-wide checks alike.
 
 
 @pytest.mark.parametrize("variant", ["default", "gpu-endpoints", "nat", "kitchen-sink"])

@@ -30,7 +30,22 @@ from cdk_batchkit.constructs import (
     Platform,
     UnmanagedComputeEnvironment,
 )
-from cdk_batchkit.model import ComputeKind, ComputeProfile, JobRequirements, SharedMount, check_fit
+from cdk_batchkit.model import (
+    ComputeKind,
+    ComputeProfile,
+    JobRequirements,
+    LaunchTemplateSpec,
+    LustreMountSpec,
+    SharedMount,
+    check_fit,
+)
+from cdk_batchkit.model.rules import (
+    lustre_failed_mount_terminates,
+    lustre_in_network,
+    lustre_launch_template,
+    lustre_paths,
+    lustre_volumes_on_ec2,
+)
 from cdk_batchkit.testing.convert import to_request
 from tests.support import SAMPLE_IMAGE, new_stack
 
@@ -121,12 +136,14 @@ def test_launch_template_installs_the_al2023_client_and_mounts_the_file_system(b
     assert "dnf install -y lustre-client" in text
     assert 'echo "$1 $2 lustre defaults,relatime,flock,_netdev 0 0" >> /etc/fstab' in text
     assert 'mountpoint -q "$2" && return 0' in text
-    # DNS_NAME@tcp:/MOUNT_NAME at /fsx, from the file system's own attributes.
+    # DNS_NAME@tcp:/MOUNT_NAME at /fsx, from the file system's own attributes: its DNSName, never a name
+    # built from the id, the region and the URL suffix (which is not the name in the China regions).
     fs_lid = built.lid(built.fs)
-    assert {"Ref": fs_lid} in parts
+    assert parts[parts.index({"Fn::GetAtt": [fs_lid, "DNSName"]}) + 1] == "@tcp:/"
+    assert {"Ref": "AWS::URLSuffix"} not in parts and {"Ref": fs_lid} not in parts
     assert {"Fn::GetAtt": [fs_lid, "LustreMountName"]} in parts
     after = parts[parts.index({"Fn::GetAtt": [fs_lid, "LustreMountName"]}) + 1]
-    assert after.startswith("' '/fsx' || status=1")
+    assert after.startswith("' '/fsx' || batchkit_out_of_service 'could not mount Lustre/Fs at /fsx'")
     # A MIME part of its own after the user-data hook, so user_data_commands stay first.
     assert text.index("# cdk-batchkit user-data hook") < text.index("lustre-client")
 
@@ -411,3 +428,195 @@ def test_l2_host_volumes_stay_plain(built: Built) -> None:
         ),
     )
     assert job.requirements.shared_mounts == ()
+
+
+# -- a failed mount takes the instance out of service (BK-L3, BK-L6) -----------------------------------
+def test_a_failed_install_or_mount_takes_the_instance_out_of_service(built: Built) -> None:
+    text = "".join(p for p in built.user_data(built.x86) if isinstance(p, str))
+    # ecs.service starts after cloud-final (where this part runs): masked, the agent never registers the
+    # instance; then the instance shuts down.
+    body = text[text.index("batchkit_out_of_service() {") :]
+    body = body[: body.index("}")]
+    assert "systemctl mask ecs.service" in body and "shutdown -P now" in body
+    assert 'rpm -q lustre-client >/dev/null 2>&1 || batchkit_out_of_service "cannot install' in text
+    mounts = [line for line in text.splitlines() if line.startswith("batchkit_mount_lustre '")]
+    assert mounts and all("|| batchkit_out_of_service 'could not mount" in line for line in mounts)
+    # The library's template terminates an instance that shuts itself down (only where Lustre is mounted).
+    data = built.resources[built.lid(built.x86.launch_template)]["Properties"]["LaunchTemplateData"]
+    assert data["InstanceInitiatedShutdownBehavior"] == "terminate"
+    plain = Ec2ComputeEnvironment(new_stack(), "Plain", network=BatchNetwork(new_stack(), "Net", max_azs=1))
+    assert (
+        plain.launch_template.node.default_child.launch_template_data.instance_initiated_shutdown_behavior
+        is None
+    )
+
+
+def test_the_mount_uses_the_dns_name_attribute_in_the_china_partition() -> None:
+    stack = cdk.Stack(cdk.App(), "China", env=cdk.Environment(account="123456789012", region="cn-north-1"))
+    net = BatchNetwork(stack, "Network", max_azs=1)
+    fs = fsx.LustreFileSystem(
+        stack,
+        "Fs",
+        vpc=net.vpc,
+        vpc_subnet=net.vpc.public_subnets[0],
+        storage_capacity_gib=1200,
+        lustre_configuration=fsx.LustreConfiguration(
+            deployment_type=fsx.LustreDeploymentType.PERSISTENT_2, per_unit_storage_throughput=125
+        ),  # fmt: skip
+    )
+    env = Ec2ComputeEnvironment(stack, "Env", network=net, lustre=[LustreMount(fs)])
+    template = stack.resolve(env.launch_template.node.default_child.launch_template_data)
+    rendered = str(template)
+    assert "DNSName" in rendered
+    # LustreFileSystem.dns_name would have been ID.fsx.cn-north-1.amazonaws.com.cn.
+    assert "fsx.cn-north-1" not in rendered and "URLSuffix" not in rendered
+
+
+def _own_template(stack: cdk.Stack, **kwargs: Any) -> ec2.LaunchTemplate:
+    user_data = ec2.MultipartUserData()
+    user_data.add_user_data_part(ec2.UserData.for_linux(), ec2.MultipartBody.SHELL_SCRIPT, True)
+    return ec2.LaunchTemplate(
+        stack,
+        "OwnTemplate",
+        require_imdsv2=True,
+        http_put_response_hop_limit=1,
+        user_data=kwargs.pop("user_data", user_data),
+        block_devices=[
+            ec2.BlockDevice(device_name="/dev/xvda", volume=ec2.BlockDeviceVolume.ebs(30, encrypted=True))
+        ],
+        **kwargs,
+    )
+
+
+def test_your_launch_template_gets_the_mount_it_reports() -> None:
+    """Issue 18: the mount went only into the library's template, yet the environment reported it."""
+    stack = new_stack()
+    net, fs = _env_and_fs(stack)
+    template = _own_template(
+        stack, instance_initiated_shutdown_behavior=ec2.InstanceInitiatedShutdownBehavior.TERMINATE
+    )
+    env = Ec2ComputeEnvironment(stack, "Env", network=net, launch_template=template, lustre=[LustreMount(fs)])
+    assert env.profile.shared_mounts == (SharedMount("Test/Fs", "/fsx"),)
+    resources = Template.from_stack(stack).to_json()["Resources"]
+    data = resources[stack.resolve(template.node.default_child.logical_id)]["Properties"]
+    parts = _flat(data["LaunchTemplateData"]["UserData"])
+    text = "".join(p for p in parts if isinstance(p, str))
+    assert "batchkit_mount_lustre '" in text and "systemctl mask ecs.service" in text
+    assert {"Fn::GetAtt": [stack.resolve(fs.node.default_child.logical_id), "DNSName"]} in parts
+    # Your template's settings are yours: the library does not change its shutdown behavior.
+    assert _warnings(env) == []
+
+
+def test_warns_when_your_template_only_stops_an_instance_whose_mount_failed() -> None:
+    stack = new_stack()
+    net, fs = _env_and_fs(stack)
+    env = Ec2ComputeEnvironment(
+        stack, "Env", network=net, launch_template=_own_template(stack), lustre=[LustreMount(fs)]
+    )
+    (warning,) = _warnings(env)
+    assert "does not set instance_initiated_shutdown_behavior=TERMINATE" in warning
+    assert "InstanceInitiatedShutdownBehavior" not in str(
+        stack.resolve(env.launch_template.node.default_child.launch_template_data)
+    )
+
+
+def test_rejects_lustre_through_a_template_without_user_data_or_imported() -> None:
+    stack = new_stack()
+    net, fs = _env_and_fs(stack)
+    bare = ec2.LaunchTemplate(stack, "Bare", require_imdsv2=True, http_put_response_hop_limit=1)
+    with pytest.raises(
+        ValueError,
+        match=r"Test/NoUserData: lustre=\['/fsx'\] is invalid: launch_template Test/Bare has no user data",
+    ):
+        Ec2ComputeEnvironment(
+            stack, "NoUserData", network=net, launch_template=bare, lustre=[LustreMount(fs)]
+        )
+    imported = ec2.LaunchTemplate.from_launch_template_attributes(
+        stack, "Imported", launch_template_id="lt-0123456789abcdef0", version_number="1"
+    )
+    with pytest.raises(
+        ValueError, match=r"launch_template Test/Imported is imported: its user data cannot take"
+    ):
+        Ec2ComputeEnvironment(stack, "Imp", network=net, launch_template=imported, lustre=[LustreMount(fs)])
+
+
+def test_rejects_a_template_whose_user_data_was_rendered_before_the_mount() -> None:
+    """A template renders its user data once, when first resolved: a part added later would be dropped."""
+    stack = new_stack()
+    net, fs = _env_and_fs(stack)
+    template = _own_template(
+        stack, instance_initiated_shutdown_behavior=ec2.InstanceInitiatedShutdownBehavior.TERMINATE
+    )
+    stack.resolve(template.node.default_child.launch_template_data)  # e.g. a check of yours, or an aspect
+    Ec2ComputeEnvironment(stack, "Env", network=net, launch_template=template, lustre=[LustreMount(fs)])
+    with pytest.raises(Exception, match=r"rendered its user data before the mount part was added"):
+        Template.from_stack(stack)
+
+
+# -- the storage rules on model values (no stack) -------------------------------------------------------
+def _spec(path: str = "/fsx", **kwargs: Any) -> LustreMountSpec:
+    return LustreMountSpec(file_system=kwargs.pop("file_system", "fs-1"), mount_path=path, **kwargs)
+
+
+def test_rejects_lustre_volumes_off_ec2() -> None:
+    assert lustre_volumes_on_ec2(Platform.EC2, ["lustre-fsx"]) == []
+    (problem,) = lustre_volumes_on_ec2(Platform.FARGATE, ["lustre-fsx"])
+    assert problem.rule == "BK-L2" and problem.value == "lustre-fsx" and "FARGATE" in problem.why.upper()
+
+
+def test_rejects_a_launch_template_that_cannot_take_the_mount() -> None:
+    mounts = [_spec()]
+    assert lustre_launch_template(mounts, LaunchTemplateSpec("T")) == []
+    assert lustre_launch_template([], LaunchTemplateSpec("T", defined_in_app=False)) == []
+    for spec, why in (
+        (LaunchTemplateSpec("T", defined_in_app=False, user_data=None), "is imported"),
+        (LaunchTemplateSpec("T", user_data=None), "has no user data"),
+        (LaunchTemplateSpec("T", user_data="other"), "not MIME multipart"),
+    ):
+        (problem,) = lustre_launch_template(mounts, spec)
+        assert problem.rule == "BK-L3" and problem.prop == "lustre" and why in problem.why
+
+
+def test_rejects_a_file_system_of_another_vpc_and_warns_when_unknown() -> None:
+    assert lustre_in_network([_spec(same_vpc=True)]) == []
+    error, warning = lustre_in_network([_spec(same_vpc=False, network="N"), _spec("/b", same_vpc=None)])
+    assert not error.warning and error.prop == "[0].file_system" and "another VPC than network N" in error.why
+    assert warning.warning and warning.warning_id == "batchkit:lustre-unchecked"
+
+
+def test_rejects_bad_mount_paths_names_and_container_paths_on_values() -> None:
+    assert lustre_paths([_spec(), _spec("/scratch", mount_name="abc_1")], container_path="/data") == []
+    found = {
+        (p.prop, p.why.split(" ")[0])
+        for p in lustre_paths(
+            [
+                _spec("/fsx"),
+                _spec("/fsx/inner"),
+                _spec("/etc/x"),
+                _spec("/ok", imported=True),
+                _spec("/ok2", mount_name="way-too-long"),
+            ],
+            container_path="data",
+        )
+    }
+    assert found == {
+        ("[1].mount_path", "overlaps"),
+        ("[2].mount_path", "is"),
+        ("[3].mount_name", "an"),
+        ("[4].mount_name", "FSx"),
+        ("container_path", "must"),
+    }
+    # Tokens are not judged.
+    assert lustre_paths([_spec("${Token[TOKEN.1]}", mount_name="${Token[TOKEN.2]}")]) == []
+
+
+def test_warns_when_a_template_of_yours_does_not_terminate_on_shutdown() -> None:
+    mounts = [_spec()]
+    assert lustre_failed_mount_terminates(mounts, LaunchTemplateSpec("T")) == []
+    for terminates in (False, None):
+        (problem,) = lustre_failed_mount_terminates(
+            mounts, LaunchTemplateSpec("T", terminates_on_shutdown=terminates)
+        )
+        assert problem.warning and problem.rule == "BK-L6"
+    # Nothing to say when the mount cannot go in at all (BK-L3 fails first).
+    assert lustre_failed_mount_terminates(mounts, LaunchTemplateSpec("T", user_data=None)) == []

@@ -49,7 +49,15 @@ from .queues import (
     queue_arn,
     queue_type,
 )
+from .storage import (
+    lustre_failed_mount_terminates,
+    lustre_in_network,
+    lustre_launch_template,
+    lustre_paths,
+    lustre_volumes_on_ec2,
+)
 from .submission import SUBMISSION_RULES, check_submission, share_identifier_matches
+from .templates import TEMPLATE_RULES, check_template
 
 __all__ = [
     "COMPUTE_RULES",
@@ -63,6 +71,7 @@ __all__ = [
     "RESERVED_ENVIRONMENT_PREFIX",
     "RULES",
     "SUBMISSION_RULES",
+    "TEMPLATE_RULES",
     "UNCHECKED",
     "Environments",
     "Problem",
@@ -82,6 +91,7 @@ __all__ = [
     "check_service_environment",
     "check_submission",
     "consumable_resource_values",
+    "check_template",
     "consumables_well_formed",
     "ecs_containers",
     "efs_network",
@@ -96,6 +106,11 @@ __all__ = [
     "key_statements",
     "job_definition_arn",
     "public_ip_undecided",
+    "lustre_failed_mount_terminates",
+    "lustre_in_network",
+    "lustre_launch_template",
+    "lustre_paths",
+    "lustre_volumes_on_ec2",
     "register",
     "registry_credential_reads",
     "rule",

@@ -1,0 +1,76 @@
+"""The synthesized apps every template-wide test reads, built once per test session (per xdist worker):
+the reference app in its variants, the kitchen-sink stack and the README's two apps, each under the
+cdk-nag plugin, written to disk as ``make synth`` writes them."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import aws_cdk as cdk
+import pytest
+from cdk_nag import AwsSolutionsChecks
+
+ROOT = Path(__file__).resolve().parents[2]
+README = ROOT / "README.md"
+#: The README's complete apps, by the class each defines.
+README_APPS = {"readme-pipeline": "class Pipeline(", "readme-multi-stack": "class PlatformStack("}
+
+
+def readme_block(marker: str) -> str:
+    (block,) = [b for b in re.findall(r"```python\n(.*?)```", README.read_text(), re.S) if marker in b]
+    return block
+
+
+def synth_readme_app(outdir: Path, marker: str) -> Path:
+    """Run the README block that defines ``marker`` as written, its ``cdk.App`` writing to ``outdir`` under
+    the cdk-nag plugin (synth raises on any unacknowledged finding and on a dependency cycle)."""
+    real_app = cdk.App
+
+    def app_with_nag(*args: object, **kwargs: object) -> cdk.App:
+        app = real_app(outdir=str(outdir))
+        cdk.Validations.of(app).add_plugins(
+            AwsSolutionsChecks(app, write_suppressions_to_cloud_formation=True)
+        )
+        return app
+
+    cdk.App = app_with_nag  # type: ignore[misc]
+    try:
+        exec(compile(readme_block(marker), str(README), "exec"), {"__name__": "readme_app"})
+    finally:
+        cdk.App = real_app  # type: ignore[misc]
+    return outdir
+
+
+def _builders() -> dict[str, Callable[[Path], Path]]:
+    from tests.templates.test_reference_app import _kitchen_sink, _synth_reference
+
+    return {
+        "default": lambda out: _synth_reference(out),
+        "gpu-endpoints": lambda out: _synth_reference(
+            out, **{"batchkit:gpuQueue": True, "batchkit:networkMode": "private-with-endpoints"}
+        ),
+        "nat": lambda out: _synth_reference(out, **{"batchkit:networkMode": "private-with-nat"}),
+        "kitchen-sink": _kitchen_sink,
+        **{name: (lambda out, m=marker: synth_readme_app(out, m)) for name, marker in README_APPS.items()},
+    }
+
+
+class Assemblies(dict[str, Path]):
+    """Variant name -> cloud assembly directory, synthesized on first use."""
+
+    def __init__(self, base: Path) -> None:
+        super().__init__()
+        self._base = base
+
+    def __missing__(self, variant: str) -> Path:
+        outdir = self._base / variant
+        outdir.mkdir()
+        self[variant] = _builders()[variant](outdir)
+        return self[variant]
+
+
+@pytest.fixture(scope="session")
+def assemblies(tmp_path_factory: pytest.TempPathFactory) -> Assemblies:
+    return Assemblies(tmp_path_factory.mktemp("assemblies"))
