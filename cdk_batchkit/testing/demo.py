@@ -99,8 +99,9 @@ def run(
     from cdk_batchkit import jobkit
 
     from .batch import JobControl, job_control
+    from .handles import SubmittedJob
     from .server import fake_credentials, moto_server
-    from .world import SUPPORTED_TYPES, SubmittedJob, build_world
+    from .world import SUPPORTED_TYPES, build_world
 
     started = time.monotonic()
     summary: dict[str, Any] = {"objects": objects}
@@ -180,7 +181,7 @@ def run(
                     entry = jobkit.my_object()
                     if entry.key in failing:
                         raise RuntimeError(f"demo: simulated failure processing {entry.key}")
-                    world.client("s3").head_object(Bucket=entry.bucket, Key=entry.key)
+                    world.internal_client("s3").head_object(Bucket=entry.bucket, Key=entry.key)
                     return entry.key
 
                 by_id = {j.job_id: j for j in jobs}
@@ -296,7 +297,7 @@ def upload_wave(world: Any, bucket: Any, wave: list[str], bar: Bar, offset: int)
 
 
 def describe(world: Any, ids: list[str]) -> list[dict[str, Any]]:
-    batch = world.client("batch")
+    batch = world.internal_client("batch")
     return [
         j
         for start in range(0, len(ids), 100)
@@ -307,7 +308,7 @@ def describe(world: Any, ids: list[str]) -> list[dict[str, Any]]:
 def state_note(world: Any, jobs: list[Any]) -> str:
     counts: Counter[str] = Counter()
     ids = [j.job_id for j in jobs]
-    batch = world.client("batch")
+    batch = world.internal_client("batch")
     for start in range(0, len(ids), 100):
         for parent in batch.describe_jobs(jobs=ids[start : start + 100])["jobs"]:
             summary = (parent.get("arrayProperties") or {}).get("statusSummary")

@@ -46,10 +46,17 @@ def mock_environment() -> Iterator[None]:
     Step Functions Batch integration shim (so executions started by EventBridge rules work too)."""
     from moto import mock_aws
 
+    from . import recorder
     from .sfn_shim import batch_integration_shim
+    from .workflows import quiet_engine_logs
 
-    with fake_credentials(), mock_aws(config=MOTO_CONFIG), batch_integration_shim(strict=False):  # type: ignore[call-overload]
-        yield
+    quiet_engine_logs()
+    try:
+        with fake_credentials(), mock_aws(config=MOTO_CONFIG), batch_integration_shim(strict=False):  # type: ignore[call-overload]
+            yield
+    finally:
+        # The worlds built in this moto are gone with it: stop recording and checking for them.
+        recorder.unwatch_all()
 
 
 @contextmanager

@@ -66,9 +66,7 @@ def test_job_code_reads_its_own_object_per_array_child(batchkit_world: World) ->
     runs = batchkit_world.run_job(job, job_code, raise_errors=True)
     assert [run.index for run in runs] == [0, 1, 2, 3, 4]
     assert [run.environment["AWS_BATCH_JOB_ARRAY_INDEX"] for run in runs] == ["0", "1", "2", "3", "4"]
-    assert [run.result for run in runs] == [
-        f"{line['key']}=object {line['key']}" for line in job.manifest or []
-    ]
+    assert [run.result for run in runs] == [f"{entry.key}=object {entry.key}" for entry in job.manifest or []]
 
 
 def test_a_workflow_started_by_an_upload_runs_both_steps(batchkit_world: World) -> None:
