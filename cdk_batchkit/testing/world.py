@@ -59,6 +59,10 @@ __all__ = ["SUPPORTED_TYPES", "World", "build_world"]
 H = TypeVar("H", bound=Resource)
 
 _LOADER: list[botocore.loaders.Loader] = []
+#: The kit's own clients, shared by the worlds of a process that use the default session: creating a client
+#: costs more than building a small world. They are mocked like any client (moto's handler is built in),
+#: and nothing registers handlers on them.
+_INTERNAL: dict[tuple[str, str, str | None], Any] = {}
 
 
 def _new_session(region: str) -> boto3.session.Session:
@@ -102,7 +106,7 @@ class World:
         self.region = region
         self.account = account
         self.endpoint_url = endpoint_url
-        self.session = session or _new_session(region)
+        self._session = session
         self.parameters = dict(parameters or {})
         #: Whether SubmitJob requests to this world's queues are checked as Batch checks them.
         self.check_requests = check_requests
@@ -144,6 +148,14 @@ class World:
 
     # -- clients ---------------------------------------------------------------------------------
 
+    @property
+    def session(self) -> Any:
+        """The boto3 session of this world's clients (a new one sharing botocore's loaded models unless
+        you gave one)."""
+        if self._session is None:
+            self._session = _new_session(self.region)
+        return self._session
+
     def client(self, service: str) -> Any:
         """A boto3 client of this world (moto in process, or the moto server at ``endpoint_url``); its
         calls are recorded in :meth:`requests` like those of the code under test."""
@@ -156,9 +168,16 @@ class World:
     def internal_client(self, service: str) -> Any:
         """The client the kit itself uses (building, delivering, finding jobs): not recorded."""
         if service not in self._internal:
-            self._internal[service] = recorder.ignore(
-                self.session.client(service, region_name=self.region, endpoint_url=self.endpoint_url)
-            )
+            key = (service, self.region, self.endpoint_url)
+            shared = self._session is None
+            client = _INTERNAL.get(key) if shared else None
+            if client is None:
+                client = recorder.ignore(
+                    self.session.client(service, region_name=self.region, endpoint_url=self.endpoint_url)
+                )
+                if shared:
+                    _INTERNAL[key] = client
+            self._internal[service] = client
         return self._internal[service]
 
     def lambda_environment(self, function: Function) -> dict[str, str]:
