@@ -49,6 +49,12 @@ def test_every_stack_is_built_with_the_values_it_imports(batchkit_world: World) 
     assert queue.arn in str(nightly.definition) and definition.arn in str(nightly.definition)
 
 
+def test_the_readme_names_every_type_the_app_leaves_out(batchkit_world: World) -> None:
+    from tests.testing.readme_lists import unnamed_skipped_types
+
+    assert unnamed_skipped_types(batchkit_world) == []
+
+
 def test_finders_take_paths_with_or_without_the_stack(batchkit_world: World) -> None:
     assert batchkit_world.job_queue("Queue") is batchkit_world.job_queue("Platform/Queue/Resource")
     assert batchkit_world.bucket("Submitter").stack == "Ingest"

@@ -15,7 +15,14 @@ import pytest
 
 from cdk_batchkit import jobkit
 from cdk_batchkit.stacks import BatchReferenceStack
-from cdk_batchkit.testing import Resolver, StackTemplate, UnresolvableError, World, build_world
+from cdk_batchkit.testing import (
+    SUPPORTED_TYPES,
+    Resolver,
+    StackTemplate,
+    UnresolvableError,
+    World,
+    build_world,
+)
 
 KEYS = [f"incoming/batch 1/part-{index:03}.csv" for index in range(30)]
 
@@ -202,3 +209,10 @@ def test_the_step_functions_shim_is_pinned_to_the_installed_moto() -> None:
 
     with batch_integration_shim(strict=True):
         pass
+
+
+def test_the_readme_lists_what_is_built_and_what_is_not(batchkit_world: World) -> None:
+    from tests.testing.readme_lists import built_types, unnamed_skipped_types
+
+    assert built_types() == set(SUPPORTED_TYPES)
+    assert unnamed_skipped_types(batchkit_world) == []
