@@ -209,8 +209,20 @@ def _listed(stacks: Sequence[StackTemplate]) -> list[str]:
     return sorted(s.artifact_id or s.name for s in stacks)
 
 
+_READ: dict[tuple[str, int], list[StackTemplate]] = {}
+
+
 def _read(directory: Path) -> list[StackTemplate]:
-    """Every top-level stack of the assembly (and of nested assemblies: stages), dependencies first."""
+    """Every top-level stack of the assembly (and of nested assemblies: stages), dependencies first; read
+    once per version of the assembly (a world is built per test, the files change only on synth)."""
+    manifest = directory / "manifest.json"
+    key = (str(directory.resolve()), manifest.stat().st_mtime_ns if manifest.is_file() else 0)
+    if key not in _READ:
+        _READ[key] = _read_assembly(directory)
+    return list(_READ[key])
+
+
+def _read_assembly(directory: Path) -> list[StackTemplate]:
     artifacts = _artifacts(directory)
     stacks = [_stack(where, artifact_id, artifact) for where, artifact_id, artifact in artifacts]
     ids = {s.artifact_id: s for s in stacks}

@@ -96,6 +96,9 @@ def moto_server(*, port: int = 0, max_seconds: float = 900) -> Iterator[str]:
         urllib.request.urlopen(request, timeout=10).read()
         yield url
     finally:
+        from . import recorder
+
+        recorder.unwatch_all()  # the worlds built against this server are gone with it
         watchdog.cancel()
         stop()
         shim.__exit__(None, None, None)

@@ -263,3 +263,18 @@ def test_checks_can_be_turned_off(batchkit_aws: None) -> None:
     assert world.function("Submit").invoke({}, handler=submit(world)).error is None
     (sent,) = world.requests("batch", "SubmitJob")
     assert not sent.refused and len(world.job_queue("FairQueue").jobs()) == 1
+
+
+def test_a_world_in_another_region_runs_handlers_and_jobs_there(batchkit_aws: None) -> None:
+    world = build_world(StackTemplate.from_template(TEMPLATE, "Elsewhere"), region="eu-west-1")
+    assert world.job_queue("PlainQueue").arn.startswith("arn:aws:batch:eu-west-1:")
+    assert world.function("Submit").invoke({}, handler=submit(world, queue="PLAIN_QUEUE")).error is None
+    (description,) = world.job_queue("PlainQueue").jobs()
+    job = world.submitted_job(description)
+
+    def region() -> str:
+        import os
+
+        return os.environ["AWS_DEFAULT_REGION"]
+
+    assert [run.result for run in job.run(region)] == ["eu-west-1"]
