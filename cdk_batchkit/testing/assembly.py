@@ -185,7 +185,11 @@ def _assembly(source: Any) -> tuple[Path, str | None]:
         _CACHE[id(source)] = (source, directory)
     import aws_cdk as cdk
 
-    return directory, (source.artifact_id if isinstance(source, cdk.Stack) else None)
+    if not isinstance(source, cdk.Stack):
+        return directory, None
+    while source.nested_stack_parent is not None:  # a nested stack comes with the stack holding it
+        source = source.nested_stack_parent
+    return directory, source.artifact_id
 
 
 def _synthesize(source: Any) -> Path:

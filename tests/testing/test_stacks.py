@@ -134,6 +134,12 @@ def test_a_nested_stack_is_built_in_the_same_world(notified: World) -> None:
     assert not [kind for kind in notified.skipped.values() if kind == "AWS::CloudFormation::Stack"]
 
 
+def test_a_nested_stack_object_builds_the_stack_holding_it(app: cdk.App, batchkit_aws: None) -> None:
+    inner = app.node.find_child("Notified").node.find_child("Inner")
+    assert isinstance(inner, cdk.NestedStack)
+    assert set(build_world(inner).stacks) == {"Notified", "Notified/Inner"}
+
+
 def test_a_bucket_with_event_bridge_enabled_by_cdk_sends_object_created_events(notified: World) -> None:
     bucket = notified.bucket("Eb")
     assert bucket.eventbridge  # from Custom::S3BucketNotifications, not the bucket's own property
