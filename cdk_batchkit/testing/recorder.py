@@ -85,8 +85,8 @@ def _live() -> list[Watcher]:
 
 
 def _record(params: Mapping[str, Any], model: Any, context: dict[str, Any], **_: Any) -> None:
-    if context.get(_RECORDED) is not None:
-        return  # registered twice on this client (built-in and default session)
+    if context.get(_RECORDED) is not None or context.get("is_presign_request"):
+        return  # registered twice on this client (built-in and default session), or only presigning
     worlds = _live()
     if not worlds:
         return
