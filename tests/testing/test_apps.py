@@ -1,8 +1,8 @@
 """The kit on the README's app split across stacks: three stacks, their exports and imports, one world.
 
 The README's example runs as written (its ``cdk.App`` writes to a temporary directory); the same app, with
-a user's test file appended (tests/testing/split_app.py), also runs through the pytest plugin here and, in
-tests/test_packaging.py, outside the repository against the installed wheel.
+a user's test file appended (tests/testing/split_app.py), runs through the wheel's pytest plugin outside the
+repository in tests/test_packaging.py.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import aws_cdk as cdk
 import pytest
 
 from cdk_batchkit.testing import StackTemplate, UnresolvableError, World, build_world, load_stacks
-from tests.testing.split_app import USER_TESTS, readme_split_app, user_test_source
+from tests.testing.split_app import readme_split_app
 
 STACKS = ["Platform", "Ingest", "Reports"]
 
@@ -104,10 +104,3 @@ def test_a_stack_built_without_its_exporter_names_the_import(
         UnresolvableError, match=r"Fn::ImportValue 'Platform:ExportsOutput.*no stack of this world"
     ):
         build_world(alone)
-
-
-def test_the_split_app_user_test_passes_with_the_plugin(pytester: pytest.Pytester) -> None:
-    """The user test file that tests/test_packaging.py runs outside the repository, in process here."""
-    pytester.makepyfile(test_split_app=user_test_source())
-    result = pytester.runpytest_inprocess("-p", "cdk_batchkit.testing.plugin", "-p", "no:cacheprovider")
-    result.assert_outcomes(passed=USER_TESTS)
