@@ -113,8 +113,11 @@ def _dependency_dirs() -> list[str]:
 
 
 def test_a_users_test_passes_with_the_installed_wheels_pytest_plugin(wheel: Path, tmp_path: Path) -> None:
-    """The README's user test, outside the repo, against the unzipped wheel: the fixtures come from the
-    wheel's pytest11 entry point (no -p, no conftest), the kit's dependencies from site-packages."""
+    """The README's user test, and a user's test of the README's app split across stacks (the kit builds
+    the whole app, records and checks requests), outside the repo, against the unzipped wheel: the fixtures
+    come from the wheel's pytest11 entry point (no -p, no conftest), the kit's dependencies from
+    site-packages."""
+    from tests.testing.split_app import USER_TESTS, user_test_source
     from tests.unit.test_readme import run_user_test
 
     site = tmp_path / "site"
@@ -133,11 +136,21 @@ def test_a_users_test_passes_with_the_installed_wheels_pytest_plugin(wheel: Path
         "import json, cdk_batchkit.constructs as c, cdk_batchkit.lambdas as l, "
         "cdk_batchkit.testing.plugin as p; print(json.dumps([c.__file__, l.__file__, p.__file__]))"
     )
+    (work / "test_split_app.py").write_text(user_test_source())
     result = run_user_test(
-        work, "-S", "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_pipeline.py", env=env
+        work,
+        "-S",
+        "-m",
+        "pytest",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "test_pipeline.py",
+        "test_split_app.py",
+        env=env,
     )
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
-    assert "1 passed" in result.stdout
+    assert f"{1 + USER_TESTS} passed" in result.stdout
     where = subprocess.run(
         [sys.executable, "-S", "-c", probe], cwd=work, env=env, capture_output=True, text=True, check=True
     )

@@ -5,31 +5,36 @@ Install with ``pip install cdk-batchkit[testing]``. The pytest plugin (registere
 
 * ``batchkit_aws``: moto's ``mock_aws`` for one test, with fake credentials, Batch without Docker,
   Step Functions executing state machines, and the kit's patches (Batch integration, job outcomes);
-* ``batchkit_stack``: override it in your ``conftest.py`` to return your ``cdk.Stack``, ``cdk.App``
-  or ``cdk.out`` path (module scope recommended: a stack is synthesized once per object);
+* ``batchkit_stack``: override it in your ``conftest.py`` to return your ``cdk.App`` (every stack),
+  ``cdk.Stack`` (with the stacks it imports from) or ``cdk.out`` path (module scope recommended: an
+  app is synthesized once per object);
 * ``batchkit_world``: the :class:`World` built from ``batchkit_stack`` inside ``batchkit_aws``;
 * ``batchkit_build``: a function ``(source, **options) -> World`` for tests that build their own.
 
 Without pytest, use :func:`build_world` inside ``moto.mock_aws()`` (or with ``endpoint_url`` of a
 moto server started by :func:`moto_server`). Importing ``cdk_batchkit`` never imports this package.
+
+Modules: :mod:`.assembly` reads the cloud assembly, :mod:`.builders` turns templates into moto
+resources, :mod:`.handles` are what tests hold, :mod:`.world` finds them and moves events,
+:mod:`.recorder` records and checks what code under test sends, :mod:`.workflows` runs state machines.
 """
 
 from __future__ import annotations
 
-from .assembly import StackTemplate, load_stack
+from .assembly import StackTemplate, load_stack, load_stacks
 from .batch import JobControl, JobRun, job_control, run_job_locally
+from .builders import SUPPORTED_TYPES
 from .functions import Invocation, LambdaContext, Metric
-from .intrinsics import Resolver, UnresolvableError
-from .workflows import WorkflowRun, run_state_machine
-from .world import (
-    SUPPORTED_TYPES,
+from .handles import (
     Bucket,
     ComputeEnvironment,
+    ConsumableResource,
     Delivery,
     Function,
     JobDefinition,
     JobQueue,
     LogGroup,
+    NestedStack,
     Queue,
     Resource,
     Role,
@@ -39,14 +44,17 @@ from .world import (
     Table,
     Topic,
     Upload,
-    World,
-    build_world,
 )
+from .intrinsics import Resolver, UnresolvableError
+from .recorder import Request
+from .workflows import WorkflowRun, run_state_machine
+from .world import World, build_world
 
 __all__ = [
     "SUPPORTED_TYPES",
     "Bucket",
     "ComputeEnvironment",
+    "ConsumableResource",
     "Delivery",
     "Function",
     "Invocation",
@@ -57,7 +65,9 @@ __all__ = [
     "LambdaContext",
     "LogGroup",
     "Metric",
+    "NestedStack",
     "Queue",
+    "Request",
     "Resolver",
     "Resource",
     "Role",
@@ -74,6 +84,7 @@ __all__ = [
     "build_world",
     "job_control",
     "load_stack",
+    "load_stacks",
     "mock_environment",
     "moto_server",
     "run_job_locally",

@@ -96,196 +96,223 @@ def run(
     ``fail``: that many array children (spread over the jobs) raise in their code, so their jobs end
     FAILED and the job-failure notification fires.
     """
-    from cdk_batchkit import jobkit
-
-    from .batch import JobControl, job_control
+    from .batch import job_control
     from .server import fake_credentials, moto_server
-    from .world import SUPPORTED_TYPES, SubmittedJob, build_world
 
-    started = time.monotonic()
-    summary: dict[str, Any] = {"objects": objects}
-    phases: dict[str, float] = {}
-    mark = [started]
-
-    def phase(name: str) -> None:
-        now = time.monotonic()
-        phases[name] = round(now - mark[0], 2)
-        mark[0] = now
-
+    demo = Demo(objects, waves, capacity, pace, max_seconds, out, fail)
     say(out, "cdk-batchkit demo: the reference pipeline in moto (no AWS account, no Docker)\n")
-
     say(out, "1. Synthesize the reference stack (cdk_batchkit.stacks.BatchReferenceStack)")
     with tempfile.TemporaryDirectory(prefix="batchkit-demo-") as outdir:
         stack = synthesize(outdir)
-        phase("synth")
+        demo.phase("synth")
         with fake_credentials(), quiet_logs(), moto_server(max_seconds=max_seconds) as url:
-            summary["server"] = url
-            say(
-                out, f"2. moto server on {url} (loopback only; stops at the end or after {max_seconds:.0f} s)"
+            demo.build(stack, url)
+            with job_control(demo.control):
+                demo.upload()
+                demo.monitor()
+                demo.run_children()
+                demo.workflow()
+            demo.metrics()
+    return demo.report()
+
+
+class Demo:
+    """The demo's state and one method per numbered step (see :func:`run`)."""
+
+    def __init__(
+        self, objects: int, waves: int, capacity: int, pace: float, max_seconds: float, out: TextIO, fail: int
+    ) -> None:
+        from .batch import JobControl
+
+        self.objects, self.waves, self.capacity, self.pace = objects, waves, capacity, pace
+        self.max_seconds, self.out, self.fail = max_seconds, out, fail
+        self.started = time.monotonic()
+        self.summary: dict[str, Any] = {"objects": objects}
+        self.phases: dict[str, float] = {}
+        self._mark = self.started
+        self.control = JobControl(hold=True)
+        self.keys = [f"{INPUT_PREFIX}day-{i % 7}/scan-{i:04}.csv" for i in range(objects)]
+        self.jobs: list[Any] = []
+        self.invocations: list[Any] = []
+        self.processed: Counter[str] = Counter()
+        self.world: Any = None
+        self.bucket: Any = None
+        self.status = "NOT STARTED"
+
+    def phase(self, name: str) -> None:
+        now = time.monotonic()
+        self.phases[name] = round(now - self._mark, 2)
+        self._mark = now
+
+    def build(self, stack: Any, url: str) -> None:
+        from .world import SUPPORTED_TYPES, build_world
+
+        self.summary["server"] = url
+        say(
+            self.out,
+            f"2. moto server on {url} (loopback only; stops at the end or after {self.max_seconds:.0f} s)",
+        )
+        self.world = build_world(stack, endpoint_url=url)
+        self.phase("build")
+        built = Counter(h.type.split("::", 1)[1] for h in self.world.handles.values())
+        say(
+            self.out,
+            f"   built {len(self.world.handles)} resources of {len(SUPPORTED_TYPES)} supported types:",
+        )
+        say(self.out, "   " + ", ".join(f"{count} {kind}" for kind, count in sorted(built.items())))
+        self.bucket = self.world.bucket("Submitter")
+
+    def upload(self) -> None:
+        world, out = self.world, self.out
+        say(
+            out,
+            f"\n3. Upload {self.objects} objects under s3://{self.bucket.name}/{INPUT_PREFIX} "
+            f"in {self.waves} waves",
+        )
+        uploaded = Bar("objects uploaded", self.objects, out)
+        into_jobs = Bar("objects -> array jobs", self.objects, out)
+        per_wave = -(-self.objects // self.waves)
+        for start in range(0, self.objects, per_wave):
+            upload_wave(world, self.bucket, self.keys[start : start + per_wave], uploaded, start)
+            # The event source mapping's batching window ends: the submitter runs.
+            before = {j.job_id for j in self.jobs}
+            self.invocations.extend(world.deliver().invocations)
+            for job in world.jobs():
+                if job["jobId"] not in before and job["jobName"].startswith("array-"):
+                    self.jobs.append(world.submitted_job(job))
+            into_jobs.update(sum(len(j.keys) for j in self.jobs), f"{len(self.jobs)} array jobs")
+        uploaded.close()
+        into_jobs.close(f"{len(self.jobs)} array jobs, sizes {[j.array_size or 1 for j in self.jobs]}")
+        self.phase("upload+submit")
+
+    def monitor(self) -> None:
+        say(self.out, "\n4. Monitoring, while the jobs wait for capacity (backlog function, every 5 minutes)")
+        backlog = self.world.rule("Monitoring/BacklogSchedule").fire()
+        show_metrics(
+            self.out, [m for i in backlog.invocations for m in i.metrics if m.name == "RunnableJobs"]
+        )
+
+    def run_children(self) -> None:
+        from cdk_batchkit import jobkit
+
+        world, control = self.world, self.control
+        say(
+            self.out,
+            f"\n5. Run the array children ({self.capacity} at a time), each calling jobkit.my_object()",
+        )
+        self.children = sum(j.array_size or 1 for j in self.jobs)
+        states = Bar("children finished", self.children, self.out)
+        failing = set(self.keys[:: max(1, self.objects // self.fail)][: self.fail]) if self.fail else set()
+
+        def child_code() -> str:
+            entry = jobkit.my_object()
+            if entry.key in failing:
+                raise RuntimeError(f"demo: simulated failure processing {entry.key}")
+            world.internal_client("s3").head_object(Bucket=entry.bucket, Key=entry.key)
+            return entry.key
+
+        by_id = {j.job_id: j for j in self.jobs}
+        finished = 0
+        while runnable := [i for i in control.runnable() if i.split(":")[0] in by_id]:
+            batch = runnable[: self.capacity]
+            for job_id in batch:
+                control.start(job_id)
+            states.update(finished, state_note(world, self.jobs))
+            if self.pace:
+                time.sleep(self.pace)
+            for job_id in batch:
+                parent_id, _, index = job_id.partition(":")
+                (run,) = world.run_job(by_id[parent_id], child_code, index=int(index) if index else None)
+                if run.succeeded:
+                    self.processed[run.result] += 1
+                control.finish(job_id, success=run.succeeded)
+                finished += 1
+            states.update(finished, state_note(world, self.jobs))
+        states.close(state_note(world, self.jobs))
+        self.phase("run children")
+
+    def workflow(self) -> None:
+        world, control = self.world, self.control
+        say(self.out, f"\n6. The workflow, started by an upload to {WORKFLOW_KEY}")
+        world.put_objects(self.bucket, {WORKFLOW_KEY: b'{"report": "nightly"}'})
+        world.deliver()
+        steps = Bar("workflow steps", 2, self.out)
+
+        def advance() -> None:
+            for job_id in control.runnable():
+                control.start(job_id)
+                control.finish(job_id)
+            done = sum(
+                1
+                for j in world.jobs()
+                if j["jobName"] in ("transform", "load") and j["status"] == "SUCCEEDED"
             )
-            world = build_world(stack, endpoint_url=url)
-            phase("build")
-            built = Counter(h.type.split("::", 1)[1] for h in world.handles.values())
-            say(out, f"   built {len(world.handles)} resources of {len(SUPPORTED_TYPES)} supported types:")
-            say(out, "   " + ", ".join(f"{count} {kind}" for kind, count in sorted(built.items())))
+            steps.update(done, "transform -> load")
 
-            control = JobControl(hold=True)
-            with job_control(control):
-                bucket = world.bucket("Submitter")
-                say(
-                    out,
-                    f"\n3. Upload {objects} objects under s3://{bucket.name}/{INPUT_PREFIX} in {waves} waves",
-                )
-                keys = [f"{INPUT_PREFIX}day-{i % 7}/scan-{i:04}.csv" for i in range(objects)]
-                uploaded = Bar("objects uploaded", objects, out)
-                into_jobs = Bar("objects -> array jobs", objects, out)
-                jobs: list[SubmittedJob] = []
-                invocations = []
-                per_wave = -(-objects // waves)
-                for start in range(0, objects, per_wave):
-                    wave = keys[start : start + per_wave]
-                    upload_wave(world, bucket, wave, uploaded, start)
-                    # The event source mapping's batching window ends: the submitter runs.
-                    before = {j.job_id for j in jobs}
-                    delivery = world.deliver()
-                    invocations.extend(delivery.invocations)
-                    for job in world.jobs():
-                        if job["jobId"] not in before and job["jobName"].startswith("array-"):
-                            jobs.append(world.submitted_job(job))
-                    covered = sum(len(j.keys) for j in jobs)
-                    into_jobs.update(covered, f"{len(jobs)} array jobs")
-                uploaded.close()
-                into_jobs.close(f"{len(jobs)} array jobs, sizes {[j.array_size or 1 for j in jobs]}")
-                phase("upload+submit")
+        runs = world.state_machine("Workflow").wait(timeout=max(30.0, self.max_seconds / 4), on_poll=advance)
+        workflow = runs[-1] if runs else None
+        steps.update(len(workflow.jobs) if workflow else 0)
+        self.status = workflow.status if workflow else "NOT STARTED"
+        self.phase("workflow")
+        ran = ", ".join(f"{j['jobName']} {j['status']}" for j in (workflow.jobs if workflow else []))
+        steps.close(f"{self.status}: {ran}")
 
-                say(
-                    out,
-                    "\n4. Monitoring, while the jobs wait for capacity (backlog function, every 5 minutes)",
-                )
-                backlog = world.rule("Monitoring/BacklogSchedule").fire()
-                show_metrics(
-                    out, [m for i in backlog.invocations for m in i.metrics if m.name == "RunnableJobs"]
-                )
+    def metrics(self) -> None:
+        world = self.world
+        say(self.out, "\n7. Metrics the monitoring would publish (the functions' EMF lines)")
+        finished_events = world.emit_job_events(describe(world, [j.job_id for j in self.jobs]))
+        submitter_metrics = [m for i in self.invocations for m in i.metrics]
+        show_metrics(
+            self.out,
+            aggregate(submitter_metrics + [m for i in finished_events.invocations for m in i.metrics]),
+        )
+        notifications = world.topic("Notifications").messages()
+        self.phase("metrics")
+        in_jobs = Counter(key for job in self.jobs for key in job.keys)
+        self.summary.update(
+            array_jobs=len(self.jobs),
+            array_sizes=[j.array_size or 1 for j in self.jobs],
+            objects_in_jobs=sum(in_jobs.values()),
+            missing=len(set(self.keys) - set(in_jobs)),
+            duplicated=len([k for k, n in in_jobs.items() if n != 1]),
+            unexpected=len(set(in_jobs) - set(self.keys)),
+            children_succeeded=sum(self.processed.values()),
+            children_failed=self.children - sum(self.processed.values()),
+            workflow=self.status,
+            notifications=len(notifications),
+            submitter_invocations=len(self.invocations),
+        )
 
-                say(
-                    out,
-                    f"\n5. Run the array children ({capacity} at a time), each calling jobkit.my_object()",
-                )
-                children = sum(j.array_size or 1 for j in jobs)
-                states = Bar("children finished", children, out)
-                processed: Counter[str] = Counter()
-                failing = set(keys[:: max(1, objects // fail)][:fail]) if fail else set()
-
-                def child_code() -> str:
-                    entry = jobkit.my_object()
-                    if entry.key in failing:
-                        raise RuntimeError(f"demo: simulated failure processing {entry.key}")
-                    world.client("s3").head_object(Bucket=entry.bucket, Key=entry.key)
-                    return entry.key
-
-                by_id = {j.job_id: j for j in jobs}
-                finished = 0
-                while True:
-                    runnable = [i for i in control.runnable() if i.split(":")[0] in by_id]
-                    if not runnable:
-                        break
-                    batch = runnable[:capacity]
-                    for job_id in batch:
-                        control.start(job_id)
-                    states.update(finished, state_note(world, jobs))
-                    if pace:
-                        time.sleep(pace)
-                    for job_id in batch:
-                        parent_id, _, index = job_id.partition(":")
-                        (run,) = world.run_job(
-                            by_id[parent_id], child_code, index=int(index) if index else None
-                        )
-                        if run.succeeded:
-                            processed[run.result] += 1
-                        control.finish(job_id, success=run.succeeded)
-                        finished += 1
-                    states.update(finished, state_note(world, jobs))
-                states.close(state_note(world, jobs))
-                phase("run children")
-
-                say(out, f"\n6. The workflow, started by an upload to {WORKFLOW_KEY}")
-                world.put_objects(bucket, {WORKFLOW_KEY: b'{"report": "nightly"}'})
-                world.deliver()
-                steps = Bar("workflow steps", 2, out)
-
-                def advance() -> None:
-                    for job_id in control.runnable():
-                        control.start(job_id)
-                        control.finish(job_id)
-                    done = sum(
-                        1
-                        for j in world.jobs()
-                        if j["jobName"] in ("transform", "load") and j["status"] == "SUCCEEDED"
-                    )
-                    steps.update(done, "transform -> load")
-
-                runs = world.state_machine("Workflow").wait(
-                    timeout=max(30.0, max_seconds / 4), on_poll=advance
-                )
-                workflow = runs[-1] if runs else None
-                steps.update(len(workflow.jobs) if workflow else 0)
-                status = workflow.status if workflow else "NOT STARTED"
-                phase("workflow")
-                steps.close(
-                    f"{status}: "
-                    + ", ".join(f"{j['jobName']} {j['status']}" for j in (workflow.jobs if workflow else []))
-                )
-
-            say(
-                out,
-                "\n7. Metrics the monitoring would publish (the functions' EMF lines)",
-            )
-            finished_events = world.emit_job_events(describe(world, [j.job_id for j in jobs]))
-            submitter_metrics = [m for i in invocations for m in i.metrics]
-            show_metrics(
-                out,
-                aggregate(submitter_metrics + [m for i in finished_events.invocations for m in i.metrics]),
-            )
-            notifications = world.topic("Notifications").messages()
-            phase("metrics")
-
-            in_jobs = Counter(key for job in jobs for key in job.keys)
-            missing = sorted(set(keys) - set(in_jobs))
-            duplicated = sorted(k for k, n in in_jobs.items() if n != 1)
-            summary.update(
-                array_jobs=len(jobs),
-                array_sizes=[j.array_size or 1 for j in jobs],
-                objects_in_jobs=sum(in_jobs.values()),
-                missing=len(missing),
-                duplicated=len(duplicated),
-                unexpected=len(set(in_jobs) - set(keys)),
-                children_succeeded=sum(processed.values()),
-                children_failed=children - sum(processed.values()),
-                workflow=status,
-                notifications=len(notifications),
-                submitter_invocations=len(invocations),
-            )
-    summary["seconds"] = round(time.monotonic() - started, 1)
-    summary["phases"] = phases
-    ok = summary["missing"] == summary["duplicated"] == summary["unexpected"] == 0
-    summary["every_object_in_exactly_one_job"] = ok
-    say(out, "\nSummary")
-    say(out, f"  {objects} objects uploaded -> {summary['array_jobs']} array jobs {summary['array_sizes']}")
-    say(
-        out,
-        f"  every object in exactly one job: {'yes' if ok else 'NO'} "
-        f"(missing {summary['missing']}, duplicated {summary['duplicated']}, "
-        f"unexpected {summary['unexpected']})",
-    )
-    say(
-        out,
-        f"  array children run locally: {summary['children_succeeded']} succeeded, "
-        f"{summary['children_failed']} failed (simulated)",
-    )
-    say(out, f"  workflow: {summary['workflow']}; job failure notifications sent: {summary['notifications']}")
-    say(out, f"  {summary['seconds']} s; moto server {summary['server']} stopped")
-    say(out, "SUMMARY " + json.dumps(summary, sort_keys=True))
-    return summary
+    def report(self) -> dict[str, Any]:
+        summary, out = self.summary, self.out
+        summary["seconds"] = round(time.monotonic() - self.started, 1)
+        summary["phases"] = self.phases
+        ok = summary["missing"] == summary["duplicated"] == summary["unexpected"] == 0
+        summary["every_object_in_exactly_one_job"] = ok
+        say(out, "\nSummary")
+        say(
+            out,
+            f"  {self.objects} objects uploaded -> {summary['array_jobs']} array jobs "
+            f"{summary['array_sizes']}",
+        )
+        say(
+            out,
+            f"  every object in exactly one job: {'yes' if ok else 'NO'} "
+            f"(missing {summary['missing']}, duplicated {summary['duplicated']}, "
+            f"unexpected {summary['unexpected']})",
+        )
+        say(
+            out,
+            f"  array children run locally: {summary['children_succeeded']} succeeded, "
+            f"{summary['children_failed']} failed (simulated)",
+        )
+        say(
+            out,
+            f"  workflow: {summary['workflow']}; job failure notifications sent: {summary['notifications']}",
+        )
+        say(out, f"  {summary['seconds']} s; moto server {summary['server']} stopped")
+        say(out, "SUMMARY " + json.dumps(summary, sort_keys=True))
+        return summary
 
 
 def upload_wave(world: Any, bucket: Any, wave: list[str], bar: Bar, offset: int) -> None:
@@ -296,7 +323,7 @@ def upload_wave(world: Any, bucket: Any, wave: list[str], bar: Bar, offset: int)
 
 
 def describe(world: Any, ids: list[str]) -> list[dict[str, Any]]:
-    batch = world.client("batch")
+    batch = world.internal_client("batch")
     return [
         j
         for start in range(0, len(ids), 100)
@@ -307,7 +334,7 @@ def describe(world: Any, ids: list[str]) -> list[dict[str, Any]]:
 def state_note(world: Any, jobs: list[Any]) -> str:
     counts: Counter[str] = Counter()
     ids = [j.job_id for j in jobs]
-    batch = world.client("batch")
+    batch = world.internal_client("batch")
     for start in range(0, len(ids), 100):
         for parent in batch.describe_jobs(jobs=ids[start : start + 100])["jobs"]:
             summary = (parent.get("arrayProperties") or {}).get("statusSummary")

@@ -2,8 +2,9 @@
 
 Resolves ``Ref``, ``Fn::GetAtt``, ``Fn::Join``, ``Fn::Select``, ``Fn::Split``, ``Fn::Sub``,
 ``Fn::If``/``Condition`` (with ``Fn::Equals``/``Not``/``And``/``Or``), ``Fn::FindInMap``,
-``Fn::Base64``, ``Fn::GetAZs`` and the pseudo parameters. Resource references are answered by
-callbacks, so the caller decides what a ``Ref`` of each resource is (a moto ARN, a name...).
+``Fn::Base64``, ``Fn::GetAZs``, ``Fn::ToJsonString``, ``Fn::ImportValue`` and the pseudo parameters.
+Resource references and imports are answered by callbacks, so the caller decides what a ``Ref`` of
+each resource is (a moto ARN, a name...) and which stack exports a name.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ REGION = "us-east-1"
 
 
 class UnresolvableError(ValueError):
-    """A token the resolver cannot answer (``Fn::ImportValue``, an unknown logical id...)."""
+    """A token the resolver cannot answer (an export no stack of the world has, an unknown logical id...)."""
 
 
 class _NoValue:
@@ -36,7 +37,8 @@ _SUB = re.compile(r"\$\{([^}!][^}]*)\}")
 class Resolver:
     """Resolve intrinsics in a template fragment.
 
-    ``ref(logical_id)`` and ``get_att(logical_id, attribute)`` answer resource references;
+    ``ref(logical_id)`` and ``get_att(logical_id, attribute)`` answer resource references,
+    ``import_value(name)`` an ``Fn::ImportValue`` (without it, imports are unresolvable);
     parameters resolve to ``parameters[name]`` or their ``Default``.
     """
 
@@ -49,11 +51,13 @@ class Resolver:
         stack_name: str = "Stack",
         account: str = ACCOUNT,
         region: str = REGION,
-        parameters: Mapping[str, str] | None = None,
+        parameters: Mapping[str, Any] | None = None,
+        import_value: Callable[[str], Any] | None = None,
     ) -> None:
         self.template = template
         self._ref = ref
         self._get_att = get_att
+        self._import_value = import_value
         self.pseudo = {
             "AWS::AccountId": account,
             "AWS::Region": region,
@@ -157,6 +161,14 @@ class Resolver:
             return [f"{region}{zone}" for zone in "abc"]
         if key == "Fn::ToJsonString":
             return json.dumps(self.resolve(argument), separators=(",", ":"))
+        if key == "Fn::ImportValue":
+            name = self.resolve(argument)
+            if self._import_value is None:
+                raise UnresolvableError(
+                    f"Fn::ImportValue {name!r}: build the stack that exports it in the same world "
+                    "(build_world(app) builds every stack of an app)"
+                )
+            return self._import_value(_text(name))
         raise UnresolvableError(f"{key} is not supported by the testing kit's resolver: {argument!r}")
 
     def _sub(self, argument: Any) -> str:

@@ -3,8 +3,9 @@
 ``batchkit_aws``
     moto (``mock_aws``) for one test: fake credentials, Batch without Docker, executed state machines.
 ``batchkit_stack``
-    What to build: override it in your ``conftest.py`` and return a ``cdk.Stack``, a ``cdk.App`` or
-    a ``cdk.out`` path. Give it ``scope="module"`` (or session) so the stack is synthesized once.
+    What to build: override it in your ``conftest.py`` and return a ``cdk.App`` (every stack of the app,
+    with their exports, imports and nested stacks), a ``cdk.Stack`` (with the stacks it imports from) or a
+    ``cdk.out`` path. Give it ``scope="module"`` (or session) so the app is synthesized once.
 ``batchkit_world``
     The :class:`cdk_batchkit.testing.World` built from ``batchkit_stack`` inside ``batchkit_aws``.
 ``batchkit_build``
@@ -31,7 +32,7 @@ def batchkit_aws() -> Iterator[None]:
 
 @pytest.fixture(scope="module")
 def batchkit_stack() -> Any:
-    """Override in your conftest.py: return your ``cdk.Stack``, ``cdk.App`` or ``cdk.out`` path."""
+    """Override in your conftest.py: return your ``cdk.App``, ``cdk.Stack`` or ``cdk.out`` path."""
     raise pytest.UsageError(
         "batchkit_world needs to know what to build: define a fixture named batchkit_stack in your "
         "conftest.py that returns your cdk.Stack, cdk.App or cdk.out directory"

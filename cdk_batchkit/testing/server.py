@@ -46,10 +46,17 @@ def mock_environment() -> Iterator[None]:
     Step Functions Batch integration shim (so executions started by EventBridge rules work too)."""
     from moto import mock_aws
 
+    from . import recorder
     from .sfn_shim import batch_integration_shim
+    from .workflows import quiet_engine_logs
 
-    with fake_credentials(), mock_aws(config=MOTO_CONFIG), batch_integration_shim(strict=False):  # type: ignore[call-overload]
-        yield
+    quiet_engine_logs()
+    try:
+        with fake_credentials(), mock_aws(config=MOTO_CONFIG), batch_integration_shim(strict=False):  # type: ignore[call-overload]
+            yield
+    finally:
+        # The worlds built in this moto are gone with it: stop recording and checking for them.
+        recorder.unwatch_all()
 
 
 @contextmanager
@@ -89,6 +96,9 @@ def moto_server(*, port: int = 0, max_seconds: float = 900) -> Iterator[str]:
         urllib.request.urlopen(request, timeout=10).read()
         yield url
     finally:
+        from . import recorder
+
+        recorder.unwatch_all()  # the worlds built against this server are gone with it
         watchdog.cancel()
         stop()
         shim.__exit__(None, None, None)

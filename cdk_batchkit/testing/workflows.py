@@ -2,24 +2,41 @@
 
 moto executes the definition itself (``stepfunctions: execute_state_machine``); :mod:`.sfn_shim`
 fills the gap in its Batch integration, and :class:`.batch.JobControl` makes chosen jobs fail.
+This module knows a state machine and its world only by the :class:`Machine` protocol (it imports
+neither the handles nor the world).
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import re
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from .batch import JobControl, _active, _lock, job_control
 from .sfn_shim import batch_integration_shim
 
-if TYPE_CHECKING:
-    from .world import StateMachine
+__all__ = ["Machine", "WorkflowRun", "quiet_engine_logs", "run_state_machine"]
 
-__all__ = ["WorkflowRun", "run_state_machine"]
+
+class _World(Protocol):
+    def internal_client(self, service: str) -> Any: ...
+
+    def jobs(self) -> list[dict[str, Any]]: ...
+
+
+class Machine(Protocol):
+    """What :func:`run_state_machine` needs of a state machine (a :class:`~.handles.StateMachine`)."""
+
+    @property
+    def arn(self) -> str: ...
+
+    @property
+    def world(self) -> Any: ...
 
 
 @dataclass
@@ -77,7 +94,7 @@ class WorkflowRun:
 
 
 def run_state_machine(
-    machine: StateMachine,
+    machine: Machine,
     execution_input: Mapping[str, Any],
     *,
     fail_jobs: Iterable[str] | Callable[[str, int | None], bool] = (),
@@ -90,8 +107,9 @@ def run_state_machine(
     or a predicate ``(name, array_index) -> bool``; those jobs end FAILED. ``on_poll`` is called
     while waiting (the demo moves held jobs along from there).
     """
+    quiet_engine_logs()
     world = machine.world
-    sfn = world.client("stepfunctions")
+    sfn = world.internal_client("stepfunctions")
     before = {job["jobId"] for job in world.jobs()}
     with _lock:
         outer = _active[-1] if _active else None
@@ -115,9 +133,9 @@ def run_state_machine(
     return WorkflowRun(execution=dict(described), history=history, jobs=jobs)
 
 
-def collect_run(world: Any, execution_arn: str) -> WorkflowRun:
+def collect_run(world: _World, execution_arn: str) -> WorkflowRun:
     """A finished execution as a :class:`WorkflowRun`; its jobs are those named in its history."""
-    sfn = world.client("stepfunctions")
+    sfn = world.internal_client("stepfunctions")
     described = sfn.describe_execution(executionArn=execution_arn)
     history = execution_history(sfn, execution_arn)
     text = json.dumps(history, default=str)
@@ -143,3 +161,33 @@ class _nothing:
 
     def __exit__(self, *exc: object) -> None:
         return None
+
+
+# -- the engine's logs --------------------------------------------------------------------------------
+
+#: moto's ASL engine logs every failure at ERROR once per enclosing component, each with the repr of the
+#: whole component tree (tens of kilobytes for a workflow): "Exception=..., Error=..., Details={...} at
+#: '(StateFail| {...})'". The filter keeps the error and its details (the cause) and names the component
+#: by its class only.
+_ENGINE_LOGGER = "moto.stepfunctions.parser.asl.component.eval_component"
+_COMPONENT = re.compile(r"^\((\w+)\|")
+
+
+class _ShortComponent(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.msg == "%s at '%s'" and isinstance(record.args, tuple) and len(record.args) == 2:
+            error, component = record.args
+            match = _COMPONENT.match(str(component))
+            record.args = (error, match.group(1) if match else str(component)[:80])
+        return True
+
+
+_FILTER = _ShortComponent()
+
+
+def quiet_engine_logs() -> None:
+    """Shorten moto's Step Functions engine failure logs to one line with the error and its cause
+    (installed once per process; the records stay ERROR, so a failed run still shows why)."""
+    logger = logging.getLogger(_ENGINE_LOGGER)
+    if _FILTER not in logger.filters:
+        logger.addFilter(_FILTER)

@@ -161,6 +161,23 @@ WORLD_TEMPLATE: dict[str, Any] = {
                 ],
             },
         },
+        # A fair-share queue: Batch requires a share identifier there and refuses one elsewhere (the kit
+        # enforces both), so fair-share submissions go to this queue.
+        "Shares": {
+            "Type": "AWS::Batch::SchedulingPolicy",
+            "Properties": {"FairsharePolicy": {"ShareDistribution": [{"ShareIdentifier": "teamA"}]}},
+        },
+        "FairShareQueue": {
+            "Type": "AWS::Batch::JobQueue",
+            "Properties": {
+                "JobQueueName": "submitter-fair-share-queue",
+                "Priority": 1,
+                "SchedulingPolicyArn": {"Ref": "Shares"},
+                "ComputeEnvironmentOrder": [
+                    {"Order": 1, "ComputeEnvironment": {"Fn::GetAtt": ["Compute", "ComputeEnvironmentArn"]}}
+                ],
+            },
+        },
         "Job": {
             "Type": "AWS::Batch::JobDefinition",
             "Properties": {

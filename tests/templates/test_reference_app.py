@@ -626,8 +626,8 @@ def test_testing_kit_builds_every_supported_resource_and_finds_it_by_path(
     template = world.stack.template["Resources"]
     expected = {k for k, v in template.items() if v["Type"] in SUPPORTED_TYPES}
     assert expected, "nothing the kit builds in this variant"
-    assert set(world.handles) == expected
-    for logical_id, handle in world.handles.items():
+    assert {logical_id for _, logical_id in world.handles} == expected
+    for (_, logical_id), handle in world.handles.items():
         assert handle.type == template[logical_id]["Type"]
         # The construct path (with the stack name, the trailing Resource, or neither) finds it again.
         path = handle.path

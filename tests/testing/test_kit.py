@@ -15,7 +15,14 @@ import pytest
 
 from cdk_batchkit import jobkit
 from cdk_batchkit.stacks import BatchReferenceStack
-from cdk_batchkit.testing import Resolver, StackTemplate, UnresolvableError, World, build_world
+from cdk_batchkit.testing import (
+    SUPPORTED_TYPES,
+    Resolver,
+    StackTemplate,
+    UnresolvableError,
+    World,
+    build_world,
+)
 
 KEYS = [f"incoming/batch 1/part-{index:03}.csv" for index in range(30)]
 
@@ -65,10 +72,39 @@ def test_job_code_reads_its_own_object_per_array_child(batchkit_world: World) ->
 
     runs = batchkit_world.run_job(job, job_code, raise_errors=True)
     assert [run.index for run in runs] == [0, 1, 2, 3, 4]
+    assert [r.result for r in job.run(job_code)] == [r.result for r in runs]  # the same, from the job
+    with pytest.deprecated_call():
+        assert [r.result for r in job.run_locally(job_code)] == [r.result for r in runs]
     assert [run.environment["AWS_BATCH_JOB_ARRAY_INDEX"] for run in runs] == ["0", "1", "2", "3", "4"]
-    assert [run.result for run in runs] == [
-        f"{line['key']}=object {line['key']}" for line in job.manifest or []
-    ]
+    assert [run.result for run in runs] == [f"{entry.key}=object {entry.key}" for entry in job.manifest or []]
+
+
+def test_keys_with_line_separators_are_in_the_manifest_once_each(batchkit_world: World) -> None:
+    """JSON leaves U+2028, U+2029 and U+0085 unescaped: the manifest is read as job code reads it, so a key
+    holding one is one line (str.splitlines would cut it in two)."""
+    keys = ["incoming/a\u2028b.csv", "incoming/c\x85d.csv", "incoming/e\u2029f.csv", "incoming/plain.csv"]
+    (job,) = batchkit_world.upload("Submitter", keys).jobs
+    assert sorted(job.keys) == sorted(keys)
+    assert job.manifest is not None and len(job.manifest) == len(keys) == job.array_size
+
+    def job_code() -> str:
+        return jobkit.my_object().key
+
+    assert sorted(run.result for run in job.run(job_code, raise_errors=True)) == sorted(keys)
+
+
+def test_queues_and_topics_name_their_messages_alike(batchkit_world: World) -> None:
+    queue = batchkit_world.queue("Submitter/DeadLetterQueue")
+    batchkit_world.internal_client("sqs").send_message(QueueUrl=queue.url, MessageBody='{"a": 1}')
+    with pytest.deprecated_call():
+        assert queue.bodies() == [{"a": 1}]
+    batchkit_world.internal_client("sqs").send_message(QueueUrl=queue.url, MessageBody="plain")
+    assert (
+        queue.messages() == ["plain"]
+        and queue.name in queue.url
+        and queue.name == queue.attributes["QueueName"]
+    )
+    assert batchkit_world.topic("Notifications").name in batchkit_world.topic("Notifications").arn
 
 
 def test_a_workflow_started_by_an_upload_runs_both_steps(batchkit_world: World) -> None:
@@ -204,3 +240,10 @@ def test_the_step_functions_shim_is_pinned_to_the_installed_moto() -> None:
 
     with batch_integration_shim(strict=True):
         pass
+
+
+def test_the_readme_lists_what_is_built_and_what_is_not(batchkit_world: World) -> None:
+    from tests.testing.readme_lists import built_types, unnamed_skipped_types
+
+    assert built_types() == set(SUPPORTED_TYPES)
+    assert unnamed_skipped_types(batchkit_world) == []

@@ -94,9 +94,21 @@ def entry_at(lines: Iterable[str | bytes], index: int) -> ManifestEntry:
     count = 0
     for count, line in enumerate(lines, start=1):
         if count - 1 == index:
-            text = line.decode("utf-8") if isinstance(line, bytes) else line
-            return ManifestEntry.from_json(text)
+            return parse_line(line)
     raise IndexError(f"the manifest has no line {index}: it has {count} line(s)")
+
+
+def parse_line(line: str | bytes) -> ManifestEntry:
+    """One manifest line, as ``StreamingBody.iter_lines()`` yields it, as its entry."""
+    text = line.decode("utf-8") if isinstance(line, bytes) else line
+    return ManifestEntry.from_json(text)
+
+
+def entries(lines: Iterable[str | bytes]) -> list[ManifestEntry]:
+    """Every entry of a manifest, read as :func:`entry_at` reads it: ``lines`` from the S3 body's
+    ``iter_lines()``, which splits on ``\\n`` and ``\\r`` only (``str.splitlines`` would also split
+    on U+2028, U+0085 and the like, which keys may contain and JSON leaves unescaped)."""
+    return [parse_line(line) for line in lines]
 
 
 def split_uri(uri: str) -> tuple[str, str]:

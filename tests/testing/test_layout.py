@@ -1,0 +1,72 @@
+"""The kit's modules form layers without cycles: handles and builders never import the world, workflows
+import neither. Every import counts, including those inside functions and under ``TYPE_CHECKING``."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parents[2] / "cdk_batchkit" / "testing"
+MODULES = {path.stem for path in PACKAGE.glob("*.py")}
+
+
+def _imports(module: str) -> set[str]:
+    """The kit's modules that ``module`` imports, wherever the import statement is."""
+    tree = ast.parse((PACKAGE / f"{module}.py").read_text())
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            if node.level == 1:
+                if node.module:
+                    found.add(node.module.split(".")[0])
+                else:
+                    found.update(alias.name for alias in node.names)
+            elif node.level == 0 and (node.module or "").startswith("cdk_batchkit.testing"):
+                parts = (node.module or "").split(".")
+                if len(parts) > 2:
+                    found.add(parts[2])
+                else:
+                    found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                parts = alias.name.split(".")
+                if parts[:2] == ["cdk_batchkit", "testing"] and len(parts) > 2:
+                    found.add(parts[2])
+    return (found & MODULES) - {module}
+
+
+GRAPH = {module: _imports(module) for module in MODULES if module != "__init__"}
+
+
+def _cycles() -> list[list[str]]:
+    found: list[list[str]] = []
+
+    def visit(module: str, path: list[str]) -> None:
+        for imported in sorted(GRAPH.get(module, ())):
+            if imported in path:
+                found.append([*path[path.index(imported) :], imported])
+            elif imported in GRAPH:
+                visit(imported, [*path, imported])
+
+    for module in sorted(GRAPH):
+        visit(module, [module])
+    return found
+
+
+def test_the_kits_modules_import_each_other_without_cycles() -> None:
+    assert _cycles() == []
+
+
+def test_handles_builders_and_workflows_do_not_import_the_world() -> None:
+    assert "world" not in GRAPH["handles"] | GRAPH["builders"] | GRAPH["workflows"]
+    assert not {"handles", "builders"} & GRAPH["workflows"]
+    assert {"handles", "builders", "recorder"} <= GRAPH["world"]
+
+
+def test_the_layout_reader_sees_a_cycle() -> None:
+    """The check itself can fail: a deferred import back into the world is a cycle."""
+    GRAPH["workflows"].add("world")
+    try:
+        assert any("world" in cycle and "workflows" in cycle for cycle in _cycles())
+    finally:
+        GRAPH["workflows"].discard("world")
