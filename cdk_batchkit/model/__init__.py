@@ -22,7 +22,7 @@ from .profiles import (
     SubmitShape,
 )
 from .rules import RULES, Problem, Rule, check_consumables, check_environment, check_fit, check_queue
-from .submission import NodeOverrideSpec, Overrides, Submission, SubmitPath
+from .submission import FromInput, Integration, NodeOverrideSpec, Overrides, Submission, SubmitPath
 
 __all__ = [
     "RULES",
@@ -32,7 +32,9 @@ __all__ = [
     "ConsumableRequest",
     "ContainerSpec",
     "FitResult",
+    "FromInput",
     "InstanceShape",
+    "Integration",
     "JobRequirements",
     "JobSpec",
     "LinuxSettings",

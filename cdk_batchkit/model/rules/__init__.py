@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from ._registry import RULES, Problem, Rule, errors, register, rule, run, warnings
 from .consumables import check_consumables, consumables_well_formed
+from .delivery import delivery_limits, key_filters, manifest_prefix_rule, submitter_limits
 from .fit import (
     ECR_IMAGE,
     FIT_RULES,
@@ -21,7 +22,9 @@ from .fit import (
 )
 from .names import RESERVED_ENVIRONMENT_PREFIX, environment_names
 from .queues import QUEUE_RULES, Environments, check_queue
-from .submission import SUBMISSION_RULES, check_submission, share_identifier_matches
+from .schedules import check_schedule, flexible_window
+from .submission import SUBMISSION_RULES, check_submission, job_name_and_parameters, share_identifier_matches
+from .workflows import STEP_NAME, workflow_steps
 
 __all__ = [
     "ECR_IMAGE",
@@ -29,6 +32,7 @@ __all__ = [
     "QUEUE_RULES",
     "RESERVED_ENVIRONMENT_PREFIX",
     "RULES",
+    "STEP_NAME",
     "SUBMISSION_RULES",
     "UNCHECKED",
     "Environments",
@@ -38,16 +42,24 @@ __all__ = [
     "check_environment",
     "check_fit",
     "check_queue",
+    "check_schedule",
     "check_submission",
     "consumables_well_formed",
+    "delivery_limits",
     "environment_names",
     "errors",
     "fit_consumables",
+    "flexible_window",
     "fit_shared_mounts",
     "is_ecr_image",
+    "job_name_and_parameters",
+    "key_filters",
+    "manifest_prefix_rule",
     "register",
     "rule",
     "run",
     "share_identifier_matches",
+    "submitter_limits",
     "warnings",
+    "workflow_steps",
 ]
