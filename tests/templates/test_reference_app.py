@@ -120,7 +120,7 @@ def _kitchen_sink(outdir: Path) -> Path:
         "ArmQueue",
         spot=arm_spot,
         on_demand=arm_od,
-        fair_share=FairShare(shares={"team-a": 1, "team-b*": 2}),
+        fair_share=FairShare(shares={"teamA": 1, "teamB*": 2}),
     )
     fargate_queue = JobQueue(
         stack,
@@ -218,8 +218,8 @@ def _kitchen_sink(outdir: Path) -> Path:
                 "mpi",
                 mnp,
                 arm_queue,
-                share_identifier="team-a",
-                node_overrides=[NodeOverride("1:", environment={"ROLE": "worker"}, vcpus=4)],
+                share_identifier="teamA",
+                node_overrides=[NodeOverride(environment={"ROLE": "worker"}, vcpus=4)],
             ),
         ],
     )
