@@ -75,7 +75,7 @@ from ..lambdas.submitter.manifest import (
     PARAM_VERSION,
 )
 from ..model import Integration, SubmitPath, SubmitShape
-from ..model.rules import workflow_steps
+from ..model.rules import workflow_steps, workflow_timeout
 from ..model.submission import FromInput, Overrides
 from ._binding import DefinitionLike, QueueLike, definition_ref, queue_ref, submit_grant
 from ._submission import PlannedSubmission, job_spec, plan_submission, step_functions_parameters
@@ -149,9 +149,10 @@ class Step:
     :param consumable_resources: ``{ConsumableResource: quantity}`` for this run
         (``ConsumableResourcePropertiesOverride``), for resources the definition requests. Default: the
         definition's.
-    :param node_overrides: multi-node jobs: :class:`NodeOverride` values per range of nodes (each checked
-        against the job's nodes and the queue). The step's ``environment`` and ``environment_from_input``
-        are added to every node override; without node overrides they go to every node (``0:``).
+    :param node_overrides: multi-node jobs: :class:`NodeOverride` values, each for one of the definition's
+        node ranges as it renders them (or, without ``target_nodes``, for every range), checked against the
+        definition's ranges and the queue. The step's ``environment`` and ``environment_from_input`` go to
+        every node: once per node range of the definition, merged with that range's override.
         Default: none.
     :param num_nodes: multi-node jobs: the number of nodes for this run (``NodeOverrides.NumNodes``; the
         definition needs an open last node range). Default: the definition's.
@@ -325,7 +326,7 @@ class Workflow(Construct):
         self._poll = job_poll_interval or Duration.seconds(30)
         check_seconds(self, "job_poll_interval", self._poll, 1, 3600)
         self._validate()
-        check_seconds(self, "timeout", timeout, 1, 31_536_000)
+        report(self, workflow_timeout(timeout.to_seconds() if timeout is not None else None))
 
         #: The role the state machine runs as (only the statements listed in the class docstring).
         self.role = iam.Role(

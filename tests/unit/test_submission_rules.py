@@ -41,6 +41,7 @@ from cdk_batchkit.model.rules import (
     manifest_prefix_rule,
     submitter_limits,
     workflow_steps,
+    workflow_timeout,
 )
 from cdk_batchkit.model.submission import STEP_FUNCTIONS_OPTIMIZED_FIELDS, pascal
 
@@ -454,6 +455,13 @@ def test_rejects_workflow_graphs_step_functions_cannot_run() -> None:
         assert problems and why in problems[0].why and {p.rule for p in problems} == {"BK-W3"}, why
     (cycle,) = workflow_steps(cases["is a dependency cycle"])
     assert cycle.value == "A -> C -> B -> A"
+
+
+def test_rejects_a_workflow_timeout_step_functions_refuses() -> None:
+    assert workflow_timeout(31_536_000) == [] and workflow_timeout(None) == []
+    for seconds in (0, 31_536_001):
+        (problem,) = workflow_timeout(seconds)
+        assert (problem.rule, problem.prop) == ("BK-W4", "timeout")
 
 
 def test_every_new_rule_is_registered_with_an_aws_source() -> None:

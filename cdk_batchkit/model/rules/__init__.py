@@ -24,7 +24,7 @@ from .names import RESERVED_ENVIRONMENT_PREFIX, environment_names
 from .queues import QUEUE_RULES, Environments, check_queue
 from .schedules import check_schedule, flexible_window
 from .submission import SUBMISSION_RULES, check_submission, job_name_and_parameters, share_identifier_matches
-from .workflows import STEP_NAME, workflow_steps
+from .workflows import STEP_NAME, workflow_steps, workflow_timeout
 
 __all__ = [
     "ECR_IMAGE",
@@ -62,4 +62,5 @@ __all__ = [
     "submitter_limits",
     "warnings",
     "workflow_steps",
+    "workflow_timeout",
 ]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping, Sequence
 
+from ..values import is_unresolved
 from ._registry import Problem, rule
 
 #: Step names become Batch job names and state names (plus suffixes of up to 16 characters such as
@@ -85,4 +86,22 @@ def workflow_steps(steps: Sequence[tuple[str, Sequence[str]]]) -> Iterator[Probl
         yield Problem("steps.depends_on", " -> ".join(cycle), "is a dependency cycle")
 
 
-__all__ = ["STEP_NAME", "find_cycle", "workflow_steps"]
+#: A Standard workflow's execution runs at most one year.
+MAX_EXECUTION_SECONDS = 31_536_000
+
+
+@rule(
+    "BK-W4",
+    "A workflow's execution timeout is 1 s to one year (a Standard workflow's longest execution).",
+    "https://docs.aws.amazon.com/step-functions/latest/dg/service-quotas.html (maximum execution time: 1 "
+    "year) and https://docs.aws.amazon.com/step-functions/latest/dg/statemachine-structure.html "
+    "(TimeoutSeconds)",
+)
+def workflow_timeout(seconds: float | None) -> Iterator[Problem]:
+    if seconds is None or isinstance(seconds, bool) or is_unresolved(seconds):
+        return
+    if not 1 <= seconds <= MAX_EXECUTION_SECONDS:
+        yield Problem("timeout", f"{seconds:g} s", f"must be between 1 and {MAX_EXECUTION_SECONDS} seconds")
+
+
+__all__ = ["MAX_EXECUTION_SECONDS", "STEP_NAME", "find_cycle", "workflow_steps", "workflow_timeout"]
