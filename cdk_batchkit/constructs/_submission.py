@@ -122,7 +122,8 @@ def consumable_requests(requested: Mapping[Any, int] | None) -> tuple[Consumable
 def _renamed(prop: str, rename: Mapping[str, str]) -> str:
     for old in sorted(rename, key=len, reverse=True):
         if prop == old or prop.startswith((old + ".", old + "[")):
-            return rename[old] + prop[len(old) :]
+            new, rest = rename[old], prop[len(old) :]
+            return new + rest if new else rest.removeprefix(".")
     return prop
 
 

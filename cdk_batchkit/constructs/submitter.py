@@ -230,7 +230,7 @@ class S3JobSubmitter(Construct):
             path=SubmitPath.LAMBDA,
             queue=queue,
             job=job,
-            rename={"array_size": "mode", "overrides": "job_definition"},
+            rename={"array_size": "mode"},
             values={"array_size": mode.value},
             share_identifier=share_identifier,
             scheduling_priority=scheduling_priority,

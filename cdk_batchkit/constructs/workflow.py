@@ -76,7 +76,7 @@ from ..lambdas.submitter.manifest import (
 )
 from ..model import Integration, SubmitPath, SubmitShape
 from ..model.rules import workflow_steps, workflow_timeout
-from ..model.submission import FromInput, Overrides
+from ..model.submission import FromInput, NodeOverrideSpec, Overrides
 from ._binding import DefinitionLike, QueueLike, definition_ref, queue_ref, submit_grant
 from ._submission import PlannedSubmission, job_spec, plan_submission, step_functions_parameters
 from ._validation import check_seconds, drop_redundant_dependency, fail, report
@@ -427,6 +427,13 @@ class Workflow(Construct):
             )
         spec = job_spec(job)
         ranges = [r.target_nodes for r in spec.node_ranges]
+        # A NodeOverride without target_nodes is one override per range: problems name the step's own.
+        node_specs: list[NodeOverrideSpec] = []
+        renames = dict(_STEP_PROPS)
+        for index, override in enumerate(step.node_overrides):
+            for node_spec in override.specs(ranges):
+                renames[f"node_overrides[{len(node_specs)}]"] = f"node_overrides[{index}]"
+                node_specs.append(node_spec)
         return plan_submission(
             self,
             path=SubmitPath.STEP_FUNCTIONS,
@@ -434,7 +441,7 @@ class Workflow(Construct):
             job=job,
             spec=spec,
             prefix=prop,
-            rename=_STEP_PROPS,
+            rename=renames,
             share_identifier=step.share_identifier,
             scheduling_priority=step.scheduling_priority,
             consumable_resources=step.consumable_resources,
@@ -444,7 +451,7 @@ class Workflow(Construct):
                 vcpus=size_value(step.vcpus),
                 memory_mib=memory_mib(step.memory),
             ),
-            node_overrides=[spec for o in step.node_overrides for spec in o.specs(ranges)],
+            node_overrides=node_specs,
             num_nodes=step.num_nodes,
             array_size=FromInput(size, json=True) if isinstance(size, str) else size,
             depends_on=len(step.depends_on),

@@ -203,6 +203,34 @@ def test_rejects_node_overrides_batch_would_refuse() -> None:
         Workflow(stack, "C", steps=[Step("a", mnp, queue, node_overrides=[NodeOverride("1:", vcpus=0.5)])])
 
 
+def test_step_overrides_are_named_by_the_steps_own_props() -> None:
+    stack = new_stack()
+    queue, mnp = _ec2_queue(stack), _mnp(stack)
+    single = ContainerJobDefinition(stack, "Single", container=Container(image=IMAGE))
+    with pytest.raises(
+        ValueError, match=r"Test/A: steps\[a\].environment='AWS_BATCH_X' is invalid: names starting"
+    ):
+        Workflow(stack, "A", steps=[Step("a", single, queue, environment={"AWS_BATCH_X": "1"})])
+    with pytest.raises(
+        ValueError, match=r"Test/B: steps\[a\].vcpus=1.5 is invalid: EC2 jobs and nodes take a whole"
+    ):
+        Workflow(stack, "B", steps=[Step("a", single, queue, vcpus=1.5)])
+    with pytest.raises(
+        ValueError, match=r"Test/C: steps\[a\].node_overrides\[0\].environment='AWS_BATCH_Y' is invalid"
+    ):
+        Workflow(
+            stack,
+            "C",
+            steps=[Step("a", mnp, queue, node_overrides=[NodeOverride(environment={"AWS_BATCH_Y": "1"})])],
+        )
+    # The second NodeOverride is the step's node_overrides[1], though the first went to two ranges.
+    every, bad = NodeOverride(command=["x"]), NodeOverride("2:", command=["y"])
+    with pytest.raises(
+        ValueError, match=r"Test/D: steps\[a\].node_overrides\[1\].target_nodes='2:' is invalid"
+    ):
+        Workflow(stack, "D", steps=[Step("a", mnp, queue, node_overrides=[every, bad])])
+
+
 def test_an_override_that_keeps_a_ranges_size_synthesizes() -> None:
     """Used to crash synth with KeyError: 0 (the range does not start at node 0)."""
     stack = new_stack()
