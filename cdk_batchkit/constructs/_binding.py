@@ -19,11 +19,9 @@ from aws_cdk import aws_batch as batch
 from aws_cdk import aws_iam as iam
 from constructs import Construct, IConstruct, Node
 
-from ..model import JobRequirements, Problem, QueueProfile, SubmitShape, check_fit
-from ..model.limits import MAX_SCHEDULING_PRIORITY, MAX_SHARE_IDENTIFIER, MIN_SCHEDULING_PRIORITY
-from ..model.rules import share_identifier_matches
+from ..model import JobRequirements, JobSpec, Problem, QueueProfile, SubmitShape, check_fit
 from ._describe import describe_definition, profile_of_queue
-from ._validation import check_range, fail, is_token, report
+from ._validation import report
 from .nag import acknowledge_resource
 
 
@@ -70,6 +68,9 @@ class DefinitionRef:
     #: What the job and container rules found in a definition made elsewhere (an L2 one), props prefixed
     #: with the definition: :func:`bind` reports them on the consumer.
     problems: tuple[Problem, ...] = ()
+    #: The definition as the rules see it (containers, node ranges as rendered...). None: derived from
+    #: the rendered template by ``_submission.job_spec``.
+    spec: JobSpec | None = None
 
     @property
     def job_definition_arn(self) -> str:
@@ -146,6 +147,7 @@ def definition_ref(definition: Any) -> DefinitionRef:
         # An imported definition is assumed single-container ECS.
         shape=_L2_SHAPES.get(type(definition), SubmitShape.CONTAINER),
         problems=problems,
+        spec=spec,
     )
 
 
@@ -161,6 +163,16 @@ def bind(scope: IConstruct, job: DefinitionRef, queue: QueueRef) -> JobRequireme
     fit warnings (``FitResult.warnings``: AWS accepts it, it does nothing there) become synth warnings.
     """
     report(scope, job.problems)
+    requirements = bound_requirements(scope, job, queue)
+    if requirements is not None:
+        require_fit(scope, job, queue, requirements)
+    return requirements
+
+
+def bound_requirements(scope: IConstruct, job: DefinitionRef, queue: QueueRef) -> JobRequirements | None:
+    """What ``job`` asks of ``queue``'s compute once bound to it (the definition may adapt: a Fargate
+    definition turns on a public IP where only that reaches its image); None, with a synth warning on
+    ``scope`` naming what was not checked, when the queue's compute or the job's needs are unknown."""
     if queue.profile is None or job.requirements is None:
         missing = []
         if queue.profile is None:
@@ -179,7 +191,15 @@ def bind(scope: IConstruct, job: DefinitionRef, queue: QueueRef) -> JobRequireme
             "network, fair share): " + "; ".join(missing) + ".",
         )
         return None
-    requirements = job.on_bind(queue) if job.on_bind is not None else job.requirements
+    return job.on_bind(queue) if job.on_bind is not None else job.requirements
+
+
+def require_fit(
+    scope: IConstruct, job: DefinitionRef, queue: QueueRef, requirements: JobRequirements
+) -> None:
+    """The fit rules (BK-F*) of ``requirements`` on ``queue``: ``ValueError`` when the job can never run
+    there, a synth warning on ``scope`` for what could not be checked."""
+    assert queue.profile is not None
     result = check_fit(requirements, queue.profile.environments)
     if not result.fits:
         raise ValueError(
@@ -196,37 +216,6 @@ def bind(scope: IConstruct, job: DefinitionRef, queue: QueueRef) -> JobRequireme
         Annotations.of(scope).add_warning_v2(
             f"batchkit:{rule_id}", f"{job.label} on {queue.label}: {warning}"
         )
-    return requirements
-
-
-def check_share(
-    scope: Construct,
-    queue: QueueRef,
-    share_identifier: str | None,
-    scheduling_priority: int | None,
-    *,
-    prop: str = "share_identifier",
-) -> None:
-    """Fair share on a submit path: the identifier the queue needs (or refuses), and the bounds of both
-    values (SubmitJob: 1-255 characters; schedulingPriorityOverride 0-9999)."""
-    if (
-        share_identifier is not None
-        and not is_token(share_identifier)
-        and (
-            not 1 <= len(share_identifier) <= MAX_SHARE_IDENTIFIER
-            or share_identifier.strip() != share_identifier
-        )
-    ):
-        fail(scope, prop, share_identifier, f"share identifiers are 1-{MAX_SHARE_IDENTIFIER} characters")
-    priority_prop = prop.replace("share_identifier", "scheduling_priority")
-    check_range(scope, priority_prop, scheduling_priority, MIN_SCHEDULING_PRIORITY, MAX_SCHEDULING_PRIORITY)
-    if queue.profile is None:
-        return  # bind() warns that the queue is unknown
-    why = share_identifier_matches(queue.profile, share_identifier)
-    if why is not None:
-        fail(scope, prop, share_identifier, f"job queue {queue.label} {why}")
-    if scheduling_priority is not None and not share_identifier:
-        fail(scope, priority_prop, scheduling_priority, "only applies with a share identifier (fair share)")
 
 
 def principal_construct(grantee: iam.IGrantable) -> Construct | None:
@@ -251,6 +240,19 @@ def grant_submit(
     resource type: https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsbatch.html).
     """
     bind(scope, job, queue)
+    return submit_grant(scope, grantee, job, queue, with_tags=with_tags, consumable_arns=consumable_arns)
+
+
+def submit_grant(
+    scope: IConstruct,
+    grantee: iam.IGrantable,
+    job: DefinitionRef,
+    queue: QueueRef,
+    *,
+    with_tags: bool | None = None,
+    consumable_arns: Sequence[str] = (),
+) -> iam.Grant:
+    """The statements of :func:`grant_submit` without its fit check (for a caller that checked it)."""
     consumables = list(dict.fromkeys([*job.consumable_arns, *consumable_arns]))
     grant = iam.Grant.add_to_principal(
         grantee=grantee,
@@ -297,17 +299,3 @@ def grant_from(
     for statement in statements:
         principal.add_to_principal_policy(statement)
     return principal
-
-
-def override_target(scope: Construct, job: DefinitionRef) -> None:
-    """A multi-container ECS definition's overrides go to a named container (TaskContainerOverrides
-    ``name``: https://docs.aws.amazon.com/batch/latest/APIReference/API_TaskContainerOverrides.html)."""
-    if job.shape is SubmitShape.ECS_TASK and not job.override_container:
-        fail(
-            scope,
-            "job_definition",
-            job.label,
-            "is a multi-container ECS definition whose override container is unknown: SubmitJob's "
-            "ecsPropertiesOverride names the container it overrides (pass override_container=... when "
-            "importing it)",
-        )

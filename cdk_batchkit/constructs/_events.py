@@ -16,8 +16,10 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from ..model.object_keys import key_filter, key_filter_problem
-from ._validation import check_range, check_seconds, fail, is_token
+from ..model.delivery import Delivery
+from ..model.object_keys import key_filter
+from ..model.rules import delivery_limits
+from ._validation import report
 from .encryption import KeyUser, encryption_key
 from .nag import acknowledge
 
@@ -98,12 +100,11 @@ def resolve_delivery(
     retry_attempts: int = DEFAULT_RETRY_ATTEMPTS,
     max_event_age: Duration = DEFAULT_MAX_EVENT_AGE,
 ) -> ResolvedDelivery:
-    """``delivery`` with the construct's defaults filled in, checked, and a dead-letter queue."""
+    """``delivery`` with the construct's defaults filled in, checked (BK-E1), and a dead-letter queue."""
     delivery = delivery or EventDelivery()
     attempts = delivery.retry_attempts if delivery.retry_attempts is not None else retry_attempts
     age = delivery.max_event_age or max_event_age
-    check_range(scope, "delivery.retry_attempts", attempts, 0, MAX_RETRY_ATTEMPTS)
-    check_seconds(scope, "delivery.max_event_age", age, 60, 86_400)
+    report(scope, delivery_limits(Delivery(attempts, age.to_seconds())))
     dead_letter_queue = delivery.dead_letter_queue or new_dead_letter_queue(scope)
     return ResolvedDelivery(attempts, age, dead_letter_queue)
 
@@ -131,19 +132,6 @@ def object_key_filter(prefix: str | None, suffix: str | None) -> list[object] | 
     URL-encoded form of the key (:func:`cdk_batchkit.model.object_keys.key_filter`)."""
     matchers = key_filter(prefix, suffix)
     return None if matchers is None else list(matchers)
-
-
-def check_key_filters(scope: Construct, prefix: str | None, suffix: str | None) -> None:
-    """Prefix/suffix filters must be known at synth (they go into the pattern), fit a key and, for a
-    prefix, not start with '/' (:func:`cdk_batchkit.model.object_keys.key_filter_problem`)."""
-    for prop, value in (("prefix", prefix), ("suffix", suffix)):
-        if value is None:
-            continue
-        if is_token(value):
-            fail(scope, prop, value, "must be known at synth time (it goes into the event pattern)")
-        problem = key_filter_problem(prop, value)
-        if problem is not None:
-            fail(scope, prop, value, problem)
 
 
 def object_created_rule(

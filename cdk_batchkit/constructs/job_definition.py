@@ -245,6 +245,7 @@ class JobDefinitionBase(Construct):
             consumable_arns=self.consumable_arns,
             open_last_node_range=self.open_last_node_range,
             problems=self.described_problems,
+            spec=self.job_spec,
         )
 
     def _on_bind(self, queue: QueueRef) -> JobRequirements:

@@ -34,26 +34,28 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from ..lambdas.submitter.config import batch_seconds, deadline_margin_seconds
-from ..lambdas.submitter.manifest import ENV_BUCKET, ENV_KEY, ENV_KEY_ENCODING, ENV_SIZE, ENV_VERSION
-from ..model.limits import ACCOUNT_SUBMIT_RATE, JOB_NAME
-from ..model.object_keys import exclude_prefix, key_filter_problem, may_end_with, may_start_with
-from ._binding import (
-    DefinitionLike,
-    QueueLike,
-    bind,
-    check_share,
-    definition_ref,
-    grant_from,
-    grant_submit,
-    override_target,
-    queue_ref,
+from ..lambdas.submitter.manifest import (
+    ENV_BUCKET,
+    ENV_KEY,
+    ENV_KEY_ENCODING,
+    ENV_MANIFEST,
+    ENV_SIZE,
+    ENV_VERSION,
+    PARAM_BUCKET,
+    PARAM_KEY,
+    PARAM_SIZE,
+    PARAM_VERSION,
 )
+from ..model import SubmitPath, SubmitShape
+from ..model.delivery import SubmitterSettings
+from ..model.object_keys import exclude_prefix
+from ..model.rules import key_filters, manifest_prefix_rule, submitter_limits
+from ..model.submission import RUNTIME, Overrides
+from ._binding import DefinitionLike, QueueLike, definition_ref, grant_from, queue_ref
 from ._events import (
     MAX_RETRY_ATTEMPTS,
     S3_EVENT_FIELDS,
     EventDelivery,
-    check_key_filters,
     encrypted_queue,
     new_dead_letter_queue,
     object_created_rule,
@@ -62,13 +64,13 @@ from ._events import (
     resolve_delivery,
 )
 from ._lambda import HandlerFunction
-from ._validation import check_range, check_seconds, fail, is_token
-from .consumable import ConsumableLike, consumable_override
+from ._submission import plan_submission
+from ._validation import report
+from .consumable import ConsumableLike
 from .encryption import KeyUser, encryption_key
 from .nag import acknowledge, acknowledge_resource
 
 METRICS_NAMESPACE = "CdkBatchkit/Submitter"
-_MANIFEST_SUFFIX = ".jsonl"
 
 
 class SubmitMode(enum.Enum):
@@ -127,7 +129,7 @@ class S3JobSubmitter(Construct):
         bucket: s3.IBucket | None = None,
         prefix: str | None = None,
         suffix: str | None = None,
-        mode: SubmitMode = SubmitMode.ARRAY,
+        mode: SubmitMode | None = None,
         batch_size: int | None = None,
         max_batching_window: Duration | None = None,
         max_receive_count: int = 5,
@@ -150,12 +152,15 @@ class S3JobSubmitter(Construct):
         :param job_definition: the job to submit: ours, imported or any L2 ``batch.IJobDefinition``. The
             object's ``BATCHKIT_*`` variables go in the override field of its shape
             (``containerOverrides``; ``ecsPropertiesOverride`` to its override container;
-            ``eksPropertiesOverride``; ``nodeOverrides`` for every node, ``targetNodes`` ``0:``).
+            ``eksPropertiesOverride``; ``nodeOverrides``, once for each of the definition's node ranges,
+            ``targetNodes`` exactly as the definition renders them).
         :param bucket: Default: a new versioned, encrypted, TLS-only bucket with EventBridge delivery on.
             A bucket you pass gets EventBridge delivery turned on too (an imported one must have it already).
         :param prefix: only keys starting with this. Default: every key.
         :param suffix: only keys ending with this. Default: every key.
-        :param mode: Default: ARRAY (one array job per SQS batch).
+        :param mode: Default: ARRAY (one array job per SQS batch), except for a multi-node parallel
+            definition: PER_OBJECT, one multi-node job per object, since Batch refuses multi-node array jobs
+            (``mode=SubmitMode.ARRAY`` with one fails synth, BK-O4).
         :param batch_size: SQS messages per invocation (= objects per array job in ARRAY mode), 1-10,000.
             Default: 1,000 in ARRAY mode, 10 in PER_OBJECT mode.
         :param max_batching_window: how long SQS gathers a batch. Default: 30 s in ARRAY mode
@@ -191,71 +196,51 @@ class S3JobSubmitter(Construct):
         function_timeout = function_timeout or Duration.minutes(2)
         idempotency_ttl = idempotency_ttl or Duration.days(14)
         queue, job = queue_ref(job_queue), definition_ref(job_definition)
-        override_target(self, job)
-        self._consumables = consumable_override(self, "consumable_resources", job, consumable_resources)
-        check_share(self, queue, share_identifier, scheduling_priority)
-        check_key_filters(self, prefix, suffix)
+        if mode is None:
+            # Batch refuses multi-node array jobs: one multi-node job per object is the mode that runs.
+            mode = SubmitMode.PER_OBJECT if job.shape is SubmitShape.NODE else SubmitMode.ARRAY
         array = mode is SubmitMode.ARRAY
         batch_size = batch_size if batch_size is not None else (1000 if array else 10)
         window = max_batching_window or Duration.seconds(30 if array else 1)
-        check_range(self, "batch_size", batch_size, 1, 10_000)
-        check_seconds(self, "max_batching_window", window, 0, 300)
-        if batch_size > 10 and window.to_seconds() < 1:
-            fail(
-                self,
-                "max_batching_window",
-                window.to_human_string(),
-                "batches over 10 need at least 1 second",
-            )
-        check_range(self, "max_receive_count", max_receive_count, 1, 1000)
-        check_range(self, "max_concurrency", max_concurrency, 2, 1000)
-        if not 0 < max_submit_rate <= ACCOUNT_SUBMIT_RATE:
-            fail(
-                self, "max_submit_rate", max_submit_rate, f"must be above 0 and at most {ACCOUNT_SUBMIT_RATE}"
-            )
-        check_seconds(self, "function_timeout", function_timeout, 10, 900)
-        check_seconds(self, "idempotency_ttl", idempotency_ttl, 60, None)
-        if is_token(manifest_prefix):
-            fail(
-                self,
-                "manifest_prefix",
-                manifest_prefix,
-                "must be known at synth time (it goes into the rule)",
-            )
-        problem = key_filter_problem("manifest_prefix", manifest_prefix)
-        if problem is not None:
-            fail(self, "manifest_prefix", manifest_prefix, problem)
-        if not manifest_prefix.endswith("/"):
-            fail(self, "manifest_prefix", manifest_prefix, "must end with '/'")
-        # A full batch must be submittable within one invocation at its share of the rate, or every
-        # batch ends with records returned untried (each return counts towards max_receive_count).
-        # Lambda stops a function at its timeout, at most 900 s
-        # (https://docs.aws.amazon.com/lambda/latest/dg/configuration-timeout.html); an SQS event source
-        # hands it up to batch_size messages at once, at most 10,000
-        # (https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-configure.html); the submitter keeps
-        # min(15 s, timeout / 4) in hand (see cdk_batchkit.lambdas.submitter.runtime).
-        timeout_seconds = function_timeout.to_seconds()
-        rate_per_invocation = max_submit_rate / max_concurrency
-        needed = batch_seconds(mode.value, batch_size, rate_per_invocation)
-        available = timeout_seconds - deadline_margin_seconds(timeout_seconds)
-        if not is_token(timeout_seconds) and needed > available:
-            fail(
-                self,
-                "batch_size",
-                batch_size,
-                f"a full batch needs about {needed:.0f} s in {mode.value} mode at "
-                f"{rate_per_invocation:g} SubmitJob/s per invocation (max_submit_rate / max_concurrency), "
-                f"but function_timeout={timeout_seconds:g} s leaves {available:.0f} s; lower batch_size, "
-                "raise max_submit_rate or function_timeout, or use ARRAY mode",
-            )
-        if job_name_prefix and not JOB_NAME.match(job_name_prefix + "x") or len(job_name_prefix) > 40:
-            fail(
-                self,
-                "job_name_prefix",
-                job_name_prefix,
-                "use at most 40 letters, digits, '-' or '_', starting with a letter or digit",
-            )
-
+        report(self, key_filters(prefix, suffix))
+        separate_manifests = manifest_bucket is not None and manifest_bucket is not bucket
+        report(
+            self,
+            manifest_prefix_rule(
+                manifest_prefix, prefix, suffix, in_input_bucket=array and not separate_manifests
+            ),
+        )
+        report(
+            self,
+            submitter_limits(
+                SubmitterSettings(
+                    mode=mode.value,
+                    batch_size=batch_size,
+                    batching_window_seconds=window.to_seconds(),
+                    max_receive_count=max_receive_count,
+                    max_submit_rate=max_submit_rate,
+                    max_concurrency=max_concurrency,
+                    function_timeout_seconds=function_timeout.to_seconds(),
+                    idempotency_ttl_seconds=idempotency_ttl.to_seconds(),
+                    job_name_prefix=job_name_prefix,
+                )
+            ),
+        )
+        variables = [ENV_MANIFEST] if array else [ENV_BUCKET, ENV_KEY, ENV_SIZE, ENV_VERSION]
+        #: The submission every job is (the object's variables are filled in at run time).
+        self.submission = plan_submission(
+            self,
+            path=SubmitPath.LAMBDA,
+            queue=queue,
+            job=job,
+            rename={"array_size": "mode"},
+            values={"array_size": mode.value},
+            share_identifier=share_identifier,
+            scheduling_priority=scheduling_priority,
+            consumable_resources=consumable_resources,
+            overrides=Overrides(environment=tuple((name, "(per object)") for name in variables)),
+            array_size=RUNTIME if array else None,
+        )
         self.mode = mode
         self._prefix = prefix
         self.job_queue = job_queue
@@ -348,13 +333,7 @@ class S3JobSubmitter(Construct):
                     if scheduling_priority is not None
                     else {}
                 ),
-                **({"OVERRIDE_SHAPE": job.shape.value} if not job.container_overrides else {}),
-                **({"OVERRIDE_CONTAINER": job.override_container} if job.override_container else {}),
-                **(
-                    {"CONSUMABLE_RESOURCES": Stack.of(self).to_json_string(self._consumables)}
-                    if self._consumables
-                    else {}
-                ),
+                **self._override_environment(),
             },
         )
         self.function = self.handler.function
@@ -368,6 +347,23 @@ class S3JobSubmitter(Construct):
             )
         )
         self._grant()
+
+    def _override_environment(self) -> dict[str, str]:
+        """Where the runtime puts the object's variables and what else every request carries, from the
+        submission (:mod:`cdk_batchkit.lambdas.submitter.config`)."""
+        sub, job = self.submission.submission, self._job
+        found: dict[str, str] = {}
+        if job.shape is not SubmitShape.CONTAINER:
+            found["OVERRIDE_SHAPE"] = job.shape.value
+        if job.override_container:
+            found["OVERRIDE_CONTAINER"] = job.override_container
+        if job.shape is SubmitShape.NODE:
+            # Batch refuses node overrides whose targets are not the definition's own ranges (BK-O3).
+            found["OVERRIDE_TARGET_NODES"] = ",".join(sub.node_targets())
+        consumables = {c.arn or c.resource: c.quantity for c in sub.consumables}
+        if consumables:
+            found["CONSUMABLE_RESOURCES"] = Stack.of(self).to_json_string(consumables)
+        return found
 
     def subscribe_to(self, topic: sns.ITopic, *, raw_message_delivery: bool = False) -> None:
         """Also submit jobs for S3 events published to ``topic`` (S3 -> SNS -> this queue).
@@ -419,31 +415,17 @@ class S3JobSubmitter(Construct):
     ) -> list[object] | None:
         """Keep manifests written into the input bucket from triggering the submitter again.
 
-        Overlap is checked in every form a key may take in the event (raw or URL-encoded, see
-        cdk_batchkit.model.object_keys). Without filters the key's only matcher is the exclusion; with
-        filters that manifests could match, synth fails: an ``anything-but`` next to other matchers in the
-        key's list would be ORed with them and let manifests through.
+        Without filters the key's only matcher is one ``anything-but`` prefix with every form of the manifest
+        prefix; filters that manifests could match fail synth (BK-E8, checked in the constructor): an
+        ``anything-but`` next to other matchers in the key's list would be ORed with them.
         """
-        prefix_overlaps = prefix is None or may_start_with(self.manifest_prefix, prefix)
-        suffix_overlaps = suffix is None or may_end_with(_MANIFEST_SUFFIX, suffix)
-        if not (prefix_overlaps and suffix_overlaps):
-            return matcher
         if prefix is None and suffix is None:
             return list(exclude_prefix(self.manifest_prefix))
-        fail(
-            self,
-            "manifest_prefix",
-            self.manifest_prefix,
-            f"manifests written there would match prefix={prefix!r} suffix={suffix!r} and trigger the "
-            "submitter again; choose a manifest_prefix outside the filter or a separate manifest_bucket",
-        )
-        return None  # unreachable: fail() raises
+        return matcher
 
     def _grant(self) -> None:
         role = self.handler.role
-        grant_submit(
-            self, role, self._job, self._queue, with_tags=False, consumable_arns=list(self._consumables)
-        )
+        self.submission.grant(self, role)
         if self.mode is SubmitMode.ARRAY:
             manifests = self.manifest_bucket.arn_for_objects(f"{self.manifest_prefix}*")
             role.add_to_principal_policy(iam.PolicyStatement(actions=["s3:PutObject"], resources=[manifests]))
@@ -523,34 +505,30 @@ class S3JobRule(Construct):
         """
         super().__init__(scope, construct_id)
         queue, job = queue_ref(job_queue), definition_ref(job_definition)
-        if not job.container_overrides:
-            # EventBridge's Batch target passes the input's Parameters and ContainerOverrides to SubmitJob;
-            # BatchParameters has no other override field.
-            fail(
-                self,
-                "job_definition",
-                job.label,
-                f"takes {job.shape.value} ({job.shape.name}), and an EventBridge Batch target can send only "
-                "containerOverrides; use S3JobSubmitter, which sends every override shape",
-            )
-        check_key_filters(self, prefix, suffix)
-        if not is_token(job_name) and not JOB_NAME.match(job_name):
-            fail(self, "job_name", job_name, "use 1-128 letters, digits, '-' or '_', starting alphanumeric")
+        report(self, key_filters(prefix, suffix))
         resolved = resolve_delivery(
             self, delivery, retry_attempts=MAX_RETRY_ATTEMPTS, max_event_age=Duration.hours(24)
         )
-        if queue.profile is not None and queue.profile.fair_share:
-            # EventBridge's Batch target (BatchParameters: JobDefinition, JobName, ArrayProperties,
-            # RetryStrategy) has no share identifier, which SubmitJob requires on a fair-share queue:
-            # https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_BatchParameters.html
-            fail(
-                self,
-                "job_queue",
-                queue.label,
-                "has a fair-share scheduling policy, and an EventBridge Batch target cannot send the share "
-                "identifier SubmitJob then requires; use S3JobSubmitter(share_identifier=...)",
-            )
-        bind(self, job, queue)
+        # What the target input sends (see _job_input_transformer): EventBridge's Batch target carries the
+        # input's Parameters and ContainerOverrides and nothing else of SubmitJob's overrides, no share
+        # identifier (BK-U1, BK-S3, BK-U3).
+        #: The submission every job is (the object's fields are filled in by the input transformer).
+        self.submission = plan_submission(
+            self,
+            path=SubmitPath.EVENTBRIDGE,
+            queue=queue,
+            job=job,
+            overrides=Overrides(
+                environment=tuple(
+                    (name, "(from the event)")
+                    for name in (ENV_BUCKET, ENV_KEY, ENV_SIZE, ENV_VERSION, ENV_KEY_ENCODING)
+                )
+            ),
+            parameters=dict.fromkeys(
+                (PARAM_BUCKET, PARAM_KEY, PARAM_SIZE, PARAM_VERSION), "(from the event)"
+            ),
+            job_name=job_name,
+        )
         self.dead_letter_queue = resolved.dead_letter_queue
         self.rule = object_created_rule(
             self,

@@ -26,22 +26,23 @@ from aws_cdk import aws_scheduler_targets as scheduler_targets
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from ..lambdas.submitter.overrides import consumables_override, pascal
-from ..model.limits import JOB_NAME, MAX_ARRAY_SIZE, MIN_ARRAY_SIZE
-from ..model.schedules import SCHEDULE_TYPES_DOC, schedule_problem
-from ._binding import DefinitionLike, QueueLike, check_share, definition_ref, grant_submit, queue_ref
+from ..model import SubmitPath
+from ..model.rules import check_schedule, job_name_and_parameters, key_filters
+from ..model.rules import flexible_window as flexible_window_rule
+from ..model.submission import pascal
+from ._binding import DefinitionLike, QueueLike, definition_ref, queue_ref
 from ._events import (
     S3_EVENT_FIELDS,
     EventDelivery,
-    check_key_filters,
     object_created_rule,
     object_key_filter,
     override_input,
     quoted_input,
     resolve_delivery,
 )
-from ._validation import check_range, check_seconds, fail, is_token
-from .consumable import ConsumableLike, consumable_override
+from ._submission import plan_submission
+from ._validation import fail, report
+from .consumable import ConsumableLike
 from .encryption import grant_queue_key
 from .workflow import INPUT_FIELD, Workflow
 
@@ -66,17 +67,13 @@ def _new_schedule(
     description: str | None,
     enabled: bool,
 ) -> scheduler.Schedule:
-    # EventBridge Scheduler's grammar (cdk_batchkit.model.schedules): a bad expression fails synth here
-    # instead of CreateSchedule failing at deploy. A token (e.g. a parameter) is only known then.
-    expression = schedule.expression_string
-    if not is_token(expression):
-        problem = schedule_problem(expression)
-        if problem is not None:
-            fail(scope, "schedule", expression, f"{problem} ({SCHEDULE_TYPES_DOC})")
+    # EventBridge Scheduler's grammar (BK-E3..E5, cdk_batchkit.model.schedules) and window (BK-E9): a bad
+    # value fails synth here instead of CreateSchedule failing at deploy. A token is only known then.
+    report(scope, check_schedule(schedule.expression_string))
     if flexible_window is None:
         window = scheduler.TimeWindow.off()
     else:
-        check_seconds(scope, "flexible_window", flexible_window, 60, 86_400)
+        report(scope, flexible_window_rule(flexible_window.to_seconds()))
         window = scheduler.TimeWindow.flexible(flexible_window)
     return scheduler.Schedule(
         scope,
@@ -122,7 +119,7 @@ class ObjectCreatedTrigger(Construct):
         """
         super().__init__(scope, construct_id)
         resolved = resolve_delivery(self, delivery)
-        check_key_filters(self, prefix, suffix)
+        report(self, key_filters(prefix, suffix))
         #: Where undeliverable events go.
         self.dead_letter_queue: sqs.IQueue = resolved.dead_letter_queue
         #: The EventBridge rule.
@@ -199,52 +196,45 @@ class JobSchedule(Construct):
         super().__init__(scope, construct_id)
         resolved = resolve_delivery(self, delivery)
         job, queue = definition_ref(job_definition), queue_ref(job_queue)
-        check_share(self, queue, share_identifier, scheduling_priority)
-        consumables = consumable_override(self, "consumable_resources", job, consumable_resources)
         name = job_name or construct_id
-        if not is_token(name) and not JOB_NAME.match(name):
-            fail(self, "job_name", name, "Batch job names are letters, digits, '-' and '_' (at most 128)")
-        check_range(self, "array_size", array_size, MIN_ARRAY_SIZE, MAX_ARRAY_SIZE)
-        params = dict(parameters or {})
-        for key, value in params.items():
-            if not isinstance(value, str):
-                fail(self, f"parameters[{key!r}]", value, "Batch job parameters are strings")
+        #: The submission every scheduled job is.
+        self.submission = plan_submission(
+            self,
+            path=SubmitPath.SCHEDULER,
+            queue=queue,
+            job=job,
+            share_identifier=share_identifier,
+            scheduling_priority=scheduling_priority,
+            consumable_resources=consumable_resources,
+            array_size=array_size,
+            job_name=name,
+            parameters=dict(parameters or {}),
+            # Sent as the definition says (the schedule's request overrides it otherwise).
+            propagate_tags=True if job.propagate_tags else None,
+        )
         #: The schedule's role (SubmitJob scoped to one definition and queue).
         self.role = _scheduler_role(self)
-        grant_submit(self, self.role, job, queue, consumable_arns=list(consumables))
+        self.submission.grant(self, self.role)
         #: Where failed submissions go.
         self.dead_letter_queue: sqs.IQueue = resolved.dead_letter_queue
         grant_queue_key(self.role, self.dead_letter_queue)  # Scheduler sends to it as this role
+        # Scheduler's universal target calls SubmitJob with this input as the request (PascalCase, as in
+        # Scheduler's and CDK's examples): every SubmitJob field, every definition shape.
         request: dict[str, object] = {
             "JobName": name,
             "JobQueue": queue.job_queue_arn,
             "JobDefinition": job.job_definition_arn,
+            **pascal(self.submission.request()),
         }
-        if params:
-            request["Parameters"] = params
-        if array_size is not None:
-            request["ArrayProperties"] = {"Size": array_size}
-        if job.propagate_tags:
-            request["PropagateTags"] = True
-        if share_identifier:
-            request["ShareIdentifier"] = share_identifier
-        if scheduling_priority is not None:
-            request["SchedulingPriorityOverride"] = scheduling_priority
-        request.update(pascal(consumables_override(consumables)))
         target = scheduler_targets.Universal(
             service="batch",
             action="submitJob",
             input=scheduler.ScheduleTargetInput.from_object(request),
             role=self.role,
-            # Scoped statements come from grant_submit above; an empty list keeps the L2's
+            # Scoped statements come from the submission's grant above; listing them here keeps the L2's
             # default (batch:SubmitJob on "*") out.
             policy_statements=[
-                iam.PolicyStatement(
-                    actions=["batch:SubmitJob"],
-                    resources=list(
-                        dict.fromkeys([queue.job_queue_arn, job.name_arn, *job.consumable_arns, *consumables])
-                    ),
-                )
+                iam.PolicyStatement(actions=["batch:SubmitJob"], resources=self.submission.resources)
             ],
             dead_letter_queue=self.dead_letter_queue,
             retry_attempts=resolved.retry_attempts,
@@ -288,11 +278,12 @@ class WorkflowSchedule(Construct):
         super().__init__(scope, construct_id)
         resolved = resolve_delivery(self, delivery)
         execution_input = dict(input or {})
-        for key, value in execution_input.items():
+        for key in execution_input:
             if not INPUT_FIELD.match(key):
+                # Read with $.field by the steps: the library's input contract.
                 fail(self, "input", key, "input field names are letters, digits and '_'")
-            if not isinstance(value, str):
-                fail(self, f"input[{key!r}]", value, "workflow input values are strings (job parameters)")
+        # Every value reaches every job as a Batch parameter (BK-E2).
+        report(self, job_name_and_parameters(None, execution_input, parameters_prop="input"))
         #: The schedule's role (StartExecution on this workflow only).
         self.role = _scheduler_role(self)
         #: Where failed starts go.

@@ -16,11 +16,25 @@ for its whole previous level, not only for its own parents (in A -> B -> D, A ->
 also waits for C). Every dependency is honoured and the layout is predictable and readable in the
 console; an exact DAG would need Batch-level ``dependsOn`` and polling instead of ``submitJob.sync``.
 
-Each step is a ``BatchSubmitJob`` task with ``submitJob.sync`` (the state waits for the job):
+Each step is one submission (:mod:`cdk_batchkit.model.submission`, checked once) submitted the way Step
+Functions can carry it:
+
+* a single-container job whose request has only the fields the optimized integration documents is a
+  ``batch:submitJob.sync`` task (the state waits for the job; Step Functions adds
+  ``MANAGED_BY_AWS=STARTED_BY_STEP_FUNCTIONS`` to its container overrides and terminates the job when the
+  execution is stopped);
+* any other (a multi-container task or EKS job, for which Batch refuses those injected container
+  overrides; a multi-node job; a request with a share identifier, a scheduling priority or consumable
+  resources) is a ``Parallel`` state named after the step around an ``aws-sdk:batch:submitJob`` task and a
+  polling loop (Wait ``job_poll_interval``, ``aws-sdk:batch:describeJobs``, Choices on the status), which ends
+  in a ``Succeed`` state or, for a FAILED job, in a ``Fail`` state with error :data:`JOB_FAILED` and the
+  described job as cause. Stopping the execution does not terminate such a job.
+
+Both have the same failure handling:
 
 * ``Retry`` with exponential backoff and full jitter on Batch API throttling and service errors
-  (:data:`RETRYABLE_ERRORS`). A job that *failed by itself* (``States.TaskFailed``) is not retried
-  here: the job definition's retry strategy already decided that.
+  (:data:`RETRYABLE_ERRORS`; :data:`SDK_RETRYABLE_ERRORS` for the SDK integration's calls). A job that
+  *failed by itself* is not retried here: the job definition's retry strategy already decided that.
 * ``Catch`` on every task: the failure is summarised (``step``, ``error``, and for a failed job its
   ``jobId``, ``jobName``, ``status``) into a ``Fail`` state (error :data:`STEP_FAILED`, cause = that
   summary as JSON). That fails the top-level ``Parallel``, whose single ``Catch`` publishes one
@@ -37,10 +51,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
-from aws_cdk import Duration, Size, Stack, Token
+from aws_cdk import Duration, Size, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_stepfunctions as sfn
@@ -60,34 +74,36 @@ from ..lambdas.submitter.manifest import (
     PARAM_SIZE,
     PARAM_VERSION,
 )
-from ..lambdas.submitter.overrides import consumables_override, container_fields, overrides_for, pascal
-from ..model import SubmitShape, check_fit
-from ..model.limits import MAX_ARRAY_SIZE, MAX_ATTEMPTS, MAX_DEPENDENCIES, MIN_ARRAY_SIZE
-from ._binding import (
-    DefinitionLike,
-    DefinitionRef,
-    QueueLike,
-    bind,
-    check_share,
-    definition_ref,
-    grant_submit,
-    override_target,
-    queue_ref,
-)
-from ._validation import check_range, check_seconds, drop_redundant_dependency, fail, is_token
-from .consumable import ConsumableLike, consumable_override
+from ..model import Integration, SubmitPath, SubmitShape
+from ..model.rules import workflow_steps, workflow_timeout
+from ..model.submission import FromInput, NodeOverrideSpec, Overrides
+from ._binding import DefinitionLike, QueueLike, definition_ref, queue_ref, submit_grant
+from ._submission import PlannedSubmission, job_spec, plan_submission, step_functions_parameters
+from ._validation import check_seconds, drop_redundant_dependency, fail, report
+from .consumable import ConsumableLike
 from .encryption import KeyUser, encryption_key
 from .job_notifications import WorkflowNotifications
 from .nag import acknowledge, acknowledge_resource
-from .node_overrides import NodeOverride, check_node_overrides, environment_entries, resource_requirements
+from .node_overrides import NodeOverride, environment_items, memory_mib, size_value
 from .notifications import NotificationTopic
 
-#: Step names become Batch job names and state names: letters, digits, ``-`` and ``_``.
-STEP_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 #: Input fields are read with ``$.field``.
 INPUT_FIELD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
 #: Errors the Step Functions Batch integration raises for API throttling (429) and service faults.
 RETRYABLE_ERRORS = ("Batch.AWSBatchException", "Batch.ServerException", "Batch.TooManyRequestsException")
+#: The same through the SDK integration: errors are ``Batch.<exception>``, and an error Batch's API model
+#: does not name (throttling) is the SDK's base ``Batch.BatchException``
+#: (https://docs.aws.amazon.com/step-functions/latest/dg/supported-services-awssdk.html).
+SDK_RETRYABLE_ERRORS = ("Batch.ServerException", "Batch.TooManyRequestsException", "Batch.BatchException")
+#: The error of the ``Fail`` state a job that ended FAILED leads to in the SDK integration's polling loop
+#: (its cause is the job as DescribeJobs describes it, like ``States.TaskFailed``'s of ``.sync``).
+JOB_FAILED = "BatchJobFailed"
+#: A step's submission field -> the step's prop (in messages).
+_STEP_PROPS = {
+    "overrides.resources": "vcpus/memory",
+    "overrides": "",
+    "job_name": "name",
+}
 #: The error of the ``Fail`` state a failed step ends in.
 STEP_FAILED = "StepFailed"
 #: The state machine's final failure state.
@@ -133,9 +149,10 @@ class Step:
     :param consumable_resources: ``{ConsumableResource: quantity}`` for this run
         (``ConsumableResourcePropertiesOverride``), for resources the definition requests. Default: the
         definition's.
-    :param node_overrides: multi-node jobs: :class:`NodeOverride` values per range of nodes (each checked
-        against the job's nodes and the queue). The step's ``environment`` and ``environment_from_input``
-        are added to every node override; without node overrides they go to every node (``0:``).
+    :param node_overrides: multi-node jobs: :class:`NodeOverride` values, each for one of the definition's
+        node ranges as it renders them (or, without ``target_nodes``, for every range), checked against the
+        definition's ranges and the queue. The step's ``environment`` and ``environment_from_input`` go to
+        every node: once per node range of the definition, merged with that range's override.
         Default: none.
     :param num_nodes: multi-node jobs: the number of nodes for this run (``NodeOverrides.NumNodes``; the
         definition needs an open last node range). Default: the definition's.
@@ -193,48 +210,31 @@ class Step:
 
 
 class _SubmitJob(tasks.BatchSubmitJob):
-    """``BatchSubmitJob`` plus the SubmitJob fields the L2 task does not offer (``ShareIdentifier``,
-    ``SchedulingPriorityOverride``): the ``batch:submitJob.sync`` integration passes SubmitJob's request
-    fields through (https://docs.aws.amazon.com/step-functions/latest/dg/connect-batch.html)."""
+    """``BatchSubmitJob`` (the ``batch:submitJob.sync`` state, its Retry and Catch) whose ``Parameters`` are
+    the submission's request (:func:`~cdk_batchkit.constructs._submission.step_functions_parameters`)."""
 
     def __init__(
-        self, scope: Construct, construct_id: str, *, extra_parameters: Mapping[str, object], **kwargs
+        self, scope: Construct, construct_id: str, *, request_parameters: Mapping[str, object], **kwargs
     ):  # type: ignore[no-untyped-def]
         super().__init__(scope, construct_id, **kwargs)
-        self._extra_parameters = dict(extra_parameters)
+        self._request_parameters = dict(request_parameters)
 
     def to_state_json(self, top_level_query_language: sfn.QueryLanguage | None = None) -> Mapping[Any, Any]:
         state = dict(super().to_state_json(top_level_query_language))
-        if self._extra_parameters:
-            state["Parameters"] = {**state["Parameters"], **self._extra_parameters}
+        state["Parameters"] = self._request_parameters
         return state
 
 
-def _find_cycle(names: Sequence[str], parents: Mapping[str, Sequence[str]]) -> list[str] | None:
-    """A dependency cycle as ``[a, b, ..., a]``, or None."""
-    state: dict[str, int] = {}  # 1 = on the stack, 2 = done
-    stack: list[str] = []
-
-    def visit(node: str) -> list[str] | None:
-        state[node] = 1
-        stack.append(node)
-        for parent in parents[node]:
-            if state.get(parent) == 1:
-                return [*stack[stack.index(parent) :], parent]
-            if parent not in state:
-                found = visit(parent)
-                if found:
-                    return found
-        stack.pop()
-        state[node] = 2
-        return None
-
-    for name in names:
-        if name not in state:
-            found = visit(name)
-            if found:
-                return found
-    return None
+def _retry(errors: Sequence[str]) -> dict[str, Any]:
+    """Throttling and service errors: retried with exponential backoff and full jitter."""
+    return {
+        "errors": list(errors),
+        "interval": Duration.seconds(5),
+        "backoff_rate": 2,
+        "max_attempts": 8,
+        "max_delay": Duration.minutes(2),
+        "jitter_strategy": sfn.JitterType.FULL,
+    }
 
 
 def plan_levels(steps: Sequence[Step]) -> list[list[list[str]]]:
@@ -298,6 +298,7 @@ class Workflow(Construct):
         job_tags: Mapping[str, str] | None = None,
         comment: str | None = None,
         state_machine_name: str | None = None,
+        job_poll_interval: Duration | None = None,
     ) -> None:
         """
         :param steps: the jobs (at least one); see :class:`Step`.
@@ -315,12 +316,17 @@ class Workflow(Construct):
             ``propagate_tags``). Default: none.
         :param comment: the state machine's comment. Default: none.
         :param state_machine_name: physical name. Default: generated.
+        :param job_poll_interval: how often a step submitted through the SDK integration (see the module
+            docstring) asks Batch whether its job has ended, 1 s to 1 hour. Default: 30 seconds (each poll
+            is five state transitions: about 120 polls, $0.015, per hour of job on Standard workflows).
         """
         super().__init__(scope, construct_id)
         self.steps: tuple[Step, ...] = tuple(steps)
-        self._validate()
-        check_seconds(self, "timeout", timeout, 1, 31_536_000)
         self._job_tags = dict(job_tags or {})
+        self._poll = job_poll_interval or Duration.seconds(30)
+        check_seconds(self, "job_poll_interval", self._poll, 1, 3600)
+        self._validate()
+        report(self, workflow_timeout(timeout.to_seconds() if timeout is not None else None))
 
         #: The role the state machine runs as (only the statements listed in the class docstring).
         self.role = iam.Role(
@@ -382,51 +388,16 @@ class Workflow(Construct):
 
     # -- validation --------------------------------------------------------------------------------
     def _validate(self) -> None:
-        #: Each step's consumable resource override, ARN -> quantity.
-        self._consumables: dict[str, dict[str, int]] = {}
-        if not self.steps:
-            fail(self, "steps", [], "needs at least one step")
-        names = [s.name for s in self.steps]
-        seen: set[str] = set()
-        for step in self.steps:
-            if not isinstance(step.name, str) or not STEP_NAME.match(step.name):
-                fail(
-                    self,
-                    "steps.name",
-                    step.name,
-                    "step names are 1-64 letters, digits, '-' or '_', starting with a letter or digit",
-                )
-            if step.name in seen:
-                fail(self, "steps.name", step.name, "is used by two steps; step names must be unique")
-            seen.add(step.name)
-        for step in self.steps:
-            self._validate_step(step, set(names))
-        cycle = _find_cycle(names, {s.name: list(s.depends_on) for s in self.steps})
-        if cycle:
-            fail(self, "steps.depends_on", " -> ".join(cycle), "is a dependency cycle")
+        # The graph (BK-W3), then each step's submission, checked once (BK-W1, BK-W2, BK-O*, BK-S*...).
+        report(self, workflow_steps([(s.name, list(s.depends_on)) for s in self.steps]))
+        #: Each step's submission, by step name.
+        self.submissions: dict[str, PlannedSubmission] = {s.name: self._plan_step(s) for s in self.steps}
 
-    def _validate_step(self, step: Step, names: set[str]) -> None:
+    def _plan_step(self, step: Step) -> PlannedSubmission:
         prop = f"steps[{step.name}]"
-        deps = list(step.depends_on)
-        unknown = [d for d in deps if d not in names]
-        if unknown:
-            fail(
-                self,
-                f"{prop}.depends_on",
-                unknown,
-                f"names no step of this workflow (steps: {sorted(names)})",
-            )
-        if step.name in deps:
-            fail(self, f"{prop}.depends_on", deps, "a step cannot depend on itself")
-        if len(set(deps)) != len(deps):
-            fail(self, f"{prop}.depends_on", deps, "lists a step twice")
-        if len(deps) > MAX_DEPENDENCIES:
-            fail(self, f"{prop}.depends_on", len(deps), f"at most {MAX_DEPENDENCIES} dependencies per step")
         size = step.array_size
         if isinstance(size, bool) or (size is not None and not isinstance(size, (int, str))):
             fail(self, f"{prop}.array_size", size, "must be an int or the name of an input field")
-        if isinstance(size, int) and not is_token(size):
-            check_range(self, f"{prop}.array_size", size, MIN_ARRAY_SIZE, MAX_ARRAY_SIZE)
         if isinstance(size, str) and not INPUT_FIELD.match(size):
             fail(self, f"{prop}.array_size", size, "is not a valid input field name")
         from_input = [(prop, step.environment_from_input)] + [
@@ -445,22 +416,8 @@ class Workflow(Construct):
         both = set(step.environment) & set(step.environment_from_input)
         if both:
             fail(self, f"{prop}.environment", sorted(both), "is also set by environment_from_input")
-        node_env = [n for o in step.node_overrides for n in [*o.environment, *o.environment_from_input]]
-        for env_name in [*step.environment, *step.environment_from_input, *node_env]:
-            if env_name.startswith("AWS_BATCH"):
-                fail(
-                    self,
-                    f"{prop}.environment",
-                    env_name,
-                    "names starting with AWS_BATCH are reserved by Batch",
-                )
-        check_range(self, f"{prop}.attempts", step.attempts, 1, MAX_ATTEMPTS)
-        check_seconds(self, f"{prop}.timeout", step.timeout, 60, None)
         job, queue = definition_ref(step.job_definition), queue_ref(step.job_queue)
-        override_target(self, job)
         sized = step.vcpus is not None or step.memory is not None
-        if job.shape is SubmitShape.EKS and sized:
-            fail(self, f"{prop}.vcpus/memory", job.label, "EKS jobs take no vCPU/memory overrides here")
         if job.shape is SubmitShape.NODE and (sized or step.command is not None):
             fail(
                 self,
@@ -468,36 +425,41 @@ class Workflow(Construct):
                 job.label,
                 "is a multi-node definition: set command, vcpus and memory per range in node_overrides",
             )
-        check_node_overrides(self, prop, job, queue, step.node_overrides, step.num_nodes)
-        self._consumables[step.name] = consumable_override(
-            self, f"{prop}.consumable_resources", job, step.consumable_resources
-        )
-        check_share(
+        spec = job_spec(job)
+        ranges = [r.target_nodes for r in spec.node_ranges]
+        # A NodeOverride without target_nodes is one override per range: problems name the step's own.
+        node_specs: list[NodeOverrideSpec] = []
+        renames = dict(_STEP_PROPS)
+        for index, override in enumerate(step.node_overrides):
+            for node_spec in override.specs(ranges):
+                renames[f"node_overrides[{len(node_specs)}]"] = f"node_overrides[{index}]"
+                node_specs.append(node_spec)
+        return plan_submission(
             self,
-            queue,
-            step.share_identifier,
-            step.scheduling_priority,
-            prop=f"{prop}.share_identifier",
+            path=SubmitPath.STEP_FUNCTIONS,
+            queue=queue,
+            job=job,
+            spec=spec,
+            prefix=prop,
+            rename=renames,
+            share_identifier=step.share_identifier,
+            scheduling_priority=step.scheduling_priority,
+            consumable_resources=step.consumable_resources,
+            overrides=Overrides(
+                command=tuple(step.command) if step.command is not None else None,
+                environment=environment_items(step.environment, step.environment_from_input),
+                vcpus=size_value(step.vcpus),
+                memory_mib=memory_mib(step.memory),
+            ),
+            node_overrides=node_specs,
+            num_nodes=step.num_nodes,
+            array_size=FromInput(size, json=True) if isinstance(size, str) else size,
+            depends_on=len(step.depends_on),
+            attempts=step.attempts,
+            timeout_seconds=step.timeout.to_seconds() if step.timeout is not None else None,
+            tags=self._job_tags,
+            job_name=step.name,
         )
-        # The job (with this step's overrides) must be able to leave RUNNABLE on the queue.
-        requirements = bind(self, job, queue)
-        if (
-            requirements is not None
-            and queue.profile is not None
-            and (step.vcpus, step.memory) != (None, None)
-        ):
-            if step.vcpus is not None:
-                requirements = replace(requirements, vcpus=step.vcpus)
-            if step.memory is not None:
-                requirements = replace(requirements, memory_mib=int(step.memory.to_mebibytes()))
-            result = check_fit(requirements, queue.profile.environments)
-            if not result.fits:
-                fail(
-                    self,
-                    f"{prop}.vcpus/memory",
-                    f"{requirements.vcpus:g} vCPUs, {requirements.memory_mib} MiB",
-                    f"can never run on job queue {queue.label}: " + "; ".join(result.problems),
-                )
 
     # -- definition --------------------------------------------------------------------------------
     def _build(self, scope: Construct, notify: NotificationTopic | None) -> sfn.IChainable:
@@ -564,58 +526,97 @@ class Workflow(Construct):
         return run
 
     def _step_state(self, scope: Construct, step: Step) -> sfn.IChainable:
-        job = definition_ref(step.job_definition)
-        env: dict[str, str] = dict(step.environment)
-        env.update({k: sfn.JsonPath.string_at(f"$.{v}") for k, v in step.environment_from_input.items()})
-        overrides = None
-        extra = self._shape_overrides(step, job)
-        if job.container_overrides and (
-            step.command is not None or env or step.vcpus is not None or step.memory is not None
-        ):
-            overrides = tasks.BatchContainerOverrides(
-                command=list(step.command) if step.command is not None else None,
-                environment=env or None,
-                vcpus=step.vcpus,
-                memory=step.memory,
+        planned = self.submissions[step.name]
+        parameters = {
+            "JobName": step.name,
+            "JobQueue": planned.queue.job_queue_arn,
+            "JobDefinition": planned.job.job_definition_arn,
+            # The whole workflow input becomes the job's parameters (Ref::key in a command).
+            "Parameters.$": "$",
+            **step_functions_parameters(planned.request()),
+        }
+        if planned.submission.step_functions_integration() is Integration.OPTIMIZED:
+            task: sfn.TaskStateBase | sfn.Parallel = _SubmitJob(
+                scope,
+                f"Step{step.name}",
+                request_parameters=parameters,
+                state_name=step.name,
+                job_name=step.name,
+                job_definition_arn=planned.job.job_definition_arn,
+                job_queue_arn=planned.queue.job_queue_arn,
+                integration_pattern=sfn.IntegrationPattern.RUN_JOB,
+                result_path=sfn.JsonPath.DISCARD,
             )
-        array_size: float | None = None
-        if isinstance(step.array_size, int):
-            array_size = step.array_size
-        elif isinstance(step.array_size, str):
-            # Input values are strings (they are job parameters too): parse the number.
-            array_size = Token.as_number(
-                sfn.JsonPath.string_to_json(sfn.JsonPath.string_at(f"$.{step.array_size}"))
-            )
-        fair_share: dict[str, object] = {}
-        if step.share_identifier:
-            fair_share["ShareIdentifier"] = step.share_identifier
-        if step.scheduling_priority is not None:
-            fair_share["SchedulingPriorityOverride"] = step.scheduling_priority
-        task = _SubmitJob(
+            task.add_retry(**_retry(RETRYABLE_ERRORS))
+        else:
+            task = self._polled_step(scope, step, parameters, planned)
+        task.add_catch(self._failure_path(scope, step), errors=["States.ALL"], result_path="$.failure")
+        return task
+
+    def _polled_step(
+        self, scope: Construct, step: Step, parameters: Mapping[str, object], planned: PlannedSubmission
+    ) -> sfn.Parallel:
+        """``aws-sdk:batch:submitJob``, then DescribeJobs every ``job_poll_interval`` until the job ends, in
+        a ``Parallel`` state named after the step (its output is its input, like the ``.sync`` task's)."""
+        name = step.name
+        submit = tasks.CallAwsService(
             scope,
-            f"Step{step.name}",
-            extra_parameters={**fair_share, **extra},
-            state_name=step.name,
-            job_name=step.name,
-            job_definition_arn=job.job_definition_arn,
-            job_queue_arn=queue_ref(step.job_queue).job_queue_arn,
-            integration_pattern=sfn.IntegrationPattern.RUN_JOB,
-            payload=sfn.TaskInput.from_json_path_at("$"),
-            array_size=array_size,
-            container_overrides=overrides,
-            attempts=step.attempts,
-            task_timeout=sfn.Timeout.duration(step.timeout) if step.timeout is not None else None,
-            tags=self._job_tags or None,
-            result_path=sfn.JsonPath.DISCARD,
+            f"Step{name}Submit",
+            state_name=f"{name} submit",
+            service="batch",
+            action="submitJob",
+            parameters=dict(parameters),
+            iam_resources=planned.resources,
+            result_selector={"JobId": sfn.JsonPath.string_at("$.JobId")},
+            result_path="$",
         )
-        task.add_retry(
-            errors=list(RETRYABLE_ERRORS),
-            interval=Duration.seconds(5),
-            backoff_rate=2,
-            max_attempts=8,
-            max_delay=Duration.minutes(2),
-            jitter_strategy=sfn.JitterType.FULL,
+        submit.add_retry(**_retry(SDK_RETRYABLE_ERRORS))
+        wait = sfn.Wait(
+            scope, f"Step{name}Wait", state_name=f"{name} wait", time=sfn.WaitTime.duration(self._poll)
         )
+        describe = tasks.CallAwsService(
+            scope,
+            f"Step{name}Describe",
+            state_name=f"{name} describe",
+            service="batch",
+            action="describeJobs",
+            parameters={"Jobs": sfn.JsonPath.array(sfn.JsonPath.string_at("$.JobId"))},
+            iam_resources=["*"],
+            result_selector={"Jobs": sfn.JsonPath.list_at("$.Jobs")},
+            result_path="$.Described",
+        )
+        describe.add_retry(**_retry(SDK_RETRYABLE_ERRORS))
+        # A job DescribeJobs does not list yet (just submitted) is polled again; a listed one is taken out of
+        # the list first (a path through the list's index is only read as the job itself).
+        listed = sfn.Choice(scope, f"Step{name}Listed", state_name=f"{name} listed")
+        take = sfn.Pass(
+            scope,
+            f"Step{name}Job",
+            state_name=f"{name} job",
+            parameters={
+                "JobId": sfn.JsonPath.string_at("$.JobId"),
+                "Job": sfn.JsonPath.object_at("$.Described.Jobs[0]"),
+            },
+        )
+        done = sfn.Succeed(scope, f"Step{name}Done", state_name=f"{name} done")
+        failed = sfn.Fail(
+            scope,
+            f"Step{name}JobFailedInBatch",
+            state_name=f"{name} job ended FAILED",
+            error=JOB_FAILED,
+            cause_path=sfn.JsonPath.json_to_string(sfn.JsonPath.object_at("$.Job")),
+        )
+        check = sfn.Choice(scope, f"Step{name}Status", state_name=f"{name} status")
+        check.when(sfn.Condition.string_equals("$.Job.Status", "SUCCEEDED"), done)
+        check.when(sfn.Condition.string_equals("$.Job.Status", "FAILED"), failed).otherwise(wait)
+        listed.when(sfn.Condition.is_present("$.Described.Jobs[0]"), take.next(check)).otherwise(wait)
+        body = sfn.Parallel(scope, f"Step{name}", state_name=name, result_path=sfn.JsonPath.DISCARD)
+        body.branch(submit.next(wait).next(describe).next(listed))
+        return body
+
+    def _failure_path(self, scope: Construct, step: Step) -> sfn.IChainable:
+        """What a caught failure of the step leads to: a summary of a job that ran and failed (its id,
+        name, status), or of any other error, then one ``Fail`` state (:data:`STEP_FAILED`)."""
         fail_state = sfn.Fail(
             scope,
             f"Step{step.name}Failed",
@@ -659,96 +660,68 @@ class Workflow(Construct):
         # States.TaskFailed in a Catch matches every task error but States.Timeout, so tell a job that
         # ran and failed (its cause is the job as JSON) from the rest by looking at the error itself.
         job_failed = sfn.Condition.and_(
-            sfn.Condition.string_equals("$.failure.Error", "States.TaskFailed"),
+            sfn.Condition.or_(
+                sfn.Condition.string_equals("$.failure.Error", "States.TaskFailed"),
+                sfn.Condition.string_equals("$.failure.Error", JOB_FAILED),
+            ),
             sfn.Condition.is_present("$.failure.Cause"),
             sfn.Condition.string_matches("$.failure.Cause", "{*"),
         )
         route = sfn.Choice(scope, f"Step{step.name}Failure", state_name=f"{step.name} failure")
         route.when(job_failed, parse.next(summary).next(fail_state)).otherwise(other.next(fail_state))
-        task.add_catch(route, errors=["States.ALL"], result_path="$.failure")
-        return task
-
-    def _shape_overrides(self, step: Step, job: DefinitionRef) -> dict[str, object]:
-        """The task parameters the L2 task lacks: the overrides of an ECS-task, EKS or multi-node
-        definition, and consumable resources (PascalCase, JSONPath values as ``Value.$``)."""
-        env = environment_entries(step.environment, step.environment_from_input)
-        found: dict[str, object] = dict(consumables_override(self._consumables.get(step.name, {})))
-        if job.shape is SubmitShape.NODE:
-            nodes = list(step.node_overrides) or ([NodeOverride()] if env else [])
-            listed = []
-            for override in nodes:
-                fields = container_fields(
-                    environment=[
-                        *env,
-                        *environment_entries(override.environment, override.environment_from_input),
-                    ],
-                    command=override.command,
-                    resources=resource_requirements(override.vcpus, override.memory),
-                    instance_type=override.instance_type,
-                )
-                listed.append({"targetNodes": override.target_nodes, "containerOverrides": fields})
-            node: dict[str, object] = {}
-            if step.num_nodes is not None:
-                node["numNodes"] = step.num_nodes
-            if listed:
-                node["nodePropertyOverrides"] = listed
-            if node:
-                found["nodeOverrides"] = node
-        elif not job.container_overrides:
-            found.update(
-                overrides_for(
-                    job.shape.value,
-                    container=job.override_container,
-                    environment=env,
-                    command=step.command,
-                    resources=resource_requirements(step.vcpus, step.memory),
-                )
-            )
-        return pascal(found)  # type: ignore[no-any-return]
+        return route
 
     # -- IAM ---------------------------------------------------------------------------------------
     def _grant(self, notify: NotificationTopic | None, tracing: bool) -> None:
         stack = Stack.of(self)
         role = self.role
-        pairs = list({(id(s.job_definition), id(s.job_queue)): s for s in self.steps}.values())
-        for step in pairs:
-            # Tags are sent only with job_tags (below); propagate_tags alone needs no TagResource.
-            arns = [
-                arn
-                for s in self.steps
-                if s.job_definition is step.job_definition
-                for arn in self._consumables[s.name]
-            ]
-            grant_submit(
+        pairs: dict[tuple[int, int], list[PlannedSubmission]] = {}
+        for step in self.steps:
+            pairs.setdefault((id(step.job_definition), id(step.job_queue)), []).append(
+                self.submissions[step.name]
+            )
+        for planned in pairs.values():
+            # One statement per queue and definition, with every consumable resource its steps override;
+            # tags (job_tags) are granted once below.
+            first = planned[0]
+            submit_grant(
                 self,
                 role,
-                definition_ref(step.job_definition),
-                queue_ref(step.job_queue),
+                first.job,
+                first.queue,
                 with_tags=False,
-                consumable_arns=arns,
+                consumable_arns=[arn for p in planned for arn in p.consumable_arns],
             )
+        optimized = any(
+            p.submission.step_functions_integration() is Integration.OPTIMIZED
+            for p in self.submissions.values()
+        )
         job_arn = stack.format_arn(service="batch", resource="job", resource_name="*")
-        job_actions = ["batch:TerminateJob"]
+        job_actions = ["batch:TerminateJob"] if optimized else []
         if self._job_tags:
             job_actions.append("batch:TagResource")
-        role.add_to_policy(iam.PolicyStatement(actions=job_actions, resources=[job_arn]))
-        acknowledge_resource(
-            role,
-            "IAM5",
-            "submitJob.sync terminates the job when the execution is stopped (and tags it at submission): "
-            "job ARNs hold an ID Batch generates during SubmitJob, so job/* is the narrowest resource; "
-            "SubmitJob itself is scoped to the queues and job definitions used.",
-            job_arn,
-        )
-        role.add_to_policy(
-            iam.PolicyStatement(
-                actions=["events:PutTargets", "events:PutRule", "events:DescribeRule"],
-                resources=[stack.format_arn(service="events", resource="rule", resource_name=SYNC_RULE)],
+        if job_actions:
+            role.add_to_policy(iam.PolicyStatement(actions=job_actions, resources=[job_arn]))
+            acknowledge_resource(
+                role,
+                "IAM5",
+                "submitJob.sync terminates the job when the execution is stopped (and tags it at "
+                "submission): "
+                "job ARNs hold an ID Batch generates during SubmitJob, so job/* is the narrowest resource; "
+                "SubmitJob itself is scoped to the queues and job definitions used.",
+                job_arn,
             )
-        )
+        if optimized:
+            # The managed rule through which submitJob.sync learns that a job ended.
+            role.add_to_policy(
+                iam.PolicyStatement(
+                    actions=["events:PutTargets", "events:PutRule", "events:DescribeRule"],
+                    resources=[stack.format_arn(service="events", resource="rule", resource_name=SYNC_RULE)],
+                )
+            )
         star_reasons = [
-            "batch:DescribeJobs (submitJob.sync polls the job; DescribeJobs has no resource-level "
-            "permissions)",
+            "batch:DescribeJobs (submitJob.sync and the SDK integration's loop poll the job; DescribeJobs "
+            "has no resource-level permissions)",
             "logs:*LogDelivery/PutResourcePolicy/DescribeResourcePolicies/DescribeLogGroups (vended log "
             "delivery for Step Functions logging supports only '*')",
         ]

@@ -23,7 +23,7 @@ from .profiles import (
 )
 from .rules import RULES, Problem, Rule, check_consumables, check_environment, check_fit, check_queue
 from .storage import LaunchTemplateSpec, LustreMountSpec
-from .submission import NodeOverrideSpec, Overrides, Submission, SubmitPath
+from .submission import FromInput, Integration, NodeOverrideSpec, Overrides, Submission, SubmitPath
 
 __all__ = [
     "RULES",
@@ -33,7 +33,9 @@ __all__ = [
     "ConsumableRequest",
     "ContainerSpec",
     "FitResult",
+    "FromInput",
     "InstanceShape",
+    "Integration",
     "JobRequirements",
     "JobSpec",
     "LaunchTemplateSpec",

@@ -265,6 +265,8 @@ class ConsumableRequest:
     resource: str
     quantity: int
     total: int | None = None
+    #: The resource's ARN as the request names it (None: ``resource`` is what the request names).
+    arn: str | None = None
 
 
 @dataclass(frozen=True)

@@ -120,17 +120,35 @@ def _at_problem(body: str) -> str | None:
     return None
 
 
+#: The form an expression has to take (BK-E3).
+FORM_PROBLEM = "must be cron(...), rate(...) or at(...)"
+
+
+def schedule_form(expression: str) -> tuple[str, str] | None:
+    """``(kind, body)`` of ``cron(body)``, ``rate(body)`` or ``at(body)``; None for any other form."""
+    match = _FORM.match(expression.strip())
+    return None if match is None else (match.group("kind"), match.group("body"))
+
+
+def cron_problem(body: str) -> str | None:
+    """What is wrong with the fields of ``cron(body)`` (BK-E4), or None."""
+    return _cron_problem(body)
+
+
+def rate_or_at_problem(kind: str, body: str) -> str | None:
+    """What is wrong with ``rate(body)`` or ``at(body)`` (BK-E5), or None."""
+    return _rate_problem(body) if kind == "rate" else _at_problem(body)
+
+
 def schedule_problem(expression: str) -> str | None:
     """What is wrong with an EventBridge Scheduler ``expression``, or None when it is valid."""
-    match = _FORM.match(expression.strip())
-    if not match:
-        return "must be cron(...), rate(...) or at(...)"
-    kind, body = match.group("kind"), match.group("body")
+    form = schedule_form(expression)
+    if form is None:
+        return FORM_PROBLEM
+    kind, body = form
     if kind == "cron":
         return _cron_problem(body)
-    if kind == "rate":
-        return _rate_problem(body)
-    return _at_problem(body)
+    return rate_or_at_problem(kind, body)
 
 
 def check_schedule_expression(expression: str) -> None:

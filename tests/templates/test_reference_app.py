@@ -221,7 +221,7 @@ def _kitchen_sink(outdir: Path) -> Path:
                 mnp,
                 arm_queue,
                 share_identifier="teamA",
-                node_overrides=[NodeOverride("1:", environment={"ROLE": "worker"}, vcpus=4)],
+                node_overrides=[NodeOverride(environment={"ROLE": "worker"}, vcpus=4)],
             ),
         ],
     )

@@ -147,7 +147,7 @@ def test_rejects_bad_priorities_and_identifiers() -> None:
             share_identifier="a",
             scheduling_priority=10000,
         )
-    with pytest.raises(ValueError, match=r"share identifiers are 1-255 characters"):
+    with pytest.raises(ValueError, match=r"a share identifier is 1-255 letters and digits"):
         S3JobSubmitter(stack, "B", job_queue=queue, job_definition=job, share_identifier="x" * 256)
     with pytest.raises(ValueError, match=r"scheduling_priority=-1"):
         ContainerJobDefinition(stack, "C", container=Container(image=IMAGE), scheduling_priority=-1)

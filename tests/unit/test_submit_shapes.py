@@ -187,7 +187,22 @@ def _task(template: Template, state: str) -> dict:
 
     found = find(body["States"])
     assert found is not None, state
+    if found["Type"] == "Parallel":
+        # Submitted through the SDK integration: the step is a Parallel around "<step> submit" and its loop.
+        (submit,) = [v for k, v in _states(body["States"]).items() if k == f"{state} submit"]
+        assert submit["Resource"].endswith(":states:::aws-sdk:batch:submitJob"), submit["Resource"]
+        return submit["Parameters"]
+    assert found["Resource"].endswith(":states:::batch:submitJob.sync")
     return found["Parameters"]
+
+
+def _states(states: dict) -> dict:
+    out = {}
+    for name, value in states.items():
+        out[name] = value
+        for branch in value.get("Branches", []):
+            out.update(_states(branch["States"]))
+    return out
 
 
 def _listed(value):
@@ -336,7 +351,8 @@ def test_rejects_overriding_a_resource_the_definition_does_not_request() -> None
     job = _licensed_job(stack, licences)
     with pytest.raises(
         ValueError,
-        match=r"consumable_resources=\['Test/Other'\] is invalid: job definition .* requests no such",
+        match=r"consumable_resources='Test/Other' is invalid: job definition Test/Licensed requests "
+        r"Test/Licences; a submission overrides only the quantities of those",
     ):
         JobSchedule(
             stack,
@@ -357,7 +373,7 @@ def test_rejects_overrides_a_shape_cannot_carry() -> None:
     bucket = cdk.aws_s3.Bucket(stack, "B")
     with pytest.raises(ValueError, match="can send only containerOverrides"):
         S3JobRule(stack, "Rule", job_queue=eks, job_definition=eks_job, bucket=bucket)
-    with pytest.raises(ValueError, match="EKS jobs take no vCPU/memory overrides"):
+    with pytest.raises(ValueError, match=r"steps\[a\].vcpus/memory=.*Batch on EKS takes no vCPU, memory"):
         Workflow(stack, "Flow", steps=[Step("a", eks_job, eks, vcpus=2)])
     task = BatchJobDefinition.from_job_definition_arn(
         stack, "Task", ARN.format("job-definition/t"), submit_shape=SubmitShape.ECS_TASK
@@ -375,7 +391,9 @@ def test_rejects_node_overrides_outside_the_job_or_on_other_shapes() -> None:
     with pytest.raises(ValueError, match="node_overrides=.* is not a multi-node definition"):
         Workflow(stack, "A", steps=[Step("a", job, fargate, node_overrides=[NodeOverride()])])
     with pytest.raises(
-        ValueError, match=r"node_overrides\[0\].target_nodes='2:5' is invalid: the job has nodes 0-2"
+        ValueError,
+        match=r"node_overrides\[0\].target_nodes='2:5' is invalid: matches none of the node ranges of "
+        r"Test/Mnp \(0:0, 1:\)",
     ):
         Workflow(stack, "B", steps=[Step("a", mnp, ec2, node_overrides=[NodeOverride("2:5")])])
     with pytest.raises(ValueError, match="target_nodes='x' is invalid"):
@@ -433,13 +451,14 @@ def test_rejects_node_overrides_that_no_longer_fit_the_queue() -> None:
         ValueError, match=r"node_overrides\[0\]=.*nodes 1-2: 256 vCPUs.*can never run on job queue"
     ):
         Workflow(stack, "A", steps=[Step("a", mnp, ec2, node_overrides=[NodeOverride("1:", vcpus=256)])])
+    # Without target_nodes, an override goes to every range of the definition.
     with pytest.raises(ValueError, match=r"node_overrides=.*maxvCpus is 64"):
-        Workflow(stack, "B", steps=[Step("a", mnp, ec2, node_overrides=[NodeOverride("0:", vcpus=32)])])
+        Workflow(stack, "B", steps=[Step("a", mnp, ec2, node_overrides=[NodeOverride(vcpus=32)])])
     with pytest.raises(ValueError, match=r"pins instance type m6i.large"):
         Workflow(
             stack,
             "C",
-            steps=[Step("a", mnp, ec2, node_overrides=[NodeOverride("0", instance_type="m6i.large")])],
+            steps=[Step("a", mnp, ec2, node_overrides=[NodeOverride("0:0", instance_type="m6i.large")])],
         )
 
 

@@ -7,10 +7,12 @@ from importlib.metadata import version
 from pathlib import Path
 
 import aws_cdk as cdk
+import botocore.session
 import pytest
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_s3 as s3
 from aws_cdk.assertions import Annotations, Match, Template
+from botocore.validate import ParamValidator
 from moto import mock_aws
 
 from cdk_batchkit.constructs import (
@@ -292,6 +294,21 @@ def test_direct_rule_passes_the_object_as_string_parameters_and_environment(temp
     }
     env = {e["Name"]: e["Value"] for e in body["ContainerOverrides"]["Environment"]}
     assert env["BATCHKIT_KEY"] == "key-value" and env["BATCHKIT_KEY_ENCODING"] == "url"
+    # What EventBridge sends to SubmitJob (BatchParameters and the input) passes botocore's SubmitJob model.
+    request = {
+        "jobName": target["BatchParameters"]["JobName"],
+        "jobQueue": "q",
+        "jobDefinition": "d",
+        "parameters": body["Parameters"],
+        "containerOverrides": {
+            "environment": [
+                {"name": e["Name"], "value": e["Value"]} for e in body["ContainerOverrides"]["Environment"]
+            ]
+        },
+    }
+    model = botocore.session.get_session().get_service_model("batch").operation_model("SubmitJob")
+    report = ParamValidator().validate(request, model.input_shape)
+    assert not report.has_errors(), report.generate_report()
     role = _one(template, "AWS::IAM::Policy", "JobEventsRoleDefaultPolicy")["Properties"]["PolicyDocument"]
     assert _actions(role["Statement"]) == {"batch:SubmitJob"}
 

@@ -350,7 +350,9 @@ def test_rejects_bad_job_schedules(parts) -> None:
         JobSchedule(stack, "S1", schedule=rate, job_definition=job, job_queue=queue, array_size=1)
     with pytest.raises(ValueError, match="job_name='bad name'"):
         JobSchedule(stack, "S2", schedule=rate, job_definition=job, job_queue=queue, job_name="bad name")
-    with pytest.raises(ValueError, match=r"flexible_window.*between 60 and 86400"):
+    with pytest.raises(
+        ValueError, match=r"flexible_window='5 s' is invalid: must be 1 to 1440 whole minutes"
+    ):
         JobSchedule(
             stack,
             "S3",

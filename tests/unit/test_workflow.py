@@ -171,10 +171,11 @@ def test_every_batch_task_syncs_retries_throttling_only_and_catches_everything(a
     assert tasks["Render"]["Parameters"]["ArrayProperties"] == {"Size": 4}
     assert tasks["Render"]["Parameters"]["Timeout"] == {"AttemptDurationSeconds": 1800}
     assert tasks["Audio"]["Parameters"]["RetryStrategy"] == {"Attempts": 2}
-    assert tasks["Audio"]["Parameters"]["ContainerOverrides"]["ResourceRequirements"] == [
-        {"Type": "MEMORY", "Value": "1024"},
-        {"Type": "VCPU", "Value": "0.5"},
-    ]
+    assert sorted(
+        tasks["Audio"]["Parameters"]["ContainerOverrides"]["ResourceRequirements"], key=lambda r: r["Type"]
+    ) == [{"Type": "MEMORY", "Value": "1024"}, {"Type": "VCPU", "Value": "0.5"}]
+    # Steps set Batch's attempt timeout, not a state timeout (that would count the time queued).
+    assert all("TimeoutSeconds" not in task for task in tasks.values())
 
 
 def test_one_catch_on_the_whole_run_notifies_then_fails(asl: dict) -> None:

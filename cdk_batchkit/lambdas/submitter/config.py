@@ -31,6 +31,9 @@ SCHEDULING_PRIORITY_OVERRIDE = "SCHEDULING_PRIORITY_OVERRIDE"
 # and the container that gets the object's variables) or when jobs request consumable resources.
 OVERRIDE_SHAPE = "OVERRIDE_SHAPE"
 OVERRIDE_CONTAINER = "OVERRIDE_CONTAINER"
+# Multi-node definitions: their node ranges as they render them ("0:0,1:"), which Batch requires node
+# overrides to target.
+OVERRIDE_TARGET_NODES = "OVERRIDE_TARGET_NODES"
 CONSUMABLE_RESOURCES = "CONSUMABLE_RESOURCES"
 # Read by Powertools itself (Logger, Metrics); checked here so a missing one fails clearly.
 POWERTOOLS_SERVICE_NAME = "POWERTOOLS_SERVICE_NAME"
@@ -59,6 +62,7 @@ OPTIONAL_VARIABLES: tuple[str, ...] = (
     SCHEDULING_PRIORITY_OVERRIDE,
     OVERRIDE_SHAPE,
     OVERRIDE_CONTAINER,
+    OVERRIDE_TARGET_NODES,
     CONSUMABLE_RESOURCES,
 )
 #: Read only when ``SUBMIT_MODE=ARRAY``.
@@ -128,6 +132,8 @@ class Config:
     #: The SubmitJob field the object's variables go in (see :mod:`.overrides`).
     override_shape: str = "containerOverrides"
     override_container: str = ""
+    #: ``nodeOverrides``: the definition's node ranges (``targetNodes``); empty: ``0:``.
+    override_target_nodes: tuple[str, ...] = ()
     #: ``consumableResourcePropertiesOverride``: resource ARN -> quantity.
     consumable_resources: Mapping[str, int] = field(default_factory=dict)
 
@@ -201,6 +207,7 @@ def load(environ: Mapping[str, str] | None = None, *, check_powertools: bool = T
     if shape == "ecsPropertiesOverride" and not container:
         raise ConfigError(f"{OVERRIDE_CONTAINER} is not set: it is required when {OVERRIDE_SHAPE}={shape}")
     consumables = _consumables(env.get(CONSUMABLE_RESOURCES, "").strip())
+    target_nodes = _target_nodes(env.get(OVERRIDE_TARGET_NODES, "").strip())
 
     manifest_bucket = manifest_prefix = ""
     if mode == ARRAY:
@@ -232,11 +239,29 @@ def load(environ: Mapping[str, str] | None = None, *, check_powertools: bool = T
         scheduling_priority=priority,
         override_shape=shape,
         override_container=container,
+        override_target_nodes=target_nodes,
         consumable_resources=consumables,
     )
 
 
 _SHAPES = ("containerOverrides", "ecsPropertiesOverride", "eksPropertiesOverride", "nodeOverrides")
+
+
+#: ``a:b``, ``:b``, ``a:``, ``:`` or ``a`` (NodeRangeProperty ``targetNodes``).
+_TARGET_NODES = re.compile(r"^(\d+:?\d*|:\d*)$")
+
+
+def _target_nodes(text: str) -> tuple[str, ...]:
+    if not text:
+        return ()
+    targets = tuple(t.strip() for t in text.split(","))
+    bad = [t for t in targets if not _TARGET_NODES.match(t)]
+    if bad:
+        raise ConfigError(
+            f"{OVERRIDE_TARGET_NODES}={text!r} is invalid: expected node ranges separated by commas, as the "
+            "job definition writes them (0:0,1:)"
+        )
+    return targets
 
 
 def _consumables(text: str) -> dict[str, int]:

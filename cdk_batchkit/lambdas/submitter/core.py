@@ -335,6 +335,7 @@ class JobRequest:
         override_shape: str = "containerOverrides",
         override_container: str = "",
         consumable_resources: Mapping[str, int] | None = None,
+        override_target_nodes: Sequence[str] = (),
     ) -> dict[str, Any]:
         """The SubmitJob request; ``share_identifier`` (and its priority) for a fair-share queue; the
         object's variables in the override field of the definition's shape (``override_shape``, see
@@ -348,6 +349,7 @@ class JobRequest:
                 override_shape,
                 container=override_container or None,
                 environment=environment_list(self.environment),
+                target_nodes=override_target_nodes,
             ),
             **consumables_override(consumable_resources or {}),
         }

@@ -11,12 +11,16 @@ SubmitJob takes one override field per kind of job definition
 * ``eksPropertiesOverride.podProperties.containers[]``: an EKS job, ``name`` optional for a
   single-container pod, variables in ``env``
   (https://docs.aws.amazon.com/batch/latest/APIReference/API_EksContainerOverride.html);
-* ``nodeOverrides.nodePropertyOverrides[]``: a multi-node job, per ``targetNodes`` range; ``0:`` is
-  every node ("If the ending range value is omitted (n:), then the highest possible node index is
-  used", https://docs.aws.amazon.com/batch/latest/APIReference/API_NodePropertyOverride.html).
+* ``nodeOverrides.nodePropertyOverrides[]``: a multi-node job, per ``targetNodes`` range. Batch matches
+  each ``targetNodes`` against the definition's own node ranges and refuses any other ("NodeOverride
+  targets should match job definition. Non matching targets - ..."), so variables meant for every node are
+  sent once per range of the definition, as the construct configures them (``OVERRIDE_TARGET_NODES``);
+  ``0:`` only when none are configured
+  (https://docs.aws.amazon.com/batch/latest/APIReference/API_NodePropertyOverride.html).
 
-Everything is built in the API's camelCase; :func:`pascal` turns it into the PascalCase the Step
-Functions and EventBridge Scheduler integrations take.
+Everything is built in the API's camelCase, as boto3 takes it. (The constructs build their requests
+from :class:`cdk_batchkit.model.Submission`, whose ``pascal`` gives Step Functions' and Scheduler's
+PascalCase.)
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ ECS_TASK = "ecsPropertiesOverride"
 EKS = "eksPropertiesOverride"
 NODE = "nodeOverrides"
 SHAPES = (CONTAINER, ECS_TASK, EKS, NODE)
-#: Every node of a multi-node job.
+#: Every node of a multi-node job whose definition's node ranges are not configured.
 ALL_NODES = "0:"
 CONSUMABLES = "consumableResourcePropertiesOverride"
 
@@ -66,13 +70,15 @@ def overrides_for(
     environment: Sequence[Mapping[str, Any]] = (),
     command: Sequence[str] | None = None,
     resources: Sequence[Mapping[str, str]] = (),
+    target_nodes: Sequence[str] = (),
 ) -> dict[str, Any]:
     """``{field: value}`` carrying ``environment``/``command``/``resources`` for a definition of
     ``shape`` (one of :data:`SHAPES`); ``{}`` when there is nothing to override.
 
     ``container``: the container that receives them (ECS_TASK: required; EKS: optional). EKS takes no
     ``resources`` here (its containers take Kubernetes ``resources``); a caller passing them gets a
-    ``ValueError``.
+    ``ValueError``. ``target_nodes`` (NODE): the definition's node ranges, each sent the same overrides
+    (default: ``0:``).
     """
     fields = container_fields(environment=environment, command=command, resources=resources)
     if not fields:
@@ -80,7 +86,14 @@ def overrides_for(
     if shape == CONTAINER:
         return {CONTAINER: fields}
     if shape == NODE:
-        return {NODE: {"nodePropertyOverrides": [{"targetNodes": ALL_NODES, CONTAINER: fields}]}}
+        targets = list(dict.fromkeys(target_nodes)) or [ALL_NODES]
+        return {
+            NODE: {
+                "nodePropertyOverrides": [
+                    {"targetNodes": target, CONTAINER: dict(fields)} for target in targets
+                ]
+            }
+        }
     if shape == ECS_TASK:
         if not container:
             raise ValueError("a multi-container ECS job's overrides need the container's name")
@@ -103,12 +116,3 @@ def consumables_override(requests: Mapping[str, int]) -> dict[str, Any]:
         return {}
     listed = [{"consumableResource": arn, "quantity": quantity} for arn, quantity in requests.items()]
     return {CONSUMABLES: {"consumableResourceList": listed}}
-
-
-def pascal(value: Any) -> Any:
-    """Keys of every nested mapping with their first letter upper-cased (``value.$`` -> ``Value.$``)."""
-    if isinstance(value, Mapping):
-        return {(k[:1].upper() + k[1:]): pascal(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [pascal(v) for v in value]
-    return value

@@ -658,6 +658,7 @@ class Submitter:
             override_shape=self.config.override_shape,
             override_container=self.config.override_container,
             consumable_resources=self.config.consumable_resources,
+            override_target_nodes=self.config.override_target_nodes,
         )
         ambiguous = False
         last: BaseException | None = None

@@ -18,6 +18,7 @@ from .compute import (
 )
 from .consumables import check_consumables, consumable_resource_values, consumables_well_formed
 from .containers import CONTAINER_RULES, FIT_WARNINGS, ecs_containers, registry_credential_reads
+from .delivery import delivery_limits, key_filters, manifest_prefix_rule, submitter_limits
 from .eks import check_eks_environment, check_pod
 from .encryption import check_key, key_statements
 from .fit import (
@@ -49,6 +50,7 @@ from .queues import (
     queue_arn,
     queue_type,
 )
+from .schedules import check_schedule, flexible_window
 from .storage import (
     lustre_failed_mount_terminates,
     lustre_in_network,
@@ -56,8 +58,9 @@ from .storage import (
     lustre_paths,
     lustre_volumes_on_ec2,
 )
-from .submission import SUBMISSION_RULES, check_submission, share_identifier_matches
+from .submission import SUBMISSION_RULES, check_submission, job_name_and_parameters, share_identifier_matches
 from .templates import TEMPLATE_RULES, check_template
+from .workflows import STEP_NAME, workflow_steps, workflow_timeout
 
 __all__ = [
     "COMPUTE_RULES",
@@ -70,6 +73,7 @@ __all__ = [
     "QUEUE_RULES",
     "RESERVED_ENVIRONMENT_PREFIX",
     "RULES",
+    "STEP_NAME",
     "SUBMISSION_RULES",
     "TEMPLATE_RULES",
     "UNCHECKED",
@@ -89,16 +93,19 @@ __all__ = [
     "check_queue",
     "check_queue_settings",
     "check_service_environment",
+    "check_schedule",
     "check_submission",
     "consumable_resource_values",
     "check_template",
     "consumables_well_formed",
     "ecs_containers",
     "efs_network",
+    "delivery_limits",
     "environment_names",
     "errors",
     "fargate_not_updatable",
     "fit_consumables",
+    "flexible_window",
     "fit_shared_mounts",
     "is_ecr_image",
     "queue_arn",
@@ -111,6 +118,9 @@ __all__ = [
     "lustre_launch_template",
     "lustre_paths",
     "lustre_volumes_on_ec2",
+    "job_name_and_parameters",
+    "key_filters",
+    "manifest_prefix_rule",
     "register",
     "registry_credential_reads",
     "rule",
@@ -118,5 +128,8 @@ __all__ = [
     "secret_endpoints",
     "secret_services",
     "share_identifier_matches",
+    "submitter_limits",
     "warnings",
+    "workflow_steps",
+    "workflow_timeout",
 ]

@@ -8,27 +8,33 @@ testing kit, on the requests handlers send) calls it.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from ..jobs import node_assignment, parse_target_nodes
 from ..limits import (
+    JOB_NAME,
     MAX_ARRAY_SIZE,
+    MAX_ATTEMPTS,
+    MAX_DEPENDENCIES,
     MAX_NODES,
     MAX_SCHEDULING_PRIORITY,
     MAX_SHARE_IDENTIFIER,
     MIN_ARRAY_SIZE,
+    MIN_ATTEMPT_SECONDS,
     MIN_NODES,
     MIN_SCHEDULING_PRIORITY,
 )
-from ..profiles import QueueProfile, SubmitShape
+from ..profiles import JobRequirements, NodeGroup, Platform, QueueProfile, SubmitShape
 from ..values import is_unresolved
 from ._registry import Problem, rule
 from .consumables import consumables_well_formed
-from .fit import fit_consumables
+from .fit import check_fit, fit_consumables
 from .names import environment_names
 
 if TYPE_CHECKING:
-    from ..submission import Submission
+    from ..submission import Overrides, Submission
 
 _SUBMIT_JOB = "https://docs.aws.amazon.com/batch/latest/APIReference/API_SubmitJob.html"
 _NODE_OVERRIDES = "https://docs.aws.amazon.com/batch/latest/APIReference/API_NodeOverrides.html"
@@ -142,8 +148,8 @@ def submission_path_shape(sub: Submission) -> Iterator[Problem]:
         yield Problem(
             "job_definition",
             sub.job_label,
-            f"takes {sub.job.shape.value}, but an EventBridge Batch target sends only containerOverrides; "
-            "use S3JobSubmitter, which sends every override shape",
+            f"takes {sub.job.shape.value} ({sub.job.shape.name}), and an EventBridge Batch target can send "
+            "only containerOverrides; use S3JobSubmitter, which sends every override shape",
         )
 
 
@@ -179,16 +185,18 @@ def submission_consumables(sub: Submission) -> Iterator[Problem]:
     if why is not None:
         yield Problem("consumable_resources", [c.resource for c in sub.consumables], why, rule="BK-R2")
         return
-    if sub.job is not None:
-        known = {c.resource: c for c in sub.job.consumables}
+    if sub.job is not None and sub.job_described:
+        names = [c.resource for c in sub.job.consumables]
+        known = {c.resource for c in sub.job.consumables} | {c.arn for c in sub.job.consumables if c.arn}
         for request in sub.consumables:
-            if request.resource not in known:
+            if request.resource not in known and (request.arn is None or request.arn not in known):
                 yield Problem(
                     "consumable_resources",
                     request.resource,
                     f"job definition {sub.job_label} requests "
-                    + (", ".join(known) if known else "no consumable resources")
-                    + "; a submission overrides only the quantities of those",
+                    + (", ".join(names) if names else "no consumable resources")
+                    + "; a submission overrides only the quantities of those (add the resource to the "
+                    "definition's consumable_resources)",
                 )
     from ..profiles import JobRequirements, Platform
 
@@ -207,16 +215,17 @@ def submission_consumables(sub: Submission) -> Iterator[Problem]:
     "https://docs.aws.amazon.com/batch/latest/APIReference/API_EksContainerOverride.html",
 )
 def submission_override_shape(sub: Submission) -> Iterator[Problem]:
-    names = [n for n, _ in sub.overrides.environment]
-    names += [n for o in sub.node_overrides for n, _ in o.overrides.environment]
-    for problem in environment_names(names):
+    for problem in environment_names([n for n, _ in sub.overrides.environment]):
         yield problem.under("overrides")
+    for index, override in enumerate(sub.node_overrides):
+        for problem in environment_names([n for n, _ in override.overrides.environment]):
+            yield problem.under(f"node_overrides[{index}]")
     job = sub.job
     if job is None or sub.overrides.empty:
         return
     if job.shape is SubmitShape.EKS and sub.overrides.resized:
         yield Problem(
-            "overrides",
+            "overrides.resources",
             job.label or sub.job_label,
             "is an EKS definition: Batch on EKS takes no vCPU, memory or GPU overrides here (set the "
             "container's resources in the definition)",
@@ -251,11 +260,15 @@ def submission_node_targets(sub: Submission) -> Iterator[Problem]:
             "apply to multi-node parallel jobs only",
         )
         return
-    if job is None or not job.node_ranges:
-        return
-    ranges = [r.target_nodes for r in job.node_ranges]
+    ranges = [r.target_nodes for r in job.node_ranges] if job is not None else []
     for index, override in enumerate(sub.node_overrides):
-        if override.target_nodes not in ranges:
+        if parse_target_nodes(override.target_nodes) is None:
+            yield Problem(
+                f"node_overrides[{index}].target_nodes",
+                override.target_nodes,
+                "use 'a:b', ':b', 'a:' or 'a' (node indexes), as the definition's node ranges are written",
+            )
+        elif ranges and override.target_nodes not in ranges:
             yield Problem(
                 f"node_overrides[{index}].target_nodes",
                 override.target_nodes,
@@ -307,32 +320,291 @@ def submission_num_nodes(sub: Submission) -> Iterator[Problem]:
     "jobs aren't supported as array jobs)",
 )
 def submission_array(sub: Submission) -> Iterator[Problem]:
+    from ..submission import FromInput, SubmitPath
+
     size = sub.array_size
     if size is None:
         return
-    if isinstance(size, int) and _plain(size) and not MIN_ARRAY_SIZE <= size <= MAX_ARRAY_SIZE:
+    if isinstance(size, bool) or (
+        isinstance(size, int) and _plain(size) and not MIN_ARRAY_SIZE <= size <= MAX_ARRAY_SIZE
+    ):
         yield Problem("array_size", size, f"must be between {MIN_ARRAY_SIZE} and {MAX_ARRAY_SIZE}")
     if sub.job is not None and sub.job.shape is SubmitShape.NODE:
         yield Problem(
             "array_size",
-            size,
+            f"$.{size.field}" if isinstance(size, FromInput) else size,
             f"{sub.job_label} is a multi-node parallel definition, and Batch refuses multi-node array jobs "
-            '("Multinode Array Job not supported"): submit one job per input',
+            '("Multinode Array Job not supported"): submit one job per input'
+            + (
+                " (SubmitMode.PER_OBJECT, the default for multi-node definitions)"
+                if sub.path is SubmitPath.LAMBDA
+                else ""
+            ),
         )
+
+
+_RESOURCES = "https://docs.aws.amazon.com/batch/latest/APIReference/API_ResourceRequirement.html"
+#: Fields BK-U1 (override shapes) and BK-S3 (the share identifier) already judge on an EventBridge path.
+_SHAPE_FIELDS = frozenset(
+    {
+        "containerOverrides",
+        "ecsPropertiesOverride",
+        "eksPropertiesOverride",
+        "nodeOverrides",
+        "shareIdentifier",
+    }
+)
+
+
+@rule(
+    "BK-U3",
+    "A submission sends only fields its path can carry: an EventBridge Batch target (S3JobRule) sends the "
+    "job "
+    "definition, name, array properties, retry strategy, parameters and containerOverrides, nothing else.",
+    "https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_BatchParameters.html and "
+    "https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-targets.html (Batch job queue targets)",
+)
+def submission_path_fields(sub: Submission) -> Iterator[Problem]:
+    from ..submission import EVENTBRIDGE_FIELDS, FIELD_PROPS
+
+    for name in sub.uncarried():
+        if name in _SHAPE_FIELDS:
+            continue
+        yield Problem(
+            FIELD_PROPS.get(name, name),
+            name,
+            f"an EventBridge Batch target cannot send {name} (it sends "
+            f"{', '.join(sorted(EVENTBRIDGE_FIELDS))}); "
+            "use S3JobSubmitter, which sends every SubmitJob field",
+        )
+
+
+def _number(value: object) -> float | None:
+    """A plain number (not a token, not a bool), else None."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or is_unresolved(value):
+        return None
+    return float(value)
+
+
+def _ec2_sizes(prop: str, overrides: Overrides) -> Iterator[Problem]:
+    vcpus = _number(overrides.vcpus)
+    if vcpus is not None and (vcpus < 1 or vcpus != int(vcpus)):
+        yield Problem(
+            f"{prop}.vcpus", overrides.vcpus, "EC2 jobs and nodes take a whole number of vCPUs, at least 1"
+        )
+    memory = _number(overrides.memory_mib)
+    if memory is not None and memory < 4:
+        yield Problem(f"{prop}.memory", f"{memory:g} MiB", "must be at least 4 MiB")
+    gpus = overrides.gpus
+    if gpus is not None and _number(gpus) is not None and gpus < 0:
+        yield Problem(f"{prop}.gpus", gpus, "must not be negative")
+
+
+@rule(
+    "BK-O5",
+    "Overridden sizes are ones Batch accepts: on EC2 (single containers and every node range) whole vCPUs, "
+    "at least 1, and at least 4 MiB of memory.",
+    f"{_RESOURCES} (VCPU, MEMORY) and {_NODE_PROPERTY}",
+)
+def submission_override_sizes(sub: Submission) -> Iterator[Problem]:
+    for index, override in enumerate(sub.node_overrides):
+        yield from _ec2_sizes(f"node_overrides[{index}]", override.overrides)
+    # The platform as bound (a definition imported without requirements: unknown, not judged); multi-node
+    # jobs run on EC2 only.
+    platform = sub.requirements.platform if sub.requirements is not None else None
+    if sub.shape is SubmitShape.NODE or (sub.shape is SubmitShape.CONTAINER and platform is Platform.EC2):
+        yield from _ec2_sizes("overrides", sub.overrides)
+
+
+@rule(
+    "BK-W1",
+    "A submission's retry strategy has 1-10 attempts, its attempt timeout is at least 60 s, and it depends "
+    "on "
+    "at most 20 jobs (a workflow step on at most 20 steps).",
+    "https://docs.aws.amazon.com/batch/latest/APIReference/API_RetryStrategy.html and "
+    "https://docs.aws.amazon.com/batch/latest/APIReference/API_JobTimeout.html and "
+    f"{_SUBMIT_JOB} (dependsOn: up to 20)",
+)
+def submission_limits(sub: Submission) -> Iterator[Problem]:
+    if sub.depends_on > MAX_DEPENDENCIES:
+        yield Problem(
+            "depends_on",
+            sub.depends_on,
+            f"at most {MAX_DEPENDENCIES} dependencies per job (SubmitJob dependsOn)",
+        )
+    attempts = _number(sub.attempts)
+    if attempts is not None and not 1 <= attempts <= MAX_ATTEMPTS:
+        yield Problem("attempts", sub.attempts, f"must be between 1 and {MAX_ATTEMPTS}")
+    timeout = _number(sub.timeout_seconds)
+    if timeout is not None and timeout < MIN_ATTEMPT_SECONDS:
+        yield Problem("timeout", f"{timeout:g} s", f"must be at least {MIN_ATTEMPT_SECONDS} seconds")
+
+
+@rule(
+    "BK-E2",
+    "Job names are 1-128 letters, digits, - and _, starting with a letter or digit; job parameters (and a "
+    "workflow's input, which becomes every step's parameters) are strings.",
+    f"{_SUBMIT_JOB} (jobName, parameters: String to string map)",
+)
+def job_name_and_parameters(
+    job_name: str | None, parameters: Mapping[str, object], *, parameters_prop: str = "parameters"
+) -> Iterator[Problem]:
+    if isinstance(job_name, str) and _plain(job_name) and not JOB_NAME.match(job_name):
+        yield Problem(
+            "job_name",
+            job_name,
+            "Batch job names are 1-128 letters, digits, '-' and '_', starting with a letter or digit",
+        )
+    for key, value in parameters.items():
+        if not isinstance(value, str):
+            yield Problem(f"{parameters_prop}[{key!r}]", value, "Batch job parameters are strings")
+
+
+def submission_job_name(sub: Submission) -> list[Problem]:
+    """BK-E2 on a submission's job name and parameters."""
+    return job_name_and_parameters(sub.job_name, sub.parameters)  # type: ignore[return-value]
+
+
+def _fit_problem(
+    prop: str, requirements: JobRequirements, sub: Submission, members: list[int] | None = None
+) -> Iterator[Problem]:
+    assert sub.queue is not None
+    result = check_fit(requirements, sub.queue.environments)
+    if result.fits:
+        return
+    where = f"nodes {members[0]}-{members[-1]}: " if members else ""
+    yield Problem(
+        prop,
+        f"{where}{requirements.vcpus:g} vCPUs, {requirements.memory_mib} MiB",
+        f"can never run on job queue {sub.queue_label}: " + "; ".join(result.problems),
+    )
+
+
+@rule(
+    "BK-W2",
+    "A job with its per-submission overrides (vCPUs, memory, GPUs, node overrides, numNodes) can still leave "
+    "RUNNABLE on its queue: every overridden node group alone, and all nodes together.",
+    f"https://docs.aws.amazon.com/batch/latest/userguide/job_stuck_in_runnable.html and {_NODE_OVERRIDES}",
+)
+def submission_fit(sub: Submission) -> Iterator[Problem]:
+    base, queue = sub.requirements, sub.queue
+    if base is None or queue is None:
+        return
+    if sub.shape is SubmitShape.NODE:
+        yield from _node_fit(sub, base)
+        return
+    o = sub.overrides
+    if not o.resized or sub.shape is SubmitShape.EKS:
+        return
+    if any(v is not None and _number(v) is None for v in (o.vcpus, o.memory_mib, o.gpus)):
+        return  # a token: known at deploy time only
+    vcpus, memory, gpus = base.vcpus, float(base.memory_mib), base.gpus
+    if sub.shape is SubmitShape.ECS_TASK:
+        # A task needs the sum of its containers: swap the override container's size for the new one.
+        chosen = sub.job.container_for_overrides() if sub.job is not None else None
+        if chosen is None or chosen.vcpus is None or chosen.memory_mib is None:
+            return
+        vcpus += (o.vcpus if o.vcpus is not None else chosen.vcpus) - chosen.vcpus
+        memory += (o.memory_mib if o.memory_mib is not None else chosen.memory_mib) - chosen.memory_mib
+        gpus += (o.gpus if o.gpus is not None else int(chosen.gpus or 0)) - int(chosen.gpus or 0)
+    else:
+        vcpus = o.vcpus if o.vcpus is not None else vcpus
+        memory = o.memory_mib if o.memory_mib is not None else memory
+        gpus = o.gpus if o.gpus is not None else gpus
+    resized = replace(base, vcpus=float(vcpus), memory_mib=int(memory), gpus=int(gpus))
+    yield from _fit_problem("overrides.resources", resized, sub)
+
+
+def _node_fit(sub: Submission, base: JobRequirements) -> Iterator[Problem]:
+    """Every node with its overrides applied, grouped by size, against the queue (each changed group
+    alone: its size and pinned type; then all nodes together: maxvCpus)."""
+    job = sub.job
+    sized = [o for o in sub.node_overrides if o.overrides.resized or o.overrides.instance_type]
+    if not sized and sub.num_nodes is None:
+        return
+    nodes = _number(sub.num_nodes)
+    count = int(nodes) if nodes is not None else (job.num_nodes if job and job.num_nodes else base.nodes)
+    ranges = job.node_ranges if job is not None else ()
+    Size = tuple[float, int, int, str | None]
+    sizes: list[Size] = [(base.vcpus, base.memory_mib, base.gpus, base.instance_type)] * count
+    assignment = node_assignment(ranges, count) if ranges else [None] * count
+    if ranges and base.node_groups and len(base.node_groups) == len(ranges):
+        for node, node_range in enumerate(assignment):
+            if node_range is not None:
+                g = base.node_groups[ranges.index(node_range)]
+                sizes[node] = (g.vcpus, g.memory_mib, g.gpus, base.instance_type)
+    first_index: dict[str, int] = {}
+    for index, override in enumerate(sub.node_overrides):
+        first_index.setdefault(override.target_nodes, index)
+    changed: dict[int, str] = {}
+    for target, o in sub.node_property_overrides():
+        if not (o.resized or o.instance_type):
+            continue
+        if any(v is not None and _number(v) is None for v in (o.vcpus, o.memory_mib, o.gpus)):
+            return
+        span = parse_target_nodes(target)
+        if span is None:
+            continue
+        if ranges:
+            members = [n for n, r in enumerate(assignment) if r is not None and r.target_nodes == target]
+        else:
+            last = count - 1 if span[1] is None else min(span[1], count - 1)
+            members = list(range(span[0], last + 1))
+        prop = f"node_overrides[{first_index[target]}]" if target in first_index else "node_overrides"
+        for n in members:
+            vcpus, memory, gpus, itype = sizes[n]
+            sizes[n] = (
+                float(o.vcpus) if o.vcpus is not None else vcpus,
+                int(o.memory_mib) if o.memory_mib is not None else memory,
+                int(o.gpus) if o.gpus is not None else gpus,
+                o.instance_type or itype,
+            )
+            changed[n] = prop
+    groups: dict[Size, list[int]] = {}
+    for n, size in enumerate(sizes):
+        groups.setdefault(size, []).append(n)
+    for (vcpus, memory, gpus, itype), members in groups.items():
+        touched = [changed[n] for n in members if n in changed]
+        if not touched:
+            continue
+        one = replace(
+            base,
+            vcpus=vcpus,
+            memory_mib=memory,
+            gpus=gpus,
+            instance_type=itype,
+            nodes=len(members),
+            node_groups=(),
+        )
+        yield from _fit_problem(touched[0], one, sub, members)
+    node_groups = tuple(
+        NodeGroup(len(members), v, m, g, f"nodes {members[0]}-{members[-1]}")
+        for (v, m, g, _), members in groups.items()
+    )
+    whole = replace(base, nodes=count, node_groups=node_groups if len(node_groups) > 1 else ())
+    if len(node_groups) == 1:
+        group = node_groups[0]
+        whole = replace(whole, vcpus=group.vcpus, memory_mib=group.memory_mib, gpus=group.gpus)
+    yield from _fit_problem("node_overrides" if sized else "num_nodes", whole, sub, list(range(count)))
 
 
 #: Every submission rule, in the order they are run.
 SUBMISSION_RULES = (
     submission_path_shape,
     submission_path_share,
+    submission_path_fields,
     submission_share_required,
     submission_share_values,
     submission_share_listed,
     submission_consumables,
     submission_override_shape,
+    submission_override_sizes,
     submission_node_targets,
     submission_num_nodes,
     submission_array,
+    submission_limits,
+    submission_job_name,
+    submission_fit,
 )
 
 
