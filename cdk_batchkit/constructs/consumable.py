@@ -127,26 +127,3 @@ def cfn_consumables(
             for arn, r in zip(arns, requests, strict=True)
         ]
     )
-
-
-def consumable_override(
-    scope: Construct, prop: str, job: Any, requested: Mapping[Any, int] | None
-) -> dict[str, int]:
-    """BK-R4: a submission's ``{resource: quantity}`` checked against ``job`` (a ``DefinitionRef``);
-    returns ``{ARN: quantity}`` for the request (empty when nothing is overridden)."""
-    arns, requests = consumable_requests(scope, prop, requested)
-    known = job.requirements
-    if known is not None:
-        referenced = {c.resource for c in known.consumables}
-        extra = [r.resource for r in requests if r.resource not in referenced]
-        if extra:
-            fail(
-                scope,
-                prop,
-                extra,
-                f"job definition {job.label} requests no such consumable resource "
-                f"({', '.join(sorted(referenced)) or 'it requests none'}); a submission overrides the "
-                "quantity of a resource its definition requests; add it to the definition's "
-                "consumable_resources",
-            )
-    return dict(zip(arns, (r.quantity for r in requests), strict=True))

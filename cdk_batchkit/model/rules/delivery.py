@@ -17,7 +17,7 @@ from ...lambdas.submitter.config import (
 )
 from ..delivery import Delivery, SubmitterSettings
 from ..limits import ACCOUNT_SUBMIT_RATE, JOB_NAME
-from ..object_keys import key_filter_problem, may_end_with, may_start_with
+from ..object_keys import key_filter, key_filter_problem, may_end_with, may_start_with
 from ..values import is_unresolved
 from ._registry import Problem, rule
 
@@ -137,6 +137,18 @@ def key_filters(prefix: str | None, suffix: str | None) -> Iterator[Problem]:
         problem = key_filter_problem(prop, value)
         if problem is not None:
             yield Problem(prop, value, problem)
+
+
+#: BK-E7 decides how every S3 rule's key filter is rendered (not a check that can fail): the registered
+#: function is the one that renders it, ``object_keys.key_filter``.
+s3_key_patterns = rule(
+    "BK-E7",
+    "Every S3 rule matches its prefix/suffix in the raw and the URL-encoded form of the key (one entry when "
+    "equal; prefix and suffix paired form by form in one wildcard), since S3's event notifications carry "
+    "the key URL-encoded and EventBridge compares the string the event carries.",
+    "https://docs.aws.amazon.com/AmazonS3/latest/userguide/notification-content-structure.html and "
+    "https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-create-pattern-operators.html",
+)(key_filter)
 
 
 @rule(

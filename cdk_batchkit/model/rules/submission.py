@@ -7,7 +7,6 @@ testing kit, on the requests handlers send) calls it.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING
@@ -25,6 +24,7 @@ from ..limits import (
     MIN_ATTEMPT_SECONDS,
     MIN_NODES,
     MIN_SCHEDULING_PRIORITY,
+    SHARE_IDENTIFIER,
 )
 from ..profiles import JobRequirements, NodeGroup, Platform, QueueProfile, SubmitShape
 from ..values import is_unresolved
@@ -42,10 +42,6 @@ _NODE_PROPERTY = "https://docs.aws.amazon.com/batch/latest/APIReference/API_Node
 _CONSUMABLES = (
     "https://docs.aws.amazon.com/batch/latest/userguide/resource-aware-scheduling-how-to-for-jobs.html"
 )
-
-#: SubmitJob ``shareIdentifier``: "limited to 255 alphanumeric characters, and can be followed by an
-#: asterisk (*)".
-SHARE_IDENTIFIER = re.compile(rf"^[A-Za-z0-9]{{1,{MAX_SHARE_IDENTIFIER}}}\*?$")
 
 
 def _plain(value: object) -> bool:
