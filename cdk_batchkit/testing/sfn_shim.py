@@ -1,5 +1,8 @@
 """Make moto 5.2.5's Step Functions engine run ``batch:submitJob.sync`` tasks.
 
+Also the SDK integration (``aws-sdk:batch:*``, see ``_Sdk`` below), which the workflow steps the optimized
+integration cannot carry use.
+
 Why: moto's ASL engine (``moto.stepfunctions.parser``, ported from LocalStack) leaves
 ``StateTaskService._normalise_parameters`` / ``_normalise_response`` as no-ops. Step Functions'
 optimised integrations speak PascalCase (``JobQueue``, ``ContainerOverrides.Environment[].Name``,
@@ -27,11 +30,21 @@ import botocore.session
 import moto
 from botocore.model import OperationModel
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
+    state_task_service_aws_sdk as sdk_task,
+)
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
     state_task_service_batch as batch_task,
 )
 
 PINNED_MOTO = "5.2.5"
 _Batch = batch_task.StateTaskServiceBatch
+#: The SDK integration (``arn:aws:states:::aws-sdk:batch:submitJob``...): moto passes its ``Parameters`` to
+#: boto3 as written and returns boto3's answer as it is, while Step Functions takes and returns the SDK
+#: integration's fields in PascalCase
+#: (https://docs.aws.amazon.com/step-functions/latest/dg/supported-services-awssdk.html). The workflow
+#: steps the optimized integration cannot carry (multi-container, EKS, multi-node, fair-share, consumable
+#: steps) use it, so the kit converts it too, for Batch only.
+_Sdk = sdk_task.StateTaskServiceAwsSdk
 
 
 @cache
@@ -63,6 +76,35 @@ def _normalise_response(
         self._from_boto_response(response, shape)
 
 
+def _sdk_normaliser(name: str, convert: str, shape: str) -> Any:
+    """A replacement for the SDK task's ``name`` that converts Batch operations (``convert`` of the
+    operation's ``shape``) and leaves every other service to moto's own method."""
+    original = getattr(_Sdk, name)
+
+    def method(
+        self: Any, value: Any, boto_service_name: str | None = None, service_action_name: str | None = None
+    ) -> None:
+        if self._get_boto_service_name() != "batch":
+            original(self, value, boto_service_name, service_action_name)
+            return
+        operation = _operations().get(service_action_name or self._get_boto_service_action())
+        model = getattr(operation, shape, None) if operation is not None else None
+        if model is not None:
+            getattr(self, convert)(value, model)
+
+    return method
+
+
+_sdk_parameters = _sdk_normaliser("_normalise_parameters", "_to_boto_request", "input_shape")
+_sdk_response = _sdk_normaliser("_normalise_response", "_from_boto_response", "output_shape")
+_PATCHES = (
+    (_Batch, "_normalise_parameters", _normalise_parameters),
+    (_Batch, "_normalise_response", _normalise_response),
+    (_Sdk, "_normalise_parameters", _sdk_parameters),
+    (_Sdk, "_normalise_response", _sdk_response),
+)
+
+
 @contextmanager
 def batch_integration_shim(strict: bool = True) -> Iterator[None]:
     """Patch moto's Batch task state for the duration of the block (restored afterwards).
@@ -80,14 +122,14 @@ def batch_integration_shim(strict: bool = True) -> Iterator[None]:
         warnings.warn(message + " (workflow runs may fail)", stacklevel=3)
         yield
         return
-    saved = {name: _Batch.__dict__.get(name) for name in ("_normalise_parameters", "_normalise_response")}
-    _Batch._normalise_parameters = _normalise_parameters  # type: ignore[method-assign]
-    _Batch._normalise_response = _normalise_response  # type: ignore[method-assign]
+    saved = [(cls, name, cls.__dict__.get(name)) for cls, name, _ in _PATCHES]
+    for cls, name, method in _PATCHES:
+        setattr(cls, name, method)
     try:
         yield
     finally:
-        for name, value in saved.items():
+        for cls, name, value in saved:
             if value is None:
-                delattr(_Batch, name)
+                delattr(cls, name)
             else:
-                setattr(_Batch, name, value)
+                setattr(cls, name, value)
