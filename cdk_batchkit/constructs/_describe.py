@@ -20,10 +20,12 @@ from ..model import (
     JobSpec,
     Problem,
     QueueProfile,
+    SubmitShape,
 )
 from ..model.compute import ComputeSettings
+from ..model.eks import EksPodSpec
 from ..model.queues import FairSharePolicy
-from ..model.rules import check_job
+from ..model.rules import check_job, check_pod
 
 _L2_ENVIRONMENTS = (
     batch.ManagedEc2EcsComputeEnvironment,
@@ -134,7 +136,13 @@ def describe_definition(definition: Any) -> tuple[JobSpec | None, tuple[Problem,
         # CloudFormation's default: the previous revision is deregistered on update.
         spec = replace(spec, keeps_revisions=False)
     prefix = f"job_definition({definition.node.path})"
-    return spec, tuple(p.under(prefix) for p in check_job(spec, described=True))
+    found = check_job(spec, described=True)
+    if spec.shape is SubmitShape.EKS:
+        # The pod rules (resources, names, volumes, privileged, reserved variable names) are EKS's own.
+        pod = EksPodSpec.from_api(props, label=str(definition.node.path))
+        if pod is not None:
+            found = [*found, *check_pod(pod)]
+    return spec, tuple(p.under(prefix) for p in found)
 
 
 _DESCRIBED = (batch.EcsJobDefinition, batch.MultiNodeJobDefinition, batch.EksJobDefinition)

@@ -853,3 +853,34 @@ def test_the_rendered_pod_reads_back_as_the_pod_the_construct_checked(built):
     assert (spec.container.vcpus, spec.container.memory_mib, spec.vcpus_limit) == (0.5, 1024, 2)
     assert spec.container.environment == ("MODE",) and spec.volumes == (EksVolumeSpec("scratch", "emptyDir"),)
     assert parsed.service_account == "batch-jobs" and check_pod(parsed) == []
+
+
+def test_an_l2_eks_definition_is_checked_by_the_pod_rules_where_it_is_bound() -> None:
+    """The L2's EksJobDefinition goes through the same pod rules as ours (BK-K2, BK-K8, BK-T12), reported
+    on whatever binds, grants or submits it, with the prop naming the L2 definition."""
+    from cdk_batchkit.constructs._binding import bind, definition_ref, queue_ref
+    from cdk_batchkit.constructs._describe import describe_definition
+
+    stack = new_stack()
+    container = batch.EksContainerDefinition(
+        stack,
+        "Container",
+        image=ecs.ContainerImage.from_registry("public.ecr.aws/amazonlinux/amazonlinux:2023"),
+        cpu_limit=0.3,
+        memory_limit=cdk.Size.mebibytes(3),
+        env={"AWS_BATCH_X": "1"},
+        name="Bad_Name",
+    )
+    l2 = batch.EksJobDefinition(stack, "L2", container=container)
+    _, problems = describe_definition(l2)
+    assert {(p.rule, p.prop) for p in problems} >= {
+        ("BK-K2", "job_definition(Test/L2).containers[0].vcpus"),
+        ("BK-K2", "job_definition(Test/L2).containers[0].memory"),
+        ("BK-T12", "job_definition(Test/L2).containers[0].env"),
+        ("BK-K8", "job_definition(Test/L2).containers[0].name"),
+    }
+    queue = batch.JobQueue.from_job_queue_arn(
+        stack, "Queue", "arn:aws:batch:us-east-1:123456789012:job-queue/eks"
+    )
+    with pytest.raises(ValueError, match=r"Test: job_definition\(Test/L2\)\.containers\[0\]\.vcpus=0\.3"):
+        bind(stack, definition_ref(l2), queue_ref(queue))
