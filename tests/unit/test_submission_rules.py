@@ -291,6 +291,22 @@ def test_rejects_override_sizes_ec2_refuses() -> None:
     assert replace(container, requirements=None).check() == []
 
 
+def test_rejects_a_fargate_override_whose_size_is_no_fargate_pair() -> None:
+    """BK-J3, the definition's own Fargate rule, applied to the job as overridden (through BK-O5)."""
+    job = JobSpec(Platform.FARGATE, containers=(ContainerSpec(vcpus=0.25, memory_mib=512),))
+    queue = QueueProfile.of([ComputeProfile(ComputeKind.FARGATE, architecture=None, maxv_cpus=16)])
+
+    def check(overrides: Overrides) -> list[tuple[str, str, object]]:
+        sub = Submission(
+            SubmitPath.STEP_FUNCTIONS, queue, job, overrides=overrides, requirements=job.requirements()
+        )
+        return [(p.rule, p.prop, p.value) for p in sub.check()]
+
+    assert check(Overrides(vcpus=1)) == [("BK-J3", "overrides.memory", "512 MiB")]
+    assert check(Overrides(memory_mib=3000)) == [("BK-J3", "overrides.memory", "3000 MiB")]
+    assert check(Overrides(vcpus=1, memory_mib=2048)) == []
+
+
 def test_rejects_attempts_timeouts_and_dependencies_batch_refuses() -> None:
     base = Submission(SubmitPath.STEP_FUNCTIONS, EC2, SINGLE)
     assert [(p.rule, p.prop) for p in replace(base, attempts=11).check()] == [("BK-W1", "attempts")]

@@ -399,7 +399,8 @@ def _ec2_sizes(prop: str, overrides: Overrides) -> Iterator[Problem]:
 @rule(
     "BK-O5",
     "Overridden sizes are ones Batch accepts: on EC2 (single containers and every node range) whole vCPUs, "
-    "at least 1, and at least 4 MiB of memory.",
+    "at least 1, and at least 4 MiB of memory; on Fargate the job with the override applied still has a "
+    "vCPU/memory pair from Batch's table (BK-J3, the definition's own rule, applied to the overridden job).",
     f"{_RESOURCES} (VCPU, MEMORY) and {_NODE_PROPERTY}",
 )
 def submission_override_sizes(sub: Submission) -> Iterator[Problem]:
@@ -410,6 +411,29 @@ def submission_override_sizes(sub: Submission) -> Iterator[Problem]:
     platform = sub.requirements.platform if sub.requirements is not None else None
     if sub.shape is SubmitShape.NODE or (sub.shape is SubmitShape.CONTAINER and platform is Platform.EC2):
         yield from _ec2_sizes("overrides", sub.overrides)
+    if platform is Platform.FARGATE and sub.job is not None and sub.overrides.resized:
+        yield from _fargate_override(sub)
+
+
+def _fargate_override(sub: Submission) -> Iterator[Problem]:
+    """BK-J3 on the job as overridden: the override container takes the new vCPUs/memory."""
+    from .jobs import fargate_size
+
+    job = sub.job
+    target = job.container_for_overrides() if job is not None else None
+    if job is None or target is None:
+        return
+    o = sub.overrides
+    changed = replace(
+        target,
+        vcpus=o.vcpus if o.vcpus is not None else target.vcpus,
+        memory_mib=o.memory_mib if o.memory_mib is not None else target.memory_mib,
+    )
+    overridden = replace(job, containers=tuple(changed if c is target else c for c in job.containers))
+    for problem in fargate_size(overridden):
+        if problem.prop.endswith((".vcpus", ".memory")) or problem.prop == "containers":
+            field = problem.prop.rsplit(".", 1)[-1] if "." in problem.prop else "vcpus/memory"
+            yield replace(problem, prop=f"overrides.{field}")
 
 
 @rule(
