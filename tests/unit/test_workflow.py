@@ -13,6 +13,7 @@ from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_stepfunctions as sfn
 
 from cdk_batchkit.constructs import (
+    BatchNetwork,
     Container,
     ContainerJobDefinition,
     FargateComputeEnvironment,
@@ -345,10 +346,25 @@ def test_rejects_a_job_that_does_not_fit_the_queue(parts) -> None:
         Workflow(stack, "W", steps=[Step("A", ec2_job, queue)])
 
 
-def test_rejects_overrides_that_do_not_fit_the_queue(parts) -> None:
-    stack, queue, job = parts
+def test_rejects_overrides_that_do_not_fit_the_queue() -> None:
+    stack = new_stack()
+    _, job = _batch(stack)
+    small = JobQueue(
+        stack,
+        "Small",
+        compute_environments=[
+            FargateComputeEnvironment(stack, "SmallEnv", network=BatchNetwork(stack, "Net2"), maxv_cpus=4)
+        ],
+    )
+    big = Step("A", job, small, vcpus=8, memory=cdk.Size.gibibytes(16))  # a valid Fargate pair
     with pytest.raises(ValueError, match=r"vcpus/memory.*can never run"):
-        Workflow(stack, "W", steps=[Step("A", job, queue, vcpus=512)])
+        Workflow(stack, "W", steps=[big])
+
+
+def test_rejects_overrides_that_make_no_fargate_pair(parts) -> None:
+    stack, queue, job = parts
+    with pytest.raises(ValueError, match=r"steps\[A\]\.memory='512 MiB' is invalid: Fargate with 1 vCPU"):
+        Workflow(stack, "W", steps=[Step("A", job, queue, vcpus=1)])
 
 
 def test_rejects_bad_step_names_and_self_dependencies(parts) -> None:
