@@ -19,6 +19,7 @@ from .fit import (
     fit_shared_mounts,
     is_ecr_image,
 )
+from .monitoring import MONITORING_RULES, MonitoringPlan
 from .names import RESERVED_ENVIRONMENT_PREFIX, environment_names
 from .queues import QUEUE_RULES, Environments, check_queue
 from .submission import SUBMISSION_RULES, check_submission, share_identifier_matches
@@ -26,12 +27,14 @@ from .submission import SUBMISSION_RULES, check_submission, share_identifier_mat
 __all__ = [
     "ECR_IMAGE",
     "FIT_RULES",
+    "MONITORING_RULES",
     "QUEUE_RULES",
     "RESERVED_ENVIRONMENT_PREFIX",
     "RULES",
     "SUBMISSION_RULES",
     "UNCHECKED",
     "Environments",
+    "MonitoringPlan",
     "Problem",
     "Rule",
     "check_consumables",
