@@ -25,6 +25,23 @@ os.environ.pop("CDK_DEFAULT_ACCOUNT", None)
 import aws_cdk as cdk  # noqa: E402
 import pytest  # noqa: E402
 
+# aws-cdk-lib runs its built-in CloudFormation validation plugin (a WebAssembly rule engine) on every
+# app.synth() and Template.from_stack: about two thirds of a synth's CPU and ~350 MiB. The templates are
+# the same with it off, and cfn-lint and cdk-nag check them here anyway; so tests build apps with it off
+# unless they ask for it (tests/templates synthesizes every reference variant with it on, as `cdk synth`
+# runs it). BATCHKIT_TEST_CFN_VALIDATION=true turns it back on everywhere. CDK_VALIDATION=false is not
+# used: Node reads it once, for the whole worker, so no test could turn it back on.
+_CFN_VALIDATION = os.environ.get("BATCHKIT_TEST_CFN_VALIDATION", "false").lower() == "true"
+_app_init = cdk.App.__init__
+
+
+def _app_with_validation_off_by_default(self: cdk.App, *args: object, **kwargs: object) -> None:
+    kwargs.setdefault("builtin_cloud_formation_validation", _CFN_VALIDATION)
+    _app_init(self, *args, **kwargs)  # type: ignore[arg-type]
+
+
+cdk.App.__init__ = _app_with_validation_off_by_default  # type: ignore[method-assign]
+
 from tests.support import new_stack  # noqa: E402
 
 
