@@ -23,7 +23,7 @@ from ..model import JobRequirements, QueueProfile, SubmitShape, check_fit
 from ..model.limits import MAX_SCHEDULING_PRIORITY, MAX_SHARE_IDENTIFIER, MIN_SCHEDULING_PRIORITY
 from ..model.rules import share_identifier_matches
 from ._describe import profile_of_queue, requirements_of_definition
-from ._validation import check_range, fail, is_token
+from ._validation import check_range, fail, fetched, is_token
 from .nag import acknowledge_resource
 
 
@@ -42,7 +42,7 @@ class QueueRef:
 
     @property
     def job_queue_arn(self) -> str:
-        return self.resource.job_queue_arn
+        return fetched(self.resource, "job_queue_arn")  # type: ignore[no-any-return]
 
 
 @dataclass(frozen=True)
@@ -70,7 +70,7 @@ class DefinitionRef:
 
     @property
     def job_definition_arn(self) -> str:
-        return self.resource.job_definition_arn
+        return fetched(self.resource, "job_definition_arn")  # type: ignore[no-any-return]
 
     @property
     def container_overrides(self) -> bool:
@@ -80,6 +80,9 @@ class DefinitionRef:
     @property
     def name_arn(self) -> str:
         """``arn:...:job-definition/NAME:*``: every revision of this definition, and nothing else."""
+        return fetched(self.resource, "name_arn", self._name_arn)  # type: ignore[no-any-return]
+
+    def _name_arn(self) -> str:
         # The ARN is arn:PARTITION:batch:REGION:ACCOUNT:job-definition/NAME[:REVISION].
         name_part = Fn.select(5, Fn.split(":", self.job_definition_arn))
         name = Fn.select(1, Fn.split("/", name_part))

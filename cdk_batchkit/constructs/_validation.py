@@ -8,7 +8,7 @@ they are only known at deploy time.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import jsii
@@ -38,6 +38,27 @@ def is_token(value: Any) -> bool:
     if isinstance(value, dict):
         return False
     return bool(Token.is_unresolved(value))
+
+
+_FETCHED = "_batchkit_fetched"
+
+
+def fetched(obj: Any, attribute: str, build: Callable[[], Any] | None = None) -> Any:
+    """``obj.attribute`` (or ``build()``), asked of the CDK once per object and kept on it.
+
+    For values that never change once the object exists (a construct's path, an L2's ARN token, a name
+    derived from it): each ``obj.attribute`` of a CDK object is a round trip to Node."""
+    cache = obj.__dict__.get(_FETCHED)
+    if cache is None:
+        cache = obj.__dict__[_FETCHED] = {}
+    if attribute not in cache:
+        cache[attribute] = build() if build is not None else getattr(obj, attribute)
+    return cache[attribute]
+
+
+def node_path(scope: IConstruct) -> str:
+    """``scope.node.path``, fetched once per construct (ids never change)."""
+    return fetched(scope, "node.path", lambda: scope.node.path)  # type: ignore[no-any-return]
 
 
 def fail(scope: Construct, prop: str, value: Any, why: str) -> None:

@@ -55,7 +55,7 @@ from ._binding import (
     grant_submit,
     queue_ref,
 )
-from ._validation import check_range, check_seconds, fail, is_token
+from ._validation import check_range, check_seconds, fail, is_token, node_path
 from .consumable import ConsumableLike, cfn_consumables, consumable_requests
 from .container_options import (
     ContainerCondition,
@@ -290,7 +290,7 @@ class JobDefinitionBase(Construct):
     def definition_ref(self) -> DefinitionRef:
         return DefinitionRef(
             self.resource,
-            self.node.path,
+            node_path(self),
             self.requirements,
             propagate_tags=self.propagate_tags,
             shape=self.submit_shape,

@@ -33,7 +33,7 @@ from ..model.limits import (
 from ..model.rules import register
 from ._binding import DefinitionLike, QueueRef, bind, definition_ref
 from ._describe import profile_of_environment, profile_of_queue
-from ._validation import check_range, check_seconds, fail
+from ._validation import check_range, check_seconds, fail, node_path
 from .compute import BatchComputeEnvironment
 
 register(
@@ -213,7 +213,7 @@ class JobQueue(JobQueueBase):
         self._networks, self._unknown_networks = _networks(given)
 
     def queue_ref(self) -> QueueRef:
-        return QueueRef(self.resource, self.node.path, self.profile, self._networks, self._unknown_networks)
+        return QueueRef(self.resource, node_path(self), self.profile, self._networks, self._unknown_networks)
 
     @classmethod
     def from_job_queue_arn(
