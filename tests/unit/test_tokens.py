@@ -157,3 +157,28 @@ def test_plain_values_need_no_round_trip(monkeypatch: pytest.MonkeyPatch) -> Non
     for _, value in CORPUS:
         if value is None or isinstance(value, bool | int | float | str | list | tuple | dict):
             is_token(value)
+
+
+def test_node_path_and_fetched_ask_the_cdk_once_per_object(monkeypatch: pytest.MonkeyPatch) -> None:
+    from jsii._kernel.providers import process as jsii_process
+
+    from cdk_batchkit.constructs._validation import fetched, node_path
+
+    stack = cdk.Stack(cdk.App(), "Paths")
+    bucket = s3.Bucket(stack, "Bucket")
+    sent: list[object] = []
+    original = jsii_process._NodeProcess.send
+
+    def counting(self: Any, request: Any, response_type: Any) -> Any:
+        sent.append(request)
+        return original(self, request, response_type)
+
+    monkeypatch.setattr(jsii_process._NodeProcess, "send", counting)
+    assert node_path(bucket) == "Paths/Bucket"
+    asked = len(sent)
+    assert asked > 0  # the first answer comes from the CDK
+    assert node_path(bucket) == "Paths/Bucket" and len(sent) == asked
+    arn = fetched(bucket, "bucket_arn")
+    asked = len(sent)
+    assert fetched(bucket, "bucket_arn") == arn and len(sent) == asked
+    assert fetched(stack, "node.path", lambda: "built") == "built"  # per object, per key
