@@ -40,7 +40,14 @@ from .job_definition import (
 from .job_notifications import JobStateNotifications, WorkflowNotifications
 from .log_archive import JobLogArchive
 from .managed_instances import ManagedInstancesComputeEnvironment
-from .monitoring import BatchMonitoring, MonitoringThresholds
+from .monitoring import (
+    BatchMonitoring,
+    JobStatus,
+    MonitoringThresholds,
+    QueueMetrics,
+    SubmitterMetrics,
+    WorkflowMetrics,
+)
 from .nag import acknowledge
 from .network import BatchNetwork, NetworkMode
 from .node_overrides import NodeOverride
@@ -88,11 +95,15 @@ __all__ = [
     "JobRequirements",
     "JobSchedule",
     "JobStateNotifications",
+    "JobStatus",
     "LinuxParameters",
     "ManagedInstancesComputeEnvironment",
     "LustreMount",
     "LustreVolume",
     "MonitoringThresholds",
+    "QueueMetrics",
+    "SubmitterMetrics",
+    "WorkflowMetrics",
     "MultiNodeJobDefinition",
     "NetworkMode",
     "NodeOverride",

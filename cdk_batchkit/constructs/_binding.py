@@ -21,7 +21,7 @@ from constructs import Construct, IConstruct, Node
 
 from ..model import JobRequirements, JobSpec, Problem, QueueProfile, SubmitShape, check_fit
 from ._describe import describe_definition, profile_of_queue
-from ._validation import report
+from ._validation import fetched, report
 from .nag import acknowledge_resource
 
 
@@ -40,7 +40,7 @@ class QueueRef:
 
     @property
     def job_queue_arn(self) -> str:
-        return self.resource.job_queue_arn
+        return fetched(self.resource, "job_queue_arn")  # type: ignore[no-any-return]
 
 
 @dataclass(frozen=True)
@@ -74,7 +74,7 @@ class DefinitionRef:
 
     @property
     def job_definition_arn(self) -> str:
-        return self.resource.job_definition_arn
+        return fetched(self.resource, "job_definition_arn")  # type: ignore[no-any-return]
 
     @property
     def container_overrides(self) -> bool:
@@ -84,6 +84,9 @@ class DefinitionRef:
     @property
     def name_arn(self) -> str:
         """``arn:...:job-definition/NAME:*``: every revision of this definition, and nothing else."""
+        return fetched(self.resource, "name_arn", self._name_arn)  # type: ignore[no-any-return]
+
+    def _name_arn(self) -> str:
         # The ARN is arn:PARTITION:batch:REGION:ACCOUNT:job-definition/NAME[:REVISION].
         name_part = Fn.select(5, Fn.split(":", self.job_definition_arn))
         name = Fn.select(1, Fn.split("/", name_part))

@@ -8,7 +8,7 @@ they are only known at deploy time.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import jsii
@@ -16,10 +16,49 @@ from aws_cdk import Annotations, CfnResource, Duration, Token
 from constructs import Construct, IConstruct, IValidation
 
 from ..model.rules import Problem
+from ..model.values import LIST_MARKER, is_unresolved
+
+#: Values whose token-ness Python answers (CDK encodes a token inside them): no jsii round trip.
+_PLAIN = (bool, int, float, str)
 
 
 def is_token(value: Any) -> bool:
-    return value is not None and Token.is_unresolved(value)
+    """``Token.is_unresolved(value)``, answered in Python wherever the value is a plain Python value.
+
+    A bool, an int, a float or a string is a token only by CDK's encoding (``${Token[`` in a string, the
+    ``0xFBFF`` marker in a float's top bits), which :func:`cdk_batchkit.model.values.is_unresolved` reads
+    without a round trip to Node. A list is a token only as CDK's one-element list encoding (as
+    ``Token.is_unresolved`` answers it); a dict never is. Anything else (an ``IResolvable``, a ``Lazy``,
+    a CDK object) is asked of the CDK.
+    """
+    if value is None or isinstance(value, _PLAIN):
+        return is_unresolved(value)
+    if isinstance(value, list | tuple):
+        return len(value) == 1 and isinstance(value[0], str) and LIST_MARKER in value[0]
+    if isinstance(value, dict):
+        return False
+    return bool(Token.is_unresolved(value))
+
+
+_FETCHED = "_batchkit_fetched"
+
+
+def fetched(obj: Any, attribute: str, build: Callable[[], Any] | None = None) -> Any:
+    """``obj.attribute`` (or ``build()``), asked of the CDK once per object and kept on it.
+
+    For values that never change once the object exists (a construct's path, an L2's ARN token, a name
+    derived from it): each ``obj.attribute`` of a CDK object is a round trip to Node."""
+    cache = obj.__dict__.get(_FETCHED)
+    if cache is None:
+        cache = obj.__dict__[_FETCHED] = {}
+    if attribute not in cache:
+        cache[attribute] = build() if build is not None else getattr(obj, attribute)
+    return cache[attribute]
+
+
+def node_path(scope: IConstruct) -> str:
+    """``scope.node.path``, fetched once per construct (ids never change)."""
+    return fetched(scope, "node.path", lambda: scope.node.path)  # type: ignore[no-any-return]
 
 
 def fail(scope: Construct, prop: str, value: Any, why: str) -> None:
@@ -36,9 +75,11 @@ def check_range(scope: Construct, prop: str, value: float | None, low: float, hi
 
 def check_seconds(scope: Construct, prop: str, value: Duration | None, low: int, high: int | None) -> None:
     """Reject a Duration outside ``[low, high]`` seconds (None and tokens pass)."""
-    if value is None or is_token(value.to_seconds()):
+    if value is None:
         return
-    seconds = value.to_seconds()
+    seconds = value.to_seconds()  # one round trip: a Duration lives in Node
+    if is_token(seconds):
+        return
     if seconds < low or (high is not None and seconds > high):
         bound = f"between {low} and {high}" if high is not None else f"at least {low}"
         fail(scope, prop, f"{seconds:g} s", f"must be {bound} seconds")

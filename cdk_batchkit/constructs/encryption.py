@@ -185,20 +185,34 @@ class BatchEncryption(Construct):
         if not self.owned:
             allow(self.key, (), on=self)  # the IAM delegation statement (BK-X6), once
         scope.__dict__[_ATTR] = self
+        _CREATED[0] = True
 
     @staticmethod
     def of(scope: Construct) -> BatchEncryption | None:
         """The :class:`BatchEncryption` that applies to ``scope`` (the nearest enclosing one), if any."""
         scope.__dict__[_ASKED] = True
+        if not _CREATED[0]:
+            return None  # none was ever created in this process: no walk up the tree (no jsii round trip)
+        cached = scope.__dict__.get(_FOUND, _UNSET)
+        if cached is not _UNSET:
+            return cached  # type: ignore[no-any-return]
+        found = None
         for node in reversed(scope.node.scopes):
             found = node.__dict__.get(_ATTR) if hasattr(node, "__dict__") else None
             if found is not None:
-                return found  # type: ignore[no-any-return]
-        return None
+                break
+        # A BatchEncryption must be created before the constructs it encrypts (its constructor refuses a
+        # scope where one was already asked), so the answer for a scope never changes once given.
+        scope.__dict__[_FOUND] = found
+        return found
 
 
 _ATTR = "_batchkit_encryption"
 _ASKED = "_batchkit_encryption_asked"
+_FOUND = "_batchkit_encryption_found"
+_UNSET = object()
+#: Whether a BatchEncryption was ever created in this process; until then every answer is None.
+_CREATED = [False]
 
 
 def encryption_key(scope: Construct, *users: KeyUser) -> kms.IKey | None:

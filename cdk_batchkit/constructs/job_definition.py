@@ -68,7 +68,7 @@ from ._binding import (
     queue_ref,
 )
 from ._describe import describe_definition
-from ._validation import fail, report
+from ._validation import fail, node_path, report
 from .consumable import ConsumableLike, cfn_consumables, consumable_requests
 from .container_options import LinuxParameters, container_spec, devices_of, log_of
 from .encryption import KeyUser, encryption_key, grant_secrets_key, warn_plain_secrets
@@ -236,7 +236,7 @@ class JobDefinitionBase(Construct):
     def definition_ref(self) -> DefinitionRef:
         return DefinitionRef(
             self.resource,
-            self.node.path,
+            node_path(self),
             self.requirements,
             propagate_tags=self.propagate_tags,
             shape=self.submit_shape,

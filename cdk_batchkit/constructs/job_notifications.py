@@ -3,6 +3,13 @@
 Both are EventBridge rules on the default bus (AWS services publish these events for free; a rule
 costs nothing until it matches). Each routes a readable, one-line message to a
 :class:`NotificationTopic` and/or an SQS queue, with a retry policy and a dead-letter queue.
+
+Container jobs emit ``Batch Job State Change`` events; the service jobs of a SageMaker Training queue emit
+``Batch Service Job State Change`` events with the same ``detail`` fields the message reads (``jobName``,
+``jobId``, ``jobQueue``, ``status``, ``statusReason``) and a ``SCHEDULED`` status of their own
+(https://docs.aws.amazon.com/batch/latest/userguide/service-job-events.html,
+https://docs.aws.amazon.com/batch/latest/userguide/service-job-status.html). :class:`JobStateNotifications`
+matches the event type of each queue it is given (both when the queues mix the two).
 """
 
 from __future__ import annotations
@@ -15,13 +22,21 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
+from ..model.statuses import (
+    CONTAINER_JOB_STATUSES,
+    JOB_STATE_CHANGE,
+    SERVICE_JOB_STATE_CHANGE,
+    SERVICE_JOB_STATUSES,
+    JobStatus,
+)
 from ._binding import QueueLike, queue_ref
 from ._events import EventDelivery, resolve_delivery
 from ._validation import fail
 from .notifications import NotificationTopic
 
-#: Batch job statuses (the ``detail.status`` of "Batch Job State Change" events).
-JOB_STATUSES = ("SUBMITTED", "PENDING", "RUNNABLE", "STARTING", "RUNNING", "SUCCEEDED", "FAILED")
+#: Batch job statuses (the ``detail.status`` of "Batch Job State Change" events). DEPRECATED: use
+#: :class:`JobStatus` (``model.statuses.CONTAINER_JOB_STATUSES``).
+JOB_STATUSES = tuple(s.value for s in CONTAINER_JOB_STATUSES)
 #: Step Functions execution statuses that end an execution unsuccessfully.
 EXECUTION_FAILURES = ("FAILED", "TIMED_OUT", "ABORTED")
 EXECUTION_STATUSES = ("RUNNING", "SUCCEEDED", *EXECUTION_FAILURES)
@@ -38,9 +53,14 @@ class _NotificationRule(Construct):
         self.node.set_context("@aws-cdk/aws-events:eventsTargetQueueSameAccount", True)
 
     def _statuses(self, statuses: Sequence[str], allowed: Sequence[str]) -> list[str]:
-        chosen = list(dict.fromkeys(statuses))
+        chosen = [str(s) for s in dict.fromkeys(statuses)]
         if not chosen or any(s not in allowed for s in chosen):
-            fail(self, "statuses", list(statuses), f"must be one or more of {', '.join(allowed)}")
+            fail(
+                self,
+                "statuses",
+                [str(s) for s in statuses],
+                f"must be one or more of {', '.join(str(a) for a in allowed)}",
+            )
         return chosen
 
     def _deliver(
@@ -81,7 +101,12 @@ class JobStateNotifications(_NotificationRule):
     """Notify when jobs in the given queues reach the given statuses (Default: FAILED).
 
     The message reads: ``Batch job NAME (ID) in queue ARN is FAILED: REASON. Log stream: STREAM.``
-    (fields a job does not have, e.g. the log stream of a job that never started, are left empty).
+    (fields a job does not have, e.g. the log stream of a job that never started or of a SageMaker
+    Training service job, are left empty).
+
+    SageMaker Training (service) queues are watched through their ``Batch Service Job State Change``
+    events (a queue whose compute is unknown, imported without a profile, is watched as a container-job
+    queue).
     """
 
     def __init__(
@@ -90,7 +115,7 @@ class JobStateNotifications(_NotificationRule):
         construct_id: str,
         *,
         job_queues: Sequence[QueueLike],
-        statuses: Sequence[str] = ("FAILED",),
+        statuses: Sequence[JobStatus | str] = (JobStatus.FAILED,),
         topic: NotificationTopic | None = None,
         sqs_queue: sqs.IQueue | None = None,
         delivery: EventDelivery | None = None,
@@ -98,8 +123,9 @@ class JobStateNotifications(_NotificationRule):
         """
         :param job_queues: the job queues to watch (at least one): ours, imported or any
             ``batch.IJobQueue``.
-        :param statuses: job statuses to notify about. Default: FAILED only (add SUCCEEDED for
-            completion notices).
+        :param statuses: job statuses to notify about (:class:`JobStatus`; plain strings are still
+            accepted). Default: FAILED only (add SUCCEEDED for completion notices). ``SCHEDULED`` exists
+            for service jobs only: it needs a SageMaker Training queue among ``job_queues``.
         :param topic: publish to this topic. Default: no topic (give a topic, a queue or both).
         :param sqs_queue: send to this SQS queue. Default: no queue.
         :param delivery: retries, event age and dead-letter queue. Default: 8 retries over 6 hours, then
@@ -108,11 +134,18 @@ class JobStateNotifications(_NotificationRule):
         super().__init__(scope, construct_id)
         if not job_queues:
             fail(self, "job_queues", [], "needs at least one job queue")
-        chosen = self._statuses(statuses, JOB_STATUSES)
+        refs = [queue_ref(q) for q in job_queues]
+        service = [r.profile is not None and r.profile.service for r in refs]
+        detail_types = ([JOB_STATE_CHANGE] if not all(service) else []) + (
+            [SERVICE_JOB_STATE_CHANGE] if any(service) else []
+        )
+        chosen = self._statuses(statuses, SERVICE_JOB_STATUSES if any(service) else CONTAINER_JOB_STATUSES)
+        #: The EventBridge detail types matched: container jobs', service jobs' or both.
+        self.detail_types = detail_types
         pattern = events.EventPattern(
             source=["aws.batch"],
-            detail_type=["Batch Job State Change"],
-            detail={"status": chosen, "jobQueue": [queue_ref(q).job_queue_arn for q in job_queues]},
+            detail_type=detail_types,
+            detail={"status": chosen, "jobQueue": [r.job_queue_arn for r in refs]},
         )
         message = events.RuleTargetInput.from_text(
             f"Batch job {events.EventField.from_path('$.detail.jobName')} "

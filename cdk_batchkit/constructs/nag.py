@@ -24,7 +24,14 @@ def acknowledge(scope: IConstruct, rule: str, reason: str, *, applies_to: str | 
     if not reason.strip():
         raise ValueError(f"{scope.node.path}: an acknowledgement of {rule} needs a reason")
     rule_id = f"AwsSolutions::AwsSolutions-{rule}" + (f"[{applies_to}]" if applies_to else "")
-    Validations.of(scope).acknowledge(Acknowledgment(id=rule_id, reason=reason))
+    validations = scope.__dict__.get(_VALIDATIONS)
+    if validations is None:  # one Validations.of per scope, however many acknowledgements it gets
+        validations = scope.__dict__[_VALIDATIONS] = Validations.of(scope)
+    validations.acknowledge(Acknowledgment(id=rule_id, reason=reason))
+
+
+_VALIDATIONS = "_batchkit_validations"
+_DEFERRED = "_batchkit_deferred_acknowledgements"
 
 
 def managed_policy_finding(name: str) -> str:
@@ -59,34 +66,46 @@ def resource_finding(scope: IConstruct, arn: str) -> str:
 
 
 @jsii.implements(IValidation)
-class _DeferredAcknowledgement:
-    """Acknowledges an IAM5 finding once references are final (validation runs after CDK has turned
-    cross-stack references into ``Fn::ImportValue``), and writes it into the template metadata when
-    cdk-nag's ``write_suppressions_to_cloud_formation`` aspect is on (it ran before references were
-    final, so it could not see this one)."""
+class _DeferredAcknowledgements:
+    """The IAM5 acknowledgements of one stack, made once references are final (validation runs after CDK
+    has turned cross-stack references into ``Fn::ImportValue``), and written into the template metadata
+    when cdk-nag's ``write_suppressions_to_cloud_formation`` aspect is on (it ran before references were
+    final, so it could not see them).
 
-    def __init__(self, scope: IConstruct, rule: str, reason: str, arn: str) -> None:
-        self._scope, self._rule, self._reason, self._arn = scope, rule, reason, arn
+    One validation per stack, not one per acknowledgement: the stack and whether cdk-nag writes
+    suppressions are facts of the stack, looked up once."""
+
+    def __init__(self, stack: Stack) -> None:
+        self._stack = stack
+        self.pending: list[tuple[IConstruct, str, str, str]] = []
 
     def validate(self) -> list[str]:
-        finding = resource_finding(self._scope, self._arn)
-        acknowledge(self._scope, self._rule, self._reason, applies_to=finding)
-        if _writes_suppressions(self._scope):
-            rule_id = f"AwsSolutions::AwsSolutions-{self._rule}[{finding}]"
-            for child in self._scope.node.find_all():
-                if isinstance(child, CfnResource):
-                    written = child.get_metadata("cdk_nag") or {}
-                    rules = list(written.get("rules_to_suppress", []))
-                    if not any(r.get("id") == rule_id for r in rules):
-                        rules.append({"id": rule_id, "reason": self._reason})
-                    child.add_metadata("cdk_nag", {**written, "rules_to_suppress": rules})
+        writes = _writes_suppressions(self._stack)
+        for scope, rule, reason, arn in self.pending:
+            finding = "Resource::" + _flatten(self._stack.resolve(arn))
+            acknowledge(scope, rule, reason, applies_to=finding)
+            if writes:
+                _write_suppression(scope, f"AwsSolutions::AwsSolutions-{rule}[{finding}]", reason)
         return []
 
 
-def _writes_suppressions(scope: IConstruct) -> bool:
+def _write_suppression(scope: IConstruct, rule_id: str, reason: str) -> None:
+    for child in scope.node.find_all():
+        if isinstance(child, CfnResource):
+            written = child.get_metadata("cdk_nag") or {}
+            rules = list(written.get("rules_to_suppress", []))
+            if not any(r.get("id") == rule_id for r in rules):
+                rules.append({"id": rule_id, "reason": reason})
+            child.add_metadata("cdk_nag", {**written, "rules_to_suppress": rules})
+
+
+def _writes_suppressions(stack: Stack) -> bool:
+    """Whether cdk-nag's suppression-writing aspect applies to ``stack`` (added on it or an ancestor: the
+    scope given to ``AwsSolutionsChecks``, an app, a stage or the stack). Asked at validation, when
+    aspects are final."""
     return any(
         type(aspect).__name__ == "WriteNagSuppressionsToCloudFormationAspect"
-        for node in scope.node.scopes
+        for node in stack.node.scopes
         for aspect in Aspects.of(node).all
     )
 
@@ -100,4 +119,9 @@ def acknowledge_resource(scope: IConstruct, rule: str, reason: str, arn: str) ->
     """
     if not reason.strip():
         raise ValueError(f"{scope.node.path}: an acknowledgement of {rule} needs a reason")
-    scope.node.add_validation(_DeferredAcknowledgement(scope, rule, reason, arn))
+    stack = Stack.of(scope)
+    deferred = stack.__dict__.get(_DEFERRED)
+    if deferred is None:
+        deferred = stack.__dict__[_DEFERRED] = _DeferredAcknowledgements(stack)
+        stack.node.add_validation(deferred)
+    deferred.pending.append((scope, rule, reason, arn))

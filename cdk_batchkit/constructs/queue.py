@@ -33,7 +33,7 @@ from ._describe import (
     profile_of_settings,
     settings_of_environment,
 )
-from ._validation import fail, report
+from ._validation import fail, node_path, report
 from .compute import BatchComputeEnvironment
 
 #: What a queue accepts as a compute environment: ours, or an L2 one (created or imported).
@@ -257,7 +257,7 @@ class JobQueue(JobQueueBase):
         self._networks, self._unknown_networks = _networks(given)
 
     def queue_ref(self) -> QueueRef:
-        return QueueRef(self.resource, self.node.path, self.profile, self._networks, self._unknown_networks)
+        return QueueRef(self.resource, node_path(self), self.profile, self._networks, self._unknown_networks)
 
     @classmethod
     def from_job_queue_arn(

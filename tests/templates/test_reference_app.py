@@ -74,14 +74,18 @@ INSTANCE_ROLE_ACK = (
 
 
 def _synth_reference(outdir: Path, **context: object) -> Path:
-    app = cdk.App(outdir=str(outdir), context={**CDK_JSON_CONTEXT, **context})
+    app = cdk.App(
+        outdir=str(outdir),
+        context={**CDK_JSON_CONTEXT, **context},
+        builtin_cloud_formation_validation=True,  # as `cdk synth` runs it (the suite's default is off)
+    )
     build_app(app).synth()
     return outdir
 
 
 def _kitchen_sink(outdir: Path) -> Path:
     """Every construct variant the unit tests cover, in one stack, under the same nag plugin."""
-    app = cdk.App(outdir=str(outdir))
+    app = cdk.App(outdir=str(outdir), builtin_cloud_formation_validation=True)
     cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app, write_suppressions_to_cloud_formation=True))
     stack = cdk.Stack(app, "KitchenSink")
     BatchEncryption(stack, "Encryption")  # one customer-managed key for everything below

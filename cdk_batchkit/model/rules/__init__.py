@@ -40,6 +40,7 @@ from .jobs import (
     secret_endpoints,
     secret_services,
 )
+from .monitoring import MONITORING_RULES, MonitoringPlan
 from .names import RESERVED_ENVIRONMENT_PREFIX, environment_names
 from .queues import (
     QUEUE_RULES,
@@ -70,6 +71,7 @@ __all__ = [
     "FIT_RULES",
     "FIT_WARNINGS",
     "JOB_RULES",
+    "MONITORING_RULES",
     "QUEUE_RULES",
     "RESERVED_ENVIRONMENT_PREFIX",
     "RULES",
@@ -78,6 +80,7 @@ __all__ = [
     "TEMPLATE_RULES",
     "UNCHECKED",
     "Environments",
+    "MonitoringPlan",
     "Problem",
     "Rule",
     "check_compute",
