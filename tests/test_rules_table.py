@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import ast
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import cdk_batchkit.constructs  # noqa: F401  (registers the rules the constructs enforce)
@@ -41,6 +43,25 @@ def test_every_row_cites_an_aws_source_and_existing_tests() -> None:
                 n.name for n in ast.walk(ast.parse(module.read_text())) if isinstance(n, ast.FunctionDef)
             }
             assert name in names, f"{rule_id}: {ref} does not exist"
+
+
+def test_every_row_is_a_registered_rule() -> None:
+    unregistered = sorted(set(_rows()) - set(RULES))
+    assert not unregistered, f"docs/rules.md lists rules no model function registers: {unregistered}"
+
+
+def test_the_model_alone_registers_every_rule() -> None:
+    """One rule, one place: ``import cdk_batchkit.model`` registers every rule; importing the constructs (or
+    the testing kit) registers none, so no construct holds a rule of its own."""
+    code = (
+        "import cdk_batchkit.model as m; alone = sorted(m.RULES); "
+        "import cdk_batchkit.constructs, cdk_batchkit.testing; "
+        "print(len(alone), sorted(set(m.RULES) - set(alone)))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
+    count, added = out.split(" ", 1)
+    assert added.strip() == "[]", added
+    assert int(count) == len(RULES) and int(count) > 100
 
 
 def test_rule_ids_are_unique() -> None:

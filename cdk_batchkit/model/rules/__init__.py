@@ -7,7 +7,7 @@ adds none). ``docs/rules.md`` lists them all with their sources and tests.
 
 from __future__ import annotations
 
-from ._registry import RULES, Problem, Rule, errors, register, rule, run, warnings
+from ._registry import RULES, Problem, Rule, errors, rule, run, warnings
 from .archive import check_archive
 from .compute import (
     COMPUTE_RULES,
@@ -124,7 +124,6 @@ __all__ = [
     "job_name_and_parameters",
     "key_filters",
     "manifest_prefix_rule",
-    "register",
     "registry_credential_reads",
     "rule",
     "run",

@@ -112,15 +112,6 @@ def rule(rule_id: str, summary: str, source: str, *, warning: bool = False) -> C
     return register_function
 
 
-def register(rule_id: str, summary: str, source: str) -> Rule:
-    """TRANSITIONAL (removed once every rule is a model function): register a rule enforced outside the
-    model. Refuses a duplicate like :func:`rule`."""
-    if rule_id in RULES:
-        raise ValueError(f"rule {rule_id} is registered twice")
-    RULES[rule_id] = Rule(rule_id, summary, source)
-    return RULES[rule_id]
-
-
 def run(checks: Iterable[Callable[..., list[Problem]]], *args: Any, **kwargs: Any) -> list[Problem]:
     """Every problem of ``checks`` (value rules) on the same arguments, in order."""
     found: list[Problem] = []
