@@ -41,6 +41,8 @@ from tests.handlers.support import (
 )
 
 MODES = ["PER_OBJECT", "ARRAY"]
+#: The DynamoDB call that records a submitted job: a crash right before it is "killed after SubmitJob".
+COMPLETION_CALL = "UpdateItem"
 
 
 def keys_of(world: World) -> list[str]:
@@ -225,6 +227,77 @@ def test_a_client_error_is_final_and_releases_the_claim(world: World) -> None:
 def test_the_batch_client_never_retries_by_itself() -> None:
     # botocore would resend a SubmitJob after a read timeout or a 5xx; the submitter decides instead.
     assert BATCH_CLIENT_CONFIG.retries == {"mode": "standard", "total_max_attempts": 1}
+
+
+# -- 2b. the same bytes uploaded again to an unversioned bucket ("reprocess this file") ---------------
+
+
+def reupload(key: str, sequencer: str) -> str:
+    """An unversioned bucket's event: no version id, so the ETag (the same bytes, the same ETag) and the
+    sequencer (a new one per upload) are all that tell two uploads apart."""
+    return eventbridge_body(key, version=None, sequencer=sequencer)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_reupload_whose_submit_is_ambiguous_gets_its_own_job(world: World, mode: str) -> None:
+    # Before: PER_OBJECT job names hashed bucket, key and ETag but not the sequencer, so the lookup after
+    # the ambiguous error found the first upload's job, marked the re-upload done and ran nothing for it.
+    first, second = reupload("again.csv", "00A1"), reupload("again.csv", "00B2")
+    assert world.submitter(SUBMIT_MODE=mode).handle(sqs_event(first))["batchItemFailures"] == []
+    batch = client(world, "batch", config=BATCH_CLIENT_CONFIG)
+    errors = FailingCalls(batch, "SubmitJob", code="ServerException", status=500, times=1)
+    metrics = MetricsRecorder()
+    response = world.submitter(SUBMIT_MODE=mode, metrics=metrics, clients=world.clients(batch=batch)).handle(
+        sqs_event(second)
+    )
+    assert response["batchItemFailures"] == [] and errors.calls == 1
+    assert keys_of(world) == ["again.csv", "again.csv"]  # one job per upload
+    assert metrics.values["JobsSubmitted"] == 1 and metrics.values["JobsRecovered"] == 0
+    # ...and a redelivery of either upload is still a duplicate.
+    again = MetricsRecorder()
+    world.submitter(SUBMIT_MODE=mode, metrics=again).handle(sqs_event(first, second))
+    assert again.values["DuplicatesSkipped"] == 2 and len(world.jobs()) == 2
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_reupload_whose_invocation_died_before_submitting_gets_its_own_job(world: World, mode: str) -> None:
+    # Before: the reclaim looked up the recorded name, which was the first upload's: found, so dropped.
+    first, second = reupload("redo.csv", "00A1"), reupload("redo.csv", "00B2")
+    world.submitter(SUBMIT_MODE=mode).handle(sqs_event(first))
+    crashing = client(world, "batch")
+    crash_on(crashing, "SubmitJob")  # killed after the claim, before SubmitJob
+    with pytest.raises(Crash):
+        world.submitter(SUBMIT_MODE=mode, clients=world.clients(batch=crashing)).handle(sqs_event(second))
+    expire_claims(world)
+    metrics = MetricsRecorder()
+    assert (
+        world.submitter(SUBMIT_MODE=mode, metrics=metrics).handle(sqs_event(second))["batchItemFailures"]
+        == []
+    )
+    assert keys_of(world) == ["redo.csv", "redo.csv"]
+    assert metrics.values["JobsSubmitted"] == 1 and metrics.values["JobsRecovered"] == 0
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_reupload_whose_job_was_submitted_before_a_crash_is_found_not_resubmitted(
+    world: World, mode: str
+) -> None:
+    # The other side of the same window: the re-upload's own job exists, so the reclaim finds it.
+    first, second = reupload("found.csv", "00A1"), reupload("found.csv", "00B2")
+    world.submitter(SUBMIT_MODE=mode).handle(sqs_event(first))
+    crashing = client(world, "dynamodb")
+    crash_on(crashing, COMPLETION_CALL)  # killed right after SubmitJob
+    with pytest.raises(Crash):
+        world.submitter(SUBMIT_MODE=mode, clients=world.clients(dynamodb=crashing)).handle(sqs_event(second))
+    assert len(world.jobs()) == 2
+    expire_claims(world)
+    metrics = MetricsRecorder()
+    assert (
+        world.submitter(SUBMIT_MODE=mode, metrics=metrics).handle(sqs_event(second))["batchItemFailures"]
+        == []
+    )
+    assert keys_of(world) == ["found.csv", "found.csv"]
+    assert metrics.values["JobsSubmitted"] == 0 and metrics.values["JobsRecovered"] == 1
 
 
 # -- 3. completion that cannot strand records -------------------------------------------------------

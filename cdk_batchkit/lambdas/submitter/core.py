@@ -269,12 +269,16 @@ def _clean(text: str) -> str:
 
 
 def job_name(entry: ManifestEntry, prefix: str = "") -> str:
-    """A valid, stable Batch job name for one object: cleaned tail of the key + hash of the object.
+    """A valid, stable Batch job name for one S3 event: cleaned tail of the key + hash of the event.
 
     ``prefix`` must itself be valid (checked by the configuration). Two keys that clean to the same
-    text still get different names (the hash covers bucket, key and version id or ETag).
+    text still get different names. The hash covers everything that identifies the event
+    (:func:`idempotency_data`: bucket, key, version id or ETag, and the sequencer), because a name is
+    also what a lookup after a crash or an ambiguous SubmitJob error finds: the same bytes uploaded
+    again to an unversioned bucket have the same ETag, and only the sequencer tells the second upload's
+    job from the first's.
     """
-    digest = _digest(entry.bucket, entry.key, entry.version_id or entry.etag or "")
+    digest = _digest(entry.bucket, entry.key, entry.version_id or entry.etag or "", entry.sequencer or "")
     budget = JOB_NAME_MAX - len(prefix) - 1 - len(digest)
     tail = _clean(entry.key)[-budget:] if budget > 0 else ""
     tail = tail.lstrip("-_") if not prefix else tail
