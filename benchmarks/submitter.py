@@ -1,13 +1,13 @@
 """Benchmark: the submitter (ARRAY, PER_OBJECT) vs a naive SubmitJob-per-object function, modelled AWS.
 
-Run by hand (``make bench``); needs no AWS account. It starts ``moto.server`` on loopback in a
-subprocess (Batch without Docker), creates the queues, job definition, buckets and idempotency tables,
-then:
+Run by hand (``make bench``); needs no AWS account. It starts moto's server on loopback in a
+subprocess (Batch without Docker; see ``benchmarks/motoserver.py``), creates the queues, job
+definition, buckets and idempotency tables, then:
 
 1. **Modelled AWS** (``benchmarks/awsmodel.py``): a loopback proxy in front of moto charges each call a
    per-service latency on a modelled clock and answers SubmitJob beyond 50 calls/s per account with HTTP
    429. Each simulated Lambda function is also charged its own Python CPU on that clock, scaled by its
-   memory (1,769 MB = one vCPU): at the construct's 1,024 MB default, one second of CPU here costs 1.73
+   memory (1,769 MB = one vCPU): at ARRAY mode's 1,024 MB default, one second of CPU here costs 1.73
    modelled seconds. Objects go through:
 
    * the submitter in ARRAY and PER_OBJECT mode, at the construct's defaults (ARRAY: SQS batches of
@@ -87,8 +87,8 @@ from cdk_batchkit.lambdas.submitter import runtime  # noqa: E402
 
 OBJECTS = 10_000
 FUNCTION_TIMEOUT_S = 120  # the construct's default
-#: The construct's default memory (the value it passes to the function), or 512 before it existed.
-DEFAULT_MEMORY_MB = int(getattr(settings, "DEFAULT_MEMORY_MB", 512))
+#: The construct's default memory by mode (what it gives the function); 512 MB before it had one.
+DEFAULT_MEMORY_MB: dict[str, int] = getattr(settings, "DEFAULT_MEMORY_MB", {"ARRAY": 512, "PER_OBJECT": 512})
 NAIVE_MEMORY_MB = 128
 #: Real seconds a call to moto may take (moto's own time is not modelled; see modelled_submitter).
 REAL_READ_TIMEOUT_S = 900
@@ -140,13 +140,14 @@ class Scenario:
         return 6 * FUNCTION_TIMEOUT_S + self.window_s
 
 
-def scenarios(memory_mb: int) -> list[Scenario]:
+def scenarios(memory_mb: dict[str, int]) -> list[Scenario]:
+    array, per_object = memory_mb["ARRAY"], memory_mb["PER_OBJECT"]
     return [
-        Scenario("ARRAY, construct defaults", "ARRAY", 1_000, 2, 10, memory_mb, 30),
+        Scenario("ARRAY, construct defaults", "ARRAY", 1_000, 2, 10, array, 30),
         Scenario("ARRAY, tuned (4 environments, 1,769 MB)", "ARRAY", 1_000, 4, 10, VCPU_MEMORY_MB, 30),
-        Scenario("PER_OBJECT, construct defaults", "PER_OBJECT", 10, 2, 10, memory_mb, 1),
+        Scenario("PER_OBJECT, construct defaults", "PER_OBJECT", 10, 2, 10, per_object, 1),
         Scenario(
-            "PER_OBJECT, tuned (the account's 50/s, 4 environments)", "PER_OBJECT", 10, 4, 50, memory_mb, 1
+            "PER_OBJECT, tuned (the account's 50/s, 4 environments)", "PER_OBJECT", 10, 4, 50, per_object, 1
         ),
     ]
 
@@ -171,7 +172,8 @@ def _die_with_parent() -> None:
 def start_moto() -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        [sys.executable, "-m", "benchmarks.motoserver", "-H", "127.0.0.1", "-p", str(port)],
+        cwd=ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         preexec_fn=_die_with_parent,  # noqa: PLW1509 - a benchmark's own child, no threads yet
@@ -425,6 +427,7 @@ def modelled_submitter(
         }
 
     throttled = proxy.throttled
+    items_before = dict(proxy.items)
     start = clock.now()
     finished = len(clock.finished)
     used_before = sum(clock.cpu_used.values())
@@ -450,7 +453,7 @@ def modelled_submitter(
         "metrics": dict(metrics),
         "cpu": sum(clock.cpu_used.values()) - used_before,
         "memory_mb": scenario.memory_mb,
-        "items": dict(proxy.items),
+        "items": {name: count - items_before.get(name, 0) for name, count in proxy.items.items()},
     }
 
 
@@ -585,7 +588,7 @@ def main() -> int:
     parser.add_argument("--objects", type=int, default=OBJECTS)
     parser.add_argument("--sweep", action="store_true", help="ARRAY defaults at several memory sizes")
     parser.add_argument("--only", help="only scenarios whose name contains this (and no naive loop)")
-    parser.add_argument("--memory", type=int, default=DEFAULT_MEMORY_MB, help="the default memory to model")
+    parser.add_argument("--memory", type=int, help="model this memory as the default of both modes")
     parser.add_argument("--python", default=sys.executable, help="interpreter for the cold-import runs")
     parser.add_argument("--import-runs", type=int, default=15, help="paired cold-import runs (0: skip)")
     args = parser.parse_args()
@@ -593,7 +596,8 @@ def main() -> int:
         cold_import(args.python, args.import_runs)
     server, url = start_moto()
     try:
-        modelled(url, args.objects, args.memory, args.only)
+        memory = {mode: args.memory for mode in ("ARRAY", "PER_OBJECT")} if args.memory else DEFAULT_MEMORY_MB
+        modelled(url, args.objects, memory, args.only)
         if args.sweep:
             sweep(url, args.objects)
         return 0
@@ -615,7 +619,7 @@ def exactly_once(url: str, queue: str, objects: int) -> str:
     return f"exactly once: {verdict} ({missing} missing, {duplicates} duplicated, checked in moto)"
 
 
-def modelled(url: str, objects: int, memory_mb: int, only: str | None) -> None:
+def modelled(url: str, objects: int, memory_mb: dict[str, int], only: str | None) -> None:
     chosen = [s for s in scenarios(memory_mb) if not only or only in s.name]
     queues = [f"model-{index}" for index in range(len(chosen))] + ["model-naive"]
     world = create_world(url, "model", queues)
@@ -673,24 +677,37 @@ def modelled(url: str, objects: int, memory_mb: int, only: str | None) -> None:
 
 
 def sweep(url: str, objects: int) -> None:
-    memories = (256, 512, 1024, VCPU_MEMORY_MB)
-    world = create_world(url, "sweep", [f"sweep-{memory}" for memory in memories])
-    bodies = [eventbridge_event(index) for index in range(objects)]
+    """Each mode at the construct's defaults for several memory sizes: objects/s and cost per million."""
+    plans = [
+        ("ARRAY", 1_000, 30, objects, (256, 512, 1024, VCPU_MEMORY_MB)),
+        ("PER_OBJECT", 10, 1, min(objects, 2_000), (128, 256, 512, 1024)),
+    ]
+    queues = [f"sweep-{mode.lower()}-{memory}" for mode, _, _, _, memories in plans for memory in memories]
+    world = create_world(url, "sweep", [q.replace("_", "-") for q in queues])
     clock = ModelClock()
-    print("ARRAY mode at the construct's defaults (batches of 1,000, 2 environments), by memory:")
-    print(f"  {'memory':>8}  {'objects/s':>10}  {'CPU s/1,000':>11}  {'Lambda $/M':>10}  {'total $/M':>9}")
     with ModelProxy(url, clock) as proxy:
-        for memory in memories:
-            scenario = Scenario(f"sweep {memory}", "ARRAY", 1_000, 2, 10, memory, 30)
-            run = modelled_submitter(proxy, world, scenario, f"sweep-{memory}", bodies)
-            costs = cost_per_million(run, objects, sqs=True)
+        for mode, batch_size, window, count, memories in plans:
+            bodies = [eventbridge_event(index) for index in range(count)]
             print(
-                f"  {memory:>5} MB  {objects / run['elapsed']:>10,.1f}  "
-                f"{run['cpu'] / objects * 1000:>11.3f}  "
-                f"{costs.get('Lambda compute', 0) + costs.get('Lambda requests', 0):>10.4f}  "
-                f"{sum(costs.values()):>9.2f}"
+                f"{mode} mode at the construct's defaults (batches of {batch_size:,}, 2 environments, 10 "
+                f"SubmitJob/s), {count:,} objects, by memory:"
             )
-    print()
+            print(
+                f"  {'memory':>8}  {'objects/s':>10}  {'CPU s/1,000':>11}  {'Lambda $/M':>10}  "
+                f"{'total $/M':>9}"
+            )
+            for memory in memories:
+                scenario = Scenario(f"sweep {mode} {memory}", mode, batch_size, 2, 10, memory, window)
+                queue = f"sweep-{mode.lower()}-{memory}".replace("_", "-")
+                run = modelled_submitter(proxy, world, scenario, queue, bodies)
+                costs = cost_per_million(run, count, sqs=True)
+                print(
+                    f"  {memory:>5} MB  {count / run['elapsed']:>10,.1f}  "
+                    f"{run['cpu'] / count * 1000:>11.3f}  "
+                    f"{costs.get('Lambda compute', 0) + costs.get('Lambda requests', 0):>10.4f}  "
+                    f"{sum(costs.values()):>9.2f}"
+                )
+            print()
 
 
 def staged_asset(target: Path) -> Path:

@@ -325,7 +325,7 @@ class S3JobSubmitter(Construct):
             service_name=self.service_name,
             metrics_namespace=self.metrics_namespace,
             timeout=function_timeout,
-            memory_size=DEFAULT_MEMORY_MB,
+            memory_size=DEFAULT_MEMORY_MB[mode.value],
             log_retention=log_retention,
             reserved_concurrent_executions=max_concurrency,
             environment={

@@ -61,6 +61,7 @@ def functions() -> dict[str, dict[str, Any]]:
             listed = statement["Action"]
             actions.update([listed] if isinstance(listed, str) else listed)
         found[mode] = {
+            "memory": function["Properties"]["MemorySize"],
             "environment": function["Properties"]["Environment"]["Variables"],
             "actions": {a for a in actions if not a.startswith(SERVICE_SIDE)},
         }
@@ -79,6 +80,12 @@ def test_every_variable_the_handler_reads_is_set_on_the_function(functions, mode
     placeholders = {k: "placeholder" for k, v in environment.items() if not isinstance(v, str)}
     config = settings.load({**literal, **placeholders})
     assert config.mode == mode
+
+
+@pytest.mark.parametrize("mode", ["ARRAY", "PER_OBJECT"])
+def test_the_function_gets_the_memory_the_benchmark_chose_for_its_mode(functions, mode):
+    assert functions[mode]["memory"] == settings.DEFAULT_MEMORY_MB[mode]
+    assert settings.DEFAULT_MEMORY_MB == {"ARRAY": 1024, "PER_OBJECT": 256}  # README, "Measured"
 
 
 def _throttled_batch_client(world: World) -> Any:

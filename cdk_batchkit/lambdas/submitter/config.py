@@ -84,18 +84,18 @@ _FALSE = ("false", "0", "no")
 
 #: The submitter starts no submission with less than min(this, a quarter of its time) left.
 DEADLINE_MARGIN_SECONDS = 15.0
-#: The function's memory unless the construct is told otherwise, chosen from `make bench`'s sweep
-#: (README, "Measured"): at 1,024 MB (0.58 vCPU) ARRAY mode at the construct's defaults is above 20x
-#: the naive function's objects/s with its CPU charged, for Lambda compute under 1 % of the cost per
-#: million objects; 512 MB is not (its CPU time is 3.46x the CPU's).
-DEFAULT_MEMORY_MB = 1024
+#: The function's memory by mode, chosen from `make bench`'s sweep (README, "Measured"): ARRAY mode
+#: reaches 93 % of its 1,769 MB objects/s at 1,024 MB (more than 50x the naive function, CPU charged),
+#: for Lambda compute of about $0.02 per million objects; PER_OBJECT mode keeps its SubmitJob rate at
+#: 256 MB (it mostly waits for its rate), where 512 MB doubles its compute cost and 128 MB falls behind.
+DEFAULT_MEMORY_MB = {ARRAY: 1024, PER_OBJECT: 256}
 #: Claims per DynamoDB transaction (TransactWriteItems takes at most 100 actions).
 CLAIMS_PER_TRANSACTION = 100
 #: Time per transaction of claims assumed at synth: the benchmark's model charges 10 ms plus 1 ms per
 #: item, 110 ms for 100 (AWS publishes no latency for transactions); rounded up.
 DYNAMODB_TRANSACTION_SECONDS = 0.15
-#: The submitter's own CPU per object assumed at synth, at the default memory: about twice what `make
-#: bench` measures, scaled to 1,024 MB.
+#: The submitter's own CPU per object assumed at synth, at ARRAY mode's default memory: about four times
+#: what `make bench` measures (0.13 ms at one vCPU, 0.23 ms at 1,024 MB).
 OBJECT_CPU_SECONDS = 0.001
 #: Objects per array job (AWS Batch: array size 2-10,000).
 ARRAY_CHUNK = 10_000

@@ -44,7 +44,6 @@ import hashlib
 import json
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from .core import idempotency_data, identity
@@ -83,12 +82,25 @@ class Claim(enum.Enum):
     ORPHANED = "orphaned"  # a dead claim with no job recorded: look ``previous_job`` up first
 
 
-@dataclass(frozen=True)
 class Claimed:
     """A claim's outcome; ``previous_job``: the job name an ORPHANED (or legacy) record names."""
 
-    status: Claim
-    previous_job: str | None = None
+    __slots__ = ("status", "previous_job")
+
+    def __init__(self, status: Claim, previous_job: str | None = None) -> None:
+        self.status = status
+        self.previous_job = previous_job
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Claimed):
+            return NotImplemented
+        return (self.status, self.previous_job) == (other.status, other.previous_job)
+
+    def __hash__(self) -> int:
+        return hash((self.status, self.previous_job))
+
+    def __repr__(self) -> str:
+        return f"Claimed({self.status}, {self.previous_job!r})"
 
 
 def object_key(entry: ManifestEntry) -> str:
