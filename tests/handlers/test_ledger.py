@@ -93,6 +93,17 @@ def test_a_transaction_with_conflicts_is_sent_again_without_them(world: World) -
     assert owners == {"mine", "other", "older"}
 
 
+def test_a_redelivered_batch_reads_its_job_record_once(world: World) -> None:
+    event = sqs_event(*(eventbridge_body(f"again/{index:03}.csv") for index in range(150)))
+    world.submitter(SUBMIT_MODE="ARRAY").handle(event)
+    world.calls.clear()
+    metrics = MetricsRecorder()
+    assert world.submitter(SUBMIT_MODE="ARRAY", metrics=metrics).handle(event)["batchItemFailures"] == []
+    assert metrics.values["DuplicatesSkipped"] == 150 and len(world.jobs()) == 1
+    assert world.calls.count("dynamodb:GetItem") == 1  # one job, one read
+    assert world.calls.count("dynamodb:TransactWriteItems") == 2  # every claim conflicted: no write
+
+
 def test_one_claim_is_a_conditional_put_item(world: World) -> None:
     world.calls.clear()
     (entry,) = entries("one.csv")

@@ -49,7 +49,7 @@ import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import unquote_plus
 
 from .manifest import ENV_MANIFEST, PARAM_COUNT, PARAM_MANIFEST, ManifestEntry, encode
@@ -312,8 +312,7 @@ def chunk_job_name(token: str, chunk: int, prefix: str = "") -> str:
 # -- submission plans -------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Manifest:
+class Manifest(NamedTuple):  # a NamedTuple costs a fraction of a dataclass at cold start
     bucket: str
     key: str
     body: bytes

@@ -151,6 +151,7 @@ class Ledger:
         self.legacy_function = legacy_function
         self._clock = clock
         self._sleep = sleep
+        self._jobs_seen: dict[str, bool] = {}
 
     # -- claims --------------------------------------------------------------------------------------
 
@@ -241,6 +242,15 @@ class Ledger:
                 self._sleep(delay)
                 delay *= 2
 
+    def _recorded(self, name: str) -> bool:
+        """:meth:`job_recorded`, asked once per job name per invocation (a redelivered batch of 1,000
+        objects that went into one job costs one read, not 1,000). A job found recorded stays so; one
+        not found yet is at worst looked up in Batch by the caller."""
+        known = self._jobs_seen.get(name)
+        if known is None:
+            known = self._jobs_seen[name] = self.job_recorded(name)
+        return known
+
     def job_recorded(self, name: str) -> bool:
         """True when job ``name`` has a (live) job record."""
         response = self.client.get_item(
@@ -328,7 +338,7 @@ class Ledger:
             return Claimed(Claim.DONE)
         previous = _text(item, JOB_NAME_ATTR)
         try:
-            if previous and self.job_recorded(previous):
+            if previous and self._recorded(previous):
                 return Claimed(Claim.DONE)
         except Exception as exc:
             return exc
