@@ -591,11 +591,15 @@ def main() -> int:
     parser.add_argument("--sweep", action="store_true", help="ARRAY defaults at several memory sizes")
     parser.add_argument("--only", help="only scenarios whose name contains this (and no naive loop)")
     parser.add_argument("--memory", type=int, help="model this memory as the default of both modes")
-    parser.add_argument("--python", default=sys.executable, help="interpreter for the cold-import runs")
+    parser.add_argument(
+        "--python",
+        help="interpreter for the cold-import runs (default: a Python 3.13 with boto3 and Powertools, if "
+        "one is found, else this one)",
+    )
     parser.add_argument("--import-runs", type=int, default=15, help="paired cold-import runs (0: skip)")
     args = parser.parse_args()
     if args.import_runs:
-        cold_import(args.python, args.import_runs)
+        cold_import(args.python or import_python(), args.import_runs)
     server, url = start_moto()
     try:
         memory = {mode: args.memory for mode in ("ARRAY", "PER_OBJECT")} if args.memory else DEFAULT_MEMORY_MB
@@ -724,6 +728,20 @@ def staged_asset(target: Path) -> Path:
         shutil.copy(lambdas / "__init__.py", target / "__init__.py")
         return target
     return stage_handler("submitter", target)
+
+
+def import_python() -> str:
+    """The Lambda runtime's Python (3.13) when one is at hand with boto3 and Powertools, else this one."""
+    try:
+        from cdk_batchkit.constructs._lambda import runtime_python
+    except ImportError:
+        return sys.executable
+    candidate = runtime_python()
+    if candidate:
+        probe = subprocess.run([candidate, "-c", "import boto3, aws_lambda_powertools"], capture_output=True)
+        if probe.returncode == 0:
+            return candidate
+    return sys.executable
 
 
 def cold_import(python: str, runs: int) -> None:

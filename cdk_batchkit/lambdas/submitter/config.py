@@ -85,7 +85,7 @@ _FALSE = ("false", "0", "no")
 #: The submitter starts no submission with less than min(this, a quarter of its time) left.
 DEADLINE_MARGIN_SECONDS = 15.0
 #: The function's memory by mode, chosen from `make bench`'s sweep (README, "Measured"): ARRAY mode
-#: reaches 93 % of its 1,769 MB objects/s at 1,024 MB (more than 50x the naive function, CPU charged),
+#: reaches about 90 % of its 1,769 MB objects/s at 1,024 MB (over 50x the naive function, CPU charged),
 #: for Lambda compute of about $0.02 per million objects; PER_OBJECT mode keeps its SubmitJob rate at
 #: 256 MB (it mostly waits for its rate), where 512 MB doubles its compute cost and 128 MB falls behind.
 DEFAULT_MEMORY_MB = {ARRAY: 1024, PER_OBJECT: 256}
