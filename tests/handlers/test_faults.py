@@ -319,6 +319,45 @@ def test_a_reupload_whose_job_was_submitted_before_a_crash_is_found_not_resubmit
     assert metrics.values["JobsSubmitted"] == 0 and metrics.values["JobsRecovered"] == 1
 
 
+@pytest.mark.parametrize("mode", MODES)
+def test_a_reupload_whose_submit_response_is_lost_finds_its_own_job(world: World, mode: str) -> None:
+    first, second = reupload("lost-again.csv", "00A1"), reupload("lost-again.csv", "00B2")
+    world.submitter(SUBMIT_MODE=mode).handle(sqs_event(first))
+    batch = client(world, "batch", config=BATCH_CLIENT_CONFIG)
+    lost = LostResponse(batch)
+    metrics = MetricsRecorder()
+    response = world.submitter(SUBMIT_MODE=mode, metrics=metrics, clients=world.clients(batch=batch)).handle(
+        sqs_event(second)
+    )
+    assert response["batchItemFailures"] == [] and len(lost.lost) == 1
+    assert keys_of(world) == ["lost-again.csv", "lost-again.csv"]  # its own job, found by its own name
+    assert metrics.values["JobsRecovered"] == 1
+    assert job_records(world)[lost.lost[0]["jobName"]]["jobId"] == lost.lost[0]["jobId"]
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_reupload_whose_job_record_failed_is_found_by_a_later_copy(world: World, mode: str) -> None:
+    first, second = reupload("unrecorded.csv", "00A1"), reupload("unrecorded.csv", "00B2")
+    world.submitter(SUBMIT_MODE=mode).handle(sqs_event(first))
+    dynamodb = client(world, "dynamodb")
+    FailingCalls(dynamodb, "PutItem", code="InternalServerError", when=writes_job_record)
+    assert (
+        world.submitter(SUBMIT_MODE=mode, clients=world.clients(dynamodb=dynamodb)).handle(sqs_event(second))[
+            "batchItemFailures"
+        ]
+        == []
+    )
+    expire_claims(world)
+    later = MetricsRecorder()
+    assert (
+        world.submitter(SUBMIT_MODE=mode, metrics=later).handle(sqs_event(second, first))["batchItemFailures"]
+        == []
+    )
+    assert keys_of(world) == ["unrecorded.csv", "unrecorded.csv"]
+    assert later.values["JobsRecovered"] == 1 and later.values["DuplicatesSkipped"] == 1
+    assert statuses(world) == ["done", "done"]
+
+
 # -- 3. a job record that cannot be written strands nothing -----------------------------------------
 
 
