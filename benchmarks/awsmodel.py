@@ -23,11 +23,24 @@ The SubmitJob quota: "SubmitJob: 50 transactions per second" per account and Reg
 quotas (https://docs.aws.amazon.com/batch/latest/userguide/service_limits.html); modelled as at most 50
 accepted calls in any one second of modelled time.
 
+* DynamoDB batch and transaction calls (``TransactWriteItems``, ``TransactGetItems``, ``BatchWriteItem``,
+  ``BatchGetItem``): the call's latency plus :data:`ITEM_LATENCY_SECONDS` (1 ms) per item in it. AWS
+  publishes no latency for them; an assumption (a 100-item transaction costs 110 ms).
+
 Concurrency on the modelled clock: each simulated process (a Lambda execution environment, a naive
-worker) is a thread registered with :meth:`ModelClock.join`; only one runs at a time, always the one
+worker) is a thread registered with :meth:`ModelClock.enroll`; only one runs at a time, always the one
 with the earliest modelled time, so calls happen in modelled-time order. Calls made by a registered
 thread's own worker pool are charged to it divided by the pool's width (they overlap): the client marks
 them with the :data:`OVERLAP_HEADER` header.
+
+**CPU is charged too.** A simulated process given a memory size (``run_concurrently(memory_mb=...)``)
+has the Python CPU time it uses on this machine (``time.thread_time``) added to its modelled time,
+scaled by what Lambda gives that memory: one vCPU at 1,769 MB ("at 1,769 MB, a function has the
+equivalent of one vCPU", https://docs.aws.amazon.com/lambda/latest/dg/configuration-memory.html), a
+proportional share below it; a single Python thread gains nothing above it. So at 512 MB one second
+of CPU costs 3.46 modelled seconds. CPU is charged before each AWS call and when the process ends;
+CPU spent in a worker pool is charged to the process that owns the pool in full (the GIL serializes it),
+through :func:`charged_pools`. The proxy's and moto's own CPU are not charged (they stand in for AWS).
 
 The proxy stops by itself: its accept loop is bounded by ``max_seconds`` of real time.
 """
@@ -47,8 +60,18 @@ from urllib.parse import urlsplit
 
 #: Modelled latency per call, seconds, by service (see the module docstring for the sources).
 LATENCY_SECONDS: dict[str, float] = {"dynamodb": 0.010, "s3": 0.100, "batch": 0.050}
+#: Extra modelled latency per item of a DynamoDB batch or transaction call (an assumption, see above).
+ITEM_LATENCY_SECONDS = 0.001
+_ITEM_OPERATIONS = {
+    "TransactWriteItems": ("TransactItems",),
+    "TransactGetItems": ("TransactItems",),
+    "BatchWriteItem": ("RequestItems",),
+    "BatchGetItem": ("RequestItems",),
+}
 #: AWS Batch SubmitJob calls per second per account.
 SUBMIT_JOB_RATE = 50
+#: Lambda memory at which a function has one vCPU.
+VCPU_MEMORY_MB = 1769
 OVERLAP_HEADER = "x-batchkit-model-overlap"
 _BATCH_OPERATIONS = {
     "submitjob": "SubmitJob",
@@ -83,6 +106,12 @@ class ModelClock:
         self._order = itertools.count()
         self._holder: int | None = None
         self.finished: list[float] = []
+        #: Registered thread -> modelled seconds per CPU second (absent: CPU is free).
+        self._scale: dict[int, float] = {}
+        #: Registered thread -> its thread CPU time when last charged.
+        self._cpu_mark: dict[int, float] = {}
+        #: Registered thread -> CPU seconds it (and its pools) used, unscaled.
+        self.cpu_used: dict[int, float] = {}
 
     def now(self) -> float:
         with self._cond:
@@ -98,28 +127,56 @@ class ModelClock:
 
     sleep = charge
 
-    def enroll(self, idents: list[int], start: float) -> None:
-        """Register threads (not yet acting) at modelled time ``start``, all at once."""
+    def enroll(self, idents: list[int], start: float, *, memory_mb: float | None = None) -> None:
+        """Register threads (not yet acting) at modelled time ``start``, all at once; with ``memory_mb``
+        their CPU is charged as a Lambda function of that memory runs it."""
         with self._cond:
             if self._times:
                 raise RuntimeError("enroll while other simulated processes run")
             for ident in idents:
                 self._times[ident] = start
                 self._rank[ident] = next(self._order)
+                if memory_mb is not None:
+                    self._scale[ident] = cpu_scale(memory_mb)
             self._pass()
 
+    def _charge_cpu(self, me: int) -> None:
+        """Add this registered thread's CPU since its last charge to its time (under the lock)."""
+        used = time.thread_time()
+        last = self._cpu_mark.get(me)
+        self._cpu_mark[me] = used
+        if last is not None:
+            self.cpu_used[me] = self.cpu_used.get(me, 0.0) + used - last
+            if me in self._scale:
+                self._times[me] += (used - last) * self._scale[me]
+
+    def charge_pool_cpu(self, seconds: float) -> None:
+        """CPU a worker pool used for the running process: charged to it in full, at its scale."""
+        with self._cond:
+            holder = self._holder
+            if holder is None:
+                return
+            self.cpu_used[holder] = self.cpu_used.get(holder, 0.0) + seconds
+            if holder in self._scale:
+                self._times[holder] += seconds * self._scale[holder]
+
     def turn(self) -> None:
-        """Before an action: let any registered thread with an earlier time act first."""
+        """Before an action: charge the CPU used so far, then let any registered thread with an earlier
+        time act first."""
         me = threading.get_ident()
         with self._cond:
             if me not in self._times:
                 return
+            self._charge_cpu(me)
             self._pass()
             self._cond.wait_for(lambda: self._holder == me)
 
     def leave(self) -> None:
         me = threading.get_ident()
         with self._cond:
+            self._charge_cpu(me)
+            self._scale.pop(me, None)
+            self._cpu_mark.pop(me, None)
             final = self._times.pop(me)
             self.finished.append(final)
             self._shared = max(self._shared, final)  # the next run starts where the last one ended
@@ -134,15 +191,25 @@ class ModelClock:
         self._cond.notify_all()
 
 
-def run_concurrently(clock: ModelClock, start: float, jobs: list[Callable[[], Any]]) -> list[Any]:
-    """Run ``jobs`` as concurrent simulated processes from modelled time ``start``; their results."""
+def cpu_scale(memory_mb: float) -> float:
+    """Modelled seconds per second of CPU for one thread of a Lambda function with ``memory_mb``."""
+    return max(1.0, VCPU_MEMORY_MB / memory_mb)
+
+
+def run_concurrently(
+    clock: ModelClock, start: float, jobs: list[Callable[[], Any]], *, memory_mb: float | None = None
+) -> list[Any]:
+    """Run ``jobs`` as concurrent simulated processes from modelled time ``start``; their results.
+
+    ``memory_mb``: charge each one's CPU as a Lambda function of that memory runs it (None: CPU is free).
+    """
     results: list[Any] = [None] * len(jobs)
     errors: list[BaseException] = []
     ready = threading.Event()
 
     def body(index: int, job: Callable[[], Any]) -> None:
         ready.wait()
-        clock.turn()
+        clock.turn()  # the first turn marks the thread's CPU clock
         try:
             results[index] = job()
         except BaseException as exc:  # reported by the caller
@@ -153,7 +220,7 @@ def run_concurrently(clock: ModelClock, start: float, jobs: list[Callable[[], An
     threads = [threading.Thread(target=body, args=(i, job), daemon=True) for i, job in enumerate(jobs)]
     for thread in threads:
         thread.start()
-    clock.enroll([thread.ident for thread in threads if thread.ident is not None], start)
+    clock.enroll([thread.ident for thread in threads if thread.ident is not None], start, memory_mb=memory_mb)
     ready.set()
     for thread in threads:
         thread.join()
@@ -202,6 +269,49 @@ def operation_of(method: str, path: str, headers: Any) -> tuple[str, str]:
     return service, method
 
 
+def items_in(operation: str, body: bytes) -> int:
+    """Items in a DynamoDB batch or transaction request (0 for every other call)."""
+    fields = _ITEM_OPERATIONS.get(operation)
+    if not fields or not body:
+        return 0
+    request = json.loads(body)
+    value = request.get(fields[0])
+    if isinstance(value, dict):  # BatchWriteItem / BatchGetItem: table -> requests (or {"Keys": [...]})
+        return sum(len(v["Keys"]) if isinstance(v, dict) else len(v) for v in value.values())
+    return len(value or [])
+
+
+def charged_pools(clock: ModelClock, *modules: Any) -> Any:
+    """A context manager giving ``modules`` a ``ThreadPoolExecutor`` whose tasks' CPU is charged to the
+    simulated process that submitted them (:meth:`ModelClock.charge_pool_cpu`)."""
+    import contextlib
+    from concurrent.futures import ThreadPoolExecutor
+
+    class Charged(ThreadPoolExecutor):
+        def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+            def run() -> Any:
+                started = time.thread_time()
+                try:
+                    return fn(*args, **kwargs)
+                finally:
+                    clock.charge_pool_cpu(time.thread_time() - started)
+
+            return super().submit(run)
+
+    @contextlib.contextmanager
+    def patched() -> Any:
+        saved = [(module, module.ThreadPoolExecutor) for module in modules]
+        for module, _ in saved:
+            module.ThreadPoolExecutor = Charged
+        try:
+            yield
+        finally:
+            for module, original in saved:
+                module.ThreadPoolExecutor = original
+
+    return patched()
+
+
 class ModelProxy:
     """The loopback proxy (see the module docstring). Use as a context manager; ``url`` to point at."""
 
@@ -212,6 +322,7 @@ class ModelProxy:
         *,
         latency: dict[str, float] | None = None,
         submit_job_rate: int = SUBMIT_JOB_RATE,
+        item_latency: float = ITEM_LATENCY_SECONDS,
         max_seconds: float = 3600.0,
     ) -> None:
         target = urlsplit(upstream)
@@ -221,8 +332,11 @@ class ModelProxy:
         self.clock = clock
         self.latency = dict(LATENCY_SECONDS if latency is None else latency)
         self.quota = SlidingQuota(submit_job_rate)
+        self.item_latency = item_latency
         self.max_seconds = max_seconds
         self.calls: Counter[str] = Counter()
+        #: Items carried by DynamoDB batch and transaction calls, by operation.
+        self.items: Counter[str] = Counter()
         self.throttled = 0
         self._lock = threading.Lock()
         self._local = threading.local()
@@ -311,7 +425,12 @@ class ModelProxy:
                 headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP_BY_HOP}
                 headers.pop(OVERLAP_HEADER, None)
                 status, response_headers, data = proxy._forward(self.command, self.path, headers, body)
-                proxy.clock.charge(proxy.latency.get(service, 0.0) / overlap)
+                items = items_in(operation, body)
+                if items:
+                    with proxy._lock:
+                        proxy.items[operation] += items
+                latency = proxy.latency.get(service, 0.0) + proxy.item_latency * items
+                proxy.clock.charge(latency / overlap)
                 self._reply(status, response_headers, data)
 
             def _reply(self, status: int, headers: Any, data: bytes) -> None:

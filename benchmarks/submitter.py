@@ -1,22 +1,34 @@
-"""Benchmark: the submitter (ARRAY, PER_OBJECT) vs a naive per-object SubmitJob loop, under a model of AWS.
+"""Benchmark: the submitter (ARRAY, PER_OBJECT) vs a naive SubmitJob-per-object function, modelled AWS.
 
-Run by hand (``make bench``); needs no AWS account. It starts ``moto.server`` on loopback in a
-subprocess (Batch without Docker), creates the queues, job definition, buckets and idempotency tables,
-then in one run:
+Run by hand (``make bench``); needs no AWS account. It starts moto's server on loopback in a
+subprocess (Batch without Docker; see ``benchmarks/motoserver.py``), creates the queues, job
+definition, buckets and idempotency tables, then:
 
 1. **Modelled AWS** (``benchmarks/awsmodel.py``): a loopback proxy in front of moto charges each call a
    per-service latency on a modelled clock and answers SubmitJob beyond 50 calls/s per account with HTTP
-   429. 10,000 objects go through ARRAY mode (2 concurrent environments, SQS batches of 1,000: the
-   construct's defaults), PER_OBJECT mode (4 concurrent environments, batches of 10, the account's
-   50/s shared between them) and a naive loop (8 concurrent workers, one ``submit_job`` per object with
-   the SDK's default retries, as an S3 -> Lambda -> SubmitJob function does). For each: objects/s on the
-   modelled clock, Batch calls, all AWS calls per object, throttled calls, and the AWS request cost per
-   million objects (public us-east-1 prices, below). Exactly-once is checked by reading back every job
-   (and every manifest) from moto.
-2. **Raw moto** (the old figures): ARRAY mode (4 SQS batches of 2,500) and a naive loop straight against
-   moto, wall time.
-3. The handler's cold import time (``python -X importtime``), the submitter's CPU seconds per 1,000
-   records, and the Lambda asset size.
+   429. Each simulated Lambda function is also charged its own Python CPU on that clock, scaled by its
+   memory (1,769 MB = one vCPU): at ARRAY mode's 1,024 MB default, one second of CPU here costs 1.73
+   modelled seconds. Objects go through:
+
+   * the submitter in ARRAY and PER_OBJECT mode, at the construct's defaults (ARRAY: SQS batches of
+     1,000, 2 concurrent environments; PER_OBJECT: batches of 10, 2 environments, 10 SubmitJob/s in
+     total) and at tuned settings (ARRAY: 4 environments at 1,769 MB; PER_OBJECT: the account's whole
+     50/s over 4 environments at 512 MB). A record the submitter reports failed comes back after the queue's
+     visibility timeout (6 x the function timeout + the batching window, as the construct sets it);
+   * a naive function (S3 invokes it asynchronously, once per object; 128 MB; one ``submit_job`` with
+     the SDK's default retries; 8 running at once). Throttled past its SDK retries, it fails, and Lambda
+     runs the event again twice, one and then two minutes later (the documented asynchronous retries),
+     so "lost" means lost after all three attempts.
+
+   For each: objects/s on the modelled clock, AWS calls per object, throttled calls, the submitter's
+   CPU per 1,000 records (this machine, unscaled), and the cost per million objects: requests (SQS,
+   Lambda, DynamoDB, S3) plus Lambda compute (modelled duration x memory). Exactly-once is checked by
+   reading back every job (and every manifest) from moto.
+2. ``--sweep``: ARRAY mode at the construct's defaults for several memory sizes (objects/s and cost per
+   million objects), which is how the default memory was chosen.
+3. The handler's cold import against a bare ``import boto3``: paired runs in fresh interpreters
+   (``--python``: the Lambda runtime's Python, 3.13, when available), on the Lambda asset exactly as the
+   construct stages it, with bytecode writing off (``/var/task`` is read-only in Lambda).
 
 ``python benchmarks/submitter.py --objects 2000`` runs a smaller version.
 """
@@ -24,13 +36,18 @@ then in one run:
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import heapq
 import io
 import json
 import os
+import shutil
 import socket
 import statistics
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 import urllib.request
 from collections import Counter
@@ -50,41 +67,43 @@ os.environ.pop("AWS_PROFILE", None)
 import boto3  # noqa: E402
 import botocore.endpoint  # noqa: E402
 from aws_lambda_powertools import Logger  # noqa: E402
+from botocore.config import Config as BotoConfig  # noqa: E402
 from botocore.exceptions import ClientError  # noqa: E402
 
 from benchmarks.awsmodel import (  # noqa: E402
+    ITEM_LATENCY_SECONDS,
     LATENCY_SECONDS,
     SUBMIT_JOB_RATE,
+    VCPU_MEMORY_MB,
     ModelClock,
     ModelProxy,
+    charged_pools,
+    cpu_scale,
     run_concurrently,
     watch,
 )
 from cdk_batchkit.lambdas.submitter import config as settings  # noqa: E402
-from cdk_batchkit.lambdas.submitter.idempotency import DEFAULT_WORKERS  # noqa: E402
-from cdk_batchkit.lambdas.submitter.runtime import (  # noqa: E402
-    BATCH_CLIENT_CONFIG,
-    DYNAMODB_CLIENT_CONFIG,
-    S3_CLIENT_CONFIG,
-    Clients,
-    Submitter,
-)
+from cdk_batchkit.lambdas.submitter import runtime  # noqa: E402
 
 OBJECTS = 10_000
-BATCH_SIZE = 2_500  # raw-moto ARRAY run
-#: The modelled runs use the construct's defaults where it has them.
-ARRAY_BATCH, ARRAY_ENVIRONMENTS = 1_000, 2
-PER_OBJECT_BATCH, PER_OBJECT_ENVIRONMENTS = 10, 4
+FUNCTION_TIMEOUT_S = 120  # the construct's default
+#: The construct's default memory by mode (what it gives the function); 512 MB before it had one.
+DEFAULT_MEMORY_MB: dict[str, int] = getattr(settings, "DEFAULT_MEMORY_MB", {"ARRAY": 512, "PER_OBJECT": 512})
+NAIVE_MEMORY_MB = 128
+#: Real seconds a call to moto may take (moto's own time is not modelled; see modelled_submitter).
+REAL_READ_TIMEOUT_S = 900
 NAIVE_WORKERS = 8
-FUNCTION_TIMEOUT_S = 120
-SUBMITTER_MEMORY_GB, NAIVE_MEMORY_GB = 0.5, 0.128
+#: Lambda's asynchronous retries of a function error: two more attempts, 1 and then 2 minutes later
+#: (https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.html).
+ASYNC_RETRY_DELAYS_S = (60.0, 120.0)
 
 # Public prices, us-east-1, USD (checked against the pages below when written; re-check before quoting):
 #   SQS standard queue: $0.40 per million requests (64 KB chunks)   https://aws.amazon.com/sqs/pricing/
 #   Lambda: $0.20 per million requests; $0.0000133334 per GB-second on arm64
 #                                                                   https://aws.amazon.com/lambda/pricing/
-#   DynamoDB on-demand: $0.625 per million write request units, $0.125 per million read request units
-#                                                         https://aws.amazon.com/dynamodb/pricing/on-demand/
+#   DynamoDB on-demand: $0.625 per million write request units, $0.125 per million read request units;
+#   a transactional write takes 2 write units, a transactional read 2 read units, a strongly consistent
+#   read 1 (items under 1 KB / 4 KB)                      https://aws.amazon.com/dynamodb/pricing/on-demand/
 #   S3 Standard: $0.005 per 1,000 PUT requests                       https://aws.amazon.com/s3/pricing/
 #   EventBridge: events published by AWS services (S3 Object Created) to the default bus are free
 #                                                               https://aws.amazon.com/eventbridge/pricing/
@@ -93,8 +112,8 @@ PRICE = {
     "sqs_request": 0.40e-6,
     "lambda_request": 0.20e-6,
     "lambda_gb_second": 0.0000133334,
-    "dynamodb_write": 0.625e-6,
-    "dynamodb_read": 0.125e-6,
+    "dynamodb_write_unit": 0.625e-6,
+    "dynamodb_read_unit": 0.125e-6,
     "s3_put": 0.005e-3,
     "eventbridge_aws_event": 0.0,
 }
@@ -104,18 +123,62 @@ SQS_REQUESTS_PER_OBJECT = 1 + 0.1 + 0.1
 SUBMITTER_DIR = ROOT / "cdk_batchkit" / "lambdas" / "submitter"
 
 
+@dataclasses.dataclass(frozen=True)
+class Scenario:
+    name: str
+    mode: str
+    batch_size: int
+    environments: int
+    #: SubmitJob/s for the whole submitter (the construct's ``max_submit_rate``).
+    submit_rate: float
+    memory_mb: int
+    #: The construct's batching window in seconds (it only adds to the visibility timeout here).
+    window_s: float
+
+    @property
+    def visibility_timeout_s(self) -> float:
+        return 6 * FUNCTION_TIMEOUT_S + self.window_s
+
+
+def scenarios(memory_mb: dict[str, int]) -> list[Scenario]:
+    array, per_object = memory_mb["ARRAY"], memory_mb["PER_OBJECT"]
+    return [
+        Scenario("ARRAY, construct defaults", "ARRAY", 1_000, 2, 10, array, 30),
+        Scenario("ARRAY, tuned (4 environments, 1,769 MB)", "ARRAY", 1_000, 4, 10, VCPU_MEMORY_MB, 30),
+        Scenario("PER_OBJECT, construct defaults", "PER_OBJECT", 10, 2, 10, per_object, 1),
+        # At 12.5 SubmitJob/s an environment has 80 ms per object: its calls take 70 ms (modelled) and
+        # its CPU 4.6 ms (x6.9 at 256 MB): it needs 512 MB to keep that rate.
+        Scenario(
+            "PER_OBJECT, tuned (the account's 50/s, 4 environments, 512 MB)", "PER_OBJECT", 10, 4, 50, 512, 1
+        ),
+    ]
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
 
 
+def _die_with_parent() -> None:
+    """Linux: the moto server gets SIGTERM when this process dies (even killed), instead of lingering."""
+    try:
+        import ctypes
+        import signal
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
 def start_moto() -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        [sys.executable, "-m", "benchmarks.motoserver", "-H", "127.0.0.1", "-p", str(port)],
+        cwd=ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        preexec_fn=_die_with_parent,  # noqa: PLW1509 - a benchmark's own child, no threads yet
     )
     url = f"http://127.0.0.1:{port}"
     for _ in range(200):
@@ -138,23 +201,6 @@ def start_moto() -> tuple[subprocess.Popen[bytes], str]:
     return server, url
 
 
-class CallCounter:
-    """Counts API calls per ``service:Operation`` through botocore's before-call event."""
-
-    def __init__(self) -> None:
-        self.calls: Counter[str] = Counter()
-
-    def watch(self, client: Any) -> Any:
-        client.meta.events.register("before-call.*.*", self._count)
-        return client
-
-    def _count(self, model: Any, **_: Any) -> None:
-        self.calls[f"{model.service_model.service_name}:{model.name}"] += 1
-
-    def total(self, service: str) -> int:
-        return sum(count for name, count in self.calls.items() if name.startswith(f"{service}:"))
-
-
 def eventbridge_event(index: int) -> str:
     return json.dumps(
         {
@@ -170,7 +216,7 @@ def eventbridge_event(index: int) -> str:
                 "version": "0",
                 "bucket": {"name": "bench-input"},
                 "object": {
-                    "key": f"incoming/part-{index:05}.csv",
+                    "key": key_of(index),
                     "size": 1024 + index,
                     "etag": f"{index:032x}",
                     "sequencer": f"{index:018X}",
@@ -183,28 +229,22 @@ def eventbridge_event(index: int) -> str:
     )
 
 
-def sqs_batch(bodies: list[str], start: int) -> dict[str, Any]:
+def key_of(index: int) -> str:
+    return f"incoming/part-{index:05}.csv"
+
+
+def sqs_record(body: str, index: int) -> dict[str, Any]:
     return {
-        "Records": [
-            {
-                "messageId": f"m-{start + offset}",
-                "receiptHandle": "r",
-                "body": body,
-                "attributes": {"ApproximateReceiveCount": "1"},
-                "messageAttributes": {},
-                "md5OfBody": "",
-                "eventSource": "aws:sqs",
-                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:bench",
-                "awsRegion": "us-east-1",
-            }
-            for offset, body in enumerate(bodies)
-        ]
+        "messageId": f"m-{index}",
+        "receiptHandle": "r",
+        "body": body,
+        "attributes": {"ApproximateReceiveCount": "1"},
+        "messageAttributes": {},
+        "md5OfBody": "",
+        "eventSource": "aws:sqs",
+        "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:bench",
+        "awsRegion": "us-east-1",
     }
-
-
-class Context:
-    def get_remaining_time_in_millis(self) -> int:
-        return 900_000
 
 
 class Metrics:
@@ -215,32 +255,9 @@ class Metrics:
         self.values[name] += int(value)
 
 
-def import_time_ms() -> list[float]:
-    """Cumulative import time of the handler module, in a fresh interpreter each run."""
-    results = []
-    for _ in range(5):
-        done = subprocess.run(
-            [sys.executable, "-X", "importtime", "-c", "import cdk_batchkit.lambdas.submitter.handler"],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        for line in done.stderr.splitlines():
-            parts = [part.strip() for part in line.removeprefix("import time:").split("|")]
-            if len(parts) == 3 and parts[2] == "cdk_batchkit.lambdas.submitter.handler":
-                results.append(int(parts[1]) / 1000)
-    return results
-
-
-def asset_bytes() -> tuple[int, int]:
-    files = [path for path in SUBMITTER_DIR.rglob("*") if path.is_file() and "__pycache__" not in path.parts]
-    return sum(path.stat().st_size for path in files), len(files)
-
-
-def create_world(url: str, name: str, queues: list[str], tables: list[str] | None = None) -> dict[str, str]:
-    """A compute environment, a queue per name in ``queues``, a job definition (``world["definition"]``),
-    the ``NAME-manifests`` bucket and an idempotency table per name in ``tables`` (default: ``queues``)."""
+def create_world(url: str, name: str, queues: list[str]) -> dict[str, str]:
+    """A compute environment, a queue and an idempotency table per name in ``queues``, a job definition
+    (``world["definition"]``) and the ``NAME-manifests`` bucket."""
     session = boto3.session.Session(region_name="us-east-1")
     iam, batch = session.client("iam", endpoint_url=url), session.client("batch", endpoint_url=url)
     s3, dynamodb = session.client("s3", endpoint_url=url), session.client("dynamodb", endpoint_url=url)
@@ -263,7 +280,7 @@ def create_world(url: str, name: str, queues: list[str], tables: list[str] | Non
         containerProperties={"image": "busybox", "vcpus": 1, "memory": 512, "command": ["echo", "Ref::key"]},
     )["jobDefinitionArn"]
     s3.create_bucket(Bucket=f"{name}-manifests")
-    for table in queues if tables is None else tables:
+    for table in queues:
         dynamodb.create_table(
             TableName=table,
             KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
@@ -326,81 +343,103 @@ class _ModelTime:
         return getattr(time, name)
 
 
+def _pool_modules() -> list[Any]:
+    """The submitter's modules that create worker pools (their CPU is charged to the environment)."""
+    from cdk_batchkit.lambdas.submitter import idempotency
+
+    return [module for module in (runtime, idempotency) if hasattr(module, "ThreadPoolExecutor")]
+
+
 def modelled_submitter(
-    proxy: ModelProxy,
-    world: dict[str, str],
-    *,
-    mode: str,
-    queue: str,
-    bodies: list[str],
-    batch_size: int,
-    environments: int,
-    rate_per_environment: float,
+    proxy: ModelProxy, world: dict[str, str], scenario: Scenario, queue: str, bodies: list[str]
 ) -> dict[str, Any]:
-    """Feed ``bodies`` through ``environments`` concurrent submitters; SQS-like redelivery of failures."""
+    """Feed ``bodies`` through ``scenario.environments`` concurrent submitters; a failed record comes back
+    after the visibility timeout, as SQS redelivers it."""
     clock = proxy.clock
-    events = [
-        sqs_batch(bodies[start : start + batch_size], start) for start in range(0, len(bodies), batch_size)
+    size = scenario.batch_size
+    batches = [
+        [sqs_record(body, start + offset) for offset, body in enumerate(bodies[start : start + size])]
+        for start in range(0, len(bodies), size)
     ]
-    shares = [events[index::environments] for index in range(environments)]
+    shares = [batches[index :: scenario.environments] for index in range(scenario.environments)]
     session = boto3.session.Session(region_name="us-east-1")
     before = dict(proxy.calls)
+    from cdk_batchkit.lambdas.submitter import idempotency
 
-    def environment(share: list[dict[str, Any]]) -> dict[str, Any]:
+    pool_width = int(getattr(idempotency, "DEFAULT_WORKERS", 1))
+
+    def environment(share: list[list[dict[str, Any]]]) -> dict[str, Any]:
         def client(service: str, config: Any, width: int = 1) -> Any:
+            # moto takes real time the model does not charge (on a busy machine, longer than the
+            # submitter's read timeouts): only the modelled clock may time a call out.
+            config = config.merge(BotoConfig(read_timeout=REAL_READ_TIMEOUT_S))
             return watch(
                 session.client(service, endpoint_url=proxy.url, config=config), clock, pool_width=width
             )
 
-        clients = Clients(
-            batch=client("batch", BATCH_CLIENT_CONFIG),
-            s3=client("s3", S3_CLIENT_CONFIG),
-            dynamodb=client("dynamodb", DYNAMODB_CLIENT_CONFIG, width=DEFAULT_WORKERS),
+        clients = runtime.Clients(
+            batch=client("batch", runtime.BATCH_CLIENT_CONFIG),
+            s3=client("s3", runtime.S3_CLIENT_CONFIG),
+            dynamodb=client("dynamodb", runtime.DYNAMODB_CLIENT_CONFIG, width=pool_width),
         )
         config = settings.load(
             {
                 "JOB_QUEUE": world[queue],
                 "JOB_DEFINITION": world["definition"],
-                "SUBMIT_MODE": mode,
+                "SUBMIT_MODE": scenario.mode,
                 "MANIFEST_BUCKET": "model-manifests",
                 "MANIFEST_PREFIX": "manifests/",
                 "IDEMPOTENCY_TABLE": queue,
-                "MAX_SUBMITS_PER_SECOND": f"{rate_per_environment:g}",
+                "MAX_SUBMITS_PER_SECOND": f"{scenario.submit_rate / scenario.environments:g}",
                 "POWERTOOLS_SERVICE_NAME": "bench",
                 "POWERTOOLS_METRICS_NAMESPACE": "Bench",
             }
         )
         metrics = Metrics()
-        logger = Logger(service=f"bench-{mode}", stream=io.StringIO(), level="ERROR")
-        submitter = Submitter(
+        logger = Logger(service=f"bench-{scenario.mode}", stream=io.StringIO(), level="ERROR")
+        submitter = runtime.Submitter(
             config, clients, logger=logger, metrics=metrics, clock=clock.now, sleep=clock.sleep
         )
         invocations, seconds, redelivered = 0, 0.0, 0
-        cpu = time.thread_time()
-        for event in share:
-            pending = event
-            for _ in range(20):  # bounded: SQS would dead-letter after max_receive_count anyway
-                if not pending["Records"]:
-                    break
-                started = clock.now()
-                response = submitter.handle(pending, ModelContext(clock, FUNCTION_TIMEOUT_S))
-                invocations += 1
-                seconds += clock.now() - started
-                failed = {item["itemIdentifier"] for item in response["batchItemFailures"]}
-                pending = {"Records": [r for r in pending["Records"] if r["messageId"] in failed]}
+        queue_: list[tuple[float, int, list[dict[str, Any]]]] = [
+            (clock.now(), order, batch) for order, batch in enumerate(share)
+        ]
+        order = len(queue_)
+        for _ in range(100_000):  # bounded: SQS would dead-letter after max_receive_count anyway
+            if not queue_:
+                break
+            visible, _, records = heapq.heappop(queue_)
+            if visible > clock.now():
+                clock.sleep(visible - clock.now())  # nothing to do until the redelivery
+            started = clock.now()
+            response = submitter.handle({"Records": records}, ModelContext(clock, FUNCTION_TIMEOUT_S))
+            invocations += 1
+            seconds += clock.now() - started
+            failed = {item["itemIdentifier"] for item in response["batchItemFailures"]}
+            if failed:
                 redelivered += len(failed)
+                again = [record for record in records if record["messageId"] in failed]
+                heapq.heappush(queue_, (clock.now() + scenario.visibility_timeout_s, order, again))
+                order += 1
         return {
             "invocations": invocations,
             "seconds": seconds,
             "redelivered": redelivered,
             "metrics": metrics.values,
-            "cpu": time.thread_time() - cpu,
         }
 
     throttled = proxy.throttled
+    items_before = dict(proxy.items)
     start = clock.now()
     finished = len(clock.finished)
-    results = run_concurrently(clock, start, [lambda share=share: environment(share) for share in shares])
+    used_before = sum(clock.cpu_used.values())
+    with charged_pools(clock, *_pool_modules()):
+        results = run_concurrently(
+            clock,
+            start,
+            [lambda share=share: environment(share) for share in shares],
+            memory_mb=scenario.memory_mb,
+        )
     elapsed = max(clock.finished[finished:]) - start
     calls = Counter({name: count - before.get(name, 0) for name, count in proxy.calls.items()})
     metrics: Counter[str] = Counter()
@@ -414,23 +453,37 @@ def modelled_submitter(
         "lambda_seconds": sum(r["seconds"] for r in results),
         "redelivered": sum(r["redelivered"] for r in results),
         "metrics": dict(metrics),
-        "cpu": sum(r["cpu"] for r in results),
+        "cpu": sum(clock.cpu_used.values()) - used_before,
+        "memory_mb": scenario.memory_mb,
+        "items": {name: count - items_before.get(name, 0) for name, count in proxy.items.items()},
     }
 
 
 def modelled_naive(proxy: ModelProxy, world: dict[str, str], queue: str, objects: int) -> dict[str, Any]:
-    """``NAIVE_WORKERS`` concurrent workers, one submit_job per object, the SDK's default retries."""
+    """S3 -> Lambda (asynchronous) -> one submit_job per object, ``NAIVE_WORKERS`` at once, 128 MB, the
+    SDK's default retries; a failed invocation is run again by Lambda 1 and then 2 minutes later."""
     clock = proxy.clock
     session = boto3.session.Session(region_name="us-east-1")
     before = dict(proxy.calls)
     retries: dict[str, Any] = {}
+    lock = threading.Lock()
+    events: list[tuple[float, int, int]] = [(clock.now(), index, 0) for index in range(objects)]
+    heapq.heapify(events)
+    done = {"ok": 0, "lost": 0, "retried": 0, "invocations": 0}
 
-    def worker(indexes: range) -> dict[str, Any]:
-        batch = watch(session.client("batch", endpoint_url=proxy.url), clock)
+    def worker() -> dict[str, Any]:
+        config = BotoConfig(read_timeout=REAL_READ_TIMEOUT_S)  # the SDK's default retries, as it is
+        batch = watch(session.client("batch", endpoint_url=proxy.url, config=config), clock)
         retries.update(batch.meta.config.retries or {})
-        ok = lost = 0
         seconds = 0.0
-        for index in indexes:
+        while True:
+            with lock:
+                if not events:
+                    break
+                available, index, attempt = heapq.heappop(events)
+            if available > clock.now():
+                clock.sleep(available - clock.now())  # the worker waits for the next event
+            clock.turn()
             started = clock.now()
             try:
                 batch.submit_job(
@@ -439,22 +492,30 @@ def modelled_naive(proxy: ModelProxy, world: dict[str, str], queue: str, objects
                     jobDefinition=world["definition"],
                     parameters={"bucket": "bench-input", "key": key_of(index)},
                 )
-                ok += 1
+                ok = True
             except ClientError:
-                lost += 1  # an S3 -> Lambda function would fail; Lambda's async retries are not modelled
+                ok = False
+            clock.turn()  # charge the invocation's CPU before it ends
             seconds += clock.now() - started
-        return {"ok": ok, "lost": lost, "seconds": seconds}
+            with lock:
+                done["invocations"] += 1
+                if ok:
+                    done["ok"] += 1
+                elif attempt < len(ASYNC_RETRY_DELAYS_S):
+                    done["retried"] += 1
+                    heapq.heappush(events, (clock.now() + ASYNC_RETRY_DELAYS_S[attempt], index, attempt + 1))
+                else:
+                    done["lost"] += 1
+        return {"seconds": seconds}
 
     throttled = proxy.throttled
     start = clock.now()
     finished = len(clock.finished)
+    used_before = sum(clock.cpu_used.values())
     original = botocore.endpoint.time
     botocore.endpoint.time = _ModelTime(clock)  # type: ignore[assignment]
     try:
-        jobs = [
-            lambda part=range(index, objects, NAIVE_WORKERS): worker(part) for index in range(NAIVE_WORKERS)
-        ]
-        results = run_concurrently(clock, start, jobs)
+        results = run_concurrently(clock, start, [worker] * NAIVE_WORKERS, memory_mb=NAIVE_MEMORY_MB)
     finally:
         botocore.endpoint.time = original  # type: ignore[assignment]
     calls = Counter({name: count - before.get(name, 0) for name, count in proxy.calls.items()})
@@ -462,40 +523,45 @@ def modelled_naive(proxy: ModelProxy, world: dict[str, str], queue: str, objects
         "elapsed": max(clock.finished[finished:]) - start,
         "calls": +calls,
         "throttled": proxy.throttled - throttled,
-        "ok": sum(r["ok"] for r in results),
-        "lost": sum(r["lost"] for r in results),
-        "invocations": objects,
+        **done,
         "lambda_seconds": sum(r["seconds"] for r in results),
         "retries": retries,
+        "cpu": sum(clock.cpu_used.values()) - used_before,
+        "memory_mb": NAIVE_MEMORY_MB,
+        "items": {},
     }
 
 
-def key_of(index: int) -> str:
-    return f"incoming/part-{index:05}.csv"
-
-
-def cost_per_million(run: dict[str, Any], objects: int, *, memory_gb: float, sqs: bool) -> dict[str, float]:
-    calls: Counter[str] = run["calls"]
+def dynamodb_units(calls: Counter[str], items: dict[str, int]) -> tuple[float, float]:
+    """(write units, read units) of the run's DynamoDB calls (items under 1 KB; strongly consistent reads)."""
     writes = sum(calls[f"dynamodb:{op}"] for op in ("PutItem", "UpdateItem", "DeleteItem"))
     reads = calls["dynamodb:GetItem"]
+    writes += 2 * items.get("TransactWriteItems", 0) + items.get("BatchWriteItem", 0)
+    reads += 2 * items.get("TransactGetItems", 0) + items.get("BatchGetItem", 0)
+    return writes, reads
+
+
+def cost_per_million(run: dict[str, Any], objects: int, *, sqs: bool) -> dict[str, float]:
+    calls: Counter[str] = run["calls"]
+    writes, reads = dynamodb_units(calls, run["items"])
+    memory_gb = run["memory_mb"] / 1024
     parts = {
         "SQS": (SQS_REQUESTS_PER_OBJECT * objects if sqs else 0) * PRICE["sqs_request"],
-        "Lambda": run["invocations"] * PRICE["lambda_request"]
-        + run["lambda_seconds"] * memory_gb * PRICE["lambda_gb_second"],
-        "DynamoDB": writes * PRICE["dynamodb_write"] + reads * PRICE["dynamodb_read"],
+        "Lambda requests": run["invocations"] * PRICE["lambda_request"],
+        "Lambda compute": run["lambda_seconds"] * memory_gb * PRICE["lambda_gb_second"],
+        "DynamoDB": writes * PRICE["dynamodb_write_unit"] + reads * PRICE["dynamodb_read_unit"],
         "S3 PUT": calls["s3:PutObject"] * PRICE["s3_put"],
         "EventBridge": objects * PRICE["eventbridge_aws_event"],
     }
     scale = 1_000_000 / objects
-    return {name: value * scale for name, value in parts.items()}
+    return {name: value * scale for name, value in parts.items() if value}
 
 
-def report(
-    name: str, run: dict[str, Any], objects: int, done: int, costs: dict[str, float], extra: str
-) -> None:
+def report(name: str, run: dict[str, Any], objects: int, done: int, extra: str, *, sqs: bool) -> None:
     calls: Counter[str] = run["calls"]
     batch_calls = sum(n for op, n in calls.items() if op.startswith("batch:"))
     total = sum(calls.values())
+    costs = cost_per_million(run, objects, sqs=sqs)
     print(f"{name}:")
     print(
         f"  objects/s (modelled):      {done / run['elapsed']:>10,.1f}   "
@@ -503,14 +569,18 @@ def report(
     )
     print(f"  Batch calls:               {batch_calls:>10,}   ({run['throttled']:,} answered 429)")
     print(f"  AWS calls per object:      {total / objects:>10.3f}   {dict(sorted(calls.items()))}")
-    if run.get("sqs", True):
+    if sqs:
         print(
             f"  + SQS requests per object: {SQS_REQUESTS_PER_OBJECT:>10.1f}   "
             "(rule delivery, Lambda receive/delete)"
         )
+    print(
+        f"  CPU per 1,000 records:     {run['cpu'] / objects * 1000:>10.3f} s  (this machine, thread CPU "
+        f"time; charged x{cpu_scale(run['memory_mb']):.2f} at {run['memory_mb']:,} MB)"
+    )
     cost = sum(costs.values())
     detail = ", ".join(f"{part} ${value:,.2f}" for part, value in costs.items())
-    print(f"  request cost / M objects:  ${cost:>9,.2f}   ({detail})")
+    print(f"  cost / M objects:          ${cost:>9,.2f}   ({detail})")
     print(f"  {extra}")
     print()
 
@@ -518,14 +588,24 @@ def report(
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--objects", type=int, default=OBJECTS)
-    parser.add_argument("--skip-raw", action="store_true", help="skip the raw-moto runs")
+    parser.add_argument("--sweep", action="store_true", help="ARRAY defaults at several memory sizes")
+    parser.add_argument("--only", help="only scenarios whose name contains this (and no naive loop)")
+    parser.add_argument("--memory", type=int, help="model this memory as the default of both modes")
+    parser.add_argument(
+        "--python",
+        help="interpreter for the cold-import runs (default: a Python 3.13 with boto3 and Powertools, if "
+        "one is found, else this one)",
+    )
+    parser.add_argument("--import-runs", type=int, default=15, help="paired cold-import runs (0: skip)")
     args = parser.parse_args()
+    if args.import_runs:
+        cold_import(args.python or import_python(), args.import_runs)
     server, url = start_moto()
     try:
-        modelled(url, args.objects)
-        if not args.skip_raw:
-            run(url, args.objects)
-        footer()
+        memory = {mode: args.memory for mode in ("ARRAY", "PER_OBJECT")} if args.memory else DEFAULT_MEMORY_MB
+        modelled(url, args.objects, memory, args.only)
+        if args.sweep:
+            sweep(url, args.objects)
         return 0
     finally:
         server.terminate()
@@ -536,196 +616,169 @@ def main() -> int:
             server.wait(timeout=10)
 
 
-def modelled(url: str, objects: int) -> None:
-    world = create_world(url, "model", ["model-array", "model-per-object", "model-naive"])
+def exactly_once(url: str, queue: str, objects: int) -> str:
+    keys = submitted_keys(url, queue)
+    expected = {key_of(index) for index in range(objects)}
+    duplicates = sum(n - 1 for n in keys.values() if n > 1)
+    missing = len(expected - set(keys))
+    verdict = "yes" if not missing and not duplicates else "NO"
+    return f"exactly once: {verdict} ({missing} missing, {duplicates} duplicated, checked in moto)"
+
+
+def modelled(url: str, objects: int, memory_mb: dict[str, int], only: str | None) -> None:
+    chosen = [s for s in scenarios(memory_mb) if not only or only in s.name]
+    queues = [f"model-{index}" for index in range(len(chosen))] + ["model-naive"]
+    world = create_world(url, "model", queues)
     bodies = [eventbridge_event(index) for index in range(objects)]
     clock = ModelClock()
     started = time.perf_counter()
+    results: dict[str, tuple[Scenario, dict[str, Any], str]] = {}
     with ModelProxy(url, clock) as proxy:
-        array = modelled_submitter(
-            proxy,
-            world,
-            mode="ARRAY",
-            queue="model-array",
-            bodies=bodies,
-            batch_size=ARRAY_BATCH,
-            environments=ARRAY_ENVIRONMENTS,
-            rate_per_environment=SUBMIT_JOB_RATE / ARRAY_ENVIRONMENTS,
-        )
-        per_object = modelled_submitter(
-            proxy,
-            world,
-            mode="PER_OBJECT",
-            queue="model-per-object",
-            bodies=bodies,
-            batch_size=PER_OBJECT_BATCH,
-            environments=PER_OBJECT_ENVIRONMENTS,
-            rate_per_environment=SUBMIT_JOB_RATE / PER_OBJECT_ENVIRONMENTS,
-        )
-        naive = modelled_naive(proxy, world, "model-naive", objects)
+        for queue, scenario in zip(queues, chosen, strict=False):
+            run = modelled_submitter(proxy, world, scenario, queue, bodies)
+            results[scenario.name] = (scenario, run, queue)
+        naive = None if only else modelled_naive(proxy, world, "model-naive", objects)
     wall = time.perf_counter() - started
-    expected = {key_of(index) for index in range(objects)}
-    checks = {}
-    for name, queue in (("ARRAY", "model-array"), ("PER_OBJECT", "model-per-object")):
-        keys = submitted_keys(url, queue)
-        checks[name] = (
-            set(keys) == expected,
-            sum(n - 1 for n in keys.values() if n > 1),
-            len(expected - set(keys)),
-        )
-    naive_keys = submitted_keys(url, "model-naive")
-    naive["sqs"] = False
 
     latency = ", ".join(f"{service} {seconds * 1000:g} ms" for service, seconds in LATENCY_SECONDS.items())
     print(
-        f"Modelled AWS ({objects:,} objects): latency per call {latency}; SubmitJob {SUBMIT_JOB_RATE}/s per"
+        f"Modelled AWS ({objects:,} objects): latency per call {latency} "
+        f"(+{ITEM_LATENCY_SECONDS * 1000:g} ms per item of a DynamoDB batch or transaction); "
+        f"SubmitJob {SUBMIT_JOB_RATE}/s per account"
     )
-    print("account (429 beyond); times on the modelled clock (moto's own time left out); prices us-east-1.")
-    print(f"Real time for the three modelled runs: {wall:,.0f} s (moto and the proxy on this machine).")
+    print(
+        "(429 beyond); each function's CPU charged on the modelled clock at its memory (1,769 MB = 1 vCPU); "
+        "prices us-east-1."
+    )
+    print(f"Real time for the modelled runs: {wall:,.0f} s (moto and the proxy on this machine).")
     print()
-    for name, run_, batch, envs in (
-        ("ARRAY", array, ARRAY_BATCH, ARRAY_ENVIRONMENTS),
-        ("PER_OBJECT", per_object, PER_OBJECT_BATCH, PER_OBJECT_ENVIRONMENTS),
-    ):
-        complete, duplicates, missing = checks[name]
+    for name, (scenario, run, queue) in results.items():
         extra = (
-            f"{envs} environments, SQS batches of {batch:,}, {run_['invocations']:,} invocations "
-            f"({run_['redelivered']:,} records redelivered); exactly once: "
-            f"{'yes' if complete and not duplicates else 'NO'} ({missing} missing, {duplicates} duplicated, "
-            f"checked in moto); metrics {run_['metrics']}"
+            f"{scenario.environments} environments at {scenario.memory_mb:,} MB, "
+            f"{scenario.submit_rate / scenario.environments:g} SubmitJob/s each, SQS batches of "
+            f"{scenario.batch_size:,}; {run['invocations']:,} invocations ({run['redelivered']:,} records "
+            f"redelivered after the visibility timeout); {exactly_once(url, queue, objects)}; "
+            f"metrics {run['metrics']}"
         )
-        report(
-            f"{name} mode",
-            run_,
-            objects,
-            objects,
-            cost_per_million(run_, objects, memory_gb=SUBMITTER_MEMORY_GB, sqs=True),
-            extra,
-        )
+        report(name, run, objects, objects, extra, sqs=True)
+    if naive is None:
+        return
+    naive_keys = submitted_keys(url, "model-naive")
     naive_duplicates = sum(n - 1 for n in naive_keys.values() if n > 1)
     report(
-        f"Naive loop ({NAIVE_WORKERS} concurrent workers, one submit_job per object)",
+        f"Naive function (S3 -> Lambda async, {NAIVE_WORKERS} at once, one submit_job per object)",
         naive,
         objects,
         naive["ok"],
-        cost_per_million(naive, objects, memory_gb=NAIVE_MEMORY_GB, sqs=False),
-        f"SDK retries {naive['retries']}: {naive['lost']:,} objects lost after retries, "
-        f"{naive_duplicates} duplicated; Lambda billed per object at {NAIVE_MEMORY_GB * 1000:g} MB",
+        f"SDK retries {naive['retries']}; {naive['invocations']:,} invocations, {naive['retried']:,} "
+        f"run again by Lambda's asynchronous retries, {naive['lost']:,} objects lost after all three "
+        f"attempts, {naive_duplicates} duplicated; {NAIVE_MEMORY_MB} MB",
+        sqs=False,
     )
-    array_rate = objects / array["elapsed"]
     naive_rate = naive["ok"] / naive["elapsed"]
-    print(f"ARRAY / naive objects/s (modelled): {array_rate / naive_rate:,.1f}x (target >= 20x)")
-    print(f"PER_OBJECT / naive objects/s (modelled): {objects / per_object['elapsed'] / naive_rate:,.1f}x")
-    print(
-        f"Submitter CPU per 1,000 records (this machine, PER_OBJECT, thread CPU time): "
-        f"{per_object['cpu'] / objects * 1000:.2f} s"
-    )
+    for name, (_, run, _) in results.items():
+        target = " (target >= 20x)" if name.startswith("ARRAY, construct") else ""
+        print(f"{name} / naive objects/s (modelled): {objects / run['elapsed'] / naive_rate:,.1f}x{target}")
     print()
 
 
-def footer() -> None:
-    imports = import_time_ms()
-    size, files = asset_bytes()
-    print(
-        f"Handler cold import (python -X importtime, 5 fresh interpreters): "
-        f"median {statistics.median(imports):.0f} ms, runs {[round(value) for value in imports]} ms"
-    )
-    print(f"Lambda asset (cdk_batchkit/lambdas/submitter, no __pycache__): {size:,} bytes in {files} files")
-
-
-def run(url: str, objects: int) -> None:
-    session = boto3.session.Session(region_name="us-east-1")
-
-    def client(service: str, config: Any = None) -> Any:
-        return session.client(service, endpoint_url=url, config=config)
-
-    queues = create_world(url, "bench", ["bench-array", "bench-naive"], ["bench-idempotency"])
-    definition = queues["definition"]
-    setup_batch = client("batch")
-
-    bodies = [eventbridge_event(index) for index in range(objects)]
-    events = [sqs_batch(bodies[start : start + BATCH_SIZE], start) for start in range(0, objects, BATCH_SIZE)]
-
-    # -- 1. the submitter, ARRAY mode ---------------------------------------------------------------
-    array_calls = CallCounter()
-    config = settings.load(
-        {
-            "JOB_QUEUE": queues["bench-array"],
-            "JOB_DEFINITION": definition,
-            "SUBMIT_MODE": "ARRAY",
-            "MANIFEST_BUCKET": "bench-manifests",
-            "MANIFEST_PREFIX": "manifests/",
-            "IDEMPOTENCY_TABLE": "bench-idempotency",
-            "MAX_SUBMITS_PER_SECOND": "50",
-            "POWERTOOLS_SERVICE_NAME": "bench",
-            "POWERTOOLS_METRICS_NAMESPACE": "Bench",
-        }
-    )
-    clients = Clients(
-        batch=array_calls.watch(client("batch", BATCH_CLIENT_CONFIG)),
-        s3=array_calls.watch(client("s3", S3_CLIENT_CONFIG)),
-        dynamodb=array_calls.watch(client("dynamodb", DYNAMODB_CLIENT_CONFIG)),
-    )
-    metrics = Metrics()
-    logger = Logger(service="bench", stream=io.StringIO(), level="WARNING")
-    submitter = Submitter(config, clients, logger=logger, metrics=metrics)
-    submitter.ledger  # noqa: B018 - build the persistence layer outside the timed part
-    failures = 0
-    started = time.perf_counter()
-    cpu = time.process_time()  # this process runs only the submitter and its clients (moto is separate)
-    for event in events:
-        failures += len(submitter.handle(event, Context())["batchItemFailures"])
-    array_cpu = time.process_time() - cpu
-    array_seconds = time.perf_counter() - started
-
-    parents = [
-        job
-        for job in setup_batch.list_jobs(jobQueue=queues["bench-array"])["jobSummaryList"]
-        if ":" not in job["jobId"]
+def sweep(url: str, objects: int) -> None:
+    """Each mode at the construct's defaults for several memory sizes: objects/s and cost per million."""
+    plans = [
+        ("ARRAY", 1_000, 30, objects, (256, 512, 1024, VCPU_MEMORY_MB)),
+        ("PER_OBJECT", 10, 1, min(objects, 2_000), (128, 256, 512, 1024)),
     ]
-    sizes = sorted(
-        job["arrayProperties"]["size"]
-        for job in setup_batch.describe_jobs(jobs=[job["jobId"] for job in parents])["jobs"]
-    )
+    queues = [f"sweep-{mode.lower()}-{memory}" for mode, _, _, _, memories in plans for memory in memories]
+    world = create_world(url, "sweep", [q.replace("_", "-") for q in queues])
+    clock = ModelClock()
+    with ModelProxy(url, clock) as proxy:
+        for mode, batch_size, window, count, memories in plans:
+            bodies = [eventbridge_event(index) for index in range(count)]
+            print(
+                f"{mode} mode at the construct's defaults (batches of {batch_size:,}, 2 environments, 10 "
+                f"SubmitJob/s), {count:,} objects, by memory:"
+            )
+            print(
+                f"  {'memory':>8}  {'objects/s':>10}  {'CPU s/1,000':>11}  {'Lambda $/M':>10}  "
+                f"{'total $/M':>9}"
+            )
+            for memory in memories:
+                scenario = Scenario(f"sweep {mode} {memory}", mode, batch_size, 2, 10, memory, window)
+                queue = f"sweep-{mode.lower()}-{memory}".replace("_", "-")
+                run = modelled_submitter(proxy, world, scenario, queue, bodies)
+                costs = cost_per_million(run, count, sqs=True)
+                print(
+                    f"  {memory:>5} MB  {count / run['elapsed']:>10,.1f}  "
+                    f"{run['cpu'] / count * 1000:>11.3f}  "
+                    f"{costs.get('Lambda compute', 0) + costs.get('Lambda requests', 0):>10.4f}  "
+                    f"{sum(costs.values()):>9.2f}"
+                )
+            print()
 
-    # -- 2. the naive loop ----------------------------------------------------------------------------
-    naive_calls = CallCounter()
-    naive_batch = naive_calls.watch(client("batch", BATCH_CLIENT_CONFIG))
-    started = time.perf_counter()
-    for index in range(objects):
-        naive_batch.submit_job(
-            jobName=f"naive-{index}",
-            jobQueue=queues["bench-naive"],
-            jobDefinition=definition,
-            parameters={"bucket": "bench-input", "key": f"incoming/part-{index:05}.csv"},
+
+def staged_asset(target: Path) -> Path:
+    """The submitter's Lambda asset as the construct stages it (see constructs/_lambda.py), in ``target``."""
+    try:
+        from cdk_batchkit.constructs._lambda import stage_handler  # type: ignore[attr-defined]
+    except ImportError:  # before the asset was staged: the handler's folder and the package marker
+        lambdas = ROOT / "cdk_batchkit" / "lambdas"
+        shutil.copytree(
+            lambdas / "submitter", target / "submitter", ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
         )
-    naive_seconds = time.perf_counter() - started
+        shutil.copy(lambdas / "__init__.py", target / "__init__.py")
+        return target
+    return stage_handler("submitter", target)
 
-    # -- report ---------------------------------------------------------------------------------------
-    array_batch = array_calls.total("batch")
-    naive_batch_calls = naive_calls.total("batch")
-    print(f"Raw moto, no model: {url} (subprocess, batch use_docker=False); {objects:,} objects")
-    print()
-    print(f"ARRAY mode ({-(-objects // BATCH_SIZE)} SQS batches of {BATCH_SIZE:,}, idempotency on):")
-    print(f"  Batch API calls:     {array_batch:>6,}  {dict(sorted(array_calls.calls.items()))}")
-    print(f"  S3 calls:            {array_calls.total('s3'):>6,}")
-    dynamodb_calls = array_calls.total("dynamodb")
-    print(f"  DynamoDB calls:      {dynamodb_calls:>6,}  (idempotency: claim + complete per object)")
-    print(f"  array jobs:          {len(sizes):>6,}  sizes {sizes}; batchItemFailures {failures}")
-    print(f"  metrics:             {dict(metrics.values)}")
-    print(f"  wall time:           {array_seconds:>9.2f} s")
-    print(f"  submitter CPU:       {array_cpu / objects * 1000:>9.2f} s per 1,000 records (process CPU time)")
-    print()
-    print("Naive loop (one submit_job per object):")
-    print(f"  Batch API calls:     {naive_batch_calls:>6,}")
-    print(f"  wall time:           {naive_seconds:>9.2f} s")
-    print()
-    print(f"Batch API calls, naive / ARRAY: {naive_batch_calls / max(array_batch, 1):,.0f}x")
-    print(
-        f"Wall time, naive / ARRAY (raw moto: its DynamoDB costs what its SubmitJob does): "
-        f"{naive_seconds / array_seconds:.2f}x"
-    )
-    print()
+
+def import_python() -> str:
+    """The Lambda runtime's Python (3.13) when one is at hand with boto3 and Powertools, else this one."""
+    try:
+        from cdk_batchkit.constructs._lambda import runtime_python
+    except ImportError:
+        return sys.executable
+    candidate = runtime_python()
+    if candidate:
+        probe = subprocess.run([candidate, "-c", "import boto3, aws_lambda_powertools"], capture_output=True)
+        if probe.returncode == 0:
+            return candidate
+    return sys.executable
+
+
+def cold_import(python: str, runs: int) -> None:
+    """Paired runs: ``import boto3`` and ``import submitter.handler`` in fresh interpreters, in turn."""
+    with tempfile.TemporaryDirectory(prefix="batchkit-asset-") as tmp:
+        asset = staged_asset(Path(tmp) / "asset")
+        env = {**os.environ, "PYTHONPATH": str(asset), "PYTHONDONTWRITEBYTECODE": "1"}
+        env.pop("PYTHONSTARTUP", None)
+
+        def timed(code: str) -> float:
+            started = time.perf_counter()
+            subprocess.run([python, "-c", code], env=env, check=True, cwd=tmp)
+            return time.perf_counter() - started
+
+        bare, handler, ratios = [], [], []
+        timed("import boto3")  # warm-up: the file cache
+        timed("import submitter.handler")
+        for _ in range(runs):
+            b, h = timed("import boto3"), timed("import submitter.handler")
+            bare.append(b)
+            handler.append(h)
+            ratios.append(h / b)
+        version = subprocess.run(
+            [python, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+        files = sorted(p.relative_to(asset).as_posix() for p in asset.rglob("*") if p.is_file())
+        size = sum((asset / f).stat().st_size for f in files)
+        print(
+            f"Handler cold import vs a bare `import boto3` (Python {version}, {runs} paired runs in fresh "
+            f"interpreters, bytecode writing off): median ratio {statistics.median(ratios):.3f} "
+            f"(target <= 1.1); handler {statistics.median(handler) * 1000:.0f} ms, boto3 "
+            f"{statistics.median(bare) * 1000:.0f} ms (medians of wall time)"
+        )
+        print(f"Lambda asset: {size:,} bytes in {len(files)} files")
+        print()
 
 
 if __name__ == "__main__":

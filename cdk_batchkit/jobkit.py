@@ -22,12 +22,13 @@ from .lambdas.submitter.manifest import (
     ENV_ARRAY_INDEX,
     ENV_MANIFEST,
     ManifestEntry,
+    ManifestError,
     entry_at,
     entry_from_environment,
     split_uri,
 )
 
-__all__ = ["ManifestEntry", "my_object"]
+__all__ = ["ManifestEntry", "ManifestError", "my_object"]
 
 
 def my_object(environ: Mapping[str, str] | None = None, s3: Any = None) -> ManifestEntry:
@@ -35,7 +36,10 @@ def my_object(environ: Mapping[str, str] | None = None, s3: Any = None) -> Manif
 
     ARRAY mode: line ``AWS_BATCH_JOB_ARRAY_INDEX`` (0 for a plain job) of the manifest named
     by ``BATCHKIT_MANIFEST``. PER_OBJECT mode: the ``BATCHKIT_BUCKET``/``BATCHKIT_KEY``/... variables.
-    Raises ``LookupError`` naming the variables when neither is set.
+    Raises ``LookupError`` naming the variables when neither is set, ``FileNotFoundError`` or
+    ``PermissionError`` naming the manifest when it cannot be read, ``ManifestError`` (a ``ValueError``)
+    naming the manifest and the line when the line is not one the submitter writes, and ``ValueError``
+    naming the variable for a bad ``AWS_BATCH_JOB_ARRAY_INDEX`` or ``BATCHKIT_SIZE``.
     """
     env = os.environ if environ is None else environ
     uri = env.get(ENV_MANIFEST)
@@ -50,8 +54,11 @@ def my_object(environ: Mapping[str, str] | None = None, s3: Any = None) -> Manif
             import boto3  # only jobs that read a manifest need boto3
 
             s3 = boto3.client("s3")
-        body = s3.get_object(Bucket=bucket, Key=key)["Body"]
-        return entry_at(body.iter_lines(), index)
+        try:
+            body = s3.get_object(Bucket=bucket, Key=key)["Body"]
+        except Exception as exc:
+            raise _read_error(uri, exc) from exc
+        return entry_at(body.iter_lines(), index, source=f"{ENV_MANIFEST}={uri!r}")
     entry = entry_from_environment(env)
     if entry is None:
         raise LookupError(
@@ -59,6 +66,26 @@ def my_object(environ: Mapping[str, str] | None = None, s3: Any = None) -> Manif
             "BATCHKIT_KEY (PER_OBJECT mode); the S3 submitter and the workflows set them"
         )
     return entry
+
+
+def _read_error(uri: str, exc: Exception) -> Exception:
+    """A clear error for a manifest that cannot be read: missing (FileNotFoundError), not allowed
+    (PermissionError); anything else is returned as it is."""
+    error = getattr(exc, "response", None) or {}
+    code = str(error.get("Error", {}).get("Code", ""))
+    status = error.get("ResponseMetadata", {}).get("HTTPStatusCode")
+    if code in ("NoSuchKey", "NoSuchBucket", "404") or status == 404:
+        return FileNotFoundError(
+            f"{ENV_MANIFEST}={uri!r}: no such manifest ({code or status}). The submitter writes it before "
+            "submitting the job: it was deleted (manifests in a bucket the construct creates expire after 30 "
+            "days) or the variable was changed"
+        )
+    if code in ("AccessDenied", "403") or status == 403:
+        return PermissionError(
+            f"{ENV_MANIFEST}={uri!r}: access denied ({code or status}); the job role needs s3:GetObject on "
+            "it (and kms:Decrypt on the bucket's key, if it has one)"
+        )
+    return exc
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -5,11 +5,29 @@ AWS Lambda from the AWS-managed layer pinned to :data:`POWERTOOLS_VERSION` (the 
 tests run against), boto3 from the runtime, a log group it owns with a retention period, and a
 role of its own that may write only to that log group. The asset is the handler's own folder,
 so it stays a few kilobytes and needs no Docker bundling.
+
+**Bytecode.** ``/var/task`` is read-only, so without bytecode in the asset Python compiles every module
+of the handler on every cold start (about 100 kB of source for the submitter). When a Python 3.13
+interpreter is at hand at synth (the one running the app, or ``python3.13`` on the ``PATH``), the asset
+also carries ``__pycache__/*.cpython-313.pyc`` for the handler's modules, compiled *checked-hash*
+(PEP 552): the CDK CLI zips assets with every file dated 1980-01-01, so a timestamp-based pyc would
+never match its source and be ignored; a checked-hash pyc is used exactly when its source's hash
+matches, and is byte-for-byte the same on every machine. Measured (README, submitter "Measured"): it
+takes about a tenth off the handler's import. Without Python 3.13 the asset holds the sources only (it
+works the same, starts a little slower, and its hash differs from one built with bytecode: build the
+assets you deploy on one kind of machine). ``CDK_BATCHKIT_BYTECODE=off`` leaves bytecode out anywhere.
 """
 
 from __future__ import annotations
 
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
 from collections.abc import Mapping
+from functools import cache
 from pathlib import Path
 
 from aws_cdk import Duration, Stack
@@ -48,14 +66,87 @@ def powertools_layer(scope: Construct) -> lambda_.ILayerVersion:
     return lambda_.LayerVersion.from_layer_version_arn(stack, layer_id, arn)
 
 
-def asset_excludes(handler_dir: str) -> list[str]:
-    """Exclude every other handler's folder, so editing one handler never redeploys another."""
-    others = [
-        p.name
-        for p in LAMBDAS_DIR.iterdir()
-        if p.name not in (handler_dir, "__init__.py") and not p.name.startswith(".")
-    ]
-    return sorted(others) + ["**/__pycache__", "**/*.pyc"]
+#: The Lambda runtime's Python (:data:`RUNTIME`), whose bytecode the asset may carry.
+RUNTIME_PYTHON = (3, 13)
+BYTECODE_SWITCH = "CDK_BATCHKIT_BYTECODE"
+# Compiles the given sources (relative to the working directory) into checked-hash pycs; prints the tag.
+_COMPILE = """
+import importlib.util, py_compile, sys
+for source in sys.argv[1:]:
+    py_compile.compile(source, cfile=importlib.util.cache_from_source(source), dfile=source,
+                       doraise=True, invalidation_mode=py_compile.PycInvalidationMode.CHECKED_HASH)
+print(sys.implementation.cache_tag)
+"""
+
+
+@cache
+def runtime_python() -> str | None:
+    """An interpreter of the runtime's Python version: this one, or ``python3.13`` on the PATH; None
+    when there is none (or ``CDK_BATCHKIT_BYTECODE=off``)."""
+    if os.environ.get(BYTECODE_SWITCH, "").strip().lower() in ("off", "0", "false", "no"):
+        return None
+    if sys.version_info[:2] == RUNTIME_PYTHON and sys.implementation.name == "cpython":
+        return sys.executable
+    name = shutil.which("python{}.{}".format(*RUNTIME_PYTHON))
+    if name is None:
+        return None
+    probe = "import sys; print(sys.implementation.name, '%d.%d' % sys.version_info[:2])"
+    try:
+        answer = subprocess.run([name, "-c", probe], capture_output=True, text=True, timeout=30, check=True)
+    except (OSError, subprocess.SubprocessError):
+        return None  # e.g. a version manager's shim for a version not selected
+    return name if answer.stdout.split() == ["cpython", "{}.{}".format(*RUNTIME_PYTHON)] else None
+
+
+def stage_handler(handler_dir: str, target: Path, *, python: str | None = None) -> Path:
+    """Write the asset of ``handler_dir`` into ``target`` (created): the package marker and the handler's
+    ``.py`` files, plus their checked-hash bytecode compiled by ``python`` (None: :func:`runtime_python`;
+    ``""``: no bytecode). Returns ``target``."""
+    python = python if python is not None else runtime_python()
+    sources = sorted(
+        path.relative_to(LAMBDAS_DIR)
+        for path in (LAMBDAS_DIR / handler_dir).rglob("*.py")
+        if "__pycache__" not in path.parts
+    )
+    target.mkdir(parents=True)
+    shutil.copyfile(LAMBDAS_DIR / "__init__.py", target / "__init__.py")
+    for source in sources:
+        (target / source).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(LAMBDAS_DIR / source, target / source)
+    if python:
+        env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0"}
+        subprocess.run(
+            [python, "-c", _COMPILE, *map(str, sources)],
+            cwd=target,
+            env=env,
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
+    return target
+
+
+def staged_asset(handler_dir: str) -> Path:
+    """The asset directory of ``handler_dir``, staged once per content in the system's temporary
+    directory (sources and, with Python 3.13 at hand, bytecode; see the module docstring)."""
+    python = runtime_python()
+    digest = hashlib.sha256(f"{python is not None}".encode())
+    for path in sorted((LAMBDAS_DIR / handler_dir).rglob("*.py")) + [LAMBDAS_DIR / "__init__.py"]:
+        if "__pycache__" not in path.parts:
+            digest.update(str(path.relative_to(LAMBDAS_DIR)).encode() + b"\0" + path.read_bytes() + b"\0")
+    root = Path(tempfile.gettempdir()) / "cdk-batchkit-assets"
+    final = root / f"{handler_dir}-{digest.hexdigest()[:24]}"
+    if not final.is_dir():
+        root.mkdir(parents=True, exist_ok=True)
+        scratch = Path(tempfile.mkdtemp(prefix=f".{handler_dir}-", dir=root))
+        stage_handler(handler_dir, scratch / "asset", python=python)
+        try:
+            (scratch / "asset").rename(final)  # atomic: a concurrent synth finds it whole or not at all
+        except OSError:
+            if not final.is_dir():
+                raise
+        shutil.rmtree(scratch, ignore_errors=True)
+    return final
 
 
 class HandlerFunction(Construct):
@@ -98,7 +189,7 @@ class HandlerFunction(Construct):
             "Resource",
             runtime=RUNTIME,
             architecture=ARCHITECTURE,
-            code=lambda_.Code.from_asset(str(LAMBDAS_DIR), exclude=asset_excludes(handler_dir)),
+            code=lambda_.Code.from_asset(str(staged_asset(handler_dir))),
             handler=f"{handler_dir}.handler.handler",
             description=description,
             role=self.role,

@@ -34,6 +34,7 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from ..lambdas.submitter.config import DEFAULT_MEMORY_MB
 from ..lambdas.submitter.manifest import (
     ENV_BUCKET,
     ENV_KEY,
@@ -313,7 +314,7 @@ class S3JobSubmitter(Construct):
             service_name=self.service_name,
             metrics_namespace=self.metrics_namespace,
             timeout=function_timeout,
-            memory_size=512,
+            memory_size=DEFAULT_MEMORY_MB[mode.value],
             log_retention=log_retention,
             reserved_concurrent_executions=max_concurrency,
             environment={
@@ -460,10 +461,12 @@ class S3JobSubmitter(Construct):
             "lists no resource type for it); the submitter only reads its own queue's jobs by name.",
             applies_to="Resource::*",
         )
-        # Exactly the calls Powertools' DynamoDB persistence layer makes.
+        # Exactly the calls the submitter's idempotency ledger makes: claims and releases (conditional
+        # PutItem/DeleteItem, alone or inside TransactWriteItems, which IAM authorizes per action), job
+        # records (PutItem) and reads (GetItem; TransactGetItems for records of the previous version).
         role.add_to_principal_policy(
             iam.PolicyStatement(
-                actions=[f"dynamodb:{a}" for a in ("GetItem", "PutItem", "UpdateItem", "DeleteItem")],
+                actions=[f"dynamodb:{a}" for a in ("GetItem", "PutItem", "DeleteItem")],
                 resources=[self.table.table_arn],
             )
         )

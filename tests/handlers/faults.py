@@ -8,12 +8,15 @@ unchanged and the requests really reach moto (or really do not).
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Callable
 from typing import Any
 
 import boto3
 from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ClientError, ReadTimeoutError
 
+from cdk_batchkit.lambdas.submitter.idempotency import JOB_PREFIX, OBJECT_PREFIX
 from tests.handlers.support import INPUT_BUCKET, REGION, TABLE, FakeClock, World, eventbridge_body, s3_encode
 
 TOPIC_ARN = "arn:aws:sns:us-east-1:123456789012:uploads"
@@ -32,17 +35,37 @@ def client(world: World, service: str, **kwargs: Any) -> Any:
     return new
 
 
-def crash_on(client: Any, operation: str) -> None:
-    """Raise :class:`Crash` when ``operation`` is about to be sent (it never reaches moto)."""
+Selector = Callable[[dict[str, Any]], bool]
 
-    def crash(**_: Any) -> None:
-        raise Crash(f"killed before {operation}")
 
-    client.meta.events.register_first(f"before-call.*.{operation}", crash)
+def writes_job_record(params: dict[str, Any]) -> bool:
+    """A PutItem of a job record: the write that follows a successful SubmitJob (see .idempotency)."""
+    return str(params.get("Item", {}).get("id", {}).get("S", "")).startswith(JOB_PREFIX)
+
+
+#: "Killed right after SubmitJob": the call that records the submitted job, and which of its calls.
+JOB_RECORD: tuple[str, Selector] = ("PutItem", writes_job_record)
+
+
+def crash_on(client: Any, operation: str, when: Selector | None = None) -> None:
+    """Raise :class:`Crash` when ``operation`` (with parameters ``when`` selects) is about to be sent (it
+    never reaches moto)."""
+
+    def crash(params: dict[str, Any], **_: Any) -> None:
+        if when is None or when(params):
+            raise Crash(f"killed before {operation}")
+
+    client.meta.events.register_first(f"before-parameter-build.*.{operation}", crash)
+
+
+def crash_before_job_record(client: Any) -> None:
+    """Killed right after SubmitJob, before the job is recorded."""
+    crash_on(client, *JOB_RECORD)
 
 
 class FailingCalls:
-    """``operation`` fails with a ClientError before reaching moto, every time or the first ``times``."""
+    """``operation`` (those ``when`` selects by their parameters) fails with a ClientError before reaching
+    moto, every time or the first ``times``."""
 
     def __init__(
         self,
@@ -52,13 +75,19 @@ class FailingCalls:
         code: str = "InternalServerError",
         status: int = 500,
         times: int = -1,
+        when: Selector | None = None,
     ) -> None:
         self.calls = 0
-        self.code, self.status, self.times = code, status, times
+        self.code, self.status, self.times, self.when = code, status, times, when
+        self._selected = False
+        client.meta.events.register_first(f"before-parameter-build.*.{operation}", self._select)
         client.meta.events.register_first(f"before-call.*.{operation}", self)
 
+    def _select(self, params: dict[str, Any], **_: Any) -> None:
+        self._selected = self.when is None or self.when(params)
+
     def __call__(self, model: Any, **_: Any) -> None:
-        if self.times >= 0 and self.calls >= self.times:
+        if not self._selected or (self.times >= 0 and self.calls >= self.times):
             return
         self.calls += 1
         error = {"Code": self.code, "Message": "injected"}
@@ -130,25 +159,55 @@ def slow(client: Any, operation: str, clock: FakeClock, seconds: float) -> None:
 
 
 def expire_claims(world: World) -> int:
-    """Move every in-progress record's deadline into the past: the crashed invocation's time is up.
+    """Move every live claim's lease into the past: the crashed invocation's time is up.
 
     (SQS redelivers after the visibility timeout, six times the function timeout: always later than
-    the dead invocation's deadline.) Returns how many records were in progress.
+    the dead invocation's deadline.) Returns how many claims were live.
     """
-    items = world.idempotency_items()
-    in_progress = [item for item in items if item["status"]["S"] == "INPROGRESS"]
-    for item in in_progress:
+    now_ms = time.time() * 1000
+    live = [
+        item
+        for item in object_records(world)
+        if item["status"]["S"] == "INPROGRESS" and float(item["in_progress_expiration"]["N"]) >= now_ms
+    ]
+    for item in live:
         world.dynamodb.update_item(
             TableName=TABLE,
             Key={"id": item["id"]},
             UpdateExpression="SET in_progress_expiration = :past",
             ExpressionAttributeValues={":past": {"N": "1000"}},
         )
-    return len(in_progress)
+    return len(live)
+
+
+def object_records(world: World) -> list[dict[str, Any]]:
+    """The idempotency table's object records (claims), job records left out."""
+    return [item for item in world.idempotency_items() if item["id"]["S"].startswith(OBJECT_PREFIX)]
+
+
+def job_records(world: World) -> dict[str, dict[str, Any]]:
+    """Job name -> the job record's data (jobId, jobName...)."""
+    return {
+        item["id"]["S"].removeprefix(JOB_PREFIX): json.loads(item["data"]["S"])
+        for item in world.idempotency_items()
+        if item["id"]["S"].startswith(JOB_PREFIX)
+    }
 
 
 def statuses(world: World) -> list[str]:
-    return sorted(item["status"]["S"] for item in world.idempotency_items())
+    """Each object record's state, sorted: "done" (its job is recorded), "in progress" (live claim) or
+    "orphaned" (lease over, no job recorded: the next delivery looks the job up)."""
+    recorded = job_records(world)
+    now_ms = time.time() * 1000
+    states = []
+    for item in object_records(world):
+        if item["status"]["S"] == "COMPLETED" or item["job_name"]["S"] in recorded:
+            states.append("done")
+        elif float(item["in_progress_expiration"]["N"]) >= now_ms:
+            states.append("in progress")
+        else:
+            states.append("orphaned")
+    return sorted(states)
 
 
 def sns_envelope(message: str, *, message_id: str = "sns-1", kind: str = "Notification") -> str:

@@ -6,7 +6,6 @@ import json
 from urllib.parse import unquote_plus
 
 import pytest
-from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
 from cdk_batchkit.lambdas.submitter.core import parse_body
 from cdk_batchkit.lambdas.submitter.idempotency import Ledger
@@ -178,8 +177,8 @@ def test_a_throttled_array_submission_fails_every_record_of_the_array_and_releas
 def test_an_in_flight_duplicate_fails_only_its_record(world: World) -> None:
     busy = eventbridge_body("busy.csv")
     (entry,) = parse_body(busy).entries
-    other = Ledger(DynamoDBPersistenceLayer(TABLE, boto3_client=world.dynamodb), ttl_seconds=3600)
-    other.claim(entry, remaining_ms=60_000)
+    other = Ledger(world.dynamodb, TABLE, ttl_seconds=3600, owner="another-invocation")
+    other.claim([entry], ["array-other-0"], remaining_ms=60_000)
     response = array_submitter(world).handle(
         sqs_event(
             busy, eventbridge_body("free-1.csv"), eventbridge_body("free-2.csv"), ids=["busy", "f1", "f2"]

@@ -196,6 +196,15 @@ def test_job_names_keep_the_readable_tail_and_differ_when_keys_clean_alike() -> 
     assert len({first, second, other_version}) == 3
 
 
+def test_job_names_differ_for_the_same_bytes_uploaded_twice_to_an_unversioned_bucket() -> None:
+    upload = ManifestEntry(bucket="b", key="in/a.csv", size=1, etag="e", sequencer="00A1")
+    again = ManifestEntry(bucket="b", key="in/a.csv", size=1, etag="e", sequencer="00B2")
+    assert job_name(upload) != job_name(again)
+    assert job_name(upload) == job_name(
+        ManifestEntry(bucket="b", key="in/a.csv", size=7, etag="e", sequencer="00A1")
+    )
+
+
 def test_plan_object_passes_the_object_as_parameters_and_environment() -> None:
     entry = ManifestEntry(bucket="b", key="a b.csv", size=5, version_id="v")
     kwargs = plan_object(entry, "pre-").submit_job_kwargs("queue", "definition")

@@ -20,11 +20,15 @@ from tests.handlers.faults import (
     LostResponse,
     ServerErrorAfterCreating,
     client,
+    crash_before_job_record,
     crash_on,
     expire_claims,
+    job_records,
+    object_records,
     slow,
     sns_envelope,
     statuses,
+    writes_job_record,
 )
 from tests.handlers.support import (
     FakeClock,
@@ -54,7 +58,7 @@ def keys_of(world: World) -> list[str]:
     return sorted(keys)
 
 
-# -- 1. crash between SubmitJob and completion, then redelivery -------------------------------------
+# -- 1. crash between SubmitJob and the job record, then redelivery --------------------------------
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -62,7 +66,7 @@ def test_a_crash_after_submit_then_redelivery_finds_the_job_instead_of_submittin
     world: World, mode: str
 ) -> None:
     crashing = client(world, "dynamodb")
-    crash_on(crashing, "UpdateItem")  # killed right after SubmitJob, before the record is completed
+    crash_before_job_record(crashing)  # killed right after SubmitJob, before the job is recorded
     a, b, c = (eventbridge_body(f"crash/{name}.csv") for name in "abc")
     with pytest.raises(Crash):
         world.submitter(SUBMIT_MODE=mode, clients=world.clients(dynamodb=crashing)).handle(
@@ -82,7 +86,7 @@ def test_a_crash_after_submit_then_redelivery_finds_the_job_instead_of_submittin
     assert response["batchItemFailures"] == []
     assert keys_of(world) == ["crash/a.csv", "crash/b.csv", "crash/c.csv"]  # each object exactly once
     assert "batch:ListJobs" in world.calls
-    assert statuses(world) == ["COMPLETED"] * 3
+    assert statuses(world) == ["done"] * 3
     if mode == "PER_OBJECT":
         # a was submitted, then found by name; b (never reached) and c are submitted now.
         assert metrics.values["JobsRecovered"] == 1 and metrics.values["JobsSubmitted"] == 2
@@ -96,7 +100,23 @@ def test_a_crash_after_submit_then_redelivery_finds_the_job_instead_of_submittin
 def test_the_normal_path_makes_no_lookup(world: World) -> None:
     world.calls.clear()
     world.submitter().handle(sqs_event(eventbridge_body("plain.csv")), FakeContext())
-    assert world.calls == ["dynamodb:PutItem", "batch:SubmitJob", "dynamodb:UpdateItem"]
+    # One conditional PutItem claims, one SubmitJob, one PutItem records the job.
+    assert world.calls == ["dynamodb:PutItem", "batch:SubmitJob", "dynamodb:PutItem"]
+
+
+def test_the_normal_array_path_makes_one_transaction_of_claims_per_100_objects(world: World) -> None:
+    world.calls.clear()
+    bodies = [eventbridge_body(f"t/{index:03}.csv") for index in range(250)]
+    assert world.submitter(SUBMIT_MODE="ARRAY").handle(sqs_event(*bodies))["batchItemFailures"] == []
+    assert world.calls == [
+        "dynamodb:TransactWriteItems",
+        "dynamodb:TransactWriteItems",
+        "dynamodb:TransactWriteItems",
+        "s3:PutObject",
+        "batch:SubmitJob",
+        "dynamodb:PutItem",
+    ]
+    assert statuses(world) == ["done"] * 250 and len(job_records(world)) == 1
 
 
 def test_a_reclaim_whose_job_was_never_submitted_submits_it(world: World) -> None:
@@ -114,7 +134,7 @@ def test_a_reclaim_whose_job_was_never_submitted_submits_it(world: World) -> Non
 
 def test_a_reclaim_whose_lookup_fails_keeps_the_previous_job_name_for_the_next_one(world: World) -> None:
     crashing = client(world, "dynamodb")
-    crash_on(crashing, "UpdateItem")
+    crash_before_job_record(crashing)
     bodies = [eventbridge_body(f"keep/{index}.csv") for index in range(2)]
     with pytest.raises(Crash):
         world.submitter(SUBMIT_MODE="ARRAY", clients=world.clients(dynamodb=crashing)).handle(
@@ -129,12 +149,12 @@ def test_a_reclaim_whose_lookup_fails_keeps_the_previous_job_name_for_the_next_o
         sqs_event(*bodies, ids=["0", "1"])
     )
     assert sorted(failed_ids(response)) == ["0", "1"]
-    names = {item[JOB_NAME_ATTR]["S"] for item in world.idempotency_items()}
-    assert names == {job["jobName"]}  # the reclaim's own name was replaced by the previous one again
+    names = {item[JOB_NAME_ATTR]["S"] for item in object_records(world)}
+    assert names == {job["jobName"]}  # not taken over: the claims still name the job to look up
 
-    # The next delivery reclaims at once (the restored record is already expired) and finds the job.
+    # The next delivery finds them orphaned at once (their lease is over) and finds the job.
     assert world.submitter(SUBMIT_MODE="ARRAY").handle(sqs_event(*bodies))["batchItemFailures"] == []
-    assert len(world.jobs()) == 1 and statuses(world) == ["COMPLETED"] * 2
+    assert len(world.jobs()) == 1 and statuses(world) == ["done"] * 2
 
 
 # -- 2. a SubmitJob whose response is lost after Batch accepted it ----------------------------------
@@ -155,9 +175,10 @@ def test_a_lost_submit_response_is_reconciled_by_name_not_resubmitted(world: Wor
     assert keys_of(world) == ["lost/1.csv", "lost/2.csv"]  # no second job for the lost response
     assert calls.count("batch:ListJobs") == 1
     assert metrics.values["JobsRecovered"] == 1
-    assert statuses(world) == ["COMPLETED", "COMPLETED"]
-    found = json.loads(world.idempotency_items()[0]["data"]["S"])
-    assert found["jobId"] in {job["jobId"] for job in world.jobs()}
+    assert statuses(world) == ["done", "done"]
+    assert {record["jobId"] for record in job_records(world).values()} <= {
+        job["jobId"] for job in world.jobs()
+    }
 
 
 def test_a_server_error_that_created_nothing_is_looked_up_then_submitted_once(world: World) -> None:
@@ -176,7 +197,7 @@ def test_a_server_error_that_created_nothing_is_looked_up_then_submitted_once(wo
         "batch:SubmitJob",
         "batch:ListJobs",
         "batch:SubmitJob",
-        "dynamodb:UpdateItem",
+        "dynamodb:PutItem",
     ]
     assert keys_of(world) == ["5xx.csv"]
 
@@ -190,7 +211,7 @@ def test_a_server_error_after_batch_created_the_job_is_found_not_resubmitted(wor
     )
     calls = list(world.calls)
     assert response["batchItemFailures"] == [] and errors.attempts == 1
-    assert calls == ["dynamodb:PutItem", "batch:SubmitJob", "batch:ListJobs", "dynamodb:UpdateItem"]
+    assert calls == ["dynamodb:PutItem", "batch:SubmitJob", "batch:ListJobs", "dynamodb:PutItem"]
     assert keys_of(world) == ["5xx.csv"]
 
 
@@ -227,15 +248,127 @@ def test_the_batch_client_never_retries_by_itself() -> None:
     assert BATCH_CLIENT_CONFIG.retries == {"mode": "standard", "total_max_attempts": 1}
 
 
-# -- 3. completion that cannot strand records -------------------------------------------------------
+# -- 2b. the same bytes uploaded again to an unversioned bucket ("reprocess this file") ---------------
+
+
+def reupload(key: str, sequencer: str) -> str:
+    """An unversioned bucket's event: no version id, so the ETag (the same bytes, the same ETag) and the
+    sequencer (a new one per upload) are all that tell two uploads apart."""
+    return eventbridge_body(key, version=None, sequencer=sequencer)
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_a_failed_completion_does_not_fail_the_sibling_copy_and_a_later_duplicate_finds_the_job(
+def test_a_reupload_whose_submit_is_ambiguous_gets_its_own_job(world: World, mode: str) -> None:
+    # Before: PER_OBJECT job names hashed bucket, key and ETag but not the sequencer, so the lookup after
+    # the ambiguous error found the first upload's job, marked the re-upload done and ran nothing for it.
+    first, second = reupload("again.csv", "00A1"), reupload("again.csv", "00B2")
+    assert world.submitter(SUBMIT_MODE=mode).handle(sqs_event(first))["batchItemFailures"] == []
+    batch = client(world, "batch", config=BATCH_CLIENT_CONFIG)
+    errors = FailingCalls(batch, "SubmitJob", code="ServerException", status=500, times=1)
+    metrics = MetricsRecorder()
+    response = world.submitter(SUBMIT_MODE=mode, metrics=metrics, clients=world.clients(batch=batch)).handle(
+        sqs_event(second)
+    )
+    assert response["batchItemFailures"] == [] and errors.calls == 1
+    assert keys_of(world) == ["again.csv", "again.csv"]  # one job per upload
+    assert metrics.values["JobsSubmitted"] == 1 and metrics.values["JobsRecovered"] == 0
+    # ...and a redelivery of either upload is still a duplicate.
+    again = MetricsRecorder()
+    world.submitter(SUBMIT_MODE=mode, metrics=again).handle(sqs_event(first, second))
+    assert again.values["DuplicatesSkipped"] == 2 and len(world.jobs()) == 2
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_reupload_whose_invocation_died_before_submitting_gets_its_own_job(world: World, mode: str) -> None:
+    # Before: the reclaim looked up the recorded name, which was the first upload's: found, so dropped.
+    first, second = reupload("redo.csv", "00A1"), reupload("redo.csv", "00B2")
+    world.submitter(SUBMIT_MODE=mode).handle(sqs_event(first))
+    crashing = client(world, "batch")
+    crash_on(crashing, "SubmitJob")  # killed after the claim, before SubmitJob
+    with pytest.raises(Crash):
+        world.submitter(SUBMIT_MODE=mode, clients=world.clients(batch=crashing)).handle(sqs_event(second))
+    expire_claims(world)
+    metrics = MetricsRecorder()
+    assert (
+        world.submitter(SUBMIT_MODE=mode, metrics=metrics).handle(sqs_event(second))["batchItemFailures"]
+        == []
+    )
+    assert keys_of(world) == ["redo.csv", "redo.csv"]
+    assert metrics.values["JobsSubmitted"] == 1 and metrics.values["JobsRecovered"] == 0
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_reupload_whose_job_was_submitted_before_a_crash_is_found_not_resubmitted(
+    world: World, mode: str
+) -> None:
+    # The other side of the same window: the re-upload's own job exists, so the reclaim finds it.
+    first, second = reupload("found.csv", "00A1"), reupload("found.csv", "00B2")
+    world.submitter(SUBMIT_MODE=mode).handle(sqs_event(first))
+    crashing = client(world, "dynamodb")
+    crash_before_job_record(crashing)  # killed right after SubmitJob
+    with pytest.raises(Crash):
+        world.submitter(SUBMIT_MODE=mode, clients=world.clients(dynamodb=crashing)).handle(sqs_event(second))
+    assert len(world.jobs()) == 2
+    expire_claims(world)
+    metrics = MetricsRecorder()
+    assert (
+        world.submitter(SUBMIT_MODE=mode, metrics=metrics).handle(sqs_event(second))["batchItemFailures"]
+        == []
+    )
+    assert keys_of(world) == ["found.csv", "found.csv"]
+    assert metrics.values["JobsSubmitted"] == 0 and metrics.values["JobsRecovered"] == 1
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_reupload_whose_submit_response_is_lost_finds_its_own_job(world: World, mode: str) -> None:
+    first, second = reupload("lost-again.csv", "00A1"), reupload("lost-again.csv", "00B2")
+    world.submitter(SUBMIT_MODE=mode).handle(sqs_event(first))
+    batch = client(world, "batch", config=BATCH_CLIENT_CONFIG)
+    lost = LostResponse(batch)
+    metrics = MetricsRecorder()
+    response = world.submitter(SUBMIT_MODE=mode, metrics=metrics, clients=world.clients(batch=batch)).handle(
+        sqs_event(second)
+    )
+    assert response["batchItemFailures"] == [] and len(lost.lost) == 1
+    assert keys_of(world) == ["lost-again.csv", "lost-again.csv"]  # its own job, found by its own name
+    assert metrics.values["JobsRecovered"] == 1
+    assert job_records(world)[lost.lost[0]["jobName"]]["jobId"] == lost.lost[0]["jobId"]
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_reupload_whose_job_record_failed_is_found_by_a_later_copy(world: World, mode: str) -> None:
+    first, second = reupload("unrecorded.csv", "00A1"), reupload("unrecorded.csv", "00B2")
+    world.submitter(SUBMIT_MODE=mode).handle(sqs_event(first))
+    dynamodb = client(world, "dynamodb")
+    FailingCalls(dynamodb, "PutItem", code="InternalServerError", when=writes_job_record)
+    assert (
+        world.submitter(SUBMIT_MODE=mode, clients=world.clients(dynamodb=dynamodb)).handle(sqs_event(second))[
+            "batchItemFailures"
+        ]
+        == []
+    )
+    expire_claims(world)
+    later = MetricsRecorder()
+    assert (
+        world.submitter(SUBMIT_MODE=mode, metrics=later).handle(sqs_event(second, first))["batchItemFailures"]
+        == []
+    )
+    assert keys_of(world) == ["unrecorded.csv", "unrecorded.csv"]
+    assert later.values["JobsRecovered"] == 1 and later.values["DuplicatesSkipped"] == 1
+    assert statuses(world) == ["done", "done"]
+
+
+# -- 3. a job record that cannot be written strands nothing -----------------------------------------
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_failed_job_record_does_not_fail_the_sibling_copy_and_a_later_duplicate_finds_the_job(
     world: World, mode: str
 ) -> None:
     dynamodb = client(world, "dynamodb")
-    failing = FailingCalls(dynamodb, "UpdateItem", code="ProvisionedThroughputExceededException")
+    failing = FailingCalls(
+        dynamodb, "PutItem", code="ProvisionedThroughputExceededException", when=writes_job_record
+    )
     body = eventbridge_body("sibling.csv")
     metrics = MetricsRecorder()
     logs = LogCapture()
@@ -245,18 +378,19 @@ def test_a_failed_completion_does_not_fail_the_sibling_copy_and_a_later_duplicat
     response = submitter.handle(sqs_event(body, body, ids=["first", "copy"]), FakeContext())
 
     assert response["batchItemFailures"] == []  # the copy is a duplicate, not a failure
-    assert failing.calls >= 4  # completion was retried
+    assert failing.calls >= 4  # the job record was retried
     assert metrics.values["DuplicatesSkipped"] == 1 and metrics.values["RecordsFailed"] == 0
     (job,) = world.jobs()
-    (item,) = world.idempotency_items()
+    (item,) = world.idempotency_items()  # the claim, no job record
     assert item["status"]["S"] == "INPROGRESS" and item[JOB_NAME_ATTR]["S"] == job["jobName"]
-    assert any("not completed" in line["message"] for line in logs.lines())
+    assert any("not recorded" in line["message"] for line in logs.lines())
 
-    # A later copy (another invocation, after the claim expired) completes the record with that job.
+    # A later copy (another invocation, after the claim's lease) finds the job by name and records it.
     expire_claims(world)
     later = MetricsRecorder()
     assert world.submitter(SUBMIT_MODE=mode, metrics=later).handle(sqs_event(body))["batchItemFailures"] == []
-    assert len(world.jobs()) == 1 and statuses(world) == ["COMPLETED"]
+    assert len(world.jobs()) == 1 and statuses(world) == ["done"]
+    assert job_records(world)[job["jobName"]]["jobId"] == job["jobId"]
     assert later.values["JobsRecovered"] == 1 and later.values["JobsSubmitted"] == 0
 
 
@@ -278,7 +412,7 @@ def test_per_object_stops_submitting_before_the_deadline_and_returns_the_rest_un
     assert submitted == 31 and deferred == ids[submitted:]
     assert context.get_remaining_time_in_millis() >= 5_000
     assert metrics.values["RecordsDeferred"] == 9 and metrics.values["RecordsFailed"] == 0
-    assert len(world.idempotency_items()) == submitted  # untried records were never claimed
+    assert len(object_records(world)) == submitted  # untried records were never claimed
 
     retry = world.submitter().handle(sqs_event(*bodies[submitted:], ids=deferred))
     assert retry["batchItemFailures"] == []
@@ -288,8 +422,8 @@ def test_per_object_stops_submitting_before_the_deadline_and_returns_the_rest_un
 def test_array_out_of_time_after_claiming_releases_and_returns_everything_untried(world: World) -> None:
     clock = FakeClock()
     dynamodb = client(world, "dynamodb")
-    slow(dynamodb, "PutItem", clock, 10.0)  # each claim takes 10 s of the invocation's time
-    context = ClockContext(clock, budget_ms=35_000)  # margin 8.75 s; 5 s left after three claims
+    slow(dynamodb, "TransactWriteItems", clock, 30.0)  # claiming takes 30 s of the invocation's time
+    context = ClockContext(clock, budget_ms=35_000)  # margin 8.75 s; 5 s left after the claims
     metrics = MetricsRecorder()
     bodies = [eventbridge_body(f"slow/{index}.csv") for index in range(3)]
     submitter = world.submitter(

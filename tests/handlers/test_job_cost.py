@@ -63,6 +63,65 @@ def test_fargate_spot_job_cost_uses_the_jobs_architecture(capsys: pytest.Capture
     assert line["_aws"]["CloudWatchMetrics"][0]["Namespace"] == NAMESPACE
 
 
+def multi_container_fargate_event(architecture: str) -> dict[str, Any]:
+    """The Fargate Spot job of ``state-succeeded.json`` as a multi-container ECS job: no ``container``;
+    the task's ``runtimePlatform`` and its two containers (0.75 + 0.25 vCPU, 1536 + 512 MiB) under
+    ``ecsProperties.taskProperties[]`` (API_EcsTaskDetails)."""
+    event = load_event("state-succeeded.json")
+    detail = event["detail"]
+    detail.pop("container")
+    detail["ecsProperties"] = {
+        "taskProperties": [
+            {
+                "runtimePlatform": {"operatingSystemFamily": "LINUX", "cpuArchitecture": architecture},
+                "containers": [
+                    {
+                        "name": "main",
+                        "resourceRequirements": [
+                            {"type": "VCPU", "value": "0.75"},
+                            {"type": "MEMORY", "value": "1536"},
+                        ],
+                    },
+                    {
+                        "name": "sidecar",
+                        "resourceRequirements": [
+                            {"type": "VCPU", "value": "0.25"},
+                            {"type": "MEMORY", "value": "512"},
+                        ],
+                    },
+                ],
+            }
+        ]
+    }
+    return event
+
+
+@pytest.mark.parametrize(("architecture", "key"), [("ARM64", "arm64"), ("X86_64", "x86_64")])
+def test_multi_container_fargate_job_is_priced_at_its_tasks_architecture(
+    capsys: pytest.CaptureFixture[str], architecture: str, key: str
+) -> None:
+    # Before: only container.runtimePlatform was read, so an arm64 task was priced as x86_64 (25 % high).
+    for queue_key in ("FARGATE_SPOT/", None):  # the queue's kind without an architecture; unknown compute
+        (line,) = run(multi_container_fargate_event(architecture), queue_key, capsys)
+        kind = "FARGATE_SPOT" if queue_key else "FARGATE"
+        assert line["price_key"] == f"{kind}/{key}"
+        assert line["JobVcpuSeconds"] == pytest.approx(1472.492)
+        assert line["EstimatedJobCost"] == pytest.approx(
+            usd(f"{kind}/{key}", 1472.492, 2 * 1472.492), abs=1e-6
+        )
+
+
+def test_job_usage_reads_the_architecture_of_every_shape() -> None:
+    usage = core.job_usage(multi_container_fargate_event("ARM64"))
+    assert usage is not None and usage.architecture == "arm64"
+    two_tasks = multi_container_fargate_event("ARM64")
+    two_tasks["detail"]["ecsProperties"]["taskProperties"].append(
+        {"runtimePlatform": {"cpuArchitecture": "X86_64"}, "containers": []}
+    )
+    disagreeing = core.job_usage(two_tasks)
+    assert disagreeing is not None and disagreeing.architecture is None  # tasks disagree: unknown
+
+
 def test_array_child_counts_every_attempt_at_the_queues_ec2_spot_price(
     capsys: pytest.CaptureFixture[str],
 ) -> None:

@@ -76,6 +76,81 @@ def test_bad_index_and_bad_uri_are_clear() -> None:
         jobkit.my_object({"BATCHKIT_MANIFEST": "http://x"}, s3=object())
 
 
+def _manifest(world: World, body: bytes, name: str = "bad.jsonl") -> str:
+    world.s3.put_object(Bucket=MANIFEST_BUCKET, Key=f"manifests/{name}", Body=body)
+    return f"s3://{MANIFEST_BUCKET}/manifests/{name}"
+
+
+GOOD_LINE = b'{"bucket":"b","key":"k","size":1}\n'
+
+
+@pytest.mark.parametrize(
+    ("line", "says"),
+    [
+        (b'{"key":"k","size":1}', "has no 'bucket' (got None)"),
+        (b'{"bucket":"b","size":1}', "has no 'key' (got None)"),
+        (b'{"bucket":"b","key":"","size":1}', "has no 'key' (got '')"),
+        (b'{"bucket":"b","key":"k"}', "has no valid 'size' (got None)"),
+        (b'{"bucket":"b","key":"k","size":"12"}', "has no valid 'size' (got '12')"),
+        (b'{"bucket":"b","key":"k","size":1,"etag":5}', "invalid 'etag' (got 5)"),
+        (b'["b","k"]', "is JSON list, not an object"),
+        (b'{"bucket":"b","key":"k","si', "is not JSON (Unterminated string"),
+    ],
+)
+def test_a_bad_manifest_line_is_an_error_naming_the_manifest_and_the_line(
+    world: World, line: bytes, says: str
+) -> None:
+    # Before: a line without bucket/key became an entry holding None; a truncated one a bare JSONDecodeError.
+    uri = _manifest(world, GOOD_LINE + line + b"\n")
+    env = {"BATCHKIT_MANIFEST": uri, "AWS_BATCH_JOB_ARRAY_INDEX": "1"}
+    with pytest.raises(jobkit.ManifestError) as raised:
+        jobkit.my_object(env, s3=world.s3)
+    message = str(raised.value)
+    assert f"BATCHKIT_MANIFEST={uri!r} line 2 (array index 1)" in message and says in message
+    assert isinstance(raised.value, ValueError)
+    # The good line before it still reads.
+    assert jobkit.my_object({**env, "AWS_BATCH_JOB_ARRAY_INDEX": "0"}, s3=world.s3).key == "k"
+
+
+def test_a_truncated_last_line_without_its_newline_is_reported(world: World) -> None:
+    uri = _manifest(world, GOOD_LINE + b'{"bucket":"b","key":"k2","size":1', "cut.jsonl")
+    with pytest.raises(jobkit.ManifestError, match="line 2 .*is not JSON.*truncated"):
+        jobkit.my_object({"BATCHKIT_MANIFEST": uri, "AWS_BATCH_JOB_ARRAY_INDEX": "1"}, s3=world.s3)
+
+
+def test_a_missing_manifest_names_the_manifest(world: World) -> None:
+    uri = f"s3://{MANIFEST_BUCKET}/manifests/gone.jsonl"
+    with pytest.raises(
+        FileNotFoundError, match=f"BATCHKIT_MANIFEST='{uri}': no such manifest \\(NoSuchKey\\)"
+    ):
+        jobkit.my_object({"BATCHKIT_MANIFEST": uri}, s3=world.s3)
+    with pytest.raises(FileNotFoundError, match="no such manifest"):
+        jobkit.my_object({"BATCHKIT_MANIFEST": "s3://no-such-bucket-here/m.jsonl"}, s3=world.s3)
+
+
+def test_a_manifest_the_role_may_not_read_names_the_manifest_and_the_permission() -> None:
+    from botocore.exceptions import ClientError
+
+    class Denied:
+        def get_object(self, **_: object) -> None:
+            error = {"Error": {"Code": "AccessDenied"}, "ResponseMetadata": {"HTTPStatusCode": 403}}
+            raise ClientError(error, "GetObject")  # type: ignore[arg-type]
+
+    with pytest.raises(PermissionError, match="BATCHKIT_MANIFEST='s3://b/m.jsonl'.*s3:GetObject"):
+        jobkit.my_object({"BATCHKIT_MANIFEST": "s3://b/m.jsonl"}, s3=Denied())
+
+
+@pytest.mark.parametrize("size", ["12 bytes", "1.5", "-3"])
+def test_a_bad_size_variable_names_the_variable(size: str) -> None:
+    with pytest.raises(ValueError, match=f"BATCHKIT_SIZE='{size}' is invalid: expected the object's size"):
+        jobkit.my_object({**PER_OBJECT_ENV, "BATCHKIT_SIZE": size})
+
+
+def test_an_empty_bucket_or_key_variable_is_an_error() -> None:
+    with pytest.raises(ValueError, match="BATCHKIT_KEY is set but empty"):
+        jobkit.my_object({**PER_OBJECT_ENV, "BATCHKIT_KEY": ""})
+
+
 def test_no_object_is_a_lookup_error_naming_the_variables() -> None:
     with pytest.raises(LookupError, match="BATCHKIT_MANIFEST.*BATCHKIT_BUCKET.*BATCHKIT_KEY"):
         jobkit.my_object({})

@@ -164,3 +164,48 @@ def test_simulated_processes_act_in_modelled_time_order_and_the_clock_carries_on
     times = [at for _, at in actions]
     assert times == sorted(times) and len(actions) == 5
     assert clock.now() == 2.0  # a later run starts where this one ended
+
+
+def test_the_benchmarks_moto_rolls_a_cancelled_transaction_back(moto_url: str) -> None:
+    from benchmarks import motoserver
+
+    motoserver.install()
+    try:
+        dynamodb = boto3.client("dynamodb", region_name="us-east-1", endpoint_url=moto_url)
+        dynamodb.create_table(
+            TableName="tx",
+            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        dynamodb.put_item(TableName="tx", Item={"id": {"S": "old"}, "v": {"S": "1"}})
+        put = [{"Put": {"TableName": "tx", "Item": {"id": {"S": f"n{i}"}}}} for i in range(3)]
+        delete = {"Delete": {"TableName": "tx", "Key": {"id": {"S": "old"}}}}
+        fails = {
+            "Put": {
+                "TableName": "tx",
+                "Item": {"id": {"S": "old"}},
+                "ConditionExpression": "attribute_not_exists(id)",
+            }
+        }
+        with pytest.raises(dynamodb.exceptions.TransactionCanceledException):
+            dynamodb.transact_write_items(TransactItems=[*put, fails])
+        missing = {
+            "ConditionCheck": {
+                "TableName": "tx",
+                "Key": {"id": {"S": "n0"}},
+                "ConditionExpression": "attribute_exists(id)",
+            }
+        }
+        with pytest.raises(dynamodb.exceptions.TransactionCanceledException):
+            dynamodb.transact_write_items(TransactItems=[delete, missing])
+        items = dynamodb.scan(TableName="tx")["Items"]
+        assert items == [{"id": {"S": "old"}, "v": {"S": "1"}}]  # nothing of either transaction stayed
+        dynamodb.transact_write_items(TransactItems=[*put, delete])
+        assert sorted(item["id"]["S"] for item in dynamodb.scan(TableName="tx")["Items"]) == [
+            "n0",
+            "n1",
+            "n2",
+        ]
+    finally:
+        motoserver.uninstall()

@@ -8,7 +8,7 @@ from urllib.parse import unquote_plus
 import boto3
 import pytest
 
-from cdk_batchkit.lambdas.submitter.idempotency import Ledger
+from cdk_batchkit.lambdas.submitter.idempotency import Claim, Claimed, Ledger
 from cdk_batchkit.lambdas.submitter.manifest import ENV_BUCKET, ENV_KEY, ENV_SIZE, ENV_VERSION, ManifestEntry
 from cdk_batchkit.lambdas.submitter.runtime import BATCH_CLIENT_CONFIG, BATCH_TOTAL_ATTEMPTS
 from tests.handlers.faults import stored_object_body
@@ -60,7 +60,7 @@ def test_one_object_becomes_one_job_with_parameters_and_environment(world: World
 def test_makes_only_the_expected_aws_calls_and_never_reads_the_object(world: World) -> None:
     world.calls.clear()
     world.submitter().handle(sqs_event(eventbridge_body("x.csv")), FakeContext())
-    assert world.calls == ["dynamodb:PutItem", "batch:SubmitJob", "dynamodb:UpdateItem"]
+    assert world.calls == ["dynamodb:PutItem", "batch:SubmitJob", "dynamodb:PutItem"]
 
 
 def test_job_name_prefix_is_applied(world: World) -> None:
@@ -226,19 +226,18 @@ def test_an_in_flight_duplicate_is_not_submitted_and_is_retried_later(world: Wor
     entry = ManifestEntry(bucket=INPUT_BUCKET, key="busy.csv", size=2048)
     submitter = world.submitter()
     # Another invocation claimed this very event and has not finished.
-    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
-
-    other = Ledger(DynamoDBPersistenceLayer(TABLE, boto3_client=world.dynamodb), ttl_seconds=3600)
-    from cdk_batchkit.lambdas.submitter.core import parse_body
+    other = Ledger(world.dynamodb, TABLE, ttl_seconds=3600, owner="another-invocation")
+    from cdk_batchkit.lambdas.submitter.core import job_name, parse_body
 
     (entry,) = parse_body(body).entries
-    assert other.claim(entry, remaining_ms=60_000).status.value == "new"
+    (claimed,) = other.claim([entry], [job_name(entry)], remaining_ms=60_000)
+    assert claimed == Claimed(Claim.NEW)
 
     response = submitter.handle(sqs_event(body, ids=["busy"]))
     assert failed_ids(response) == ["busy"]
     assert world.jobs() == []
 
-    other.complete(entry, {"jobId": "from-the-other-invocation"})
+    other.record_job(job_name(entry), {"jobId": "from-the-other-invocation"})
     metrics = MetricsRecorder()
     retry = world.submitter(metrics=metrics).handle(sqs_event(body, ids=["busy"]))
     assert retry["batchItemFailures"] == [] and world.jobs() == []
@@ -246,17 +245,26 @@ def test_an_in_flight_duplicate_is_not_submitted_and_is_retried_later(world: Wor
 
 
 def test_a_record_left_in_progress_by_a_crashed_invocation_is_claimed_again(world: World) -> None:
-    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
-
-    from cdk_batchkit.lambdas.submitter.core import parse_body
+    from cdk_batchkit.lambdas.submitter.core import job_name, parse_body
 
     body = eventbridge_body("crashed.csv")
     (entry,) = parse_body(body).entries
-    crashed = Ledger(DynamoDBPersistenceLayer(TABLE, boto3_client=world.dynamodb), ttl_seconds=3600)
-    crashed.claim(entry, remaining_ms=-1000)  # its invocation deadline has passed
+    crashed = Ledger(world.dynamodb, TABLE, ttl_seconds=3600, owner="crashed-invocation")
+    crashed.claim([entry], [job_name(entry)], remaining_ms=-1000)  # its invocation deadline has passed
+    world.calls.clear()
     response = world.submitter().handle(sqs_event(body))
+    calls = list(world.calls)
     assert response["batchItemFailures"] == []
     assert len(world.jobs()) == 1
+    # Orphaned: its job was looked up (not there), the claim taken over, the object submitted.
+    assert calls == [
+        "dynamodb:PutItem",
+        "dynamodb:GetItem",
+        "batch:ListJobs",
+        "dynamodb:PutItem",
+        "batch:SubmitJob",
+        "dynamodb:PutItem",
+    ]
 
 
 def test_rate_cap_spaces_submissions_with_an_injected_clock(world: World) -> None:

@@ -168,7 +168,8 @@ def test_asset_holds_only_the_submitter_code(template, out):
     files = sorted(str(p.relative_to(asset)) for p in asset.rglob("*") if p.is_file())
     assert "submitter/handler.py" in files and "submitter/manifest.py" in files
     assert all(f.startswith("submitter/") or f == "__init__.py" for f in files), files
-    assert sum((asset / f).stat().st_size for f in files) < 100_000
+    # The sources, and their bytecode when Python 3.13 was at hand at synth (constructs/_lambda.py).
+    assert sum((asset / f).stat().st_size for f in files) < 300_000
 
 
 def test_array_submitter_may_only_submit_write_manifests_and_use_its_table(template):
@@ -188,7 +189,6 @@ def test_array_submitter_may_only_submit_write_manifests_and_use_its_table(templ
         "s3:GetObjectVersion",
         "dynamodb:GetItem",
         "dynamodb:PutItem",
-        "dynamodb:UpdateItem",
         "dynamodb:DeleteItem",
     }
     (put,) = [s for s in statements if s["Action"] == "s3:PutObject"]

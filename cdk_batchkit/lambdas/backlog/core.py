@@ -434,7 +434,7 @@ class JobUsage:
     vcpus: float
     memory_gib: float
     fargate: bool
-    #: "x86_64"/"arm64" when the job says (Fargate's runtimePlatform), else None.
+    #: "x86_64"/"arm64" when the job says (a container's or an ECS task's runtimePlatform), else None.
     architecture: str | None
     job_definition: str
 
@@ -528,6 +528,38 @@ def _attempt_seconds(detail: Mapping[str, Any], minimum: float) -> float:
     return sum(max(minimum, (e - b) / 1000) for b, e in spans)
 
 
+_ARCHITECTURES = {"ARM64": "arm64", "X86_64": "x86_64"}
+
+
+def _architecture(detail: Mapping[str, Any]) -> str | None:
+    """ "x86_64"/"arm64" from the job's ``runtimePlatform.cpuArchitecture``, wherever its shape carries it:
+    ``container`` (single container), ``ecsProperties.taskProperties[]`` (multi-container ECS task,
+    https://docs.aws.amazon.com/batch/latest/APIReference/API_EcsTaskDetails.html), or a multi-node
+    range's ``container``/``ecsProperties``. None when no shape says, or when they disagree."""
+    platforms: list[Any] = []
+
+    def collect(container: Any, ecs: Any) -> None:
+        if isinstance(container, Mapping):
+            platforms.append(container.get("runtimePlatform"))
+        if isinstance(ecs, Mapping):
+            platforms.extend(
+                task.get("runtimePlatform")
+                for task in ecs.get("taskProperties") or []
+                if isinstance(task, Mapping)
+            )
+
+    collect(detail.get("container"), detail.get("ecsProperties"))
+    for node_range in (detail.get("nodeProperties") or {}).get("nodeRangeProperties") or []:
+        if isinstance(node_range, Mapping):
+            collect(node_range.get("container"), node_range.get("ecsProperties"))
+    found = {
+        _ARCHITECTURES.get(str(platform.get("cpuArchitecture", "")).upper())
+        for platform in platforms
+        if isinstance(platform, Mapping) and platform.get("cpuArchitecture")
+    }
+    return found.pop() if len(found) == 1 else None
+
+
 def job_usage(event: Mapping[str, Any]) -> JobUsage | None:
     """The vCPU- and GiB-seconds a finished job reserved, from its ``Batch Job State Change`` event.
 
@@ -552,8 +584,7 @@ def job_usage(event: Mapping[str, Any]) -> JobUsage | None:
     seconds = _attempt_seconds(detail, FARGATE_MINIMUM_SECONDS if fargate else 0)
     if seconds <= 0 or (vcpus <= 0 and mib <= 0):
         return None
-    platform = ((detail.get("container") or {}).get("runtimePlatform") or {}).get("cpuArchitecture")
-    architecture = {"ARM64": "arm64", "X86_64": "x86_64"}.get(str(platform).upper()) if platform else None
+    architecture = _architecture(detail)
     gib = mib / 1024
     return JobUsage(
         vcpu_seconds=vcpus * seconds,

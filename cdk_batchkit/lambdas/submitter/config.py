@@ -35,6 +35,9 @@ OVERRIDE_CONTAINER = "OVERRIDE_CONTAINER"
 # overrides to target.
 OVERRIDE_TARGET_NODES = "OVERRIDE_TARGET_NODES"
 CONSUMABLE_RESOURCES = "CONSUMABLE_RESOURCES"
+# Set by you, not the construct, for the idempotency TTL after upgrading from a version that keyed its
+# records on the function's name: that function's name (see CHANGELOG.md and .idempotency).
+LEGACY_IDEMPOTENCY_FUNCTION = "LEGACY_IDEMPOTENCY_FUNCTION"
 # Read by Powertools itself (Logger, Metrics); checked here so a missing one fails clearly.
 POWERTOOLS_SERVICE_NAME = "POWERTOOLS_SERVICE_NAME"
 POWERTOOLS_METRICS_NAMESPACE = "POWERTOOLS_METRICS_NAMESPACE"
@@ -64,6 +67,7 @@ OPTIONAL_VARIABLES: tuple[str, ...] = (
     OVERRIDE_CONTAINER,
     OVERRIDE_TARGET_NODES,
     CONSUMABLE_RESOURCES,
+    LEGACY_IDEMPOTENCY_FUNCTION,
 )
 #: Read only when ``SUBMIT_MODE=ARRAY``.
 ARRAY_ONLY_VARIABLES: tuple[str, ...] = (MANIFEST_BUCKET, MANIFEST_PREFIX)
@@ -84,11 +88,19 @@ _FALSE = ("false", "0", "no")
 
 #: The submitter starts no submission with less than min(this, a quarter of its time) left.
 DEADLINE_MARGIN_SECONDS = 15.0
-#: Objects claimed (and completed) concurrently in ARRAY mode.
-ARRAY_WORKERS = 16
-#: DynamoDB time per claim or completion assumed at synth: twice the 10 ms the benchmark models
-#: ("single-digit millisecond" reads and writes, https://aws.amazon.com/dynamodb/).
-DYNAMODB_ITEM_SECONDS = 0.02
+#: The function's memory by mode, chosen from `make bench`'s sweep (README, "Measured"): ARRAY mode
+#: reaches about 90 % of its 1,769 MB objects/s at 1,024 MB (over 50x the naive function, CPU charged),
+#: for Lambda compute of about $0.02 per million objects; PER_OBJECT mode keeps its SubmitJob rate at
+#: 256 MB (it mostly waits for its rate), where 512 MB doubles its compute cost and 128 MB falls behind.
+DEFAULT_MEMORY_MB = {ARRAY: 1024, PER_OBJECT: 256}
+#: Claims per DynamoDB transaction (TransactWriteItems takes at most 100 actions).
+CLAIMS_PER_TRANSACTION = 100
+#: Time per transaction of claims assumed at synth: the benchmark's model charges 10 ms plus 1 ms per
+#: item, 110 ms for 100 (AWS publishes no latency for transactions); rounded up.
+DYNAMODB_TRANSACTION_SECONDS = 0.15
+#: The submitter's own CPU per object assumed at synth, at ARRAY mode's default memory: about four times
+#: what `make bench` measures (0.13 ms at one vCPU, 0.23 ms at 1,024 MB).
+OBJECT_CPU_SECONDS = 0.001
 #: Objects per array job (AWS Batch: array size 2-10,000).
 ARRAY_CHUNK = 10_000
 
@@ -102,13 +114,18 @@ def batch_seconds(mode: str, batch_size: int, rate_per_invocation: float) -> flo
     """The least time one invocation needs to submit a full batch (synth-time estimate).
 
     PER_OBJECT: one SubmitJob per object at the invocation's rate. ARRAY: one SubmitJob per 10,000
-    objects, plus a claim and a completion per object, :data:`ARRAY_WORKERS` at a time.
+    objects, plus the claims (:data:`CLAIMS_PER_TRANSACTION` per transaction, one transaction at a time)
+    and the submitter's CPU per object.
     """
     if mode == PER_OBJECT:
         return batch_size / rate_per_invocation
     chunks = -(-batch_size // ARRAY_CHUNK)
-    rounds = -(-batch_size // ARRAY_WORKERS)
-    return chunks / rate_per_invocation + 2 * rounds * DYNAMODB_ITEM_SECONDS
+    transactions = -(-batch_size // CLAIMS_PER_TRANSACTION)
+    return (
+        chunks / rate_per_invocation
+        + transactions * DYNAMODB_TRANSACTION_SECONDS
+        + batch_size * OBJECT_CPU_SECONDS
+    )
 
 
 class ConfigError(ValueError):
@@ -136,6 +153,9 @@ class Config:
     override_target_nodes: tuple[str, ...] = ()
     #: ``consumableResourcePropertiesOverride``: resource ARN -> quantity.
     consumable_resources: Mapping[str, int] = field(default_factory=dict)
+    #: Honour the idempotency records of the previous version, written by this function (see
+    #: :meth:`.idempotency.Ledger.legacy`); empty: do not look them up.
+    legacy_idempotency_function: str = ""
 
     @property
     def is_array(self) -> bool:
@@ -241,6 +261,7 @@ def load(environ: Mapping[str, str] | None = None, *, check_powertools: bool = T
         override_container=container,
         override_target_nodes=target_nodes,
         consumable_resources=consumables,
+        legacy_idempotency_function=env.get(LEGACY_IDEMPOTENCY_FUNCTION, "").strip(),
     )
 
 

@@ -48,11 +48,9 @@ import json
 import re
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, NamedTuple
 from urllib.parse import unquote_plus
-
-from aws_lambda_powertools.utilities.data_classes.s3_event import S3Event, S3EventBridgeNotificationEvent
 
 from .manifest import ENV_MANIFEST, PARAM_COUNT, PARAM_MANIFEST, ManifestEntry, encode
 from .overrides import consumables_override, environment_list, overrides_for
@@ -68,16 +66,22 @@ _HASH_CHARS = 12
 _NOT_NAME_CHARS = re.compile(r"[^A-Za-z0-9_-]+")
 
 
-@dataclass
 class Parsed:
-    """What one SQS message body holds: objects to submit, skipped items and errors (reasons)."""
+    """What one SQS message body holds: objects to submit, skipped items and errors (reasons).
 
-    entries: list[ManifestEntry] = field(default_factory=list)
-    skipped: list[str] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-    #: index in ``entries`` -> the keys that entry's object may have (decoded reading first, then raw),
-    #: for EventBridge keys that read differently decoded and raw: resolve before submitting.
-    candidates: dict[int, tuple[str, ...]] = field(default_factory=dict)
+    (A plain class, like the runtime's other internal values: a dataclass costs about a millisecond of
+    every cold start to create.)
+    """
+
+    __slots__ = ("entries", "skipped", "errors", "candidates")
+
+    def __init__(self) -> None:
+        self.entries: list[ManifestEntry] = []
+        self.skipped: list[str] = []
+        self.errors: list[str] = []
+        #: index in ``entries`` -> the keys that entry's object may have (decoded reading first, then
+        #: raw), for EventBridge keys that read differently decoded and raw: resolve before submitting.
+        self.candidates: dict[int, tuple[str, ...]] = {}
 
 
 #: SNS envelope types sent to a subscribed queue besides notifications (nothing to submit).
@@ -135,22 +139,23 @@ def _is_sns_envelope(data: Any) -> bool:
 
 
 def _parse_eventbridge(data: dict[str, Any], parsed: Parsed, skip_empty: bool) -> None:
-    event = S3EventBridgeNotificationEvent(data)
+    # Plain dictionary reads (the shape of Powertools' S3EventBridgeNotificationEvent, without its
+    # wrapper objects per field: this runs once per object, thousands of times per invocation).
     detail_type = data.get("detail-type")
     if detail_type != "Object Created":
         parsed.skipped.append(f"EventBridge detail-type {detail_type!r} is not 'Object Created'")
         return
+    detail = data["detail"]
     try:
-        detail = event.detail
         raw_object = detail["object"]
         entry = _entry(
-            bucket=detail.bucket.name,
-            key=detail.object.key,  # Powertools applies unquote_plus: the one decoding
+            bucket=detail["bucket"]["name"],
+            key=unquote_plus(raw_object["key"]),  # as Powertools reads it: the one decoding
             size=raw_object.get("size"),
             version_id=raw_object.get("version-id"),
             etag=raw_object.get("etag"),
             sequencer=raw_object.get("sequencer"),
-            event_time=event.get("time"),
+            event_time=data.get("time"),
         )
     except (KeyError, TypeError, AttributeError) as exc:
         parsed.errors.append(f"the EventBridge S3 event lacks {exc}")
@@ -174,19 +179,18 @@ def _parse_notification_record(record: Any, index: int, parsed: Parsed, skip_emp
     if not event_name.startswith("ObjectCreated:"):
         parsed.skipped.append(f"{where} eventName {event_name!r} is not ObjectCreated:*")
         return
-    # One S3Event per record keeps Powertools' accessors (and their handling of 'get_object').
-    s3_record = next(S3Event({"Records": [record]}).records)
     try:
-        message = s3_record.s3
-        obj = message.get_object
+        message = record["s3"]
+        # Intelligent-Tiering events name the object 'get_object' (as Powertools' S3Message reads it).
+        obj = message.get("get_object") or message["object"]
         entry = _entry(
-            bucket=message.bucket.name,
+            bucket=message["bucket"]["name"],
             key=unquote_plus(obj["key"]),  # the one decoding: the raw key is URL-encoded
             size=obj.get("size"),
-            version_id=obj.version_id,
+            version_id=obj.get("versionId"),
             etag=obj.get("eTag"),
             sequencer=obj.get("sequencer"),
-            event_time=s3_record.get("eventTime"),
+            event_time=record.get("eventTime"),
         )
     except (KeyError, TypeError, AttributeError) as exc:
         parsed.errors.append(f"{where} lacks {exc}")
@@ -255,9 +259,10 @@ def idempotency_data(entry: ManifestEntry) -> dict[str, str]:
     }
 
 
-def identity(entry: ManifestEntry) -> str:
-    """A hashable form of :func:`idempotency_data` (to find duplicates inside one batch)."""
-    return json.dumps(idempotency_data(entry), sort_keys=True, ensure_ascii=False)
+def identity(entry: ManifestEntry) -> tuple[str, str, str, str]:
+    """:func:`idempotency_data` as a tuple: bucket, key, version id or ETag, sequencer (to find duplicates
+    inside one batch, and hashed into the idempotency record's key)."""
+    return (entry.bucket, entry.key, entry.version_id or entry.etag or "", entry.sequencer or "")
 
 
 def _digest(*parts: str) -> str:
@@ -269,12 +274,16 @@ def _clean(text: str) -> str:
 
 
 def job_name(entry: ManifestEntry, prefix: str = "") -> str:
-    """A valid, stable Batch job name for one object: cleaned tail of the key + hash of the object.
+    """A valid, stable Batch job name for one S3 event: cleaned tail of the key + hash of the event.
 
     ``prefix`` must itself be valid (checked by the configuration). Two keys that clean to the same
-    text still get different names (the hash covers bucket, key and version id or ETag).
+    text still get different names. The hash covers everything that identifies the event
+    (:func:`idempotency_data`: bucket, key, version id or ETag, and the sequencer), because a name is
+    also what a lookup after a crash or an ambiguous SubmitJob error finds: the same bytes uploaded
+    again to an unversioned bucket have the same ETag, and only the sequencer tells the second upload's
+    job from the first's.
     """
-    digest = _digest(entry.bucket, entry.key, entry.version_id or entry.etag or "")
+    digest = _digest(*identity(entry))
     budget = JOB_NAME_MAX - len(prefix) - 1 - len(digest)
     tail = _clean(entry.key)[-budget:] if budget > 0 else ""
     tail = tail.lstrip("-_") if not prefix else tail
@@ -303,8 +312,7 @@ def chunk_job_name(token: str, chunk: int, prefix: str = "") -> str:
 # -- submission plans -------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Manifest:
+class Manifest(NamedTuple):  # a NamedTuple costs a fraction of a dataclass at cold start
     bucket: str
     key: str
     body: bytes

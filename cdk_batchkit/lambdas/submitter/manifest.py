@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from urllib.parse import unquote_plus
 
 ENV_MANIFEST = "BATCHKIT_MANIFEST"
@@ -39,6 +39,10 @@ PARAM_SIZE = "size"
 PARAM_VERSION = "version"
 
 
+class ManifestError(ValueError):
+    """A manifest (or a line of one) that is not what the submitter writes; the message says where."""
+
+
 @dataclass(frozen=True)
 class ManifestEntry:
     """One object: one manifest line, or one PER_OBJECT job."""
@@ -56,12 +60,42 @@ class ManifestEntry:
         return f"s3://{self.bucket}/{self.key}"
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+        # The fields in sorted order, as a literal: dataclasses.asdict deep-copies (slow per line).
+        data = {
+            "bucket": self.bucket,
+            "etag": self.etag,
+            "event_time": self.event_time,
+            "key": self.key,
+            "sequencer": self.sequencer,
+            "size": self.size,
+            "version_id": self.version_id,
+        }
+        return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
     @classmethod
-    def from_json(cls, line: str) -> ManifestEntry:
-        data = json.loads(line)
-        return cls(**{name: data.get(name) for name in cls.__dataclass_fields__})
+    def from_json(cls, line: str | bytes, *, where: str = "the manifest line") -> ManifestEntry:
+        """One manifest line; :class:`ManifestError` naming ``where`` for anything that is not one."""
+        try:
+            data = json.loads(line)
+        except ValueError as exc:  # JSONDecodeError, or bytes that are not UTF-8
+            reason = f"{exc.msg} at column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else str(exc)
+            raise ManifestError(f"{where} is not JSON ({reason}): is the manifest truncated?") from None
+        if not isinstance(data, dict):
+            raise ManifestError(f"{where} is JSON {type(data).__name__}, not an object")
+        for name in ("bucket", "key"):
+            value = data.get(name)
+            if not isinstance(value, str) or not value:
+                raise ManifestError(f"{where} has no {name!r} (got {value!r})")
+        size = data.get("size")
+        if isinstance(size, bool) or not isinstance(size, int) or size < 0:
+            raise ManifestError(f"{where} has no valid 'size' (got {size!r}): expected a whole number >= 0")
+        optional: dict[str, str | None] = {}
+        for name in ("version_id", "etag", "sequencer", "event_time"):
+            value = data.get(name)
+            if value is not None and not isinstance(value, str):
+                raise ManifestError(f"{where} has an invalid {name!r} (got {value!r}): expected a string")
+            optional[name] = value
+        return cls(bucket=data["bucket"], key=data["key"], size=size, **optional)
 
     def parameters(self) -> dict[str, str]:
         """PER_OBJECT job parameters (Batch parameters are strings)."""
@@ -87,28 +121,28 @@ def encode(entries: Iterable[ManifestEntry]) -> bytes:
     return "".join(entry.to_json() + "\n" for entry in entries).encode("utf-8")
 
 
-def entry_at(lines: Iterable[str | bytes], index: int) -> ManifestEntry:
-    """Line ``index`` (0-based) of a manifest, read as a stream."""
+def entry_at(lines: Iterable[str | bytes], index: int, *, source: str = "the manifest") -> ManifestEntry:
+    """Line ``index`` (0-based) of a manifest, read as a stream; errors name ``source`` and the line."""
     if index < 0:
         raise ValueError(f"array index {index} is invalid: must be >= 0")
     count = 0
     for count, line in enumerate(lines, start=1):
         if count - 1 == index:
-            return parse_line(line)
-    raise IndexError(f"the manifest has no line {index}: it has {count} line(s)")
+            return ManifestEntry.from_json(line, where=f"{source} line {count} (array index {index})")
+    raise IndexError(f"{source} has no line {index}: it has {count} line(s)")
 
 
-def parse_line(line: str | bytes) -> ManifestEntry:
-    """One manifest line, as ``StreamingBody.iter_lines()`` yields it, as its entry."""
-    text = line.decode("utf-8") if isinstance(line, bytes) else line
-    return ManifestEntry.from_json(text)
+def parse_line(line: str | bytes, *, where: str = "the manifest line") -> ManifestEntry:
+    """One manifest line, as ``StreamingBody.iter_lines()`` yields it, as its entry (:class:`ManifestError`
+    naming ``where`` for a line that is not one)."""
+    return ManifestEntry.from_json(line, where=where)
 
 
-def entries(lines: Iterable[str | bytes]) -> list[ManifestEntry]:
+def entries(lines: Iterable[str | bytes], *, source: str = "the manifest") -> list[ManifestEntry]:
     """Every entry of a manifest, read as :func:`entry_at` reads it: ``lines`` from the S3 body's
     ``iter_lines()``, which splits on ``\\n`` and ``\\r`` only (``str.splitlines`` would also split
     on U+2028, U+0085 and the like, which keys may contain and JSON leaves unescaped)."""
-    return [parse_line(line) for line in lines]
+    return [parse_line(line, where=f"{source} line {n}") for n, line in enumerate(lines, start=1)]
 
 
 def split_uri(uri: str) -> tuple[str, str]:
@@ -129,9 +163,23 @@ def entry_from_environment(environ: Mapping[str, str]) -> ManifestEntry | None:
         key = unquote_plus(key)
     elif encoding:
         raise ValueError(f"{ENV_KEY_ENCODING}={encoding!r} is invalid: use 'url' or leave it unset")
+    for name in (ENV_BUCKET, ENV_KEY):
+        if not environ[name]:
+            raise ValueError(
+                f"{name} is set but empty: expected the object's {name.removeprefix('BATCHKIT_').lower()}"
+            )
+    size_text = environ.get(ENV_SIZE) or "0"
+    try:
+        size = int(size_text)
+    except ValueError:
+        size = -1
+    if size < 0:
+        raise ValueError(
+            f"{ENV_SIZE}={size_text!r} is invalid: expected the object's size in bytes, a whole number"
+        )
     return ManifestEntry(
         bucket=environ[ENV_BUCKET],
         key=key,
-        size=int(environ.get(ENV_SIZE) or 0),
+        size=size,
         version_id=environ.get(ENV_VERSION) or None,
     )

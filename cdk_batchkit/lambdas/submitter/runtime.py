@@ -1,59 +1,60 @@
 """The submitter service: SQS batch in, Batch jobs out. AWS clients are injected (or created lazily).
 
-AWS calls made, and nothing else: ``batch:SubmitJob``; ``batch:ListJobs`` (only to reconcile: after a
-reclaim, or after a SubmitJob whose outcome is unknown); ``s3:PutObject`` of manifests under
+AWS calls made, and nothing else: ``batch:SubmitJob``; ``batch:ListJobs`` (only to reconcile: after an
+orphaned claim, or after a SubmitJob whose outcome is unknown); ``s3:PutObject`` of manifests under
 ``MANIFEST_PREFIX`` (ARRAY mode); ``s3:HeadObject`` (IAM: ``s3:GetObject``/``s3:GetObjectVersion``)
 only for an EventBridge key that reads differently decoded and raw, to find which object the event is
-about (see :mod:`.core`); and the DynamoDB calls of Powertools' idempotency persistence layer (PutItem,
-GetItem, UpdateItem, DeleteItem) on ``IDEMPOTENCY_TABLE``. Objects are never read: size, ETag and
-version come from the event.
+about (see :mod:`.core`); and on ``IDEMPOTENCY_TABLE`` (see :mod:`.idempotency`): ``TransactWriteItems``
+of claims and releases (IAM: ``dynamodb:PutItem``/``dynamodb:DeleteItem``), ``PutItem``, ``DeleteItem``,
+``GetItem`` and, with ``LEGACY_IDEMPOTENCY_FUNCTION`` set, ``TransactGetItems`` (IAM: ``GetItem``).
+Objects are never read: size, ETag and version come from the event.
 
 Exactly once, and what is left
 ------------------------------
-Every object is claimed (a conditional PutItem that also records the job name it will be submitted
-under, see :mod:`.idempotency`) before its SubmitJob, and completed after it. Job names are
-deterministic: per object in PER_OBJECT mode, per invocation and chunk in ARRAY mode (recorded in each
-claim, so it does not matter which batch a redelivery arrives in).
+Every object is claimed (a conditional write that also records the name of the job it will go into,
+see :mod:`.idempotency`) before its SubmitJob; the job is recorded after it. Job names are
+deterministic: per S3 event in PER_OBJECT mode (bucket, key, version or ETag, sequencer), per
+invocation and chunk in ARRAY mode (recorded in each claim, so it does not matter which batch a
+redelivery arrives in).
 
-* **Crash or timeout after SubmitJob, before completion** (also: completion failed after its retries).
-  The record stays in progress until the dead invocation's deadline; the SQS redelivery (after the
-  visibility timeout) reclaims it, sees it was a reclaim, and asks Batch for the recorded job name
-  (``ListJobs`` on the queue with a ``JOB_NAME`` filter, which returns jobs of any status). Found: the
-  record is completed with that job, nothing is submitted. Not found: the object is submitted. This
-  lookup runs only on reclaims and after ambiguous errors, never in the normal case.
+* **Crash or timeout after the claim** (before SubmitJob, or after it and before the job record; also: a
+  job record that failed after its retries). The claim stays until the dead invocation's deadline; the
+  SQS redelivery (after the visibility timeout) finds it ORPHANED: no job record, lease over. It asks
+  Batch for the recorded job name (``ListJobs`` on the queue with a ``JOB_NAME`` filter, which returns
+  jobs of any status). Found: the job is recorded and nothing is submitted. Not found: the object is
+  claimed again (conditional on the record being unchanged) and submitted. This lookup runs only for
+  orphans and after ambiguous errors, never in the normal case.
 * **SubmitJob outcome unknown** (read timeout, connection closed, HTTP 5xx). The Batch client makes
   exactly one attempt per call (``total_max_attempts=1``): botocore's own retries would resend a
   request that may already have created the job (SubmitJob has no client token). The submitter retries
   blindly only what certainly did not execute (throttling: HTTP 429 / ``TooManyRequestsException``;
   a connection that was never opened) with exponential backoff and jitter; after an ambiguous error it
-  waits, looks the name up, and only submits again if the job is not there. A client error (4xx) is
-  final: the same request would be rejected again.
-* **Copies of one event in one batch**: the invocation remembers what it submitted, so later copies are
-  duplicates even when the completion write failed.
+  waits, looks the name up, and only submits again if the job is not there.
+* **Copies of one event in one batch**: submitted once (the batch is de-duplicated before claiming).
 
 The remaining window, exactly: a SubmitJob that Batch accepts but that is not yet visible to ListJobs
-when the lookup runs. The lookup happens after the dead invocation's deadline has passed (reclaims:
+when the lookup runs. The lookup happens after the dead invocation's deadline has passed (orphans:
 normally a whole visibility timeout later) or after a backoff (ambiguous errors), and AWS does not
 document how soon ListJobs shows a new job. If it did not show it, the object would be submitted a
 second time. Also, ListJobs only returns jobs Batch still retains (completed jobs are kept for a limited
-time), which is far longer than any redelivery delay here. Records written before this version carry no
-job name; an ARRAY-mode reclaim of one is submitted again (logged).
+time), which is far longer than any redelivery delay here.
 
 Deadline
 --------
 No submission (or lookup) starts when the invocation's remaining time is below a margin
 (``min(deadline_margin_ms, a quarter of the time the invocation started with)``). Objects not tried are
-reported in ``batchItemFailures`` (SQS returns them to the queue; nothing is lost), counted in
-``RecordsDeferred`` and not in ``RecordsFailed``. SQS still counts the receive towards the queue's
-``maxReceiveCount``: the construct rejects batch sizes that cannot be submitted within the function
-timeout at the configured rate, so deferral stays the exception (throttling, slow calls).
+released and reported in ``batchItemFailures`` (SQS returns them to the queue; nothing is lost),
+counted in ``RecordsDeferred`` and not in ``RecordsFailed``. SQS still counts the receive towards the
+queue's ``maxReceiveCount``: the construct rejects batch sizes that cannot be submitted within the
+function timeout at the configured rate, so deferral stays the exception (throttling, slow calls).
 
 Metrics (EMF, one data point each per invocation, zeros included):
 
 * ``ObjectsAccepted``: objects handed to AWS Batch in a job this invocation submitted;
 * ``JobsSubmitted``: jobs this invocation submitted (including one whose response was lost and that was
   found by name);
-* ``JobsRecovered``: jobs found by name (after a reclaim or a lost response) instead of submitted again;
+* ``JobsRecovered``: jobs found by name (for orphaned claims or after a lost response) instead of
+  submitted again;
 * ``DuplicatesSkipped``: object events already submitted (redeliveries, repeats inside a batch);
 * ``RecordsFailed``: SQS records reported in ``batchItemFailures`` because of an error (bad input,
   failed submissions, objects another invocation is still submitting);
@@ -69,13 +70,10 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any
 
-from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-from aws_lambda_powertools.utilities.idempotency import BasePersistenceLayer, DynamoDBPersistenceLayer
+import boto3  # at import time: the first invocation needs it anyway (and cold starts are measured so)
 from botocore.config import Config as BotoConfig
 from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnectionError
 
@@ -92,7 +90,7 @@ from .core import (
     plan_array,
     plan_object,
 )
-from .idempotency import DEFAULT_WORKERS, Claim, Ledger
+from .idempotency import Claim, Claimed, Ledger
 from .manifest import ManifestEntry
 
 METRIC_NAMES = (
@@ -104,11 +102,13 @@ METRIC_NAMES = (
     "RecordsDeferred",
     "RecordsSkipped",
 )
-#: Used for the in-progress expiry when there is no Lambda context (tests, scripts).
+#: Used for the claims' lease when there is no Lambda context (tests, scripts).
 DEFAULT_REMAINING_MS = 15 * 60 * 1000
 #: No submission starts with less than this left (or a quarter of the invocation's time, if smaller):
-#: room for one SubmitJob at its read timeout plus the completion writes.
+#: room for one SubmitJob at its read timeout plus the job record.
 DEFAULT_DEADLINE_MARGIN_MS = int(settings.DEADLINE_MARGIN_SECONDS * 1000)
+#: Ambiguous S3 keys resolved (HeadObject) at once.
+RESOLVE_WORKERS = 8
 
 #: SubmitJob attempts per job, all made by the submitter itself (the client makes one per call).
 BATCH_TOTAL_ATTEMPTS = 6
@@ -138,11 +138,10 @@ BATCH_CLIENT_CONFIG = BotoConfig(
 S3_CLIENT_CONFIG = BotoConfig(
     retries={"mode": "standard", "total_max_attempts": 5}, connect_timeout=5, read_timeout=60
 )
+# botocore retries TransactWriteItems with the ClientRequestToken it generated, so a retried transaction
+# is applied once; a retried conditional PutItem whose first attempt landed is recognised by its owner.
 DYNAMODB_CLIENT_CONFIG = BotoConfig(
-    retries={"mode": "standard", "total_max_attempts": 5},
-    connect_timeout=5,
-    read_timeout=10,
-    max_pool_connections=DEFAULT_WORKERS + 4,
+    retries={"mode": "standard", "total_max_attempts": 5}, connect_timeout=5, read_timeout=10
 )
 
 
@@ -159,8 +158,6 @@ class Clients:
         client = self._clients[service]
         if client is None:
             if self._session is None:
-                import boto3
-
                 self._session = boto3.session.Session()
             client = self._clients[service] = self._session.client(service, config=config)
         return client
@@ -178,19 +175,11 @@ class Clients:
         return self._get("dynamodb", DYNAMODB_CLIENT_CONFIG)
 
 
-class RecordFailed(Exception):
-    """Raised for an SQS record that must be reported in ``batchItemFailures``."""
-
-
-class RecordDeferred(RecordFailed):
-    """Raised for an SQS record returned untried because the invocation is out of time."""
-
-
 class SubmitFailed(Exception):
     """A submission did not happen as far as the submitter knows.
 
     ``certain``: the job certainly does not exist (every attempt was rejected or throttled), so the
-    claims may be released; otherwise they stay in progress for a reclaim to look the job up.
+    claims may be released; otherwise they stay for a later delivery to look the job up.
     """
 
     def __init__(self, reason: str, *, certain: bool) -> None:
@@ -198,15 +187,13 @@ class SubmitFailed(Exception):
         self.certain = certain
 
 
-@dataclass
 class Counts:
-    accepted: int = 0
-    jobs: int = 0
-    recovered: int = 0
-    duplicates: int = 0
-    failed: int = 0
-    deferred: int = 0
-    skipped: int = 0
+    # Plain classes here and below: a dataclass costs about a millisecond of every cold start to create.
+    __slots__ = ("accepted", "jobs", "recovered", "duplicates", "failed", "deferred", "skipped")
+
+    def __init__(self) -> None:
+        self.accepted = self.jobs = self.recovered = self.duplicates = 0
+        self.failed = self.deferred = self.skipped = 0
 
     def as_metrics(self) -> dict[str, int]:
         values = (
@@ -221,32 +208,39 @@ class Counts:
         return dict(zip(METRIC_NAMES, values, strict=True))
 
 
-@dataclass
 class _Slot:
-    """One distinct object of an ARRAY batch and the SQS messages that carried it."""
+    """One distinct object of the batch and the SQS messages that carried it."""
 
-    entry: ManifestEntry
-    message_ids: list[str] = field(default_factory=list)
+    __slots__ = ("entry", "message_ids")
+
+    def __init__(self, entry: ManifestEntry) -> None:
+        self.entry = entry
+        self.message_ids: list[str] = []
 
 
-@dataclass
 class _Run:
-    """One invocation: its clock, its margin and what it has submitted so far."""
+    """One invocation: its clock, its margin, and what becomes of its SQS records."""
 
-    remaining: Callable[[], int]
-    margin_ms: int
-    counts: Counts
-    submitted: dict[str, dict[str, Any]] = field(default_factory=dict)
+    __slots__ = ("remaining", "margin_ms", "counts", "reasons", "deferred")
+
+    def __init__(self, remaining: Callable[[], int], margin_ms: int) -> None:
+        self.remaining = remaining
+        self.margin_ms = margin_ms
+        self.counts = Counts()
+        self.reasons: dict[str, list[str]] = defaultdict(list)
+        self.deferred: set[str] = set()
 
     def allows(self, extra_seconds: float = 0.0) -> bool:
         """True when a call may start now (after waiting ``extra_seconds``) and leave the margin."""
         return self.remaining() - extra_seconds * 1000 >= self.margin_ms
 
-    def deferral(self) -> str:
-        return (
-            f"returned untried: {self.remaining()} ms left, below the {self.margin_ms} ms margin "
-            "(nothing submitted for it)"
-        )
+    def fail(self, slot: _Slot, reason: str) -> None:
+        for message_id in slot.message_ids:
+            self.reasons[message_id].append(reason)
+
+    def defer(self, slots: Sequence[_Slot]) -> None:
+        for slot in slots:
+            self.deferred.update(slot.message_ids)
 
 
 def describe(exc: BaseException) -> str:
@@ -279,12 +273,11 @@ class Submitter:
         *,
         logger: Any,
         metrics: Any,
-        persistence: BasePersistenceLayer | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
-        workers: int = DEFAULT_WORKERS,
         deadline_margin_ms: int = DEFAULT_DEADLINE_MARGIN_MS,
         token: Callable[[], str] = lambda: os.urandom(8).hex(),
+        wall_clock: Callable[[], float] = time.time,
     ) -> None:
         self.config = config
         self.clients = clients or Clients()
@@ -294,23 +287,19 @@ class Submitter:
         self.deadline_margin_ms = deadline_margin_ms
         self._sleep = sleep
         self._token = token
-        self._persistence = persistence
-        self._workers = workers
-        self._ledger: Ledger | None = None
+        self._wall_clock = wall_clock
 
-    @property
-    def ledger(self) -> Ledger:
-        if self._ledger is None:
-            persistence = self._persistence or DynamoDBPersistenceLayer(
-                table_name=self.config.idempotency_table, boto3_client=self.clients.dynamodb
-            )
-            self._ledger = Ledger(
-                persistence,
-                ttl_seconds=self.config.idempotency_ttl_seconds,
-                workers=self._workers,
-                sleep=self._sleep,
-            )
-        return self._ledger
+    def ledger(self, owner: str) -> Ledger:
+        """The idempotency ledger of one invocation (``owner``: its token)."""
+        return Ledger(
+            self.clients.dynamodb,
+            self.config.idempotency_table,
+            ttl_seconds=self.config.idempotency_ttl_seconds,
+            owner=owner,
+            legacy_function=self.config.legacy_idempotency_function,
+            clock=self._wall_clock,
+            sleep=self._sleep,
+        )
 
     # -- entry point ---------------------------------------------------------------------------------
 
@@ -318,123 +307,31 @@ class Submitter:
         """Process one SQS batch; returns the partial batch response (``batchItemFailures``)."""
         remaining = _remaining_ms(context)
         margin = max(0, min(self.deadline_margin_ms, remaining() // 4))
-        run = _Run(remaining=remaining, margin_ms=margin, counts=Counts())
-        processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
-        if self.config.is_array:
-            failures, deferred = self._process_array(event.get("Records") or [], run)
+        run = _Run(remaining, margin)
+        records = event.get("Records") or []
+        slots = self._collect(records, run)
+        if slots:
+            ledger = self.ledger(self._token())
+            if self.config.is_array:
+                self._process_array(slots, ledger, run)
+            else:
+                self._process_objects(slots, ledger, run)
+        return self._respond(records, run)
 
-            def record_handler(record: SQSRecord) -> None:
-                if record.message_id in failures:
-                    raise RecordFailed(failures[record.message_id])
-                if record.message_id in deferred:
-                    raise RecordDeferred(run.deferral())
-
-        else:
-
-            def record_handler(record: SQSRecord) -> None:
-                self._process_message(record, run)
-
-        response = process_partial_response(event, record_handler, processor, context)
-        counts = run.counts
-        counts.failed = len(response.get("batchItemFailures", [])) - counts.deferred
-        for name, value in counts.as_metrics().items():
-            self.metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
-        return dict(response)
-
-    # -- PER_OBJECT ----------------------------------------------------------------------------------
-
-    def _process_message(self, record: SQSRecord, run: _Run) -> None:
-        message_id = record.message_id
-        counts = run.counts
-        parsed = parse_body(record.body, skip_empty=self.config.skip_empty_objects)
-        reasons = list(parsed.errors)
-        deferred = False
-        self._log_skipped(message_id, parsed.skipped, counts)
-        for index, entry in enumerate(parsed.entries):
-            if index in parsed.candidates:
-                if not run.allows():
-                    deferred = True
-                    continue
-                resolved = self._resolve(entry, parsed.candidates[index])
-                if isinstance(resolved, str):
-                    reasons.append(resolved)
-                    continue
-                entry = resolved
-            key = identity(entry)
-            if key in run.submitted:  # a copy of an event this invocation already submitted
-                self._log_duplicate(message_id, entry, counts)
-                continue
-            if not run.allows(self.rate_limiter.wait_needed()):
-                deferred = True
-                continue
-            name = job_name(entry, self.config.job_name_prefix)
-            try:
-                claimed = self.ledger.claim(entry, run.remaining(), name)
-            except Exception as exc:
-                reasons.append(f"idempotency store error for {entry.uri}: {describe(exc)}")
-                continue
-            if claimed.status is Claim.DONE:
-                self._log_duplicate(message_id, entry, counts)
-                continue
-            if claimed.status is Claim.IN_FLIGHT:
-                reasons.append(f"{entry.uri} is being submitted by another invocation: retry later")
-                continue
-            if claimed.status is Claim.RECLAIMED:
-                try:
-                    found = self._find_job(claimed.previous_job or name)
-                except Exception as exc:  # unknown: keep the claim, the next reclaim looks again
-                    reasons.append(f"{entry.uri}: could not look up job {name}: {describe(exc)}")
-                    continue
-                if found is not None:
-                    self._recovered(found, [entry], run)
-                    continue
-            request = plan_object(entry, self.config.job_name_prefix)
-            try:
-                response = self._submit(request, run)
-            except SubmitFailed as exc:
-                if exc.certain:
-                    self._release([entry], exc)
-                reasons.append(f"SubmitJob failed for {entry.uri}: {exc}")
-                continue
-            counts.jobs += 1
-            counts.accepted += 1
-            result = _result(response, None)
-            run.submitted[key] = result
-            try:
-                self.ledger.complete(entry, result)
-            except Exception as exc:  # the job exists: acknowledge, but say so
-                self._log_complete_error(entry, request.job_name, exc)
-        if reasons:
-            reason = "; ".join(reasons)
-            self.logger.warning("record failed", extra={"message_id": message_id, "reason": reason})
-            raise RecordFailed(reason)
-        if deferred:
-            counts.deferred += 1
-            self.logger.info("record deferred", extra={"message_id": message_id, "reason": run.deferral()})
-            raise RecordDeferred(run.deferral())
-
-    # -- ARRAY ---------------------------------------------------------------------------------------
-
-    def _process_array(
-        self, raw_records: Sequence[dict[str, Any]], run: _Run
-    ) -> tuple[dict[str, str], set[str]]:
-        """Submit every new object of the batch as one job per chunk.
-
-        Returns failed message id -> reason, and the message ids returned untried (deferred).
-        """
-        counts = run.counts
-        reasons: dict[str, list[str]] = defaultdict(list)
-        deferred: set[str] = set()
-        slots: dict[str, _Slot] = {}
+    def _collect(self, records: Sequence[dict[str, Any]], run: _Run) -> list[_Slot]:
+        """Parse every record; the distinct objects of the batch in first-seen order."""
         messages: list[tuple[str, Parsed]] = []
-        for raw in raw_records:
-            record = SQSRecord(raw)
-            message_id = record.message_id
-            parsed = parse_body(record.body, skip_empty=self.config.skip_empty_objects)
-            reasons[message_id].extend(parsed.errors)
-            self._log_skipped(message_id, parsed.skipped, counts)
+        skip_empty = self.config.skip_empty_objects
+        for record in records:
+            message_id = record["messageId"]
+            parsed = parse_body(record.get("body"), skip_empty=skip_empty)
+            if parsed.errors:
+                run.reasons[message_id].extend(parsed.errors)
+            if parsed.skipped:
+                self._log_skipped(message_id, parsed.skipped, run.counts)
             messages.append((message_id, parsed))
-        resolved = self._resolve_all(messages, reasons, deferred, run)
+        resolved = self._resolve_all(messages, run)
+        slots: dict[tuple[str, str, str, str], _Slot] = {}
         for message_id, parsed in messages:
             for index, entry in enumerate(parsed.entries):
                 if index in parsed.candidates:
@@ -442,105 +339,108 @@ class Submitter:
                     if found is None:
                         continue  # reported failed or deferred
                     entry = found
-                slots.setdefault(identity(entry), _Slot(entry)).message_ids.append(message_id)
+                slot = slots.get(key := identity(entry))
+                if slot is None:
+                    slot = slots[key] = _Slot(entry)
+                slot.message_ids.append(message_id)
+        return list(slots.values())
 
-        ordered = list(slots.values())
-        if ordered and not run.allows(self.rate_limiter.wait_needed()):
-            for slot in ordered:
-                deferred.update(slot.message_ids)
-            return self._array_outcome(reasons, deferred, counts)
-
-        token = self._token()
-        prefix = self.config.job_name_prefix
-        names = [chunk_job_name(token, index // ARRAY_MAX, prefix) for index in range(len(ordered))]
-        claims = self.ledger.claim_many([slot.entry for slot in ordered], run.remaining(), names)
-        chunks: dict[int, list[_Slot]] = defaultdict(list)
-        reclaimed: dict[str | None, list[tuple[int, _Slot]]] = defaultdict(list)
-        for index, (slot, claim) in enumerate(zip(ordered, claims, strict=True)):
-            chunk = index // ARRAY_MAX
-            if isinstance(claim, Exception):
-                self._fail(slot, f"idempotency store error for {slot.entry.uri}: {describe(claim)}", reasons)
-            elif claim.status is Claim.DONE:
-                for message_id in slot.message_ids:
-                    self._log_duplicate(message_id, slot.entry, counts)
-            elif claim.status is Claim.IN_FLIGHT:
-                self._fail(
-                    slot, f"{slot.entry.uri} is being submitted by another invocation: retry later", reasons
+    def _respond(self, records: Sequence[dict[str, Any]], run: _Run) -> dict[str, Any]:
+        """The partial batch response, in record order; logs and metrics."""
+        failures: list[dict[str, str]] = []
+        counts = run.counts
+        seen: set[str] = set()
+        for record in records:
+            message_id = record["messageId"]
+            if message_id in seen:
+                continue
+            seen.add(message_id)
+            texts = run.reasons.get(message_id)
+            if texts:
+                counts.failed += 1
+                reason = "; ".join(texts)
+                self.logger.warning("record failed", extra={"message_id": message_id, "reason": reason})
+            elif message_id in run.deferred:
+                counts.deferred += 1
+                self.logger.info(
+                    "record deferred", extra={"message_id": message_id, "reason": _deferral(run)}
                 )
-            elif claim.status is Claim.RECLAIMED:
-                reclaimed[claim.previous_job].append((chunk, slot))
             else:
-                chunks[chunk].append(slot)
+                continue
+            failures.append({"itemIdentifier": message_id})
+        for name, value in counts.as_metrics().items():
+            self.metrics.add_metric(name=name, unit="Count", value=value)
+        return {"batchItemFailures": failures}
 
-        for previous, group in reclaimed.items():
-            self._reconcile_array(previous, group, chunks, reasons, deferred, run)
+    # -- PER_OBJECT ----------------------------------------------------------------------------------
 
+    def _process_objects(self, slots: list[_Slot], ledger: Ledger, run: _Run) -> None:
+        """One job per object, each claimed just before its submission (a single conditional PutItem)."""
+        prefix = self.config.job_name_prefix
+        for position, slot in enumerate(slots):
+            if not run.allows(self.rate_limiter.wait_needed()):
+                run.defer(slots[position:])
+                return
+            entry, name = slot.entry, job_name(slot.entry, prefix)
+            if ledger.legacy_function and self._settled_by_legacy([slot], ledger, run):
+                continue
+            (claimed,) = ledger.claim([entry], [name], run.remaining())
+            if isinstance(claimed, Claimed) and claimed.status is Claim.ORPHANED:
+                (adopted,) = self._adopt(claimed.previous_job, [slot], [name], ledger, run)
+                if adopted is None:
+                    continue  # recovered, reported failed or deferred
+                claimed = adopted
+            if not self._new(slot, claimed, run):
+                continue
+            try:
+                response = self._submit(plan_object(entry, prefix), run)
+            except SubmitFailed as exc:
+                if exc.certain:
+                    self._release(ledger, [entry], exc)
+                run.fail(slot, f"SubmitJob failed for {entry.uri}: {exc}")
+                continue
+            self._submitted([slot], name, response, ledger, run)
+
+    # -- ARRAY ---------------------------------------------------------------------------------------
+
+    def _process_array(self, slots: list[_Slot], ledger: Ledger, run: _Run) -> None:
+        """Every new object of the batch in one array job per chunk of :data:`ARRAY_MAX`."""
+        if not run.allows(self.rate_limiter.wait_needed()):
+            run.defer(slots)
+            return
+        if ledger.legacy_function:
+            slots = [
+                slot
+                for slot, settled in zip(slots, self._legacy_flags(slots, ledger, run), strict=True)
+                if not settled
+            ]
+            if not slots:
+                return
+        prefix = self.config.job_name_prefix
+        names = [chunk_job_name(ledger.owner, index // ARRAY_MAX, prefix) for index in range(len(slots))]
+        claims = ledger.claim([slot.entry for slot in slots], names, run.remaining())
+        chunks: dict[int, list[_Slot]] = defaultdict(list)
+        orphans: dict[str | None, list[int]] = defaultdict(list)
+        for index, (slot, claimed) in enumerate(zip(slots, claims, strict=True)):
+            if isinstance(claimed, Claimed) and claimed.status is Claim.ORPHANED:
+                orphans[claimed.previous_job].append(index)
+            elif self._new(slot, claimed, run):
+                chunks[index // ARRAY_MAX].append(slot)
+        for previous, indexes in orphans.items():
+            group = [slots[index] for index in indexes]
+            outcomes = self._adopt(previous, group, [names[index] for index in indexes], ledger, run)
+            for index, slot, adopted in zip(indexes, group, outcomes, strict=True):
+                if adopted is not None and self._new(slot, adopted, run):
+                    chunks[index // ARRAY_MAX].append(slot)
         for chunk in sorted(chunks):
             members = chunks[chunk]
             if not run.allows(self.rate_limiter.wait_needed()):
-                self._release([slot.entry for slot in members], TimeoutError("deferred"))
-                for slot in members:
-                    deferred.update(slot.message_ids)
+                self._release(ledger, [slot.entry for slot in members], TimeoutError("deferred"))
+                run.defer(members)
                 continue
-            self._submit_array(members, names[chunk * ARRAY_MAX], reasons, run)
-        return self._array_outcome(reasons, deferred, counts)
+            self._submit_array(members, names[chunk * ARRAY_MAX], ledger, run)
 
-    def _reconcile_array(
-        self,
-        previous: str | None,
-        group: list[tuple[int, _Slot]],
-        chunks: dict[int, list[_Slot]],
-        reasons: dict[str, list[str]],
-        deferred: set[str],
-        run: _Run,
-    ) -> None:
-        """Objects reclaimed from a dead invocation that used job name ``previous``."""
-        if previous is None:  # a record from before job names were recorded: nothing to look up
-            for chunk, slot in group:
-                self.logger.warning(
-                    "reclaimed record has no job name: submitting again",
-                    extra={"object": slot.entry.uri},
-                )
-                chunks[chunk].append(slot)
-            return
-        entries = [slot.entry for _, slot in group]
-        if not run.allows():
-            self._restore(entries, previous)
-            for _, slot in group:
-                deferred.update(slot.message_ids)
-            return
-        try:
-            found = self._find_job(previous)
-        except Exception as exc:
-            self._restore(entries, previous)
-            for _, slot in group:
-                self._fail(
-                    slot, f"{slot.entry.uri}: could not look up job {previous}: {describe(exc)}", reasons
-                )
-            return
-        if found is None:
-            for chunk, slot in group:
-                chunks[chunk].append(slot)
-            return
-        self._recovered(found, entries, run)
-        for _, slot in group:
-            for message_id in slot.message_ids[1:]:
-                self._log_duplicate(message_id, slot.entry, run.counts)
-
-    def _array_outcome(
-        self, reasons: dict[str, list[str]], deferred: set[str], counts: Counts
-    ) -> tuple[dict[str, str], set[str]]:
-        failed = {message_id: "; ".join(texts) for message_id, texts in reasons.items() if texts}
-        for message_id, reason in failed.items():
-            self.logger.warning("record failed", extra={"message_id": message_id, "reason": reason})
-        deferred -= set(failed)
-        counts.deferred += len(deferred)
-        for message_id in sorted(deferred):
-            self.logger.info("record deferred", extra={"message_id": message_id, "reason": "out of time"})
-        return failed, deferred
-
-    def _submit_array(self, chunk: list[_Slot], name: str, reasons: dict[str, list[str]], run: _Run) -> None:
-        counts = run.counts
+    def _submit_array(self, chunk: list[_Slot], name: str, ledger: Ledger, run: _Run) -> None:
         entries = [slot.entry for slot in chunk]
         request = plan_array(
             entries,
@@ -553,28 +453,135 @@ class Submitter:
             response = self._submit(request, run)
         except SubmitFailed as exc:
             if exc.certain:
-                self._release(entries, exc)
+                self._release(ledger, entries, exc)
             what = "array job" if request.array_size else "job"
+            reason = f"SubmitJob ({what} {request.job_name}) failed: {exc}"
             for slot in chunk:
-                self._fail(slot, f"SubmitJob ({what} {request.job_name}) failed: {exc}", reasons)
+                run.fail(slot, reason)
             return
+        self._submitted(chunk, name, response, ledger, run)
+
+    # -- shared --------------------------------------------------------------------------------------
+
+    def _new(self, slot: _Slot, claimed: Claimed | Exception, run: _Run) -> bool:
+        """True for a claim this invocation now holds; reports every other outcome."""
+        if isinstance(claimed, Exception):
+            run.fail(slot, f"idempotency store error for {slot.entry.uri}: {describe(claimed)}")
+        elif claimed.status is Claim.NEW:
+            return True
+        elif claimed.status is Claim.DONE:
+            for message_id in slot.message_ids:
+                self._log_duplicate(message_id, slot.entry, run.counts)
+        else:
+            run.fail(slot, f"{slot.entry.uri} is being submitted by another invocation: retry later")
+        return False
+
+    def _adopt(
+        self, previous: str | None, group: list[_Slot], names: list[str], ledger: Ledger, run: _Run
+    ) -> list[Claimed | Exception | None]:
+        """Orphaned claims that named job ``previous``: look it up; found, record it (the objects are done,
+        None for each); not found, take the claims over. None also for objects reported failed/deferred."""
+        if not run.allows():
+            run.defer(group)
+            return [None] * len(group)
+        if previous is not None:
+            try:
+                found = self._find_job(previous)
+            except Exception as exc:  # unknown: the claims stay as they are for the next delivery
+                for slot in group:
+                    run.fail(slot, f"{slot.entry.uri}: could not look up job {previous}: {describe(exc)}")
+                return [None] * len(group)
+            if found is not None:
+                self._recovered(previous, found, group, ledger, run)
+                return [None] * len(group)
+        return list(ledger.take_over([slot.entry for slot in group], previous or "", names, run.remaining()))
+
+    def _submitted(
+        self, chunk: Sequence[_Slot], name: str, response: dict[str, Any], ledger: Ledger, run: _Run
+    ) -> None:
+        counts = run.counts
         counts.jobs += 1
         counts.accepted += len(chunk)
         for slot in chunk:
             for message_id in slot.message_ids[1:]:  # repeats of the same event inside this batch
                 self._log_duplicate(message_id, slot.entry, counts)
-        indexes = range(len(chunk)) if request.array_size else [None]
-        results = [_result(response, index) for index in indexes]
-        for entry, error in zip(entries, self.ledger.complete_many(entries, results), strict=True):
-            if error is not None:
-                self._log_complete_error(entry, request.job_name, error)
+        self._record(ledger, name, {"jobId": response.get("jobId"), "jobName": name, "objects": len(chunk)})
+
+    def _recovered(
+        self, name: str, found: dict[str, Any], group: Sequence[_Slot], ledger: Ledger, run: _Run
+    ) -> None:
+        """Objects whose dead invocation's job ``name`` exists: record it; nothing is submitted."""
+        run.counts.recovered += 1
+        for slot in group:
+            for message_id in slot.message_ids[1:]:
+                self._log_duplicate(message_id, slot.entry, run.counts)
+        self._record(ledger, name, {"jobId": found.get("jobId"), "jobName": name, "recovered": True})
+
+    def _record(self, ledger: Ledger, name: str, result: dict[str, Any]) -> None:
+        try:
+            ledger.record_job(name, result)
+        except Exception as exc:  # the job exists: acknowledge, but say so
+            self.logger.error(
+                "job submitted but not recorded: a later delivery will find it by name",
+                extra={"job_name": name, "reason": describe(exc)},
+            )
+
+    def _release(self, ledger: Ledger, entries: Sequence[ManifestEntry], error: BaseException) -> None:
+        for entry, problem in zip(entries, ledger.release(entries), strict=True):
+            if problem is not None:
+                self.logger.error(
+                    "claim not released: the retry waits for its lease to end",
+                    extra={"object": entry.uri, "reason": describe(problem), "because": describe(error)},
+                )
+
+    # -- records of the previous version ---------------------------------------------------------------
+
+    def _legacy_flags(self, slots: list[_Slot], ledger: Ledger, run: _Run) -> list[bool]:
+        """For each slot: True when a record of the previous version settled it (see Ledger.legacy)."""
+        try:
+            found = ledger.legacy([slot.entry for slot in slots])
+        except Exception as exc:
+            for slot in slots:
+                run.fail(slot, f"idempotency store error for {slot.entry.uri}: {describe(exc)}")
+            return [True] * len(slots)
+        settled: list[bool] = []
+        lookups: dict[str, bool] = {}
+        for slot, claimed in zip(slots, found, strict=True):
+            if claimed is None:
+                settled.append(False)
+            elif claimed.status is not Claim.ORPHANED:
+                self._new(slot, claimed, run)  # DONE: duplicate; IN_FLIGHT: failed
+                settled.append(True)
+            elif claimed.previous_job is None:
+                self.logger.warning(
+                    "previous version's record has no job name: submitting again",
+                    extra={"object": slot.entry.uri},
+                )
+                settled.append(False)
+            else:
+                name = claimed.previous_job
+                try:
+                    if name not in lookups:
+                        lookups[name] = self._find_job(name) is not None
+                except Exception as exc:
+                    run.fail(slot, f"{slot.entry.uri}: could not look up job {name}: {describe(exc)}")
+                    settled.append(True)
+                    continue
+                if lookups[name]:
+                    run.counts.recovered += 1
+                    self._new(slot, Claimed(Claim.DONE), run)
+                settled.append(lookups[name])
+        return settled
+
+    def _settled_by_legacy(self, slots: list[_Slot], ledger: Ledger, run: _Run) -> bool:
+        return all(self._legacy_flags(slots, ledger, run))
 
     # -- keys that read differently decoded and raw ---------------------------------------------------
 
     def _resolve_all(
-        self, messages: list[tuple[str, Parsed]], reasons: dict[str, list[str]], deferred: set[str], run: _Run
+        self, messages: list[tuple[str, Parsed]], run: _Run
     ) -> dict[tuple[str, int], ManifestEntry]:
-        """Resolve every ambiguous key of the batch, :data:`DEFAULT_WORKERS` at a time."""
+        """Resolve every ambiguous key of the batch, :data:`RESOLVE_WORKERS` at a time."""
         todo = [
             (message_id, index, parsed.entries[index], keys)
             for message_id, parsed in messages
@@ -583,14 +590,14 @@ class Submitter:
         if not todo:
             return {}
         if not run.allows():
-            deferred.update(message_id for message_id, *_ in todo)
+            run.deferred.update(message_id for message_id, *_ in todo)
             return {}
-        with ThreadPoolExecutor(max_workers=min(self._workers, len(todo))) as pool:
+        with ThreadPoolExecutor(max_workers=min(RESOLVE_WORKERS, len(todo))) as pool:
             results = list(pool.map(lambda item: self._resolve(item[2], item[3]), todo))
         found: dict[tuple[str, int], ManifestEntry] = {}
         for (message_id, index, _, _), result in zip(todo, results, strict=True):
             if isinstance(result, str):
-                reasons[message_id].append(result)
+                run.reasons[message_id].append(result)
             else:
                 found[(message_id, index)] = result
         return found
@@ -741,50 +748,7 @@ class Submitter:
                 self._sleep(_backoff(attempt))
         raise AssertionError("unreachable")  # pragma: no cover
 
-    # -- shared --------------------------------------------------------------------------------------
-
-    def _recovered(self, found: dict[str, Any], entries: Sequence[ManifestEntry], run: _Run) -> None:
-        """Complete reclaimed ``entries`` with the job a dead invocation submitted for them."""
-        run.counts.recovered += 1
-        result = {**_result(found, None), "recovered": True}
-        for entry in entries:
-            run.submitted[identity(entry)] = result
-        for entry, error in zip(
-            entries, self.ledger.complete_many(entries, [result] * len(entries)), strict=True
-        ):
-            if error is not None:
-                self._log_complete_error(entry, str(found.get("jobName")), error)
-
-    def _restore(self, entries: Sequence[ManifestEntry], previous: str) -> None:
-        for entry in entries:
-            try:
-                self.ledger.restore_job_name(entry, previous)
-            except Exception as exc:
-                self.logger.error(
-                    "reclaimed record not restored: a later reclaim may not find the previous job",
-                    extra={"object": entry.uri, "job_name": previous, "reason": describe(exc)},
-                )
-
-    def _release(self, entries: Sequence[ManifestEntry], error: BaseException) -> None:
-        results: Sequence[None | Exception]
-        if len(entries) == 1:
-            try:
-                self.ledger.release(entries[0], error)
-                results = [None]
-            except Exception as exc:
-                results = [exc]
-        else:
-            results = self.ledger.release_many(entries, error)
-        for entry, problem in zip(entries, results, strict=True):
-            if problem is not None:
-                self.logger.error(
-                    "idempotency record not released: the retry waits for its in-progress expiry",
-                    extra={"object": entry.uri, "reason": describe(problem)},
-                )
-
-    def _fail(self, slot: _Slot, reason: str, reasons: dict[str, list[str]]) -> None:
-        for message_id in slot.message_ids:
-            reasons[message_id].append(reason)
+    # -- logs ----------------------------------------------------------------------------------------
 
     def _log_skipped(self, message_id: str, skipped: list[str], counts: Counts) -> None:
         for reason in skipped:
@@ -802,24 +766,18 @@ class Submitter:
             },
         )
 
-    def _log_complete_error(self, entry: ManifestEntry, name: str, error: BaseException) -> None:
-        self.logger.error(
-            "job submitted but its idempotency record was not completed: a reclaim will find it by name",
-            extra={"object": entry.uri, "job_name": name, "reason": describe(error)},
-        )
+
+def _deferral(run: _Run) -> str:
+    return (
+        f"returned untried: {run.remaining()} ms left, below the {run.margin_ms} ms margin "
+        "(nothing submitted for it)"
+    )
 
 
 def _backoff(attempt: int) -> float:
     """Exponential backoff with jitter: about 0.2, 0.4, 0.8 ... s, at most 5 s."""
     ceiling = min(BACKOFF_MAX_SECONDS, BACKOFF_BASE_SECONDS * 2 ** (attempt - 1))
     return ceiling / 2 + random.uniform(0, ceiling / 2)  # noqa: S311 - jitter, not security
-
-
-def _result(response: dict[str, Any], index: int | None) -> dict[str, Any]:
-    result: dict[str, Any] = {"jobId": response.get("jobId"), "jobName": response.get("jobName")}
-    if index is not None:
-        result["arrayIndex"] = index
-    return result
 
 
 def _remaining_ms(context: Any) -> Callable[[], int]:

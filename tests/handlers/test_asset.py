@@ -1,0 +1,76 @@
+"""The handlers' Lambda asset (constructs/_lambda.py): the handler's sources and, with the runtime's
+Python at hand, their checked-hash bytecode, which a read-only ``/var/task`` can use as it is."""
+
+from __future__ import annotations
+
+import filecmp
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from cdk_batchkit.constructs import _lambda
+
+SOURCES = sorted(
+    p.relative_to(_lambda.LAMBDAS_DIR).as_posix() for p in (_lambda.LAMBDAS_DIR / "submitter").glob("*.py")
+)
+
+
+def files(root: Path) -> list[str]:
+    return sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
+
+
+def test_the_asset_holds_the_sources_and_their_bytecode(tmp_path: Path) -> None:
+    # Compiled here with this interpreter (the suite's Python); at synth, with Python 3.13.
+    asset = _lambda.stage_handler("submitter", tmp_path / "a", python=sys.executable)
+    tag = sys.implementation.cache_tag
+    pycs = [f"submitter/__pycache__/{Path(s).stem}.{tag}.pyc" for s in SOURCES]
+    assert files(asset) == sorted(["__init__.py", *SOURCES, *pycs])
+    for source in SOURCES:
+        assert (asset / source).read_bytes() == (_lambda.LAMBDAS_DIR / source).read_bytes()
+    # Checked-hash pycs (PEP 552 flags = 0b11): valid whatever date the zip gives the sources.
+    assert all(int.from_bytes((asset / pyc).read_bytes()[4:8], "little") == 0b11 for pyc in pycs)
+
+
+def test_the_bytecode_is_used_from_a_read_only_asset_dated_1980(tmp_path: Path) -> None:
+    asset = _lambda.stage_handler("submitter", tmp_path / "a", python=sys.executable)
+    for source in SOURCES:
+        os.utime(asset / source, (315532800, 315532800))  # the CDK CLI zips every file as 1980-01-01
+    env = {**os.environ, "PYTHONPATH": str(asset), "PYTHONDONTWRITEBYTECODE": "1"}
+    verbose = subprocess.run(
+        [sys.executable, "-v", "-c", "import submitter.runtime"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stderr
+    for module in ("runtime", "idempotency", "core", "manifest"):
+        assert f"{module}.{sys.implementation.cache_tag}.pyc matches" in verbose, verbose[-2000:]
+
+
+def test_the_asset_is_the_same_bytes_every_time(tmp_path: Path) -> None:
+    first = _lambda.stage_handler("submitter", tmp_path / "a", python=sys.executable)
+    second = _lambda.stage_handler("submitter", tmp_path / "b", python=sys.executable)
+    assert files(first) == files(second)
+    match, mismatch, errors = filecmp.cmpfiles(first, second, files(first), shallow=False)
+    assert mismatch == [] and errors == []
+
+
+def test_without_the_runtimes_python_the_asset_holds_the_sources_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert files(_lambda.stage_handler("submitter", tmp_path / "a", python="")) == ["__init__.py", *SOURCES]
+    monkeypatch.setenv(_lambda.BYTECODE_SWITCH, "off")
+    _lambda.runtime_python.cache_clear()
+    try:
+        assert _lambda.runtime_python() is None
+    finally:
+        monkeypatch.delenv(_lambda.BYTECODE_SWITCH)
+        _lambda.runtime_python.cache_clear()
+
+
+def test_the_staged_asset_is_reused_for_the_same_sources() -> None:
+    assert _lambda.staged_asset("submitter") == _lambda.staged_asset("submitter")
+    assert "__init__.py" in files(_lambda.staged_asset("submitter"))
