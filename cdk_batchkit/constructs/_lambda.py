@@ -6,16 +6,19 @@ tests run against), boto3 from the runtime, a log group it owns with a retention
 role of its own that may write only to that log group. The asset is the handler's own folder,
 so it stays a few kilobytes and needs no Docker bundling.
 
-**Bytecode.** ``/var/task`` is read-only, so without bytecode in the asset Python compiles every module
-of the handler on every cold start (about 100 kB of source for the submitter). When a Python 3.13
-interpreter is at hand at synth (the one running the app, or ``python3.13`` on the ``PATH``), the asset
-also carries ``__pycache__/*.cpython-313.pyc`` for the handler's modules, compiled *checked-hash*
-(PEP 552): the CDK CLI zips assets with every file dated 1980-01-01, so a timestamp-based pyc would
-never match its source and be ignored; a checked-hash pyc is used exactly when its source's hash
-matches, and is byte-for-byte the same on every machine. Measured (README, submitter "Measured"): it
-takes about a tenth off the handler's import. Without Python 3.13 the asset holds the sources only (it
-works the same, starts a little slower, and its hash differs from one built with bytecode: build the
-assets you deploy on one kind of machine). ``CDK_BATCHKIT_BYTECODE=off`` leaves bytecode out anywhere.
+**Bytecode (opt-in).** ``/var/task`` is read-only, so without bytecode in the asset Python compiles every
+module of the handler on every cold start (about 100 kB of source for the submitter). With
+``CDK_BATCHKIT_BYTECODE=on`` at synth and a Python 3.13 interpreter at hand (the one running the app, or
+``python3.13`` on the ``PATH``; synth fails naming the variable when there is none), the asset also carries
+``__pycache__/*.cpython-313.pyc`` for the handler's modules, compiled *checked-hash* (PEP 552): the CDK CLI
+zips assets with every file dated 1980-01-01, so a timestamp-based pyc would never match its source and be
+ignored; a checked-hash pyc is used exactly when its source's hash matches, and is byte-for-byte the same on
+every machine. Measured (README, submitter "Measured"): it takes about a tenth off the handler's import.
+
+It is off by default because the asset's hash would otherwise depend on which interpreters the machine that
+synthesizes happens to have: a laptop with Python 3.13 and a CI runner without it would each see the
+other's deploy as a change to every function. Turn it on where the build machine is pinned (a CI image),
+and everywhere you deploy from.
 """
 
 from __future__ import annotations
@@ -81,10 +84,23 @@ print(sys.implementation.cache_tag)
 
 @cache
 def runtime_python() -> str | None:
-    """An interpreter of the runtime's Python version: this one, or ``python3.13`` on the PATH; None
-    when there is none (or ``CDK_BATCHKIT_BYTECODE=off``)."""
-    if os.environ.get(BYTECODE_SWITCH, "").strip().lower() in ("off", "0", "false", "no"):
+    """With ``CDK_BATCHKIT_BYTECODE=on``: an interpreter of the runtime's Python version, this one or
+    ``python3.13`` on the PATH (``RuntimeError`` naming the variable when there is none). Otherwise None:
+    the asset holds the sources only (the default, the same bytes on every machine)."""
+    switch = os.environ.get(BYTECODE_SWITCH, "").strip().lower()
+    if switch not in ("on", "1", "true", "yes"):
         return None
+    found = _runtime_interpreter()
+    if found is None:
+        raise RuntimeError(
+            f"{BYTECODE_SWITCH}={switch} asks for bytecode of the Lambda runtime's Python "
+            "{}.{}, but neither this interpreter nor python{}.{} on the PATH is one; install it or unset "
+            "the variable".format(*RUNTIME_PYTHON, *RUNTIME_PYTHON)
+        )
+    return found
+
+
+def _runtime_interpreter() -> str | None:
     if sys.version_info[:2] == RUNTIME_PYTHON and sys.implementation.name == "cpython":
         return sys.executable
     name = shutil.which("python{}.{}".format(*RUNTIME_PYTHON))

@@ -1,4 +1,4 @@
-"""The handlers' Lambda asset (constructs/_lambda.py): the handler's sources and, with the runtime's
+"""The handlers' Lambda asset (constructs/_lambda.py): the handler's sources and, opted in with the runtime's
 Python at hand, their checked-hash bytecode, which a read-only ``/var/task`` can use as it is."""
 
 from __future__ import annotations
@@ -58,16 +58,34 @@ def test_the_asset_is_the_same_bytes_every_time(tmp_path: Path) -> None:
     assert mismatch == [] and errors == []
 
 
-def test_without_the_runtimes_python_the_asset_holds_the_sources_only(
+def test_by_default_the_asset_holds_the_sources_only_on_every_machine(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Bytecode is opt-in: by default the asset (and so its hash) does not depend on which interpreters the
+    synthesizing machine has."""
     assert files(_lambda.stage_handler("submitter", tmp_path / "a", python="")) == ["__init__.py", *SOURCES]
-    monkeypatch.setenv(_lambda.BYTECODE_SWITCH, "off")
+    monkeypatch.delenv(_lambda.BYTECODE_SWITCH, raising=False)
+    monkeypatch.setattr(_lambda, "_runtime_interpreter", lambda: sys.executable)  # even with one at hand
     _lambda.runtime_python.cache_clear()
     try:
         assert _lambda.runtime_python() is None
+        monkeypatch.setenv(_lambda.BYTECODE_SWITCH, "on")
+        _lambda.runtime_python.cache_clear()
+        assert _lambda.runtime_python() == sys.executable
     finally:
-        monkeypatch.delenv(_lambda.BYTECODE_SWITCH)
+        _lambda.runtime_python.cache_clear()
+
+
+def test_asking_for_bytecode_without_the_runtimes_python_fails_naming_the_variable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv(_lambda.BYTECODE_SWITCH, "on")
+    monkeypatch.setattr(_lambda, "_runtime_interpreter", lambda: None)
+    _lambda.runtime_python.cache_clear()
+    try:
+        with pytest.raises(RuntimeError, match=r"CDK_BATCHKIT_BYTECODE=on .*python3\.13"):
+            _lambda.runtime_python()
+    finally:
         _lambda.runtime_python.cache_clear()
 
 
