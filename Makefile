@@ -14,7 +14,7 @@ export CDK_DISABLE_VERSION_CHECK := 1
 export CDK_CLI_NOTICES := false
 CDK := npx --no-install cdk --no-notices
 
-.PHONY: setup synth plan test lint typecheck diff deploy destroy bench demo clean
+.PHONY: setup synth plan test lint docs typecheck diff deploy destroy bench demo clean
 
 setup: $(STAMP)/python $(STAMP)/node
 
@@ -53,6 +53,12 @@ lint: setup
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy cdk_batchkit
 
+# The documentation site in site/ (open site/index.html): guides, rules, features, comparison and the API
+# reference from the docstrings. --strict: a broken link, a missing anchor or an API reference that does
+# not resolve fails the build. NO_MKDOCS_2_WARNING silences the Material theme's banner about MkDocs 2.
+docs: setup
+	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict
+
 # Real-account targets: credentials from the usual AWS environment/profile.
 # Once per account/region: npx cdk bootstrap aws://ACCOUNT/REGION
 diff: setup
@@ -76,4 +82,4 @@ demo: setup
 	$(PY) -m cdk_batchkit.testing.demo --objects $(DEMO_OBJECTS)
 
 clean:
-	rm -rf $(VENV) node_modules $(STAMP) cdk.out build dist *.egg-info
+	rm -rf $(VENV) node_modules $(STAMP) cdk.out build dist site *.egg-info

@@ -80,5 +80,5 @@ def _kit_plugin_installed() -> bool:
 
 # The project's own tests use the testing kit's fixtures (batchkit_aws, batchkit_build...). An
 # editable install made before the kit existed has no entry point for it: register it here.
-# pytester runs the README's user test in a fresh in-process pytest session.
+# pytester runs the documentation's test files in a fresh in-process pytest session (tests/test_docs.py).
 pytest_plugins = ["pytester"] if _kit_plugin_installed() else ["pytester", "cdk_batchkit.testing.plugin"]

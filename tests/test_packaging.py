@@ -27,6 +27,7 @@ _NOT_SOURCE = shutil.ignore_patterns(
     "venv",
     "node_modules",
     "cdk.out",
+    "site",
     "build",
     "dist",
     "*.egg-info",
@@ -112,13 +113,32 @@ def _dependency_dirs() -> list[str]:
     return dirs
 
 
+def run_user_test(
+    directory: Path, *pytest_args: str, env: dict[str, str]
+) -> subprocess.CompletedProcess[str]:
+    """Run pytest in ``directory`` (outside the repository) on the testing guide's complete test file,
+    written there as test_pipeline.py, and whatever else the directory holds."""
+    from tests.doc_blocks import DOCS, file_source
+
+    (directory / "test_pipeline.py").write_text(
+        file_source(DOCS / "guide" / "testing.md", "test_pipeline.py")
+    )
+    return subprocess.run(
+        [sys.executable, *pytest_args],
+        cwd=directory,
+        env={**env, "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "18,20,21,23"},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
 def test_a_users_test_passes_with_the_installed_wheels_pytest_plugin(wheel: Path, tmp_path: Path) -> None:
-    """The README's user test, and a user's test of the README's app split across stacks (the kit builds
-    the whole app, records and checks requests), outside the repo, against the unzipped wheel: the fixtures
-    come from the wheel's pytest11 entry point (no -p, no conftest), the kit's dependencies from
-    site-packages."""
+    """The testing guide's complete test file, and a user's test of the documented app split across
+    stacks (the kit builds the whole app, records and checks requests), outside the repo, against the
+    unzipped wheel: the fixtures come from the wheel's pytest11 entry point (no -p, no conftest), the
+    kit's dependencies from site-packages."""
     from tests.testing.split_app import USER_TESTS, user_test_source
-    from tests.unit.test_readme import run_user_test
 
     site = tmp_path / "site"
     with zipfile.ZipFile(wheel) as archive:

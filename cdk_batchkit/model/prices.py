@@ -32,7 +32,7 @@ FARGATE_PRICING = "https://aws.amazon.com/fargate/pricing/"
 EC2_PRICING = "https://aws.amazon.com/ec2/pricing/on-demand/"
 SPOT_PRICING = "https://aws.amazon.com/ec2/spot/pricing/"
 #: When the figures below were read (from restatements of the AWS pages: the pages themselves could
-#: not be opened from the build machine; see the README).
+#: not be opened from the build machine; see docs/guide/monitoring.md).
 READ_ON = "2026-11-21"
 FALLBACK_REGION = "us-east-1"
 #: On-demand price x this = the Spot estimate (EC2 Spot and Fargate Spot).

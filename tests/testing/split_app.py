@@ -1,15 +1,15 @@
-"""A user's test of the README's app split across stacks ("Queues you already have, and apps split across
-stacks"): the README's code as written, then a test file's fixtures and tests. It runs in the repository
+"""A user's test of the documented app split across stacks (docs/guide/composition.md, "Apps split across
+stacks"): the guide's code as written, then a test file's fixtures and tests. It runs in the repository
 (tests/testing/test_apps.py) and outside it against the installed wheel (tests/test_packaging.py)."""
 
 from __future__ import annotations
 
-import re
-from pathlib import Path
+from tests.doc_blocks import DOCS, file_source
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+#: The page that holds the app (its ``app.py``).
+COMPOSITION = DOCS / "guide" / "composition.md"
 
-#: What a user appends to the README's app to test it with the kit's pytest plugin.
+#: What a user appends to the guide's app to test it with the kit's pytest plugin.
 USER_TEST = """
 
 # -- the user's tests: the whole app (three stacks, their exports and imports) built in moto -------------
@@ -56,14 +56,11 @@ def test_batch_refuses_a_share_identifier_on_a_queue_without_fair_share(batchkit
 USER_TESTS = USER_TEST.count("\ndef test_")
 
 
-def readme_split_app() -> str:
-    """The README's multi-stack example, as written."""
-    (block,) = [
-        b for b in re.findall(r"```python\n(.*?)```", README.read_text(), re.S) if "class PlatformStack" in b
-    ]
-    return block
+def split_app_source() -> str:
+    """The guide's multi-stack app, as written."""
+    return file_source(COMPOSITION, "app.py")
 
 
 def user_test_source() -> str:
-    """A complete user test file: the README's app, then :data:`USER_TEST`."""
-    return readme_split_app() + USER_TEST
+    """A complete user test file: the guide's app, then :data:`USER_TEST`."""
+    return split_app_source() + USER_TEST

@@ -1,6 +1,7 @@
-"""The kit on the README's app split across stacks: three stacks, their exports and imports, one world.
+"""The kit on the documented app split across stacks (docs/guide/composition.md): three stacks, their
+exports and imports, one world.
 
-The README's example runs as written (its ``cdk.App`` writes to a temporary directory); the same app, with
+The guide's example runs as written (its ``cdk.App`` writes to a temporary directory); the same app, with
 a user's test file appended (tests/testing/split_app.py), runs through the wheel's pytest plugin outside the
 repository in tests/test_packaging.py.
 """
@@ -13,28 +14,28 @@ import aws_cdk as cdk
 import pytest
 
 from cdk_batchkit.testing import StackTemplate, UnresolvableError, World, build_world, load_stacks
-from tests.testing.split_app import readme_split_app
+from tests.testing.split_app import COMPOSITION, split_app_source
 
 STACKS = ["Platform", "Ingest", "Reports"]
 
 
 @pytest.fixture(scope="module")
-def readme(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """The README example's namespace (``app``, ``platform``...), synthesized once."""
+def split_app(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The guide example's namespace (``app``, ``platform``...), synthesized once."""
     outdir = tmp_path_factory.mktemp("split")
     real_app = cdk.App
     cdk.App = lambda *args, **kwargs: real_app(outdir=str(outdir))  # type: ignore[misc]
     try:
-        namespace: dict[str, Any] = {"__name__": "readme_split_app"}
-        exec(compile(readme_split_app(), "README.md", "exec"), namespace)
+        namespace: dict[str, Any] = {"__name__": "split_app"}
+        exec(compile(split_app_source(), str(COMPOSITION), "exec"), namespace)
     finally:
         cdk.App = real_app  # type: ignore[misc]
     return namespace
 
 
 @pytest.fixture(scope="module")
-def batchkit_stack(readme: dict[str, Any]) -> cdk.App:
-    return readme["app"]
+def batchkit_stack(split_app: dict[str, Any]) -> cdk.App:
+    return split_app["app"]
 
 
 def test_every_stack_is_built_with_the_values_it_imports(batchkit_world: World) -> None:
@@ -49,8 +50,8 @@ def test_every_stack_is_built_with_the_values_it_imports(batchkit_world: World) 
     assert queue.arn in str(nightly.definition) and definition.arn in str(nightly.definition)
 
 
-def test_the_readme_names_every_type_the_app_leaves_out(batchkit_world: World) -> None:
-    from tests.testing.readme_lists import unnamed_skipped_types
+def test_the_testing_guide_names_every_type_the_app_leaves_out(batchkit_world: World) -> None:
+    from tests.testing.guide_lists import unnamed_skipped_types
 
     assert unnamed_skipped_types(batchkit_world) == []
 
@@ -84,21 +85,21 @@ def test_a_workflow_step_is_recorded_and_checked_like_a_handler(batchkit_world: 
 
 
 def test_building_one_stack_brings_the_stacks_it_imports_from(
-    readme: dict[str, Any], batchkit_aws: None
+    split_app: dict[str, Any], batchkit_aws: None
 ) -> None:
     ingest = next(
-        s for s in readme["app"].node.children if isinstance(s, cdk.Stack) and s.stack_name == "Ingest"
+        s for s in split_app["app"].node.children if isinstance(s, cdk.Stack) and s.stack_name == "Ingest"
     )
     world = build_world(ingest)
     assert list(world.stacks) == ["Platform", "Ingest"]
     assert world.function("Submitter").environment["JOB_QUEUE"] == world.job_queue("Queue").arn
-    assert [s.name for s in load_stacks(readme["app"], "Reports")] == ["Platform", "Reports"]
+    assert [s.name for s in load_stacks(split_app["app"], "Reports")] == ["Platform", "Reports"]
 
 
 def test_a_stack_built_without_its_exporter_names_the_import(
-    readme: dict[str, Any], batchkit_aws: None
+    split_app: dict[str, Any], batchkit_aws: None
 ) -> None:
-    (ingest,) = [s for s in load_stacks(readme["app"]) if s.name == "Ingest"]
+    (ingest,) = [s for s in load_stacks(split_app["app"]) if s.name == "Ingest"]
     alone = StackTemplate.from_template(ingest.template, "Ingest")
     with pytest.raises(
         UnresolvableError, match=r"Fn::ImportValue 'Platform:ExportsOutput.*no stack of this world"

@@ -242,8 +242,8 @@ def test_the_step_functions_shim_is_pinned_to_the_installed_moto() -> None:
         pass
 
 
-def test_the_readme_lists_what_is_built_and_what_is_not(batchkit_world: World) -> None:
-    from tests.testing.readme_lists import built_types, unnamed_skipped_types
+def test_the_testing_guide_lists_what_is_built_and_what_is_not(batchkit_world: World) -> None:
+    from tests.testing.guide_lists import built_types, unnamed_skipped_types
 
     assert built_types() == set(SUPPORTED_TYPES)
     assert unnamed_skipped_types(batchkit_world) == []

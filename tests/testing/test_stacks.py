@@ -228,6 +228,6 @@ def test_a_stack_of_the_app_is_found_by_its_path(app: cdk.App, batchkit_aws: Non
     with pytest.raises(LookupError, match=r"no Bucket named 'Nope'.*Notified/Classic.*Submitting/Uploads"):
         world.bucket("Nope")
     assert Path(world.stacks["Notified/Inner"].directory).is_dir()
-    from tests.testing.readme_lists import unnamed_skipped_types
+    from tests.testing.guide_lists import unnamed_skipped_types
 
     assert unnamed_skipped_types(world) == []

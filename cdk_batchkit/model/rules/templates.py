@@ -3,7 +3,7 @@ the resource (the library, aws-cdk-lib underneath it, or the user's own construc
 
 They read the template JSON (a plain ``dict``), not CDK objects: ``python -m cdk_batchkit.plan`` (run by
 ``make synth``) applies them to the cloud assembly and fails on any problem, and the suite applies them to
-the reference app in its variants, the kitchen-sink stack and the README's stacks
+the reference app in its variants, the kitchen-sink stack and the documented apps
 (``tests/templates/test_template_checks.py``). A problem's ``prop`` is the path in the template
 (``Resources.Role.Properties.ManagedPolicyArns[0]``).
 """

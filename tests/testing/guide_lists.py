@@ -1,6 +1,6 @@
-"""The README's lists of what the kit builds and does not build ("Test your code"), kept exact: the
-"Built in moto" and "Emulated" sentences name exactly :data:`SUPPORTED_TYPES`, and every type a world of
-the tests skips is named by the "Not built" sentence."""
+"""The testing guide's lists of what the kit builds and does not build (docs/guide/testing.md, "What the
+kit builds"), kept exact: the "Built in moto" and "Emulated" sentences name exactly :data:`SUPPORTED_TYPES`,
+and every type a world of the tests skips is named by the "Not built" sentence."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from pathlib import Path
 
 from cdk_batchkit.testing import World
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+GUIDE = Path(__file__).resolve().parents[2] / "docs" / "guide" / "testing.md"
 
-#: A type (or type prefix) a world skips -> the words of the README's "Not built" sentence naming it.
+#: A type (or type prefix) a world skips -> the words of the guide's "Not built" sentence naming it.
 NOT_BUILT = {
     "AWS::EC2::": "networking and launch templates",
     "AWS::IAM::Policy": "IAM policies",
@@ -34,10 +34,10 @@ NOT_BUILT = {
 
 
 def paragraph() -> str:
-    """The README's paragraph on what is built, on one line."""
-    text = README.read_text()
+    """The guide's paragraph on what is built, on one line."""
+    text = GUIDE.read_text()
     start = text.index("Built in moto:")
-    end = text.index("docstrings.", start)
+    end = text.index("\n\n", start)
     return " ".join(text[start:end].split())
 
 
@@ -47,7 +47,7 @@ def built_types() -> set[str]:
 
 
 def unnamed_skipped_types(world: World) -> list[str]:
-    """Types ``world`` skipped that the README's "Not built" sentence does not name."""
+    """Types ``world`` skipped that the guide's "Not built" sentence does not name."""
     not_built = paragraph().split("Not built", 1)[1]
     missing = []
     for kind in sorted(set(world.skipped.values())):
