@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, TypeVar
+from typing import Any, TypeVar, Unpack
 
 from aws_cdk import Annotations, Duration, Size, SizeRoundingBehavior, Stack
 from aws_cdk import aws_batch as batch
@@ -27,7 +27,6 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct, IConstruct
 
 from ..model import (
-    Architecture,
     ComputeKind,
     ComputeProfile,
     ContainerSpec,
@@ -48,10 +47,9 @@ from ..model.rules.eks import (
 from ..model.values import is_unresolved, known
 from ._validation import report
 from .compute import (
-    AllocationStrategy,
     BatchComputeEnvironment,
-    check_managed_ec2,
-    choose_instances,
+    ManagedEc2Options,
+    ManagedEc2Props,
     hardened_launch_template,
     l2_allocation,
     pin,
@@ -170,33 +168,15 @@ class EksComputeEnvironment(BatchComputeEnvironment):
         cluster: eks.ICluster,
         network: BatchNetwork,
         namespace: str = "aws-batch",
-        spot: bool = False,
-        architecture: Architecture = Architecture.X86_64,
-        gpu: bool = False,
-        instance_types: Sequence[str] | None = None,
-        allocation_strategy: AllocationStrategy | batch.AllocationStrategy | str | None = None,
-        minv_cpus: int = 0,
-        maxv_cpus: int = 256,
-        root_volume_size: Size | None = None,
-        user_data_commands: Sequence[str] = (),
-        spot_bid_percentage: int | None = None,
-        replace_compute_environment: bool | None = None,
-        update_timeout: Duration | None = None,
-        terminate_on_update: bool = False,
         kubernetes_version: str | None = None,
-        instance_role: iam.IRole | None = None,
         cluster_access: bool = True,
         authentication_mode: eks.AuthenticationMode | None = None,
-        compute_environment_name: str | None = None,
+        **props: Unpack[ManagedEc2Props],
     ) -> None:
         """
         :param cluster: the EKS cluster: an ``eks.Cluster`` of this app, or
             ``eks.Cluster.from_cluster_attributes`` (give it ``vpc``, ``cluster_security_group_id`` so the
             nodes join that group, and ``kubectl_role_arn`` so the namespace and RBAC objects are applied).
-        :param authentication_mode: the cluster's authentication mode (an imported cluster does not know it:
-            pass it here so access can be wired).
-            Default: the cluster's own (an ``eks.Cluster`` of this app); unknown on an imported cluster, so
-            access is then not wired and a synth warning says what to map.
         :param network: where the nodes run: a :class:`BatchNetwork` in the cluster's VPC.
         :param namespace: the Kubernetes namespace Batch runs pods in (not ``default``, not ``kube-*``).
             Default: ``aws-batch``.
@@ -204,16 +184,24 @@ class EksComputeEnvironment(BatchComputeEnvironment):
             (``"1.33"``, not ``"v1.33"``); a version outside the list the Batch user guide gave when this
             library was released warns. Default: the latest Batch supports; set it to your cluster's version
             so nodes match the control plane.
-        :param instance_role: role of the nodes. Default: a new role with the AWS managed EKS node policies
-            (AmazonEKSWorkerNodePolicy, AmazonEKS_CNI_Policy, AmazonEC2ContainerRegistryReadOnly).
         :param cluster_access: give the Batch service-linked role and the nodes' role access to the cluster:
             EKS access entries when the cluster's ``authentication_mode`` is API or API_AND_CONFIG_MAP,
             ``aws-auth`` mappings on a cluster of this app with CONFIG_MAP. Default: True (False when your
             cluster team manages access; a synth warning then lists what to map).
-
-        The other props behave as on :class:`Ec2ComputeEnvironment`.
+        :param authentication_mode: the cluster's authentication mode (an imported cluster does not know it:
+            pass it here so access can be wired). Default: the cluster's own (an ``eks.Cluster`` of this
+            app); unknown on an imported cluster, so access is then not wired and a synth warning says what
+            to map.
+        :param props: the props of every managed EC2 environment (:class:`ManagedEc2Props`, as on
+            :class:`Ec2ComputeEnvironment`): ``spot``, ``architecture``, ``gpu``, ``instance_types``,
+            ``allocation_strategy``, ``minv_cpus``, ``maxv_cpus``, ``root_volume_size``,
+            ``user_data_commands``, ``spot_bid_percentage``, ``replace_compute_environment``,
+            ``update_timeout``, ``terminate_on_update``, ``instance_role`` (Default here: a new role with
+            the EKS node policies), ``compute_environment_name``.
         """
         super().__init__(scope, construct_id)
+        options = ManagedEc2Options.of(self, props)
+        gpu, architecture = options.gpu, options.architecture
         settings = EksEnvironmentSpec(
             namespace=namespace, kubernetes_version=kubernetes_version, gpu=gpu, architecture=architecture
         )
@@ -221,12 +209,8 @@ class EksComputeEnvironment(BatchComputeEnvironment):
         report(self, check_eks_environment(settings))
         # The capacity, Spot and update checks and the instance choice EC2 (ECS) environments make too
         # (compute.py: check_managed_ec2, choose_instances).
-        update_timeout = check_managed_ec2(
-            self, minv_cpus, maxv_cpus, spot, spot_bid_percentage, update_timeout
-        )
-        types, strategy, replace = choose_instances(
-            self, instance_types, spot, architecture, gpu, allocation_strategy, replace_compute_environment
-        )
+        options.check(self)
+        types, strategy, replace = options.choose_instances(self)
         #: The cluster and namespace the jobs run in, and where the nodes run.
         self.cluster, self.namespace, self.network = cluster, namespace, network
         security_groups: list[ec2.ISecurityGroup] = [network.security_group]
@@ -257,10 +241,10 @@ class EksComputeEnvironment(BatchComputeEnvironment):
         )
         #: The hardened launch template (as for ECS) and its MIME multipart user data.
         self.launch_template, self.user_data = hardened_launch_template(
-            self, root_volume_size, user_data_commands
+            self, options.root_volume_size, options.user_data_commands
         )
         #: The nodes' role.
-        self.instance_role = instance_role or self._node_role()
+        self.instance_role = options.instance_role or self._node_role()
         image_type = (
             batch.EksMachineImageType.EKS_AL2023_NVIDIA if gpu else batch.EksMachineImageType.EKS_AL2023
         )
@@ -272,21 +256,14 @@ class EksComputeEnvironment(BatchComputeEnvironment):
             vpc=network.vpc,
             vpc_subnets=network.subnet_selection,
             security_groups=security_groups,
-            spot=spot,
             allocation_strategy=l2_allocation(strategy),
             # The instance list is rendered from `types` (the L2 would append "optimal").
             use_optimal_instance_classes=True,
             images=[batch.EksMachineImage(image_type=image_type)],
             launch_template=self.launch_template,
-            minv_cpus=minv_cpus,
-            maxv_cpus=maxv_cpus,
-            spot_bid_percentage=spot_bid_percentage,
             instance_role=self.instance_role,
             replace_compute_environment=replace,
-            update_timeout=update_timeout,
-            terminate_on_update=terminate_on_update,
-            update_to_latest_image_version=True,
-            compute_environment_name=compute_environment_name,
+            **options.l2_props(),
         )
         cfn = pin(self.resource, types, self.launch_template, strategy)
         if kubernetes_version is not None:
@@ -295,9 +272,9 @@ class EksComputeEnvironment(BatchComputeEnvironment):
             )
         self._prepare_cluster(cluster_access, authentication_mode or cluster.authentication_mode)
         self.profile = ComputeProfile(
-            kind=ComputeKind.of(spot=spot, eks=True),
+            kind=ComputeKind.of(spot=options.spot, eks=True),
             architecture=architecture,
-            maxv_cpus=known(maxv_cpus),
+            maxv_cpus=known(options.maxv_cpus),
             instance_types=types,
             gpu=gpu,
             public_subnets=network.public_subnets,
