@@ -21,6 +21,7 @@ from .compute import (
     BatchComputeEnvironment,
     Ec2ComputeEnvironment,
     FargateComputeEnvironment,
+    ManagedEc2Props,
     UnmanagedComputeEnvironment,
 )
 from .consumable import ConsumableResource, ConsumableResourceType
@@ -31,11 +32,14 @@ from .job_definition import (
     BatchJobDefinition,
     Container,
     ContainerJobDefinition,
+    EcsJobDefinitionProps,
     ImportedJobDefinition,
     JobDefinitionBase,
+    JobDefinitionProps,
     MultiNodeJobDefinition,
     NodeRange,
     RetryPolicy,
+    TaskPlatformProps,
 )
 from .job_notifications import JobStateNotifications, WorkflowNotifications
 from .log_archive import JobLogArchive
@@ -69,6 +73,7 @@ __all__ = [
     "Container",
     "ContainerCondition",
     "ContainerJobDefinition",
+    "EcsJobDefinitionProps",
     "EcsTaskJobDefinition",
     "Ec2ComputeEnvironment",
     "EksComputeEnvironment",
@@ -82,6 +87,7 @@ __all__ = [
     "ImportedJobDefinition",
     "ImportedJobQueue",
     "JobDefinitionBase",
+    "JobDefinitionProps",
     "JobLogArchive",
     "JobQueue",
     "JobQueueBase",
@@ -89,6 +95,7 @@ __all__ = [
     "JobSchedule",
     "JobStateNotifications",
     "LinuxParameters",
+    "ManagedEc2Props",
     "ManagedInstancesComputeEnvironment",
     "LustreMount",
     "LustreVolume",
@@ -110,6 +117,7 @@ __all__ = [
     "SubmitMode",
     "SubmitShape",
     "TaskContainer",
+    "TaskPlatformProps",
     "UnmanagedComputeEnvironment",
     "Workflow",
     "WorkflowNotifications",

@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar, Unpack
 
-from aws_cdk import Annotations, Duration, Size, SizeRoundingBehavior, Stack
+from aws_cdk import Annotations, Size, SizeRoundingBehavior, Stack
 from aws_cdk import aws_batch as batch
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
@@ -54,7 +54,7 @@ from .compute import (
     l2_allocation,
     pin,
 )
-from .job_definition import JobDefinitionBase, RetryPolicy, run_policy
+from .job_definition import JobDefinitionBase, JobDefinitionOptions, JobDefinitionProps, run_policy
 from .nag import acknowledge, managed_policy_finding
 from .network import BatchNetwork
 
@@ -470,30 +470,28 @@ class EksJobDefinition(JobDefinitionBase):
         service_account: str | None = None,
         host_network: bool = False,
         dns_policy: batch.DnsPolicy | None = None,
-        parameters: Mapping[str, str] | None = None,
-        timeout: Duration | None = None,
-        retry: RetryPolicy | None = None,
-        scheduling_priority: int | None = None,
-        skip_deregister_on_update: bool = True,
-        job_definition_name: str | None = None,
+        **props: Unpack[JobDefinitionProps],
     ) -> None:
         """
         :param container: what the pod runs (an :class:`EksContainer`).
         :param service_account: the Kubernetes service account of the pod, in the environment's namespace
             (a DNS-1123 subdomain; give it AWS permissions with IRSA or EKS Pod Identity). Default: the
             namespace's ``default``.
-        :param host_network: share the node's network namespace. Default: False (pod networking).
-        :param dns_policy: Default: ``ClusterFirst`` (``ClusterFirstWithHostNet`` with ``host_network``).
-        :param timeout: attempt timeout (at least 60 s). Default: 24 hours.
-        :param retry: Default: :meth:`RetryPolicy.transient` (3 attempts).
-        :param scheduling_priority: fair-share priority (0-9999). Default: none.
-        :param skip_deregister_on_update: keep previous revisions ACTIVE. Default: True.
-        :param job_definition_name: physical name. Default: generated.
+        :param host_network: share the node's network namespace. Default: False (pod networking; Batch's own
+            default is the node's network).
+        :param dns_policy: the pod's DNS policy. Default: ``ClusterFirst`` (``ClusterFirstWithHostNet`` with
+            ``host_network``).
+        :param props: the props of every job definition
+            (:class:`~cdk_batchkit.constructs.JobDefinitionProps`): ``parameters``, ``timeout``, ``retry``,
+            ``scheduling_priority``, ``skip_deregister_on_update``, ``job_definition_name``.
         """
+        options = JobDefinitionOptions.of(self, props)
         super().__init__(scope, construct_id)
-        self.timeout, self.retry = run_policy(self, timeout, retry, scheduling_priority)
-        self.scheduling_priority = scheduling_priority
-        self.skip_deregister_on_update = skip_deregister_on_update
+        self.timeout, self.retry = run_policy(
+            self, options.timeout, options.retry, options.scheduling_priority
+        )
+        self.scheduling_priority = options.scheduling_priority
+        self.skip_deregister_on_update = options.skip_deregister_on_update
         c = container
         #: The pod as the rules see it (BK-K2, BK-K8, BK-K9, BK-K10, BK-T12; BK-K3 renders it).
         self.pod = EksPodSpec(
@@ -524,13 +522,13 @@ class EksJobDefinition(JobDefinitionBase):
             service_account=service_account,
             use_host_network=host_network,
             dns_policy=dns_policy,
-            parameters=dict(parameters) if parameters else None,
+            parameters=dict(options.parameters) if options.parameters else None,
             retry_attempts=self.retry.attempts,
             retry_strategies=list(self.retry.rules) or None,
             timeout=self.timeout,
-            scheduling_priority=scheduling_priority,
-            skip_deregister_on_update=skip_deregister_on_update,
-            job_definition_name=job_definition_name,
+            scheduling_priority=options.scheduling_priority,
+            skip_deregister_on_update=options.skip_deregister_on_update,
+            job_definition_name=options.job_definition_name,
         )
         cfn = self.resource.node.default_child
         assert isinstance(cfn, batch.CfnJobDefinition)
