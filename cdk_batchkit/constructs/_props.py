@@ -19,7 +19,8 @@ keyword the bundle does not have, as a plain signature would.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import inspect
+from collections.abc import Callable, Mapping
 from dataclasses import fields
 from typing import Any, TypeVar
 
@@ -34,3 +35,41 @@ def resolve(owner: object, options: type[T], props: Mapping[str, Any]) -> T:
         if name not in known:
             raise TypeError(f"{type(owner).__name__}() got an unexpected keyword argument {name!r}")
     return options(**props)
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+_UNPACK = "Unpack["
+
+
+def expand_props(options: type) -> Callable[[F], F]:
+    """Give the decorated constructor a signature whose ``**props: Unpack[SomeProps]`` is expanded into one
+    keyword-only parameter per prop, with its default from ``options`` (the bundle's defaults dataclass):
+    what ``inspect.signature``, ``help()`` and run-time completion (Jupyter, IPython) show. Type checkers
+    and the documentation read the ``Unpack`` itself. The bundle is kept as ``__unpacked__``."""
+    defaults = {f.name: f.default for f in fields(options)}  # type: ignore[arg-type]
+
+    def decorate(function: F) -> F:
+        signature = inspect.signature(function)
+        parameters: list[inspect.Parameter] = []
+        unpacked: list[type] = []
+        for parameter in signature.parameters.values():
+            annotation = parameter.annotation
+            if parameter.kind is not parameter.VAR_KEYWORD or not str(annotation).startswith(_UNPACK):
+                parameters.append(parameter)
+                continue
+            bundle = function.__globals__[str(annotation)[len(_UNPACK) : -1]]
+            unpacked.append(bundle)
+            for name, hint in bundle.__annotations__.items():
+                parameters.append(
+                    inspect.Parameter(
+                        name,
+                        inspect.Parameter.KEYWORD_ONLY,
+                        default=defaults[name],
+                        annotation=getattr(hint, "__forward_arg__", hint),
+                    )
+                )
+        function.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
+        function.__unpacked__ = tuple(unpacked)  # type: ignore[attr-defined]
+        return function
+
+    return decorate

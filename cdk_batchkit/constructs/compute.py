@@ -50,7 +50,7 @@ from ..model.rules.compute import (
     compute_update_timeout,
 )
 from ..model.values import known
-from ._props import resolve
+from ._props import expand_props, resolve
 from ._validation import fail, is_token, report
 from .encryption import KeyUser, encryption_key
 from .nag import acknowledge, managed_policy_finding
@@ -327,6 +327,7 @@ class Ec2ComputeEnvironment(BatchComputeEnvironment):
     (what the rules judged), ``network``, ``launch_template`` and ``user_data``, ``placement_group``.
     """
 
+    @expand_props(ManagedEc2Options)
     def __init__(
         self,
         scope: Construct,

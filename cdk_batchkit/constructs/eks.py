@@ -45,6 +45,7 @@ from ..model.rules.eks import (
     render_pod,
 )
 from ..model.values import is_unresolved, known
+from ._props import expand_props
 from ._validation import report
 from .compute import (
     BatchComputeEnvironment,
@@ -160,6 +161,7 @@ class EksComputeEnvironment(BatchComputeEnvironment):
     ``namespace``. On-demand or Spot, x86_64 or Graviton, optionally GPU, with the same hardened launch
     template, instance types and update defaults as :class:`Ec2ComputeEnvironment`."""
 
+    @expand_props(ManagedEc2Options)
     def __init__(
         self,
         scope: Construct,
@@ -414,7 +416,7 @@ class EksContainer:
     :param command: the entrypoint (not run in a shell). Default: the image's ENTRYPOINT.
     :param args: arguments to the entrypoint; ``Ref::name`` placeholders take job parameters. Default: the
         image's CMD.
-    :param env: environment variables (names must not start with ``AWS_BATCH``). Default: none.
+    :param environment: environment variables (names must not start with ``AWS_BATCH``). Default: none.
     :param name: the container's name (what ``eksPropertiesOverride`` addresses), a Kubernetes DNS-1123 label.
         Default: ``main``.
     :param volumes: ``batch.EksVolume.empty_dir(...)``, ``.host_path(...)`` or ``.secret(...)`` (ECS volumes,
@@ -436,7 +438,7 @@ class EksContainer:
     gpus: int = 0
     command: Sequence[str] | None = None
     args: Sequence[str] | None = None
-    env: Mapping[str, str] = field(default_factory=dict)
+    environment: Mapping[str, str] = field(default_factory=dict)
     name: str = "main"
     volumes: Sequence[batch.EksVolume] = ()
     run_as_user: int | None = None
@@ -461,6 +463,7 @@ class EksJobDefinition(JobDefinitionBase):
 
     submit_shape = SubmitShape.EKS
 
+    @expand_props(JobDefinitionOptions)
     def __init__(
         self,
         scope: Construct,
@@ -511,7 +514,7 @@ class EksJobDefinition(JobDefinitionBase):
             name=c.name,
             command=list(c.command) if c.command is not None else None,
             args=list(c.args) if c.args is not None else None,
-            env=dict(c.env) or None,
+            env=dict(c.environment) or None,
             volumes=list(c.volumes) or None,
             image_pull_policy=c.image_pull_policy,
         )
@@ -587,7 +590,7 @@ def _container_spec(c: EksContainer) -> EksContainerSpec:
             gpus=known(c.gpus),
             name=c.name,
             command=tuple(c.command) if c.command is not None else None,
-            environment=tuple(c.env),
+            environment=tuple(c.environment),
             privileged=c.privileged,
             readonly_root_filesystem=c.readonly_root_filesystem,
         ),

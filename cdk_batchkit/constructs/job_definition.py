@@ -68,7 +68,7 @@ from ._binding import (
     queue_ref,
 )
 from ._describe import describe_definition
-from ._props import resolve
+from ._props import expand_props, resolve
 from ._validation import fail, report
 from .consumable import ConsumableLike, cfn_consumables, consumable_requests
 from .container_options import LinuxParameters, container_spec, devices_of, log_of
@@ -892,6 +892,7 @@ class ContainerJobDefinition(EcsJobDefinitionBase):
     definition), ``job_role``, ``log_group``, ``timeout``, ``retry``, ``requirements``, ``job_spec``.
     """
 
+    @expand_props(TaskPlatformOptions)
     def __init__(
         self,
         scope: Construct,
@@ -984,6 +985,7 @@ class MultiNodeJobDefinition(BatchJobDefinition):
 
     submit_shape = SubmitShape.NODE
 
+    @expand_props(EcsJobDefinitionOptions)
     def __init__(
         self,
         scope: Construct,

@@ -24,6 +24,7 @@ from constructs import Construct
 
 from ..model import Architecture, Platform, SubmitShape
 from ..model.rules import registry_credential_reads
+from ._props import expand_props
 from ._validation import fail
 from .container_options import ContainerCondition, FireLens, task_container
 from .job_definition import Container, EcsJobDefinitionBase, TaskPlatformOptions, TaskPlatformProps
@@ -65,6 +66,7 @@ class EcsTaskJobDefinition(EcsJobDefinitionBase):
 
     submit_shape = SubmitShape.ECS_TASK
 
+    @expand_props(TaskPlatformOptions)
     def __init__(
         self,
         scope: Construct,

@@ -40,11 +40,12 @@ from ._events import (
     quoted_input,
     resolve_delivery,
 )
+from ._refs import WorkflowLike, state_machine_ref
 from ._submission import plan_submission
 from ._validation import fail, report
 from .consumable import ConsumableLike
 from .encryption import grant_queue_key
-from .workflow import INPUT_FIELD, Workflow
+from .workflow import INPUT_FIELD
 
 
 def _scheduler_role(scope: Construct) -> iam.Role:
@@ -104,14 +105,15 @@ class ObjectCreatedTrigger(Construct):
         construct_id: str,
         *,
         bucket: s3.IBucket,
-        workflow: Workflow,
+        workflow: WorkflowLike,
         prefix: str | None = None,
         suffix: str | None = None,
         delivery: EventDelivery | None = None,
     ) -> None:
         """
         :param bucket: the bucket to watch.
-        :param workflow: the workflow to start; its input is the object (see the module docstring).
+        :param workflow: the workflow to start: a :class:`Workflow` or any ``sfn.IStateMachine``; its input is
+            the object (see the module docstring).
         :param prefix: only keys starting with this. Default: any key.
         :param suffix: only keys ending with this (e.g. ``".csv"``). Default: any key.
         :param delivery: retries, event age and dead-letter queue. Default: 8 retries over 6 hours, then
@@ -132,7 +134,7 @@ class ObjectCreatedTrigger(Construct):
         )
         self.rule.add_target(
             targets.SfnStateMachine(
-                workflow.state_machine,
+                state_machine_ref(workflow),
                 dead_letter_queue=self.dead_letter_queue,
                 retry_attempts=resolved.retry_attempts,
                 max_event_age=resolved.max_event_age,
@@ -256,7 +258,7 @@ class WorkflowSchedule(Construct):
         construct_id: str,
         *,
         schedule: scheduler.ScheduleExpression,
-        workflow: Workflow,
+        workflow: WorkflowLike,
         input: Mapping[str, str] | None = None,
         flexible_window: Duration | None = None,
         delivery: EventDelivery | None = None,
@@ -266,7 +268,7 @@ class WorkflowSchedule(Construct):
         """
         :param schedule: ``ScheduleExpression.cron(...)`` (with ``time_zone``), ``.rate(...)``
             or ``.at(...)``.
-        :param workflow: the workflow to start.
+        :param workflow: the workflow to start: a :class:`Workflow` or any ``sfn.IStateMachine``.
         :param input: the execution input; every value reaches every job as a parameter, so values
             are strings. Default: ``{}``.
         :param flexible_window: let Scheduler start up to this much later (1 min - 24 h). Default: off.
@@ -290,7 +292,7 @@ class WorkflowSchedule(Construct):
         self.dead_letter_queue: sqs.IQueue = resolved.dead_letter_queue
         grant_queue_key(self.role, self.dead_letter_queue)  # Scheduler sends to it as this role
         target = scheduler_targets.StepFunctionsStartExecution(
-            workflow.state_machine,
+            state_machine_ref(workflow),
             input=scheduler.ScheduleTargetInput.from_object(execution_input),
             role=self.role,
             dead_letter_queue=self.dead_letter_queue,

@@ -78,6 +78,7 @@ from ..model import Integration, SubmitPath, SubmitShape
 from ..model.rules import workflow_steps, workflow_timeout
 from ..model.submission import FromInput, NodeOverrideSpec, Overrides
 from ._binding import DefinitionLike, QueueLike, definition_ref, queue_ref, submit_grant
+from ._refs import TopicLike, TopicRef, topic_ref
 from ._submission import PlannedSubmission, job_spec, plan_submission, step_functions_parameters
 from ._validation import check_seconds, drop_redundant_dependency, fail, report
 from .consumable import ConsumableLike
@@ -85,7 +86,6 @@ from .encryption import KeyUser, encryption_key
 from .job_notifications import WorkflowNotifications
 from .nag import acknowledge, acknowledge_resource
 from .node_overrides import NodeOverride, environment_items, memory_mib, size_value
-from .notifications import NotificationTopic
 
 #: Input fields are read with ``$.field``.
 INPUT_FIELD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
@@ -289,7 +289,7 @@ class Workflow(Construct):
         construct_id: str,
         *,
         steps: Sequence[Step],
-        topic: NotificationTopic | None = None,
+        topic: TopicLike | None = None,
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH,
         log_level: sfn.LogLevel = sfn.LogLevel.ALL,
         include_execution_data: bool = True,
@@ -304,7 +304,9 @@ class Workflow(Construct):
         :param steps: the jobs (at least one); see :class:`Step`.
         :param topic: on failure, publish one message (workflow, execution, error, cause with the
             failed step and job id) to this topic; TIMED_OUT and ABORTED executions (which no state
-            can catch) are published by an EventBridge rule. Default: no notification.
+            can catch) are published by an EventBridge rule. A :class:`NotificationTopic` or any
+            ``sns.ITopic`` (which gets the statement EventBridge needs, conditioned on this account; an
+            imported one a synth warning naming it). Default: no notification.
         :param log_retention: retention of the execution log group. Default: one month.
         :param log_level: Default: ALL (every state transition; what cdk-nag's SF1 asks for). ERROR
             logs only failures, which is cheaper for chatty workflows.
@@ -341,8 +343,9 @@ class Workflow(Construct):
         self.log_group = logs.LogGroup(
             self, "LogGroup", retention=log_retention, encryption_key=encryption_key(self, KeyUser.LOGS)
         )
+        notify = topic_ref(topic) if topic is not None else None
         definition = Construct(self, "Definition")
-        body = self._build(definition, topic)
+        body = self._build(definition, notify)
         #: The L2 state machine.
         self.state_machine = sfn.StateMachine(
             self,
@@ -361,7 +364,7 @@ class Workflow(Construct):
         # (the role itself is already ordered by the RoleArn GetAtt: cfn-lint W3005).
         self.state_machine.node.add_dependency(self.role)
         drop_redundant_dependency(self.state_machine, self.role)
-        self._grant(topic, tracing)
+        self._grant(notify, tracing)
         if not tracing:
             acknowledge(
                 self.state_machine,
@@ -381,7 +384,7 @@ class Workflow(Construct):
             self.notifications = WorkflowNotifications(
                 self,
                 "Notifications",
-                state_machines=[self.state_machine],
+                workflows=[self.state_machine],
                 statuses=("TIMED_OUT", "ABORTED"),
                 topic=topic,
             )
@@ -462,7 +465,7 @@ class Workflow(Construct):
         )
 
     # -- definition --------------------------------------------------------------------------------
-    def _build(self, scope: Construct, notify: NotificationTopic | None) -> sfn.IChainable:
+    def _build(self, scope: Construct, notify: TopicRef | None) -> sfn.IChainable:
         by_name = {s.name: s for s in self.steps}
         branches = []
         for gi, levels in enumerate(plan_levels(self.steps), start=1):
@@ -672,7 +675,7 @@ class Workflow(Construct):
         return route
 
     # -- IAM ---------------------------------------------------------------------------------------
-    def _grant(self, notify: NotificationTopic | None, tracing: bool) -> None:
+    def _grant(self, notify: TopicRef | None, tracing: bool) -> None:
         stack = Stack.of(self)
         role = self.role
         pairs: dict[tuple[int, int], list[PlannedSubmission]] = {}
@@ -761,9 +764,4 @@ class Workflow(Construct):
             applies_to="Resource::*",
         )
         if notify is not None:
-            role.add_to_policy(iam.PolicyStatement(actions=["sns:Publish"], resources=[notify.topic_arn]))
-            role.add_to_policy(
-                iam.PolicyStatement(
-                    actions=["kms:GenerateDataKey", "kms:Decrypt"], resources=[notify.key.key_arn]
-                )
-            )
+            notify.grant_publish(role)
