@@ -426,7 +426,7 @@ def test_rejects_manifest_prefixes_that_would_trigger_the_submitter() -> None:
 def test_rejects_write_prefixes_that_would_trigger_the_submitter() -> None:
     assert write_prefix_rule("results/", "incoming/", None) == []
     # Either prefix may contain the other: "in" holds "incoming/x", and "incoming/out/" is under the filter.
-    for written in ("incoming/out/", "in", ""):
+    for written in ("incoming/out/", "in"):
         (overlap,) = write_prefix_rule(written, "incoming/", ".csv")
         assert overlap.rule == "BK-E10" and not overlap.warning and "trigger it again" in overlap.why
     # Any form of the key: the filter "a b/" is also rendered "a+b/".
@@ -435,6 +435,7 @@ def test_rejects_write_prefixes_that_would_trigger_the_submitter() -> None:
     assert not everything.warning and "no prefix/suffix filter" in everything.why
     assert "known at synth" in write_prefix_rule("${Token[T.1]}", "incoming/", None)[0].why
     assert "must not start with '/'" in write_prefix_rule("/results/", "incoming/", None)[0].why
+    assert "anywhere in the bucket" in write_prefix_rule("", "incoming/", None)[0].why
 
 
 def test_warns_about_write_prefixes_that_may_trigger_the_submitter_or_expire() -> None:

@@ -202,6 +202,11 @@ def write_prefix_rule(
     if is_unresolved(write_prefix):
         yield Problem("prefix", write_prefix, "must be known at synth time (it is checked against filters)")
         return
+    if not write_prefix:
+        yield Problem(
+            "prefix", write_prefix, "must name a key prefix: job code would write anywhere in the bucket"
+        )
+        return
     problem = key_filter_problem("prefix", write_prefix)
     if problem is not None:
         yield Problem("prefix", write_prefix, problem)
