@@ -16,6 +16,7 @@ from ..model import (
     check_fit,
 )
 from ._events import EventDelivery
+from .acknowledgements import acknowledge_eks_cluster, acknowledge_rule
 from .compute import (
     AllocationStrategy,
     BatchComputeEnvironment,
@@ -45,7 +46,7 @@ from .job_notifications import JobStateNotifications, WorkflowNotifications
 from .log_archive import JobLogArchive
 from .managed_instances import ManagedInstancesComputeEnvironment
 from .monitoring import BatchMonitoring, MonitoringThresholds
-from .nag import acknowledge
+from .nag import acknowledge, acknowledge_resource, managed_policy_finding
 from .network import BatchNetwork, NetworkMode
 from .node_overrides import NodeOverride
 from .notifications import NotificationTopic
@@ -123,6 +124,10 @@ __all__ = [
     "WorkflowNotifications",
     "WorkflowSchedule",
     "acknowledge",
+    "acknowledge_eks_cluster",
+    "acknowledge_resource",
+    "acknowledge_rule",
     "batch_manifests",
     "check_fit",
+    "managed_policy_finding",
 ]
