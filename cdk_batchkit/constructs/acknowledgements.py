@@ -239,10 +239,12 @@ def _policy_named(finding: str, policies: Mapping[str, str]) -> str | None:
 def _roles_created_by(owner: IConstruct, role: iam.IRole | None) -> Iterable[CfnResource]:
     """The L1 role (and policies) of ``role`` when ``owner`` created it (a role of yours is not CDK's)."""
     # By path: a construct aws-cdk-lib created is not always the same Python object each time it is read.
-    scope = role.node.scope if isinstance(role, iam.Role) else None
-    if scope is not None and scope.node.path == owner.node.path:
-        return [c for c in role.node.find_all() if isinstance(c, CfnResource)]
-    return []
+    if not isinstance(role, iam.Role):
+        return []
+    scope = role.node.scope
+    if scope is None or scope.node.path != owner.node.path:
+        return []
+    return [c for c in role.node.find_all() if isinstance(c, CfnResource)]
 
 
 class _EksAcknowledgements:
