@@ -871,7 +871,8 @@ class UnmanagedComputeEnvironment(BatchComputeEnvironment):
         compute_environment_name: str | None = None,
     ) -> None:
         """
-        :param unmanagedv_cpus: vCPUs you provide, needed when a fair-share queue uses it. Default: unset.
+        :param unmanagedv_cpus: vCPUs you provide, needed when a fair-share queue uses it. Default: not
+            declared (a fair-share queue then cannot reserve compute for share identifiers).
         :param architecture: architecture of the instances you register. Default: x86_64.
         :param gpu: whether your instances have GPUs (used by the fit check). Default: no GPU.
         :param compute_environment_name: physical name. Default: generated.

@@ -416,12 +416,13 @@ class EksContainer:
     :param command: the entrypoint (not run in a shell). Default: the image's ENTRYPOINT.
     :param args: arguments to the entrypoint; ``Ref::name`` placeholders take job parameters. Default: the
         image's CMD.
-    :param environment: environment variables (names must not start with ``AWS_BATCH``). Default: none.
+    :param environment: environment variables (names must not start with ``AWS_BATCH``). Default: the
+        image's only.
     :param name: the container's name (what ``eksPropertiesOverride`` addresses), a Kubernetes DNS-1123 label.
         Default: ``main``.
     :param volumes: ``batch.EksVolume.empty_dir(...)``, ``.host_path(...)`` or ``.secret(...)`` (ECS volumes,
         ``LustreVolume`` included, are refused: FSx for Lustre mounts are for ECS containers on EC2).
-        Default: none.
+        Default: no volumes.
     :param run_as_user: UID to run as. Default: the image's user.
     :param run_as_group: GID to run as. Default: the image's group.
     :param run_as_non_root: the kubelet refuses to start the container as UID 0; an image whose user is

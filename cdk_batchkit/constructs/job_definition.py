@@ -103,11 +103,11 @@ class Container:
     :param gpus: GPUs (EC2 only). Default: 0.
     :param command: the container command; ``Ref::name`` placeholders take job parameters.
         Default: the image's CMD.
-    :param environment: environment variables. Default: none.
+    :param environment: environment variables. Default: the image's only.
     :param secrets: environment variables read from Secrets Manager or SSM Parameter Store
         (``batch.Secret.from_secrets_manager(...)`` / ``.from_ssm_parameter(...)``); the execution role
-        is granted read access. Default: none.
-    :param volumes: volumes to mount, e.g. ``batch.EcsVolume.efs(...)``. Default: none.
+        is granted read access. Default: no secrets.
+    :param volumes: volumes to mount, e.g. ``batch.EcsVolume.efs(...)``. Default: no volumes.
     :param readonly_root_filesystem: Default: False.
     :param logging: the log driver (``ecs.LogDriver.aws_logs(...)``, ``.splunk(...)``, ``.generic(...)``
         with ``options`` and ``secret_options``; Fargate: awslogs or splunk). Default: ``awslogs`` into a
@@ -118,9 +118,11 @@ class Container:
     :param ulimits: ``batch.Ulimit(name=batch.UlimitName.NOFILE, soft_limit=..., hard_limit=...)``
         (EC2 only; ``-1`` is unlimited, as in ``memlock=-1:-1`` for EFA and MPI). Default: Docker's.
     :param linux_parameters: shared memory, tmpfs, devices, init process, swap: a
-        :class:`LinuxParameters`. Default: none.
+        :class:`LinuxParameters`. Default: Docker's (no init process, 64 MiB shared memory, no tmpfs,
+        devices or swap settings).
     :param repository_credentials: a Secrets Manager secret (``username``/``password``) for an image in a
-        private registry outside ECR; the execution role is granted read on it. Default: none.
+        private registry outside ECR; the execution role is granted read on it. Default: the image is
+        pulled without credentials (public, or ECR through the execution role).
     """
 
     image: ecs.ContainerImage
@@ -154,6 +156,10 @@ class RetryPolicy:
     """How many attempts a job gets and which failures are retried.
 
     Use the presets: :meth:`transient` (the default), :meth:`none`, or :meth:`custom`.
+
+    :param attempts: attempts per job (1-10), the first included.
+    :param rules: the ``evaluateOnExit`` rules in order (at most 5; the presets end with a catch-all EXIT).
+        Default: none (every failure is retried until ``attempts`` run out).
     """
 
     attempts: int
@@ -236,7 +242,7 @@ class EcsJobDefinitionProps(JobDefinitionProps, total=False):
     consumable_resources: Mapping[ConsumableLike, int] | None
     """Consumable resources each job holds while it runs, ``{ConsumableResource (or
     batch.IConsumableResource): quantity}`` (at most 5; a quantity above the resource's total fails synth).
-    Submitting is granted on them. Default: none."""
+    Submitting is granted on them. Default: jobs hold no consumable resource."""
     network: BatchNetwork | None
     """The network the jobs run in, when known here: the public IP (Fargate), VPC endpoints for secrets and
     NFS to EFS volumes are decided now, and the definition is checked against it (a multi-node definition
@@ -404,6 +410,24 @@ class ImportedJobDefinition(JobDefinitionBase):
         job_spec: JobSpec | None = None,
         problems: Sequence[Problem] = (),
     ) -> None:
+        """
+        :param job_definition: the L2 job definition (give it or ``job_definition_arn``). Default: none
+            (``job_definition_arn`` names it).
+        :param job_definition_arn: ``arn:PARTITION:batch:REGION:ACCOUNT:job-definition/NAME[:REVISION]`` (a
+            name or another resource's ARN fails synth, BK-J8). Default: none (``job_definition`` is it).
+        :param requirements: what the job needs (:class:`JobRequirements`). Default: unknown, so the fit
+            checks are skipped with a synth warning.
+        :param propagate_tags: whether the definition propagates tags (submit grants then include
+            ``batch:TagResource``). Default: False.
+        :param submit_shape: which SubmitJob override field it takes. Default: ``SubmitShape.CONTAINER`` (a
+            single-container ECS definition).
+        :param override_container: the container (by name) that receives per-submission overrides (required
+            for ``ECS_TASK``). Default: the only container.
+        :param job_spec: the definition as the rules see it (a :class:`JobSpec`, e.g. from
+            ``JobSpec.from_api``). Default: unknown (its containers are not checked).
+        :param problems: what the rules found in it, reported wherever it is bound, granted or submitted.
+            Default: none found.
+        """
         super().__init__(scope, construct_id)
         if (job_definition is None) == (job_definition_arn is None):
             fail(self, "job_definition", job_definition_arn, "give exactly one of job_definition and its ARN")

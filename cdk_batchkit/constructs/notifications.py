@@ -125,7 +125,8 @@ class NotificationTopic(Construct):
         """An EventBridge target publishing to this topic through its scoped policy (:class:`TopicTarget`).
 
         :param message: what to publish (an ``events.RuleTargetInput``). Default: the whole event.
-        :param dead_letter_queue: where EventBridge puts events it could not deliver. Default: none.
+        :param dead_letter_queue: where EventBridge puts events it could not deliver. Default: none:
+            they are dropped after the retries.
         :param retry_attempts: delivery retries. Default: EventBridge's (185).
         :param max_event_age: how long EventBridge retries. Default: EventBridge's (24 hours).
         """

@@ -178,12 +178,14 @@ class S3JobSubmitter(Construct):
         :param manifest_bucket: where ARRAY manifests go. Default: the input bucket.
         :param manifest_prefix: Default: ``batchkit/manifests/``; manifests expire after 30 days in a
             bucket this construct creates.
-        :param job_name_prefix: prepended to every job name. Default: none.
+        :param job_name_prefix: prepended to every job name. Default: no prefix (names start with the
+            object's or the batch's).
+        :param log_retention: retention of the submitter function's log group. Default: one month.
         :param idempotency_ttl: how long a submitted object is remembered as a duplicate. Default: 14 days
             (the queue's retention, so any redelivery is caught).
         :param share_identifier: the fair-share identifier every job is submitted with: required when the
             job queue has a fair-share scheduling policy, refused when it has none (checked at synth).
-            Default: none.
+            Default: jobs are submitted without one (for a queue without a fair-share policy).
         :param scheduling_priority: ``schedulingPriorityOverride`` of every job (0-9999, fair share only).
             Default: the job definition's.
         :param consumable_resources: per-job consumable resource quantities

@@ -41,10 +41,10 @@ class TaskContainer(Container):
     :param name: the container's name, unique in the task (letters, digits, ``-`` and ``_``).
     :param essential: whether the job ends when this container stops (at least one is). Default: True.
     :param depends_on: containers this one waits for, name -> :class:`ContainerCondition`
-        (COMPLETE and SUCCESS only on containers with ``essential=False``). Default: none.
+        (COMPLETE and SUCCESS only on containers with ``essential=False``). Default: it starts with the task.
     :param firelens: makes this container the task's FireLens log router (:class:`FireLens`); the others
         log to it with ``ecs.LogDrivers.firelens(options=...)``. Not on Fargate (Batch allows awslogs and
-        splunk only there). Default: none.
+        splunk only there). Default: the container is no log router.
 
     Every other field is a :class:`~cdk_batchkit.constructs.Container`'s.
     """

@@ -179,16 +179,18 @@ class JobSchedule(Construct):
         :param job_queue: the queue to submit to: ours, imported or any ``batch.IJobQueue`` (checked at
             synth when its compute is known: the job must fit it).
         :param job_name: Default: this construct's id.
-        :param parameters: job parameters (``Ref::name`` in the command). Default: none.
+        :param parameters: job parameters (``Ref::name`` in the command). Default: the definition's
+            defaults.
         :param array_size: submit an array job of this size (2-10,000). Default: a plain job.
         :param flexible_window: let Scheduler start up to this much later (1 min - 24 h), spreading
             load. Default: off (on time).
         :param delivery: retries when SubmitJob fails, event age and dead-letter queue. Default: 8
             retries over 6 hours, then a new encrypted, TLS-only dead-letter queue.
-        :param description: Default: none.
-        :param enabled: Default: True.
+        :param description: the schedule's description. Default: no description.
+        :param enabled: whether the schedule runs. Default: True (False creates it disabled).
         :param share_identifier: fair-share identifier of the job: required when the queue has a
-            fair-share policy, refused when it has none (checked at synth). Default: none.
+            fair-share policy, refused when it has none (checked at synth). Default: the job is submitted
+            without one (for a queue without a fair-share policy).
         :param scheduling_priority: ``schedulingPriorityOverride`` (0-9999, fair share only).
             Default: the job definition's.
         :param consumable_resources: ``{ConsumableResource: quantity}`` for each submitted job
@@ -274,8 +276,8 @@ class WorkflowSchedule(Construct):
         :param flexible_window: let Scheduler start up to this much later (1 min - 24 h). Default: off.
         :param delivery: retries when StartExecution fails, event age and dead-letter queue. Default: 8
             retries over 6 hours, then a new encrypted, TLS-only dead-letter queue.
-        :param description: Default: none.
-        :param enabled: Default: True.
+        :param description: the schedule's description. Default: no description.
+        :param enabled: whether the schedule runs. Default: True (False creates it disabled).
         """
         super().__init__(scope, construct_id)
         resolved = resolve_delivery(self, delivery)

@@ -131,19 +131,21 @@ class Step:
         ``batch.IJobDefinition``.
     :param job_queue: the queue to submit it to: a :class:`JobQueue`, an imported one or any
         ``batch.IJobQueue`` (checked at synth when its compute is known: the job must fit it).
-    :param depends_on: names of the steps that must succeed first (at most 20). Default: none.
+    :param depends_on: names of the steps that must succeed first (at most 20). Default: none: the
+        step starts with the workflow.
     :param array_size: run as an array job: a fixed size (2-10,000), or the name of an input field
         whose value is the size as a string (e.g. ``"count"``). Default: a plain job.
     :param command: override the definition's command. Default: the definition's.
-    :param environment: extra environment variables. Default: none.
+    :param environment: extra environment variables. Default: the definition's only.
     :param environment_from_input: environment variable -> input field, e.g.
-        :data:`S3_OBJECT_ENVIRONMENT`. Default: none.
+        :data:`S3_OBJECT_ENVIRONMENT`. Default: no variable from the input.
     :param vcpus: override the vCPUs (checked against the queue). Default: the definition's.
     :param memory: override the memory (checked against the queue). Default: the definition's.
     :param timeout: Batch attempt timeout for this run (at least 60 s). Default: the definition's.
     :param attempts: Batch attempts for this run (1-10). Default: the definition's.
     :param share_identifier: fair-share identifier of the job: required when the queue has a fair-share
-        scheduling policy, refused when it has none (checked at synth). Default: none.
+        scheduling policy, refused when it has none (checked at synth). Default: the job is submitted
+        without one (for a queue without a fair-share policy).
     :param scheduling_priority: ``schedulingPriorityOverride`` (0-9999, fair share only). Default: the
         definition's.
     :param consumable_resources: ``{ConsumableResource: quantity}`` for this run
@@ -153,7 +155,7 @@ class Step:
         node ranges as it renders them (or, without ``target_nodes``, for every range), checked against the
         definition's ranges and the queue. The step's ``environment`` and ``environment_from_input`` go to
         every node: once per node range of the definition, merged with that range's override.
-        Default: none.
+        Default: every node runs as its range is defined.
     :param num_nodes: multi-node jobs: the number of nodes for this run (``NodeOverrides.NumNodes``; the
         definition needs an open last node range). Default: the definition's.
 
@@ -315,8 +317,8 @@ class Workflow(Construct):
         :param timeout: execution timeout. Default: none beyond Step Functions' one year (each job
             still has its own attempt timeout).
         :param job_tags: tags put on every job (propagated to ECS tasks by definitions with
-            ``propagate_tags``). Default: none.
-        :param comment: the state machine's comment. Default: none.
+            ``propagate_tags``). Default: jobs get no tags from the workflow.
+        :param comment: the state machine's comment. Default: no comment.
         :param state_machine_name: physical name. Default: generated.
         :param job_poll_interval: how often a step submitted through the SDK integration (see the module
             docstring) asks Batch whether its job has ended, 1 s to 1 hour. Default: 30 seconds (each poll
