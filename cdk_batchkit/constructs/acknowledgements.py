@@ -92,7 +92,7 @@ def _acknowledge_finding(resource: CfnResource, rule: str, reason: str, finding:
     """Acknowledge one finding on ``resource``, and write it into the template metadata when cdk-nag's
     ``write_suppressions_to_cloud_formation`` aspect is on (it ran before this validation)."""
     acknowledge(resource, rule, reason, applies_to=finding)
-    if not _writes_suppressions(resource):
+    if not _writes_suppressions(Stack.of(resource)):
         return
     rule_id = f"AwsSolutions::AwsSolutions-{rule}" + (f"[{finding}]" if finding else "")
     written = resource.get_metadata("cdk_nag") or {}

@@ -552,11 +552,18 @@ class EksJobDefinition(JobDefinitionBase):
         )
 
 
+#: The pod's field names the rules use (Kubernetes', the L2's) -> :class:`EksContainer`'s.
+_FIELDS = {"env": "environment"}
+
+
 def _single(problem: Problem) -> Problem:
-    """A pod rule's problem named by the prop of a one-container job definition (``container.memory``)."""
-    if problem.prop.startswith("containers[0]"):
-        return replace(problem, prop="container" + problem.prop[len("containers[0]") :])
-    return problem
+    """A pod rule's problem named by the prop of a one-container job definition (``container.memory``,
+    ``container.environment`` for the pod's ``env``)."""
+    if not problem.prop.startswith("containers[0]"):
+        return problem
+    prop = problem.prop[len("containers[0]") :]
+    field = prop.lstrip(".")
+    return replace(problem, prop="container." + _FIELDS.get(field, field) if field else "container")
 
 
 #: How the rules name volumes that are not EKS volumes (an FSx for Lustre LustreVolume is a host volume).

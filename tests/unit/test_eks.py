@@ -744,7 +744,7 @@ def test_rejects_aws_batch_environment_names_in_eks_containers_through_the_share
     (problem,) = check_pod(_pod(_eks(environment=("MODE", "AWS_BATCH_JOB_ID"))))
     assert (problem.rule, problem.prop, problem.value) == (
         "BK-T12",
-        "containers[0].environment",
+        "containers[0].env",
         "AWS_BATCH_JOB_ID",
     )
 
@@ -836,7 +836,7 @@ def test_a_pod_from_cloudformation_is_checked_by_the_same_rules():
     found = [(p.rule, p.prop) for p in check_pod(pod)]
     assert found == [
         ("BK-K2", "containers[0].vcpus"),
-        ("BK-T12", "containers[0].environment"),
+        ("BK-T12", "containers[0].env"),
         ("BK-K9", "containers[0].volumes"),
         ("BK-K8", "containers[0].name"),
         ("BK-K8", "service_account"),

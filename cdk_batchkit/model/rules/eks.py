@@ -386,7 +386,7 @@ def check_pod(pod: EksPodSpec) -> list[Problem]:
     for index, spec in enumerate(pod.containers):
         where = f"containers[{index}]"
         found.extend(p.under(where) for p in eks_resources(spec))
-        found.extend(p.under(where) for p in environment_names(spec.container.environment))
+        found.extend(p.under(where) for p in environment_names(spec.container.environment, "env"))
         found.extend(p.under(where) for p in eks_volumes(spec))
         found.extend(p.under(where) for p in eks_privileged(spec))
     found.extend(eks_kubernetes_names(pod))
