@@ -16,11 +16,13 @@ from ..model import (
     check_fit,
 )
 from ._events import EventDelivery
+from .acknowledgements import acknowledge_eks_cluster, acknowledge_rule
 from .compute import (
     AllocationStrategy,
     BatchComputeEnvironment,
     Ec2ComputeEnvironment,
     FargateComputeEnvironment,
+    ManagedEc2Props,
     UnmanagedComputeEnvironment,
 )
 from .consumable import ConsumableResource, ConsumableResourceType
@@ -31,11 +33,14 @@ from .job_definition import (
     BatchJobDefinition,
     Container,
     ContainerJobDefinition,
+    EcsJobDefinitionProps,
     ImportedJobDefinition,
     JobDefinitionBase,
+    JobDefinitionProps,
     MultiNodeJobDefinition,
     NodeRange,
     RetryPolicy,
+    TaskPlatformProps,
 )
 from .job_notifications import JobStateNotifications, WorkflowNotifications
 from .log_archive import JobLogArchive
@@ -48,7 +53,7 @@ from .monitoring import (
     SubmitterMetrics,
     WorkflowMetrics,
 )
-from .nag import acknowledge
+from .nag import acknowledge, acknowledge_resource, managed_policy_finding
 from .network import BatchNetwork, NetworkMode
 from .node_overrides import NodeOverride
 from .notifications import NotificationTopic
@@ -76,6 +81,7 @@ __all__ = [
     "Container",
     "ContainerCondition",
     "ContainerJobDefinition",
+    "EcsJobDefinitionProps",
     "EcsTaskJobDefinition",
     "Ec2ComputeEnvironment",
     "EksComputeEnvironment",
@@ -89,6 +95,7 @@ __all__ = [
     "ImportedJobDefinition",
     "ImportedJobQueue",
     "JobDefinitionBase",
+    "JobDefinitionProps",
     "JobLogArchive",
     "JobQueue",
     "JobQueueBase",
@@ -97,6 +104,7 @@ __all__ = [
     "JobStateNotifications",
     "JobStatus",
     "LinuxParameters",
+    "ManagedEc2Props",
     "ManagedInstancesComputeEnvironment",
     "LustreMount",
     "LustreVolume",
@@ -121,11 +129,16 @@ __all__ = [
     "SubmitMode",
     "SubmitShape",
     "TaskContainer",
+    "TaskPlatformProps",
     "UnmanagedComputeEnvironment",
     "Workflow",
     "WorkflowNotifications",
     "WorkflowSchedule",
     "acknowledge",
+    "acknowledge_eks_cluster",
+    "acknowledge_resource",
+    "acknowledge_rule",
     "batch_manifests",
     "check_fit",
+    "managed_policy_finding",
 ]

@@ -13,8 +13,8 @@ rejects at deploy time. Each translates its props into a
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import Any, TypedDict, Unpack
 
 from aws_cdk import Duration, Size, Stack, Tags
 from aws_cdk import aws_batch as batch
@@ -50,6 +50,7 @@ from ..model.rules.compute import (
     compute_update_timeout,
 )
 from ..model.values import known
+from ._props import expand_props, resolve
 from ._validation import fail, is_token, report
 from .encryption import KeyUser, encryption_key
 from .nag import acknowledge, managed_policy_finding
@@ -65,6 +66,8 @@ __all__ = [
     "BatchComputeEnvironment",
     "Ec2ComputeEnvironment",
     "FargateComputeEnvironment",
+    "ManagedEc2Options",
+    "ManagedEc2Props",
     "UnmanagedComputeEnvironment",
     "check_managed_ec2",
     "choose_instances",
@@ -126,6 +129,132 @@ class BatchComputeEnvironment(Construct):
     @property
     def compute_environment_arn(self) -> str:
         return self.resource.compute_environment_arn
+
+
+class ManagedEc2Props(TypedDict, total=False):
+    """The props every managed EC2 compute environment takes, :class:`Ec2ComputeEnvironment` (ECS) and
+    :class:`~cdk_batchkit.constructs.EksComputeEnvironment` alike: which instances, how many vCPUs, how
+    updates roll out, the hardened launch template's root volume and user data, the instance role and the
+    physical name. Pass them as keyword arguments (``Ec2ComputeEnvironment(network=n, spot=True)``); type
+    checkers and IDEs see each one."""
+
+    spot: bool
+    """Run on EC2 Spot (interruptible, usually far cheaper). Default: on-demand instances."""
+    architecture: Architecture
+    """CPU architecture of every instance type (x86_64 or ARM64, Graviton). Default: x86_64."""
+    gpu: bool
+    """Use GPU instances and Batch's AL2023 NVIDIA image (``ECS_AL2023_NVIDIA``, or ``EKS_AL2023_NVIDIA`` on
+    EKS, which runs on x86_64 only). Default: no GPU, Batch's AL2023 image (``ECS_AL2023``/``EKS_AL2023``)."""
+    instance_types: Sequence[str] | None
+    """Families (``"c7g"``), exact types (``"c7g.2xlarge"``) or Batch aliases, all of ``architecture``;
+    misspelled types fail synth with the closest known name. Default: Spot diversifies over ten current
+    families; on-demand uses Batch's ``default_x86_64``/``default_arm64``; GPU uses g6, g5 and g4dn."""
+    allocation_strategy: AllocationStrategy | batch.AllocationStrategy | str | None
+    """Any strategy Batch accepts (:class:`AllocationStrategy`, the L2 enum or its name). Default:
+    SPOT_PRICE_CAPACITY_OPTIMIZED for Spot, BEST_FIT_PROGRESSIVE on-demand. BEST_FIT with Spot gets a spot
+    fleet role with the AWS managed tagging policy."""
+    minv_cpus: int
+    """vCPUs kept running when no job needs them. Default: 0 (no idle compute, no idle cost)."""
+    maxv_cpus: int
+    """Upper bound on the vCPUs of the running instances (a job that needs more never runs: the fit check
+    says so at synth). Default: 256."""
+    root_volume_size: Size | None
+    """Size of each instance's encrypted gp3 root volume (at least 30 GiB), on the library's launch
+    template. Default: 30 GiB."""
+    user_data_commands: Sequence[str]
+    """Shell commands run at boot, added as a part of the MIME multipart user data Batch requires; more
+    parts can be added through ``.user_data``. On ECS, user data that runs ``mkswap``/``swapon`` gives the
+    instances swap (the profile says so, so ``max_swap`` is not reported as doing nothing). Default: no
+    commands."""
+    spot_bid_percentage: int | None
+    """Highest Spot price as a percentage of the on-demand price (1-100). Default: up to the on-demand
+    price."""
+    replace_compute_environment: bool | None
+    """Replace the environment (new ARN, queues re-pointed) on updates that need new instances. Default:
+    False, so such updates roll out in place as Batch infrastructure updates; True for BEST_FIT, which does
+    not support them."""
+    update_timeout: Duration | None
+    """How long running jobs may keep running during an infrastructure update (1-360 minutes). Default: 30
+    minutes."""
+    terminate_on_update: bool
+    """Terminate running jobs on an infrastructure update instead of letting them finish within
+    ``update_timeout``. Default: jobs finish (False)."""
+    instance_role: iam.IRole | None
+    """Role of the instances. Default: a new role with the AWS managed policies the instances need, each
+    acknowledged for cdk-nag: AmazonEC2ContainerServiceforEC2Role on ECS; AmazonEKSWorkerNodePolicy,
+    AmazonEKS_CNI_Policy and AmazonEC2ContainerRegistryReadOnly on EKS."""
+    compute_environment_name: str | None
+    """Physical name (1-128 letters, digits, ``-`` and ``_``). Default: a name CloudFormation generates (a
+    fixed name blocks replacement)."""
+
+
+@dataclass(frozen=True)
+class ManagedEc2Options:
+    """:class:`ManagedEc2Props` with their defaults applied (what the constructs read)."""
+
+    spot: bool = False
+    architecture: Architecture = Architecture.X86_64
+    gpu: bool = False
+    instance_types: Sequence[str] | None = None
+    allocation_strategy: AllocationStrategy | batch.AllocationStrategy | str | None = None
+    minv_cpus: int = 0
+    maxv_cpus: int = 256
+    root_volume_size: Size | None = None
+    user_data_commands: Sequence[str] = ()
+    spot_bid_percentage: int | None = None
+    replace_compute_environment: bool | None = None
+    update_timeout: Duration | None = None
+    terminate_on_update: bool = False
+    instance_role: iam.IRole | None = None
+    compute_environment_name: str | None = None
+
+    @staticmethod
+    def of(owner: Construct, props: Mapping[str, Any]) -> ManagedEc2Options:
+        """The options of ``owner``'s ``**props`` (``TypeError`` for a keyword that is not a prop)."""
+        return resolve(owner, ManagedEc2Options, props)
+
+    @property
+    def timeout(self) -> Duration:
+        """The update timeout: 30 minutes unless given."""
+        return self.update_timeout or Duration.minutes(30)
+
+    @property
+    def types(self) -> tuple[str, ...]:
+        """The instance types given, or the default for Spot, architecture and GPU."""
+        if self.instance_types is not None:
+            return tuple(self.instance_types)
+        return default_instance_types(self.spot, self.architecture, self.gpu)
+
+    def check(self, scope: Construct) -> Duration:
+        """:func:`check_managed_ec2` of these options."""
+        return check_managed_ec2(
+            scope, self.minv_cpus, self.maxv_cpus, self.spot, self.spot_bid_percentage, self.update_timeout
+        )
+
+    def choose_instances(self, scope: Construct) -> tuple[tuple[str, ...], AllocationStrategy, bool]:
+        """:func:`choose_instances` of these options."""
+        return choose_instances(
+            scope,
+            self.instance_types,
+            self.spot,
+            self.architecture,
+            self.gpu,
+            self.allocation_strategy,
+            self.replace_compute_environment,
+        )
+
+    def l2_props(self) -> dict[str, Any]:
+        """The L2 managed environment's props these options decide (the caller adds the rest)."""
+        return dict(
+            spot=self.spot,
+            minv_cpus=self.minv_cpus,
+            maxv_cpus=self.maxv_cpus,
+            spot_bid_percentage=self.spot_bid_percentage,
+            update_timeout=self.timeout,
+            terminate_on_update=self.terminate_on_update,
+            update_to_latest_image_version=True,
+            compute_environment_name=self.compute_environment_name,
+        )
 
 
 def check_managed_ec2(
@@ -192,67 +321,33 @@ _INSTANCE_RULES = (
 
 
 class Ec2ComputeEnvironment(BatchComputeEnvironment):
-    """A managed EC2 compute environment, on-demand or Spot, x86_64 or Graviton, optionally GPU."""
+    """A managed EC2 compute environment (ECS), on-demand or Spot, x86_64 or Graviton, optionally GPU.
 
+    Attributes: ``resource`` (the L2 ``batch.ManagedEc2EcsComputeEnvironment``), ``profile``, ``settings``
+    (what the rules judged), ``network``, ``launch_template`` and ``user_data``, ``placement_group``.
+    """
+
+    @expand_props(ManagedEc2Options)
     def __init__(
         self,
         scope: Construct,
         construct_id: str,
         *,
         network: BatchNetwork,
-        spot: bool = False,
-        architecture: Architecture = Architecture.X86_64,
-        gpu: bool = False,
-        instance_types: Sequence[str] | None = None,
-        allocation_strategy: AllocationStrategy | batch.AllocationStrategy | str | None = None,
-        minv_cpus: int = 0,
-        maxv_cpus: int = 256,
-        root_volume_size: Size | None = None,
-        user_data_commands: Sequence[str] = (),
-        spot_bid_percentage: int | None = None,
-        replace_compute_environment: bool | None = None,
-        update_timeout: Duration | None = None,
-        terminate_on_update: bool = False,
         placement_group: ec2.IPlacementGroup | None = None,
         multi_node: bool = False,
         cluster_placement: bool = False,
-        instance_role: iam.IRole | None = None,
         launch_template: ec2.ILaunchTemplate | None = None,
         machine_image: ec2.IMachineImage | str | None = None,
         key_pair: ec2.IKeyPair | None = None,
         security_groups: Sequence[ec2.ISecurityGroup] = (),
         vpc_subnets: ec2.SubnetSelection | None = None,
         tags: Mapping[str, str] | None = None,
-        compute_environment_name: str | None = None,
         lustre: Sequence[LustreMount] = (),
+        **props: Unpack[ManagedEc2Props],
     ) -> None:
         """
-        :param network: where instances run (a :class:`BatchNetwork`).
-        :param spot: run on EC2 Spot. Default: on-demand.
-        :param architecture: CPU architecture of every instance type. Default: x86_64.
-        :param gpu: use GPU instances and the AL2023 NVIDIA ECS image. Default: no GPU, AL2023 ECS image.
-        :param instance_types: families (``"c7g"``), exact types (``"c7g.2xlarge"``) or Batch aliases, all
-            of ``architecture``. Default: Spot diversifies over ten current families; on-demand uses Batch's
-            ``default_x86_64``/``default_arm64``; GPU uses g6, g5 and g4dn.
-        :param allocation_strategy: any strategy Batch accepts (:class:`AllocationStrategy`, the L2 enum or
-            its name). Default: SPOT_PRICE_CAPACITY_OPTIMIZED for Spot, BEST_FIT_PROGRESSIVE on-demand.
-            BEST_FIT with Spot gets a spot fleet role with the AWS managed tagging policy.
-        :param minv_cpus: vCPUs kept running when idle. Default: 0 (no idle compute, no idle cost).
-        :param maxv_cpus: upper bound on vCPUs. Default: 256.
-        :param root_volume_size: size of the encrypted gp3 root volume (at least 30 GiB). Default: 30 GiB.
-        :param user_data_commands: shell commands run at boot, added as a part of the MIME multipart
-            user data Batch requires; more parts can be added through ``.user_data``. User data that runs
-            ``mkswap``/``swapon`` gives the instances swap (the profile says so, so ``max_swap`` is not
-            reported as doing nothing). Default: none.
-        :param spot_bid_percentage: highest Spot price as a percentage of on-demand (1-100). Default: up to
-            the on-demand price.
-        :param replace_compute_environment: replace the environment (new ARN, queues re-pointed) on updates
-            that need new instances. Default: False, so such updates are rolled out in place as Batch
-            infrastructure updates; True for BEST_FIT, which does not support them.
-        :param update_timeout: how long running jobs may keep running during an infrastructure update
-            (1-360 min). Default: 30 minutes.
-        :param terminate_on_update: terminate running jobs on update instead of letting them finish within
-            ``update_timeout``. Default: False.
+        :param network: where the instances run (a :class:`BatchNetwork`).
         :param placement_group: a placement group of yours. Default: none (see ``cluster_placement``).
         :param multi_node: run multi-node parallel jobs here: the instances also get the network's
             cluster security group (all traffic between its members), so the nodes of a job can reach
@@ -261,13 +356,12 @@ class Ec2ComputeEnvironment(BatchComputeEnvironment):
         :param cluster_placement: create a cluster placement group (instances close together, for
             multi-node jobs with heavy node-to-node traffic) and launch into the subnets of one
             Availability Zone of the network (a cluster placement group cannot span zones). Default: False.
-        :param instance_role: role of the instances. Default: a new role with the AWS managed
-            AmazonEC2ContainerServiceforEC2Role policy (acknowledged for cdk-nag).
         :param launch_template: a launch template of yours instead of the library's hardened one. One
             defined in this app is checked: IMDSv2 required with a hop limit of at most 2, every mapped EBS
             volume encrypted, MIME multipart user data (an imported one is referenced as given, with a
             synth warning naming what could not be checked). It is referenced by version number when
-            defined here. Default: the hardened template (``.launch_template``).
+            defined here. Default: the hardened template (``.launch_template``): IMDSv2 only, an
+            encrypted gp3 root volume of ``root_volume_size``, ``user_data_commands`` as MIME user data.
         :param machine_image: an AMI (``ecs.EcsOptimizedImage.amazon_linux2023(...)``, any
             ``ec2.IMachineImage`` or an image id ``"ami-..."``) instead of the latest ECS-optimized AL2023
             image Batch picks; Batch does not update a custom AMI. With one, the profile does not know whether
@@ -275,19 +369,25 @@ class Ec2ComputeEnvironment(BatchComputeEnvironment):
             skipped. Default: Batch's image (ECS AL2023: no swap unless user data creates it).
         :param key_pair: an EC2 key pair for SSH to the instances. Default: none (use Session Manager; a
             key pair is noted at synth and listed in the plan as a security finding).
-        :param security_groups: more security groups for the instances, besides the network's. Default: none.
+        :param security_groups: more security groups for the instances, besides the network's. Default: the
+            network's security group only (and its cluster security group with ``multi_node``).
         :param vpc_subnets: some of the network's subnets (one Availability Zone, say). Default: all the
             network's subnets of its mode.
         :param tags: tags for the instances (``computeResources.tags``) and, on the library's launch
-            template, their volumes. Default: none.
-        :param compute_environment_name: physical name (1-128 letters, digits, ``-`` and ``_``). Default:
-            generated (a fixed name blocks replacement).
+            template, their volumes. Default: no tags of their own (tags applied with ``Tags.of`` still
+            reach the template).
         :param lustre: FSx for Lustre file systems (:class:`LustreMount`) every instance mounts at boot (the
             AL2023 Lustre client, a user-data part), with TCP 988 and 1018-1023 opened between the compute
             security group and each file system's; jobs use them through :class:`LustreVolume`.
-            Default: none.
+            Default: no file systems mounted.
+        :param props: the props of every managed EC2 environment (:class:`ManagedEc2Props`): ``spot``,
+            ``architecture``, ``gpu``, ``instance_types``, ``allocation_strategy``, ``minv_cpus``,
+            ``maxv_cpus``, ``root_volume_size``, ``user_data_commands``, ``spot_bid_percentage``,
+            ``replace_compute_environment``, ``update_timeout``, ``terminate_on_update``, ``instance_role``,
+            ``compute_environment_name``.
         """
         super().__init__(scope, construct_id)
+        options = ManagedEc2Options.of(self, props)
         if cluster_placement and placement_group is not None:
             fail(
                 self,
@@ -295,59 +395,25 @@ class Ec2ComputeEnvironment(BatchComputeEnvironment):
                 cluster_placement,
                 "give either placement_group or cluster_placement",
             )
-        timeout = update_timeout or Duration.minutes(30)
-        library_props = (("root_volume_size",) if root_volume_size is not None else ()) + (
-            ("user_data_commands",) if user_data_commands else ()
-        )
         own_subnets = None
         if vpc_subnets is not None and not cluster_placement:
             own_subnets = network.vpc.select_subnets(**_selection_args(vpc_subnets)).subnets
-        settings = ComputeSettings(
-            kind=ComputeKind.of(spot=spot),
-            name=compute_environment_name,
-            minv_cpus=minv_cpus,
-            maxv_cpus=maxv_cpus,
-            architecture=architecture,
-            gpu=gpu,
-            instance_types=(
-                tuple(instance_types)
-                if instance_types is not None
-                else default_instance_types(spot, architecture, gpu)
-            ),
-            allocation_strategy=allocation_strategy,
-            replace_compute_environment=replace_compute_environment,
-            spot_bid_percentage=spot_bid_percentage,
-            update_timeout_seconds=_seconds(timeout),
-            root_volume_gib=_gib(root_volume_size or Size.gibibytes(MIN_ROOT_GIB)),
-            library_template_props=library_props,
-            launch_template=_template_facts(launch_template) if launch_template is not None else None,
-            image_type="ECS_AL2023_NVIDIA" if gpu else "ECS_AL2023",
-            image_id=machine_image if isinstance(machine_image, str) else None,
-            custom_image=machine_image is not None and not isinstance(machine_image, str),
-            key_pair=None if key_pair is None else str(key_pair.key_pair_name),
-            tags=dict(tags) if tags else None,
+        settings = _ec2_settings(
+            options,
+            network,
+            own_subnets,
+            vpc_subnets=vpc_subnets,
+            launch_template=launch_template,
+            machine_image=machine_image,
+            key_pair=key_pair,
+            tags=tags,
             multi_node=multi_node,
-            subnets=(
-                None if vpc_subnets is None else tuple((s.subnet_id, s.node.path) for s in own_subnets or ())
-            ),
-            network_subnets=(
-                None
-                if own_subnets is None
-                else tuple(
-                    s.subnet_id
-                    for s in network.vpc.select_subnets(
-                        subnet_type=network.subnet_selection.subnet_type
-                    ).subnets
-                )
-            ),
-            network_subnet_type=str(network.subnet_selection.subnet_type),
             cluster_placement=cluster_placement,
-            user_data_swap=user_data_creates_swap("\n".join(user_data_commands)),
         )
         report(self, check_compute(settings))
         #: What the rules judged: the settings of this environment (CDK-free).
         self.settings = settings
-        types, strategy, replace = tuple(settings.instance_types or ()), settings.strategy, settings.replaces
+        strategy = settings.strategy
         assert strategy is not None
         #: Where the instances run.
         self.network = network
@@ -355,8 +421,50 @@ class Ec2ComputeEnvironment(BatchComputeEnvironment):
         if multi_node:
             groups.append(network.cluster_security_group)
         groups += [g for g in security_groups if all(g is not h for h in groups)]
+        subnets = self._placement(network, own_subnets, placement_group, cluster_placement)
+        self._launch_template(launch_template, options, tags)
+        # BK-L3..L6: the mount part goes into the template's MIME user data (yours too), or synth fails.
+        shared_mounts = mount_lustre(
+            self,
+            network,
+            self.launch_template,
+            lustre,
+            options.architecture.value,
+            own=launch_template is None,
+        )
+        self.resource = self._render(options, strategy, subnets, groups, machine_image)
+        cfn = pin(self.resource, tuple(settings.instance_types or ()), self.launch_template, strategy)
+        _overrides(cfn, machine_image, key_pair, tags)
+        if options.instance_role is None:
+            acknowledge(
+                self.resource,
+                "IAM4",
+                "AmazonEC2ContainerServiceforEC2Role is the AWS-maintained policy the ECS agent on Batch "
+                "instances needs; AWS updates it as the agent changes.",
+                applies_to=managed_policy_finding(_INSTANCE_POLICY),
+            )
+        self._profile = settings.profile(
+            maxv_cpus=None if is_token(options.maxv_cpus) else options.maxv_cpus,
+            public_subnets=network.public_subnets,
+            private_egress=network.private_egress,
+            internet=network.internet,
+            node_traffic=multi_node,
+            shared_mounts=shared_mounts,
+        )
+
+    def _placement(
+        self,
+        network: BatchNetwork,
+        own_subnets: Sequence[ec2.ISubnet] | None,
+        placement_group: ec2.IPlacementGroup | None,
+        cluster_placement: bool,
+    ) -> ec2.SubnetSelection:
+        """The subnets the instances launch into; sets ``placement_group`` (a new cluster placement group
+        with ``cluster_placement``, in the subnets of one Availability Zone)."""
         subnets = (
-            network.subnet_selection if own_subnets is None else ec2.SubnetSelection(subnets=own_subnets)
+            network.subnet_selection
+            if own_subnets is None
+            else ec2.SubnetSelection(subnets=list(own_subnets))
         )
         if cluster_placement:
             # https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/placement-strategies.html#placement-groups-cluster
@@ -370,8 +478,15 @@ class Ec2ComputeEnvironment(BatchComputeEnvironment):
             subnets = ec2.SubnetSelection(subnets=[s for s in selected if s.availability_zone == zone])
         #: The placement group, when one was given or created.
         self.placement_group = placement_group
-        best_fit = strategy is AllocationStrategy.BEST_FIT
+        return subnets
 
+    def _launch_template(
+        self,
+        launch_template: ec2.ILaunchTemplate | None,
+        options: ManagedEc2Options,
+        tags: Mapping[str, str] | None,
+    ) -> None:
+        """Sets ``launch_template`` (yours, or the hardened one) and ``user_data`` (its MIME user data)."""
         if launch_template is not None:
             given = getattr(launch_template, "user_data", None)
             #: The MIME multipart user data of the launch template (None when yours has none or is imported).
@@ -380,73 +495,55 @@ class Ec2ComputeEnvironment(BatchComputeEnvironment):
             )
             #: The launch template: the hardened one, or yours.
             self.launch_template: ec2.ILaunchTemplate = launch_template
-        else:
-            # The hardened launch template: IMDSv2 only (hop limit 2 for containers), encrypted gp3 root.
-            self.launch_template, self.user_data = hardened_launch_template(
-                self, root_volume_size, user_data_commands, checked=True
-            )
-            for key, value in (tags or {}).items():
-                # Batch tags the instances (computeResources.tags); the template's tag specifications
-                # tag the instances and their volumes, merged with tags applied by Tags.of(...).
-                Tags.of(self.launch_template).add(key, value)
-        # BK-L3..L6: the mount part goes into the template's MIME user data (yours too), or synth fails.
-        shared_mounts = mount_lustre(
-            self, network, self.launch_template, lustre, architecture.value, own=launch_template is None
+            return
+        # The hardened launch template: IMDSv2 only (hop limit 2 for containers), encrypted gp3 root.
+        self.launch_template, self.user_data = hardened_launch_template(
+            self, options.root_volume_size, options.user_data_commands, checked=True
         )
-        spot_fleet_role = spot_fleet_role_for(self) if spot and best_fit else None
-        image = batch.EcsMachineImageType.ECS_AL2023_NVIDIA if gpu else batch.EcsMachineImageType.ECS_AL2023
-        self.resource = batch.ManagedEc2EcsComputeEnvironment(
+        for key, value in (tags or {}).items():
+            # Batch tags the instances (computeResources.tags); the template's tag specifications
+            # tag the instances and their volumes, merged with tags applied by Tags.of(...).
+            Tags.of(self.launch_template).add(key, value)
+
+    def _render(
+        self,
+        options: ManagedEc2Options,
+        strategy: AllocationStrategy,
+        subnets: ec2.SubnetSelection,
+        groups: Sequence[ec2.ISecurityGroup],
+        machine_image: ec2.IMachineImage | str | None,
+    ) -> batch.ManagedEc2EcsComputeEnvironment:
+        """The L2 environment (the instance list, strategy and template version are pinned after)."""
+        spot_fleet_role = (
+            spot_fleet_role_for(self) if options.spot and strategy is AllocationStrategy.BEST_FIT else None
+        )
+        image_type = (
+            batch.EcsMachineImageType.ECS_AL2023_NVIDIA
+            if options.gpu
+            else batch.EcsMachineImageType.ECS_AL2023
+        )
+        return batch.ManagedEc2EcsComputeEnvironment(
             self,
             "Resource",
-            vpc=network.vpc,
+            vpc=self.network.vpc,
             vpc_subnets=subnets,
-            security_groups=groups,
-            spot=spot,
+            security_groups=list(groups),
             allocation_strategy=l2_allocation(strategy),
-            # The instance list is rendered below from `types`; this only keeps the L2 from
-            # inventing its own (it appends "optimal", which Batch rejects next to Graviton types).
+            # The instance list is rendered from the settings; this only keeps the L2 from inventing its
+            # own (it appends "optimal", which Batch rejects next to Graviton types).
             use_optimal_instance_classes=True,
             images=[
                 batch.EcsMachineImage(
-                    image_type=image,
+                    image_type=image_type,
                     image=None if machine_image is None or isinstance(machine_image, str) else machine_image,
                 )
             ],
             launch_template=self.launch_template,
-            minv_cpus=minv_cpus,
-            maxv_cpus=maxv_cpus,
-            spot_bid_percentage=spot_bid_percentage,
             spot_fleet_role=spot_fleet_role,
-            placement_group=placement_group,
-            instance_role=instance_role,
-            replace_compute_environment=replace,
-            update_timeout=timeout,
-            terminate_on_update=terminate_on_update,
-            update_to_latest_image_version=True,
-            compute_environment_name=compute_environment_name,
-        )
-        cfn = pin(self.resource, types, self.launch_template, strategy)
-        if isinstance(machine_image, str):
-            cfn.add_property_override("ComputeResources.Ec2Configuration.0.ImageIdOverride", machine_image)
-        if key_pair is not None:
-            cfn.add_property_override("ComputeResources.Ec2KeyPair", key_pair.key_pair_name)
-        if tags:
-            cfn.add_property_override("ComputeResources.Tags", dict(tags))
-        if instance_role is None:
-            acknowledge(
-                self.resource,
-                "IAM4",
-                "AmazonEC2ContainerServiceforEC2Role is the AWS-maintained policy the ECS agent on Batch "
-                "instances needs; AWS updates it as the agent changes.",
-                applies_to=managed_policy_finding(_INSTANCE_POLICY),
-            )
-        self._profile = settings.profile(
-            maxv_cpus=None if is_token(maxv_cpus) else maxv_cpus,
-            public_subnets=network.public_subnets,
-            private_egress=network.private_egress,
-            internet=network.internet,
-            node_traffic=multi_node,
-            shared_mounts=shared_mounts,
+            placement_group=self.placement_group,
+            instance_role=options.instance_role,
+            replace_compute_environment=self.settings.replaces,
+            **options.l2_props(),
         )
 
     @property
@@ -462,6 +559,80 @@ class Ec2ComputeEnvironment(BatchComputeEnvironment):
     @profile.setter
     def profile(self, value: ComputeProfile) -> None:
         self._profile = value
+
+
+def _ec2_settings(
+    options: ManagedEc2Options,
+    network: BatchNetwork,
+    own_subnets: Sequence[ec2.ISubnet] | None,
+    *,
+    vpc_subnets: ec2.SubnetSelection | None,
+    launch_template: ec2.ILaunchTemplate | None,
+    machine_image: ec2.IMachineImage | str | None,
+    key_pair: ec2.IKeyPair | None,
+    tags: Mapping[str, str] | None,
+    multi_node: bool,
+    cluster_placement: bool,
+) -> ComputeSettings:
+    """An :class:`Ec2ComputeEnvironment`'s props as the rules see them."""
+    library_props = (("root_volume_size",) if options.root_volume_size is not None else ()) + (
+        ("user_data_commands",) if options.user_data_commands else ()
+    )
+    return ComputeSettings(
+        kind=ComputeKind.of(spot=options.spot),
+        name=options.compute_environment_name,
+        minv_cpus=options.minv_cpus,
+        maxv_cpus=options.maxv_cpus,
+        architecture=options.architecture,
+        gpu=options.gpu,
+        instance_types=options.types,
+        allocation_strategy=options.allocation_strategy,
+        replace_compute_environment=options.replace_compute_environment,
+        spot_bid_percentage=options.spot_bid_percentage,
+        update_timeout_seconds=_seconds(options.timeout),
+        root_volume_gib=_gib(options.root_volume_size or Size.gibibytes(MIN_ROOT_GIB)),
+        library_template_props=library_props,
+        launch_template=_template_facts(launch_template) if launch_template is not None else None,
+        image_type="ECS_AL2023_NVIDIA" if options.gpu else "ECS_AL2023",
+        image_id=machine_image if isinstance(machine_image, str) else None,
+        custom_image=machine_image is not None and not isinstance(machine_image, str),
+        key_pair=None if key_pair is None else str(key_pair.key_pair_name),
+        tags=dict(tags) if tags else None,
+        multi_node=multi_node,
+        cluster_placement=cluster_placement,
+        user_data_swap=user_data_creates_swap("\n".join(options.user_data_commands)),
+        **_subnet_facts(network, own_subnets, given=vpc_subnets is not None),
+    )
+
+
+def _subnet_facts(
+    network: BatchNetwork, own_subnets: Sequence[ec2.ISubnet] | None, *, given: bool
+) -> dict[str, Any]:
+    """The subnets chosen with ``vpc_subnets`` (``given``) and the network's, for BK-C14."""
+    network_subnets = None
+    if own_subnets is not None:
+        selected = network.vpc.select_subnets(subnet_type=network.subnet_selection.subnet_type).subnets
+        network_subnets = tuple(s.subnet_id for s in selected)
+    return {
+        "subnets": tuple((s.subnet_id, s.node.path) for s in own_subnets or ()) if given else None,
+        "network_subnets": network_subnets,
+        "network_subnet_type": str(network.subnet_selection.subnet_type),
+    }
+
+
+def _overrides(
+    cfn: batch.CfnComputeEnvironment,
+    machine_image: ec2.IMachineImage | str | None,
+    key_pair: ec2.IKeyPair | None,
+    tags: Mapping[str, str] | None,
+) -> None:
+    """What the L2 cannot render: an image id, a key pair, instance tags."""
+    if isinstance(machine_image, str):
+        cfn.add_property_override("ComputeResources.Ec2Configuration.0.ImageIdOverride", machine_image)
+    if key_pair is not None:
+        cfn.add_property_override("ComputeResources.Ec2KeyPair", key_pair.key_pair_name)
+    if tags:
+        cfn.add_property_override("ComputeResources.Tags", dict(tags))
 
 
 def _script(scope: Construct, user_data: ec2.UserData) -> str:
@@ -700,7 +871,8 @@ class UnmanagedComputeEnvironment(BatchComputeEnvironment):
         compute_environment_name: str | None = None,
     ) -> None:
         """
-        :param unmanagedv_cpus: vCPUs you provide, needed when a fair-share queue uses it. Default: unset.
+        :param unmanagedv_cpus: vCPUs you provide, needed when a fair-share queue uses it. Default: not
+            declared (a fair-share queue then cannot reserve compute for share identifiers).
         :param architecture: architecture of the instances you register. Default: x86_64.
         :param gpu: whether your instances have GPUs (used by the fit check). Default: no GPU.
         :param compute_environment_name: physical name. Default: generated.

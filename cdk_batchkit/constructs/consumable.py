@@ -53,7 +53,7 @@ class ConsumableResource(Construct):
         :param consumable_resource_name: physical name, unique in the account and Region; changing it (or
             the type) replaces the resource. Default: generated.
         :param tags: at most 50; keys 1-128 and values at most 256 characters, neither starting with
-            ``aws:``. Default: none.
+            ``aws:``. Default: no tags of its own.
         """
         super().__init__(scope, construct_id)
         tags = dict(tags or {})

@@ -56,8 +56,8 @@ class LinuxParameters:
     :param shared_memory: size of ``/dev/shm`` (at most the container's memory). Default: Docker's 64 MiB.
     :param tmpfs: tmpfs mounts, ``batch.Tmpfs(container_path="/scratch", size=Size.gibibytes(1),
         mount_options=[batch.TmpfsMountOption.NOEXEC])`` (each at most the container's memory).
-        Default: none.
-    :param devices: host devices, ``batch.Device(host_path="/dev/fuse")``. Default: none.
+        Default: no tmpfs mount.
+    :param devices: host devices, ``batch.Device(host_path="/dev/fuse")``. Default: no host device.
     :param max_swap: swap the container may use (0: none). Default: the instance's swap configuration.
     :param swappiness: 0-100, only with ``max_swap``. Default: 60.
     """
@@ -90,7 +90,8 @@ class FireLens:
     containers log to it with ``ecs.LogDriver.firelens(options=...)``.
 
     :param type: ``"fluentbit"`` or ``"fluentd"``. Default: fluentbit.
-    :param options: e.g. ``{"enable-ecs-log-metadata": "true"}``. Default: none.
+    :param options: e.g. ``{"enable-ecs-log-metadata": "true"}``. Default: the router's defaults
+        (ECS log metadata on).
     """
 
     type: str = "fluentbit"

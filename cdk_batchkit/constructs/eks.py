@@ -16,9 +16,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, TypeVar
+from typing import Any, TypeVar, Unpack
 
-from aws_cdk import Annotations, Duration, Size, SizeRoundingBehavior, Stack
+from aws_cdk import Annotations, Size, SizeRoundingBehavior, Stack
 from aws_cdk import aws_batch as batch
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
@@ -27,7 +27,6 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct, IConstruct
 
 from ..model import (
-    Architecture,
     ComputeKind,
     ComputeProfile,
     ContainerSpec,
@@ -46,17 +45,17 @@ from ..model.rules.eks import (
     render_pod,
 )
 from ..model.values import is_unresolved, known
+from ._props import expand_props
 from ._validation import report
 from .compute import (
-    AllocationStrategy,
     BatchComputeEnvironment,
-    check_managed_ec2,
-    choose_instances,
+    ManagedEc2Options,
+    ManagedEc2Props,
     hardened_launch_template,
     l2_allocation,
     pin,
 )
-from .job_definition import JobDefinitionBase, RetryPolicy, run_policy
+from .job_definition import JobDefinitionBase, JobDefinitionOptions, JobDefinitionProps, run_policy
 from .nag import acknowledge, managed_policy_finding
 from .network import BatchNetwork
 
@@ -162,6 +161,7 @@ class EksComputeEnvironment(BatchComputeEnvironment):
     ``namespace``. On-demand or Spot, x86_64 or Graviton, optionally GPU, with the same hardened launch
     template, instance types and update defaults as :class:`Ec2ComputeEnvironment`."""
 
+    @expand_props(ManagedEc2Options)
     def __init__(
         self,
         scope: Construct,
@@ -170,33 +170,15 @@ class EksComputeEnvironment(BatchComputeEnvironment):
         cluster: eks.ICluster,
         network: BatchNetwork,
         namespace: str = "aws-batch",
-        spot: bool = False,
-        architecture: Architecture = Architecture.X86_64,
-        gpu: bool = False,
-        instance_types: Sequence[str] | None = None,
-        allocation_strategy: AllocationStrategy | batch.AllocationStrategy | str | None = None,
-        minv_cpus: int = 0,
-        maxv_cpus: int = 256,
-        root_volume_size: Size | None = None,
-        user_data_commands: Sequence[str] = (),
-        spot_bid_percentage: int | None = None,
-        replace_compute_environment: bool | None = None,
-        update_timeout: Duration | None = None,
-        terminate_on_update: bool = False,
         kubernetes_version: str | None = None,
-        instance_role: iam.IRole | None = None,
         cluster_access: bool = True,
         authentication_mode: eks.AuthenticationMode | None = None,
-        compute_environment_name: str | None = None,
+        **props: Unpack[ManagedEc2Props],
     ) -> None:
         """
         :param cluster: the EKS cluster: an ``eks.Cluster`` of this app, or
             ``eks.Cluster.from_cluster_attributes`` (give it ``vpc``, ``cluster_security_group_id`` so the
             nodes join that group, and ``kubectl_role_arn`` so the namespace and RBAC objects are applied).
-        :param authentication_mode: the cluster's authentication mode (an imported cluster does not know it:
-            pass it here so access can be wired).
-            Default: the cluster's own (an ``eks.Cluster`` of this app); unknown on an imported cluster, so
-            access is then not wired and a synth warning says what to map.
         :param network: where the nodes run: a :class:`BatchNetwork` in the cluster's VPC.
         :param namespace: the Kubernetes namespace Batch runs pods in (not ``default``, not ``kube-*``).
             Default: ``aws-batch``.
@@ -204,16 +186,24 @@ class EksComputeEnvironment(BatchComputeEnvironment):
             (``"1.33"``, not ``"v1.33"``); a version outside the list the Batch user guide gave when this
             library was released warns. Default: the latest Batch supports; set it to your cluster's version
             so nodes match the control plane.
-        :param instance_role: role of the nodes. Default: a new role with the AWS managed EKS node policies
-            (AmazonEKSWorkerNodePolicy, AmazonEKS_CNI_Policy, AmazonEC2ContainerRegistryReadOnly).
         :param cluster_access: give the Batch service-linked role and the nodes' role access to the cluster:
             EKS access entries when the cluster's ``authentication_mode`` is API or API_AND_CONFIG_MAP,
             ``aws-auth`` mappings on a cluster of this app with CONFIG_MAP. Default: True (False when your
             cluster team manages access; a synth warning then lists what to map).
-
-        The other props behave as on :class:`Ec2ComputeEnvironment`.
+        :param authentication_mode: the cluster's authentication mode (an imported cluster does not know it:
+            pass it here so access can be wired). Default: the cluster's own (an ``eks.Cluster`` of this
+            app); unknown on an imported cluster, so access is then not wired and a synth warning says what
+            to map.
+        :param props: the props of every managed EC2 environment (:class:`ManagedEc2Props`, as on
+            :class:`Ec2ComputeEnvironment`): ``spot``, ``architecture``, ``gpu``, ``instance_types``,
+            ``allocation_strategy``, ``minv_cpus``, ``maxv_cpus``, ``root_volume_size``,
+            ``user_data_commands``, ``spot_bid_percentage``, ``replace_compute_environment``,
+            ``update_timeout``, ``terminate_on_update``, ``instance_role`` (Default here: a new role with
+            the EKS node policies), ``compute_environment_name``.
         """
         super().__init__(scope, construct_id)
+        options = ManagedEc2Options.of(self, props)
+        gpu, architecture = options.gpu, options.architecture
         settings = EksEnvironmentSpec(
             namespace=namespace, kubernetes_version=kubernetes_version, gpu=gpu, architecture=architecture
         )
@@ -221,12 +211,8 @@ class EksComputeEnvironment(BatchComputeEnvironment):
         report(self, check_eks_environment(settings))
         # The capacity, Spot and update checks and the instance choice EC2 (ECS) environments make too
         # (compute.py: check_managed_ec2, choose_instances).
-        update_timeout = check_managed_ec2(
-            self, minv_cpus, maxv_cpus, spot, spot_bid_percentage, update_timeout
-        )
-        types, strategy, replace = choose_instances(
-            self, instance_types, spot, architecture, gpu, allocation_strategy, replace_compute_environment
-        )
+        options.check(self)
+        types, strategy, replace = options.choose_instances(self)
         #: The cluster and namespace the jobs run in, and where the nodes run.
         self.cluster, self.namespace, self.network = cluster, namespace, network
         security_groups: list[ec2.ISecurityGroup] = [network.security_group]
@@ -257,10 +243,10 @@ class EksComputeEnvironment(BatchComputeEnvironment):
         )
         #: The hardened launch template (as for ECS) and its MIME multipart user data.
         self.launch_template, self.user_data = hardened_launch_template(
-            self, root_volume_size, user_data_commands
+            self, options.root_volume_size, options.user_data_commands
         )
         #: The nodes' role.
-        self.instance_role = instance_role or self._node_role()
+        self.instance_role = options.instance_role or self._node_role()
         image_type = (
             batch.EksMachineImageType.EKS_AL2023_NVIDIA if gpu else batch.EksMachineImageType.EKS_AL2023
         )
@@ -272,21 +258,14 @@ class EksComputeEnvironment(BatchComputeEnvironment):
             vpc=network.vpc,
             vpc_subnets=network.subnet_selection,
             security_groups=security_groups,
-            spot=spot,
             allocation_strategy=l2_allocation(strategy),
             # The instance list is rendered from `types` (the L2 would append "optimal").
             use_optimal_instance_classes=True,
             images=[batch.EksMachineImage(image_type=image_type)],
             launch_template=self.launch_template,
-            minv_cpus=minv_cpus,
-            maxv_cpus=maxv_cpus,
-            spot_bid_percentage=spot_bid_percentage,
             instance_role=self.instance_role,
             replace_compute_environment=replace,
-            update_timeout=update_timeout,
-            terminate_on_update=terminate_on_update,
-            update_to_latest_image_version=True,
-            compute_environment_name=compute_environment_name,
+            **options.l2_props(),
         )
         cfn = pin(self.resource, types, self.launch_template, strategy)
         if kubernetes_version is not None:
@@ -295,9 +274,9 @@ class EksComputeEnvironment(BatchComputeEnvironment):
             )
         self._prepare_cluster(cluster_access, authentication_mode or cluster.authentication_mode)
         self.profile = ComputeProfile(
-            kind=ComputeKind.of(spot=spot, eks=True),
+            kind=ComputeKind.of(spot=options.spot, eks=True),
             architecture=architecture,
-            maxv_cpus=known(maxv_cpus),
+            maxv_cpus=known(options.maxv_cpus),
             instance_types=types,
             gpu=gpu,
             public_subnets=network.public_subnets,
@@ -437,12 +416,13 @@ class EksContainer:
     :param command: the entrypoint (not run in a shell). Default: the image's ENTRYPOINT.
     :param args: arguments to the entrypoint; ``Ref::name`` placeholders take job parameters. Default: the
         image's CMD.
-    :param env: environment variables (names must not start with ``AWS_BATCH``). Default: none.
+    :param environment: environment variables (names must not start with ``AWS_BATCH``). Default: the
+        image's only.
     :param name: the container's name (what ``eksPropertiesOverride`` addresses), a Kubernetes DNS-1123 label.
         Default: ``main``.
     :param volumes: ``batch.EksVolume.empty_dir(...)``, ``.host_path(...)`` or ``.secret(...)`` (ECS volumes,
         ``LustreVolume`` included, are refused: FSx for Lustre mounts are for ECS containers on EC2).
-        Default: none.
+        Default: no volumes.
     :param run_as_user: UID to run as. Default: the image's user.
     :param run_as_group: GID to run as. Default: the image's group.
     :param run_as_non_root: the kubelet refuses to start the container as UID 0; an image whose user is
@@ -459,7 +439,7 @@ class EksContainer:
     gpus: int = 0
     command: Sequence[str] | None = None
     args: Sequence[str] | None = None
-    env: Mapping[str, str] = field(default_factory=dict)
+    environment: Mapping[str, str] = field(default_factory=dict)
     name: str = "main"
     volumes: Sequence[batch.EksVolume] = ()
     run_as_user: int | None = None
@@ -484,6 +464,7 @@ class EksJobDefinition(JobDefinitionBase):
 
     submit_shape = SubmitShape.EKS
 
+    @expand_props(JobDefinitionOptions)
     def __init__(
         self,
         scope: Construct,
@@ -493,30 +474,28 @@ class EksJobDefinition(JobDefinitionBase):
         service_account: str | None = None,
         host_network: bool = False,
         dns_policy: batch.DnsPolicy | None = None,
-        parameters: Mapping[str, str] | None = None,
-        timeout: Duration | None = None,
-        retry: RetryPolicy | None = None,
-        scheduling_priority: int | None = None,
-        skip_deregister_on_update: bool = True,
-        job_definition_name: str | None = None,
+        **props: Unpack[JobDefinitionProps],
     ) -> None:
         """
         :param container: what the pod runs (an :class:`EksContainer`).
         :param service_account: the Kubernetes service account of the pod, in the environment's namespace
             (a DNS-1123 subdomain; give it AWS permissions with IRSA or EKS Pod Identity). Default: the
             namespace's ``default``.
-        :param host_network: share the node's network namespace. Default: False (pod networking).
-        :param dns_policy: Default: ``ClusterFirst`` (``ClusterFirstWithHostNet`` with ``host_network``).
-        :param timeout: attempt timeout (at least 60 s). Default: 24 hours.
-        :param retry: Default: :meth:`RetryPolicy.transient` (3 attempts).
-        :param scheduling_priority: fair-share priority (0-9999). Default: none.
-        :param skip_deregister_on_update: keep previous revisions ACTIVE. Default: True.
-        :param job_definition_name: physical name. Default: generated.
+        :param host_network: share the node's network namespace. Default: False (pod networking; Batch's own
+            default is the node's network).
+        :param dns_policy: the pod's DNS policy. Default: ``ClusterFirst`` (``ClusterFirstWithHostNet`` with
+            ``host_network``).
+        :param props: the props of every job definition
+            (:class:`~cdk_batchkit.constructs.JobDefinitionProps`): ``parameters``, ``timeout``, ``retry``,
+            ``scheduling_priority``, ``skip_deregister_on_update``, ``job_definition_name``.
         """
+        options = JobDefinitionOptions.of(self, props)
         super().__init__(scope, construct_id)
-        self.timeout, self.retry = run_policy(self, timeout, retry, scheduling_priority)
-        self.scheduling_priority = scheduling_priority
-        self.skip_deregister_on_update = skip_deregister_on_update
+        self.timeout, self.retry = run_policy(
+            self, options.timeout, options.retry, options.scheduling_priority
+        )
+        self.scheduling_priority = options.scheduling_priority
+        self.skip_deregister_on_update = options.skip_deregister_on_update
         c = container
         #: The pod as the rules see it (BK-K2, BK-K8, BK-K9, BK-K10, BK-T12; BK-K3 renders it).
         self.pod = EksPodSpec(
@@ -536,7 +515,7 @@ class EksJobDefinition(JobDefinitionBase):
             name=c.name,
             command=list(c.command) if c.command is not None else None,
             args=list(c.args) if c.args is not None else None,
-            env=dict(c.env) or None,
+            env=dict(c.environment) or None,
             volumes=list(c.volumes) or None,
             image_pull_policy=c.image_pull_policy,
         )
@@ -547,13 +526,13 @@ class EksJobDefinition(JobDefinitionBase):
             service_account=service_account,
             use_host_network=host_network,
             dns_policy=dns_policy,
-            parameters=dict(parameters) if parameters else None,
+            parameters=dict(options.parameters) if options.parameters else None,
             retry_attempts=self.retry.attempts,
             retry_strategies=list(self.retry.rules) or None,
             timeout=self.timeout,
-            scheduling_priority=scheduling_priority,
-            skip_deregister_on_update=skip_deregister_on_update,
-            job_definition_name=job_definition_name,
+            scheduling_priority=options.scheduling_priority,
+            skip_deregister_on_update=options.skip_deregister_on_update,
+            job_definition_name=options.job_definition_name,
         )
         cfn = self.resource.node.default_child
         assert isinstance(cfn, batch.CfnJobDefinition)
@@ -573,11 +552,18 @@ class EksJobDefinition(JobDefinitionBase):
         )
 
 
+#: The pod's field names the rules use (Kubernetes', the L2's) -> :class:`EksContainer`'s.
+_FIELDS = {"env": "environment"}
+
+
 def _single(problem: Problem) -> Problem:
-    """A pod rule's problem named by the prop of a one-container job definition (``container.memory``)."""
-    if problem.prop.startswith("containers[0]"):
-        return replace(problem, prop="container" + problem.prop[len("containers[0]") :])
-    return problem
+    """A pod rule's problem named by the prop of a one-container job definition (``container.memory``,
+    ``container.environment`` for the pod's ``env``)."""
+    if not problem.prop.startswith("containers[0]"):
+        return problem
+    prop = problem.prop[len("containers[0]") :]
+    field = prop.lstrip(".")
+    return replace(problem, prop="container." + _FIELDS.get(field, field) if field else "container")
 
 
 #: How the rules name volumes that are not EKS volumes (an FSx for Lustre LustreVolume is a host volume).
@@ -612,7 +598,7 @@ def _container_spec(c: EksContainer) -> EksContainerSpec:
             gpus=known(c.gpus),
             name=c.name,
             command=tuple(c.command) if c.command is not None else None,
-            environment=tuple(c.env),
+            environment=tuple(c.environment),
             privileged=c.privileged,
             readonly_root_filesystem=c.readonly_root_filesystem,
         ),

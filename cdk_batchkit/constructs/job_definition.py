@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, TypedDict, TypeVar, Unpack
 
 import jsii
 from aws_cdk import Duration, Size, Stack
@@ -68,6 +68,7 @@ from ._binding import (
     queue_ref,
 )
 from ._describe import describe_definition
+from ._props import expand_props, resolve
 from ._validation import fail, node_path, report
 from .consumable import ConsumableLike, cfn_consumables, consumable_requests
 from .container_options import LinuxParameters, container_spec, devices_of, log_of
@@ -102,11 +103,11 @@ class Container:
     :param gpus: GPUs (EC2 only). Default: 0.
     :param command: the container command; ``Ref::name`` placeholders take job parameters.
         Default: the image's CMD.
-    :param environment: environment variables. Default: none.
+    :param environment: environment variables. Default: the image's only.
     :param secrets: environment variables read from Secrets Manager or SSM Parameter Store
         (``batch.Secret.from_secrets_manager(...)`` / ``.from_ssm_parameter(...)``); the execution role
-        is granted read access. Default: none.
-    :param volumes: volumes to mount, e.g. ``batch.EcsVolume.efs(...)``. Default: none.
+        is granted read access. Default: no secrets.
+    :param volumes: volumes to mount, e.g. ``batch.EcsVolume.efs(...)``. Default: no volumes.
     :param readonly_root_filesystem: Default: False.
     :param logging: the log driver (``ecs.LogDriver.aws_logs(...)``, ``.splunk(...)``, ``.generic(...)``
         with ``options`` and ``secret_options``; Fargate: awslogs or splunk). Default: ``awslogs`` into a
@@ -117,9 +118,11 @@ class Container:
     :param ulimits: ``batch.Ulimit(name=batch.UlimitName.NOFILE, soft_limit=..., hard_limit=...)``
         (EC2 only; ``-1`` is unlimited, as in ``memlock=-1:-1`` for EFA and MPI). Default: Docker's.
     :param linux_parameters: shared memory, tmpfs, devices, init process, swap: a
-        :class:`LinuxParameters`. Default: none.
+        :class:`LinuxParameters`. Default: Docker's (no init process, 64 MiB shared memory, no tmpfs,
+        devices or swap settings).
     :param repository_credentials: a Secrets Manager secret (``username``/``password``) for an image in a
-        private registry outside ECR; the execution role is granted read on it. Default: none.
+        private registry outside ECR; the execution role is granted read on it. Default: the image is
+        pulled without credentials (public, or ECR through the execution role).
     """
 
     image: ecs.ContainerImage
@@ -153,6 +156,10 @@ class RetryPolicy:
     """How many attempts a job gets and which failures are retried.
 
     Use the presets: :meth:`transient` (the default), :meth:`none`, or :meth:`custom`.
+
+    :param attempts: attempts per job (1-10), the first included.
+    :param rules: the ``evaluateOnExit`` rules in order (at most 5; the presets end with a catch-all EXIT).
+        Default: none (every failure is retried until ``attempts`` run out).
     """
 
     attempts: int
@@ -183,6 +190,121 @@ class RetryPolicy:
     def custom(attempts: int, *rules: batch.RetryStrategy) -> RetryPolicy:
         """Your own rules (at most 4, since a catch-all EXIT is appended as the fifth)."""
         return RetryPolicy(attempts, (*rules, _catch_all()))
+
+
+class JobDefinitionProps(TypedDict, total=False):
+    """The props every job definition of this library takes (:class:`ContainerJobDefinition`,
+    :class:`MultiNodeJobDefinition`, :class:`~cdk_batchkit.constructs.EcsTaskJobDefinition`,
+    :class:`~cdk_batchkit.constructs.EksJobDefinition`): parameters, the run policy (timeout, retries,
+    fair-share priority), revisions and the physical name."""
+
+    parameters: Mapping[str, str] | None
+    """Default values for the ``Ref::name`` placeholders of the command (a submission's parameters
+    override them). Default: no parameters."""
+    timeout: Duration | None
+    """Attempt timeout (at least 60 s): Batch terminates an attempt that runs longer. Default: 24 hours, so
+    a hung job cannot run (and bill) forever."""
+    retry: RetryPolicy | None
+    """How many attempts a job gets and which failures are retried (:class:`RetryPolicy`). Default:
+    ``RetryPolicy.transient()``: 3 attempts; Spot reclaims, transient image pulls and task start-up errors
+    are retried, any other failure exits at once."""
+    scheduling_priority: int | None
+    """Fair-share scheduling priority of its jobs (0-9999, higher first; only used on queues with a
+    fair-share policy). Default: none in the definition (a submission may still set
+    ``schedulingPriorityOverride``)."""
+    skip_deregister_on_update: bool
+    """Keep previous revisions ACTIVE when the definition changes, so submits by an older revision ARN (a
+    running workflow, a queued retry) still work; clean them up as the README shows. Default: True
+    (CloudFormation's own behaviour, deregistering them, is False)."""
+    job_definition_name: str | None
+    """Physical name. Default: a name CloudFormation generates (a fixed name blocks replacement)."""
+
+
+class EcsJobDefinitionProps(JobDefinitionProps, total=False):
+    """The props of every ECS job definition (:class:`ContainerJobDefinition`,
+    :class:`MultiNodeJobDefinition`, :class:`~cdk_batchkit.constructs.EcsTaskJobDefinition`), besides
+    :class:`JobDefinitionProps`: roles, logs, tags, consumable resources and the network."""
+
+    job_role: iam.IRole | None
+    """The role the job's code runs as (every container of the task). Default: a new role with no
+    permissions (``.job_role``: grant your job's permissions to it)."""
+    execution_role: iam.IRole | None
+    """The role Batch/ECS uses to pull the images, read secrets and write logs (one for the whole
+    definition). Default: a new role with exactly those grants."""
+    log_group: logs.ILogGroup | None
+    """Where containers that bring no ``logging`` of their own send stdout and stderr. Default: a new log
+    group owned by this definition, with ``log_retention`` (and the :class:`BatchEncryption` key, if any)."""
+    log_retention: logs.RetentionDays
+    """Retention of the new log group. Default: one month."""
+    propagate_tags: bool
+    """Propagate job and definition tags to the ECS task (SubmitJob then needs ``batch:TagResource`` when
+    tags are sent; the grants include it). Default: True."""
+    consumable_resources: Mapping[ConsumableLike, int] | None
+    """Consumable resources each job holds while it runs, ``{ConsumableResource (or
+    batch.IConsumableResource): quantity}`` (at most 5; a quantity above the resource's total fails synth).
+    Submitting is granted on them. Default: jobs hold no consumable resource."""
+    network: BatchNetwork | None
+    """The network the jobs run in, when known here: the public IP (Fargate), VPC endpoints for secrets and
+    NFS to EFS volumes are decided now, and the definition is checked against it (a multi-node definition
+    needs private egress). Default: decided when the definition is bound to a queue of this library's
+    compute (a synth warning when it never is)."""
+
+
+class TaskPlatformProps(EcsJobDefinitionProps, total=False):
+    """The props of the ECS job definitions whose tasks may run on Fargate (:class:`ContainerJobDefinition`,
+    :class:`~cdk_batchkit.constructs.EcsTaskJobDefinition`), besides :class:`EcsJobDefinitionProps`."""
+
+    assign_public_ip: bool | None
+    """Fargate only: give the task a public IP. Default: enabled when ``network`` (or the network of a queue
+    the definition is bound to) is public subnets without NAT or endpoints (the only way the task can pull
+    its image there), disabled otherwise; a synth warning when the network is never known."""
+    architecture: Architecture
+    """Fargate (and ECS Managed Instances, for a task): x86_64 or ARM64 (Graviton), rendered as the task's
+    runtime platform. Default: x86_64."""
+    ephemeral_storage: Size | None
+    """Fargate only: the task's ephemeral storage, 21-200 GiB. Default: Fargate's 20 GiB."""
+
+
+@dataclass(frozen=True)
+class JobDefinitionOptions:
+    """:class:`JobDefinitionProps` with their defaults applied."""
+
+    parameters: Mapping[str, str] | None = None
+    timeout: Duration | None = None
+    retry: RetryPolicy | None = None
+    scheduling_priority: int | None = None
+    skip_deregister_on_update: bool = True
+    job_definition_name: str | None = None
+
+    @classmethod
+    def of(cls: type[_O], owner: Construct, props: Mapping[str, Any]) -> _O:
+        """The options of ``owner``'s ``**props`` (``TypeError`` for a keyword that is not a prop)."""
+        return resolve(owner, cls, props)
+
+
+@dataclass(frozen=True)
+class EcsJobDefinitionOptions(JobDefinitionOptions):
+    """:class:`EcsJobDefinitionProps` with their defaults applied."""
+
+    job_role: iam.IRole | None = None
+    execution_role: iam.IRole | None = None
+    log_group: logs.ILogGroup | None = None
+    log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH
+    propagate_tags: bool = True
+    consumable_resources: Mapping[ConsumableLike, int] | None = None
+    network: BatchNetwork | None = None
+
+
+@dataclass(frozen=True)
+class TaskPlatformOptions(EcsJobDefinitionOptions):
+    """:class:`TaskPlatformProps` with their defaults applied."""
+
+    assign_public_ip: bool | None = None
+    architecture: Architecture = Architecture.X86_64
+    ephemeral_storage: Size | None = None
+
+
+_O = TypeVar("_O", bound=JobDefinitionOptions)
 
 
 def run_policy(
@@ -288,6 +410,24 @@ class ImportedJobDefinition(JobDefinitionBase):
         job_spec: JobSpec | None = None,
         problems: Sequence[Problem] = (),
     ) -> None:
+        """
+        :param job_definition: the L2 job definition (give it or ``job_definition_arn``). Default: none
+            (``job_definition_arn`` names it).
+        :param job_definition_arn: ``arn:PARTITION:batch:REGION:ACCOUNT:job-definition/NAME[:REVISION]`` (a
+            name or another resource's ARN fails synth, BK-J8). Default: none (``job_definition`` is it).
+        :param requirements: what the job needs (:class:`JobRequirements`). Default: unknown, so the fit
+            checks are skipped with a synth warning.
+        :param propagate_tags: whether the definition propagates tags (submit grants then include
+            ``batch:TagResource``). Default: False.
+        :param submit_shape: which SubmitJob override field it takes. Default: ``SubmitShape.CONTAINER`` (a
+            single-container ECS definition).
+        :param override_container: the container (by name) that receives per-submission overrides (required
+            for ``ECS_TASK``). Default: the only container.
+        :param job_spec: the definition as the rules see it (a :class:`JobSpec`, e.g. from
+            ``JobSpec.from_api``). Default: unknown (its containers are not checked).
+        :param problems: what the rules found in it, reported wherever it is bound, granted or submitted.
+            Default: none found.
+        """
         super().__init__(scope, construct_id)
         if (job_definition is None) == (job_definition_arn is None):
             fail(self, "job_definition", job_definition_arn, "give exactly one of job_definition and its ARN")
@@ -316,29 +456,20 @@ class BatchJobDefinition(JobDefinitionBase):
     a size is not known at synth (a token): the fit check is then skipped with a synth warning.
     """
 
-    def __init__(
-        self,
-        scope: Construct,
-        construct_id: str,
-        *,
-        job_role: iam.IRole | None,
-        log_group: logs.ILogGroup | None,
-        log_retention: logs.RetentionDays,
-        timeout: Duration | None,
-        retry: RetryPolicy | None,
-        propagate_tags: bool,
-        scheduling_priority: int | None = None,
-        skip_deregister_on_update: bool = True,
-        consumable_resources: Mapping[ConsumableLike, int] | None = None,
-    ) -> None:
+    def __init__(self, scope: Construct, construct_id: str, options: EcsJobDefinitionOptions) -> None:
+        """
+        :param options: the definition's props with their defaults applied (an
+            :class:`EcsJobDefinitionOptions`, from the subclass's ``**props``).
+        """
         super().__init__(scope, construct_id)
+        self._options = options
         # BK-R1/BK-R2: checked now, rendered once the L2 exists (_finish).
         self.consumable_arns, self._consumables = consumable_requests(
-            self, "consumable_resources", consumable_resources
+            self, "consumable_resources", options.consumable_resources
         )
         #: Whether previous revisions stay ACTIVE when the definition is updated (CloudFormation otherwise
         #: deregisters the previous revision, and submits by its ARN fail).
-        self.skip_deregister_on_update = skip_deregister_on_update
+        self.skip_deregister_on_update = options.skip_deregister_on_update
         self._containers: list[Container] = []
         self._reported: list[Problem] = []
         # Network facts: whether the network is known (bound to a queue of known compute, or network=),
@@ -349,17 +480,19 @@ class BatchJobDefinition(JobDefinitionBase):
         self.node.add_validation(_NetworkDecided(self))
         #: The role the job's code runs as (separate from the execution role that pulls images,
         #: reads secrets and writes logs). Grant your job's permissions to it.
-        self.job_role: iam.IRole = job_role or iam.Role(
+        self.job_role: iam.IRole = options.job_role or iam.Role(
             self,
             "JobRole",
             assumed_by=iam.ServicePrincipal("ecs-tasks.amazonaws.com"),
             description="Batch job role",
         )
-        self._log_group = log_group
-        self._log_retention = log_retention
-        self.timeout, self.retry = run_policy(self, timeout, retry, scheduling_priority)
-        self.propagate_tags = propagate_tags
-        self.scheduling_priority = scheduling_priority
+        self._log_group = options.log_group
+        self._log_retention = options.log_retention
+        self.timeout, self.retry = run_policy(
+            self, options.timeout, options.retry, options.scheduling_priority
+        )
+        self.propagate_tags = options.propagate_tags
+        self.scheduling_priority = options.scheduling_priority
 
     @classmethod
     def from_job_definition_arn(
@@ -531,8 +664,9 @@ class BatchJobDefinition(JobDefinitionBase):
         for path, value in overrides.items():
             cfn.add_property_override(f"{prefix}.{path}", value)
 
-    def _definition_props(self, parameters: Mapping[str, str] | None, name: str | None) -> dict[str, Any]:
+    def _definition_props(self) -> dict[str, Any]:
         """Props shared by the L2 job definitions: retries, timeout, tags, parameters, name."""
+        parameters, name = self._options.parameters, self._options.job_definition_name
         return dict(
             parameters=dict(parameters) if parameters else None,
             propagate_tags=self.propagate_tags,
@@ -705,6 +839,51 @@ class EcsJobDefinitionBase(BatchJobDefinition):
             return network.public_subnets and not network.private_egress
         return assign_public_ip
 
+    def _task_fields(self, platform: Platform, options: TaskPlatformOptions, **fields: Any) -> dict[str, Any]:
+        """The :class:`JobSpec` fields of a task that may run on Fargate (or ECS Managed Instances): the
+        public IP as decided now (sets ``_public_ip``), the architecture, the storage and the parameters."""
+        fargate = platform is Platform.FARGATE
+        self._public_ip = self._decide_public_ip(fargate, options.assign_public_ip, options.network)
+        architecture = options.architecture
+        platform_decides = fargate or platform is Platform.MANAGED_INSTANCES
+        return dict(
+            assign_public_ip=self._public_ip if (not fargate or not self._auto_public_ip) else None,
+            architecture=architecture
+            if (platform_decides or architecture is not Architecture.X86_64)
+            else None,
+            ephemeral_storage_gib=_gib(options.ephemeral_storage),
+            parameters=tuple(options.parameters or ()),
+            **fields,
+        )
+
+    def _l2_container(
+        self,
+        construct_id: str,
+        container: Container,
+        execution_role: iam.IRole | None,
+        index: int,
+        platform: Platform,
+    ) -> batch.IEcsContainerDefinition:
+        """The L2 container definition of ``container`` (the ``index``-th of the task): Fargate's, with the
+        public IP decided by :meth:`_task_fields`, the architecture and the storage; else EC2's."""
+        options = self._options
+        assert isinstance(options, TaskPlatformOptions)
+        fargate = platform is Platform.FARGATE
+        common = self._container_props(container, execution_role, index, ec2=not fargate)
+        if not fargate:
+            return batch.EcsEc2ContainerDefinition(self, construct_id, gpu=container.gpus or None, **common)
+        arm = options.architecture is Architecture.ARM64
+        return batch.EcsFargateContainerDefinition(
+            self,
+            construct_id,
+            assign_public_ip=bool(self._public_ip),
+            fargate_cpu_architecture=ecs.CpuArchitecture.ARM64 if arm else ecs.CpuArchitecture.X86_64,
+            fargate_operating_system_family=ecs.OperatingSystemFamily.LINUX,
+            fargate_platform_version=ecs.FargatePlatformVersion.LATEST,
+            ephemeral_storage_size=options.ephemeral_storage,
+            **common,
+        )
+
     def _on_bind(self, queue: QueueRef) -> JobRequirements:
         reqs = super()._on_bind(queue)
         known_envs = queue.profile.known.values() if queue.profile is not None else ()
@@ -732,8 +911,12 @@ class ContainerJobDefinition(EcsJobDefinitionBase):
 
     Several containers in one task (sidecars, a FireLens router), and jobs for ECS Managed Instances, are
     :class:`~cdk_batchkit.constructs.EcsTaskJobDefinition`.
+
+    Attributes: ``resource`` (the L2 ``batch.EcsJobDefinition``), ``container`` (its L2 container
+    definition), ``job_role``, ``log_group``, ``timeout``, ``retry``, ``requirements``, ``job_spec``.
     """
 
+    @expand_props(TaskPlatformOptions)
     def __init__(
         self,
         scope: Construct,
@@ -741,72 +924,21 @@ class ContainerJobDefinition(EcsJobDefinitionBase):
         *,
         container: Container,
         platform: Platform = Platform.EC2,
-        parameters: Mapping[str, str] | None = None,
-        job_role: iam.IRole | None = None,
-        execution_role: iam.IRole | None = None,
-        log_group: logs.ILogGroup | None = None,
-        log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH,
-        timeout: Duration | None = None,
-        retry: RetryPolicy | None = None,
-        propagate_tags: bool = True,
-        scheduling_priority: int | None = None,
-        assign_public_ip: bool | None = None,
-        architecture: Architecture = Architecture.X86_64,
-        ephemeral_storage: Size | None = None,
-        network: BatchNetwork | None = None,
-        skip_deregister_on_update: bool = True,
-        job_definition_name: str | None = None,
-        consumable_resources: Mapping[ConsumableLike, int] | None = None,
+        **props: Unpack[TaskPlatformProps],
     ) -> None:
         """
         :param container: the container (image, vCPUs, memory, GPUs, command, environment, secrets,
             volumes, logging, Linux options...): a :class:`Container`.
         :param platform: EC2 or FARGATE (ECS Managed Instances take multi-container definitions only:
             :class:`~cdk_batchkit.constructs.EcsTaskJobDefinition`). Default: EC2.
-        :param parameters: default values for ``Ref::`` placeholders. Default: none.
-        :param job_role: role the job's code runs as. Default: a new role with no permissions.
-        :param execution_role: role Batch/ECS uses to pull the image, read secrets and write logs.
-            Default: a new role with exactly those grants.
-        :param log_group: Default: a new log group owned by this construct (unless the container brings
-            its own ``logging``).
-        :param log_retention: retention of the new log group. Default: one month.
-        :param timeout: attempt timeout (at least 60 s). Default: 24 hours, so a hung job cannot run
-            (and bill) forever.
-        :param retry: Default: ``RetryPolicy.transient()`` (3 attempts; Spot reclaims and transient
-            image pulls retried, everything else exits).
-        :param propagate_tags: propagate job and definition tags to the ECS task. Default: True.
-        :param scheduling_priority: fair-share scheduling priority of its jobs (0-9999, higher first; only
-            used on queues with a fair-share policy). Default: none.
-        :param assign_public_ip: Fargate only. Default: enabled when ``network`` (or the network of a
-            queue the definition is bound to) is public subnets without NAT or endpoints (the only way
-            the task can pull its image there), disabled otherwise; a synth warning when the network is
-            never known.
-        :param architecture: Fargate only: x86_64 or ARM64 (Graviton). Default: x86_64.
-        :param ephemeral_storage: Fargate only: 21-200 GiB. Default: Fargate's 20 GiB.
-        :param network: the network the jobs run in, when known here: the public IP, VPC endpoints for
-            secrets and NFS to EFS volumes are decided now, and the definition is checked against it.
-            Default: decided when the definition is bound to a queue of this library's compute.
-        :param skip_deregister_on_update: keep previous revisions ACTIVE when the definition changes, so
-            submits by an older revision ARN (a running workflow, a queued retry) still work; clean them
-            up as the README shows. Default: True.
-        :param job_definition_name: physical name. Default: generated.
-        :param consumable_resources: consumable resources each job holds while it runs,
-            ``{ConsumableResource (or batch.IConsumableResource): quantity}`` (at most 5; a quantity above
-            the resource's total fails synth). Submitting is granted on them. Default: none.
+        :param props: the props of every ECS definition whose task may run on Fargate
+            (:class:`TaskPlatformProps`): ``parameters``, ``timeout``, ``retry``, ``scheduling_priority``,
+            ``skip_deregister_on_update``, ``job_definition_name``, ``job_role``, ``execution_role``,
+            ``log_group``, ``log_retention``, ``propagate_tags``, ``consumable_resources``, ``network``,
+            ``assign_public_ip``, ``architecture``, ``ephemeral_storage``.
         """
-        super().__init__(
-            scope,
-            construct_id,
-            job_role=job_role,
-            log_group=log_group,
-            log_retention=log_retention,
-            timeout=timeout,
-            retry=retry,
-            propagate_tags=propagate_tags,
-            scheduling_priority=scheduling_priority,
-            skip_deregister_on_update=skip_deregister_on_update,
-            consumable_resources=consumable_resources,
-        )
+        options = TaskPlatformOptions.of(self, props)
+        super().__init__(scope, construct_id, options)
         if type(container).__name__ == "TaskContainer":
             fail(
                 self,
@@ -817,46 +949,15 @@ class ContainerJobDefinition(EcsJobDefinitionBase):
             )
         if platform not in (Platform.EC2, Platform.FARGATE, Platform.MANAGED_INSTANCES):
             fail(self, "platform", platform.value, "a container job runs on EC2 or FARGATE")
-        fargate = platform is Platform.FARGATE
         self._containers = [container]
-        assign_public_ip = self._decide_public_ip(fargate, assign_public_ip, network)
-        spec_fields = dict(
-            shape=SubmitShape.CONTAINER,
-            assign_public_ip=assign_public_ip if (not fargate or not self._auto_public_ip) else None,
-            architecture=architecture if fargate or architecture is not Architecture.X86_64 else None,
-            ephemeral_storage_gib=_gib(ephemeral_storage),
-            parameters=tuple(parameters or ()),
-        )
+        spec_fields = self._task_fields(platform, options, shape=SubmitShape.CONTAINER)
         # Every rule that the props alone decide, before any L2 exists (the L2s raise their own errors).
         self._check(self._spec(platform, containers=(self._container_spec(container),), **spec_fields))
-        common = self._container_props(container, execution_role, ec2=not fargate)
-        definition: batch.IEcsContainerDefinition
-        if fargate:
-            definition = batch.EcsFargateContainerDefinition(
-                self,
-                "Container",
-                assign_public_ip=bool(assign_public_ip),
-                fargate_cpu_architecture=(
-                    ecs.CpuArchitecture.ARM64
-                    if architecture is Architecture.ARM64
-                    else ecs.CpuArchitecture.X86_64
-                ),
-                fargate_operating_system_family=ecs.OperatingSystemFamily.LINUX,
-                fargate_platform_version=ecs.FargatePlatformVersion.LATEST,
-                ephemeral_storage_size=ephemeral_storage,
-                **common,
-            )
-        else:
-            definition = batch.EcsEc2ContainerDefinition(
-                self, "Container", gpu=container.gpus or None, **common
-            )
+        definition = self._l2_container("Container", container, options.execution_role, 0, platform)
         #: The L2 container definition.
         self.container = definition
         self.resource = batch.EcsJobDefinition(
-            self,
-            "Resource",
-            container=definition,
-            **self._definition_props(parameters, job_definition_name),
+            self, "Resource", container=definition, **self._definition_props()
         )
         cfn = self.resource.node.default_child
         assert isinstance(cfn, batch.CfnJobDefinition)
@@ -872,7 +973,7 @@ class ContainerJobDefinition(EcsJobDefinitionBase):
         self._override(
             cfn, "ContainerProperties", self._bound(definition, container, reads_credentials=bool(reads))
         )
-        self._finish(network)
+        self._finish(options.network)
 
 
 def _gib(size: Size | None) -> float | None:
@@ -908,6 +1009,7 @@ class MultiNodeJobDefinition(BatchJobDefinition):
 
     submit_shape = SubmitShape.NODE
 
+    @expand_props(EcsJobDefinitionOptions)
     def __init__(
         self,
         scope: Construct,
@@ -918,58 +1020,36 @@ class MultiNodeJobDefinition(BatchJobDefinition):
         nodes: int = 2,
         main_node: int = 0,
         instance_type: str | None = None,
-        parameters: Mapping[str, str] | None = None,
-        job_role: iam.IRole | None = None,
-        execution_role: iam.IRole | None = None,
-        log_group: logs.ILogGroup | None = None,
-        log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH,
-        timeout: Duration | None = None,
-        retry: RetryPolicy | None = None,
-        propagate_tags: bool = True,
-        scheduling_priority: int | None = None,
-        network: BatchNetwork | None = None,
-        skip_deregister_on_update: bool = True,
-        job_definition_name: str | None = None,
-        consumable_resources: Mapping[ConsumableLike, int] | None = None,
+        **props: Unpack[EcsJobDefinitionProps],
     ) -> None:
         """
         :param container: what every node runs (a :class:`Container`; vCPUs, memory and GPUs per node).
-            Give this or ``node_ranges``.
+            Give this or ``node_ranges``. Default: none (then ``node_ranges`` says what each node runs).
         :param node_ranges: different containers for different nodes (a main node and workers, say):
             :class:`NodeRange` values that together cover nodes 0 to ``nodes - 1``, apart or nested (the
             inner range overrides the outer one). The range that ends at the last node and starts highest
             is rendered open (``start:``), so ``Step(num_nodes=...)`` gives extra nodes its container.
+            Default: none (then every node runs ``container``).
         :param nodes: number of nodes (2-1000); all must be placed at once, so their vCPUs together
             must fit the queue's ``maxv_cpus``. Default: 2.
         :param main_node: index of the main node. Default: 0.
         :param instance_type: pin every node to this instance type (for example ``"c6i.4xlarge"``).
             Default: any type the environment allows.
-        :param network: the network the nodes run in, when known here: checked now (it needs private
-            egress), and VPC endpoints for secrets and NFS to EFS volumes are added now. Default: decided
-            when the definition is bound to a queue of this library's compute.
-
-        The remaining props behave as on :class:`ContainerJobDefinition`.
+        :param props: the props of every ECS definition (:class:`EcsJobDefinitionProps`): ``parameters``,
+            ``timeout``, ``retry``, ``scheduling_priority``, ``skip_deregister_on_update``,
+            ``job_definition_name``, ``job_role``, ``execution_role``, ``log_group``, ``log_retention``,
+            ``propagate_tags``, ``consumable_resources``, ``network`` (the nodes need private egress).
         """
-        super().__init__(
-            scope,
-            construct_id,
-            job_role=job_role,
-            log_group=log_group,
-            log_retention=log_retention,
-            timeout=timeout,
-            retry=retry,
-            propagate_tags=propagate_tags,
-            scheduling_priority=scheduling_priority,
-            skip_deregister_on_update=skip_deregister_on_update,
-            consumable_resources=consumable_resources,
-        )
+        options = EcsJobDefinitionOptions.of(self, props)
+        super().__init__(scope, construct_id, options)
+        execution_role = options.execution_role
         if (container is None) == (node_ranges is None):
             fail(self, "container", container, "give exactly one of container and node_ranges")
         given = [NodeRange(container, 0, nodes - 1)] if container is not None else list(node_ranges or [])
         for value in [r.container for r in given]:
             if type(value).__name__ == "TaskContainer":
                 fail(self, "node_ranges", getattr(value, "name", None), "a node range runs a Container")
-        props = (
+        labels = (
             ("container",)
             if container is not None
             else tuple(f"node_ranges[{i}].container" for i in range(len(given)))
@@ -979,8 +1059,8 @@ class MultiNodeJobDefinition(BatchJobDefinition):
             num_nodes=known(nodes),
             main_node=known(main_node),
             instance_type=instance_type,
-            container_props=props,
-            parameters=tuple(parameters or ()),
+            container_props=labels,
+            parameters=tuple(options.parameters or ()),
         )
 
         def ranges(containers: Sequence[ContainerSpec], open_index: int | None) -> tuple[NodeRangeSpec, ...]:
@@ -1004,12 +1084,13 @@ class MultiNodeJobDefinition(BatchJobDefinition):
         definitions: list[batch.EcsEc2ContainerDefinition] = []
         for index, node_range in enumerate(given):
             value = node_range.container
-            props_ = self._container_props(value, execution_role, index)
-            if definitions and execution_role is None:
-                # One execution role for every range.
-                props_["execution_role"] = definitions[0].execution_role
+            # One execution role for every range.
+            role = execution_role or (definitions[0].execution_role if definitions else None)
             definition = batch.EcsEc2ContainerDefinition(
-                self, "Container" if index == 0 else f"Container{index}", gpu=value.gpus or None, **props_
+                self,
+                "Container" if index == 0 else f"Container{index}",
+                gpu=value.gpus or None,
+                **self._container_props(value, role, index),
             )
             definitions.append(definition)
             multi.append(
@@ -1030,7 +1111,7 @@ class MultiNodeJobDefinition(BatchJobDefinition):
             containers=multi,
             main_node=main_node,
             instance_type=ec2.InstanceType(instance_type) if instance_type else None,
-            **self._definition_props(parameters, job_definition_name),
+            **self._definition_props(),
         )
         cfn = self.resource.node.default_child
         assert isinstance(cfn, batch.CfnJobDefinition)
@@ -1043,7 +1124,7 @@ class MultiNodeJobDefinition(BatchJobDefinition):
         self._check(spec)
         reads = set(registry_credential_reads(spec))
         for index, (node_range, definition) in enumerate(zip(given, definitions, strict=True)):
-            extra = self._bound(definition, node_range.container, reads_credentials=props[index] in reads)
+            extra = self._bound(definition, node_range.container, reads_credentials=labels[index] in reads)
             self._override(cfn, f"NodeProperties.NodeRangeProperties.{index}.Container", extra)
         if open_index is not None:
             # An open upper boundary is what lets SubmitJob's nodeOverrides.numNodes resize the job
@@ -1054,7 +1135,7 @@ class MultiNodeJobDefinition(BatchJobDefinition):
                 f"NodeProperties.NodeRangeProperties.{open_index}.TargetNodes", f"{given[open_index].start}:"
             )
             self.open_last_node_range = True
-        self._finish(network)
+        self._finish(options.network)
 
     def _images(self) -> list[str | None]:
         """The image of each node range as rendered (None for a token), in the order given."""

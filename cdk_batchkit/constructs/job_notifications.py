@@ -19,7 +19,6 @@ from collections.abc import Sequence
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_sqs as sqs
-from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from ..model.statuses import (
@@ -31,8 +30,8 @@ from ..model.statuses import (
 )
 from ._binding import QueueLike, queue_ref
 from ._events import EventDelivery, resolve_delivery
+from ._refs import TopicLike, WorkflowLike, state_machine_ref, topic_ref
 from ._validation import fail
-from .notifications import NotificationTopic
 
 #: Batch job statuses (the ``detail.status`` of "Batch Job State Change" events). DEPRECATED: use
 #: :class:`JobStatus` (``model.statuses.CONTAINER_JOB_STATUSES``).
@@ -67,7 +66,7 @@ class _NotificationRule(Construct):
         self,
         pattern: events.EventPattern,
         message: events.RuleTargetInput,
-        topic: NotificationTopic | None,
+        topic: TopicLike | None,
         sqs_queue: sqs.IQueue | None,
         delivery: EventDelivery | None,
         description: str,
@@ -90,9 +89,10 @@ class _NotificationRule(Construct):
             max_event_age=resolved.max_event_age,
         )
         if topic is not None:
-            # The topic's own policies already scope EventBridge to this account; targets.SnsTopic would add
-            # an unconditioned events.amazonaws.com grant to the topic and key policies (confused deputy).
-            self.rule.add_target(topic.event_target(message, **options))  # type: ignore[arg-type]
+            # A NotificationTopic's own policies already scope EventBridge to this account; any other
+            # topic gets that conditioned statement (targets.SnsTopic would add an unconditioned
+            # events.amazonaws.com grant to the topic and key policies: confused deputy).
+            self.rule.add_target(topic_ref(topic).event_target(self, message, **options))  # type: ignore[arg-type]
         if sqs_queue is not None:
             self.rule.add_target(targets.SqsQueue(sqs_queue, message=message, **options))  # type: ignore[arg-type]
 
@@ -116,7 +116,7 @@ class JobStateNotifications(_NotificationRule):
         *,
         job_queues: Sequence[QueueLike],
         statuses: Sequence[JobStatus | str] = (JobStatus.FAILED,),
-        topic: NotificationTopic | None = None,
+        topic: TopicLike | None = None,
         sqs_queue: sqs.IQueue | None = None,
         delivery: EventDelivery | None = None,
     ) -> None:
@@ -126,7 +126,9 @@ class JobStateNotifications(_NotificationRule):
         :param statuses: job statuses to notify about (:class:`JobStatus`; plain strings are still
             accepted). Default: FAILED only (add SUCCEEDED for completion notices). ``SCHEDULED`` exists
             for service jobs only: it needs a SageMaker Training queue among ``job_queues``.
-        :param topic: publish to this topic. Default: no topic (give a topic, a queue or both).
+        :param topic: publish to this topic: a :class:`NotificationTopic` or any ``sns.ITopic`` (which gets
+            the statements EventBridge needs, conditioned on this account; an imported one a synth warning
+            naming them). Default: no topic (give a topic, an ``sqs_queue`` or both).
         :param sqs_queue: send to this SQS queue. Default: no queue.
         :param delivery: retries, event age and dead-letter queue. Default: 8 retries over 6 hours, then
             a new encrypted dead-letter queue.
@@ -166,7 +168,7 @@ class JobStateNotifications(_NotificationRule):
 
 
 class WorkflowNotifications(_NotificationRule):
-    """Notify when executions of the given state machines end FAILED, TIMED_OUT or ABORTED.
+    """Notify when executions of the given workflows end FAILED, TIMED_OUT or ABORTED.
 
     The message reads: ``Workflow execution NAME of STATE_MACHINE_ARN is TIMED_OUT (ERROR: CAUSE).
     Execution: EXECUTION_ARN.``
@@ -177,28 +179,34 @@ class WorkflowNotifications(_NotificationRule):
         scope: Construct,
         construct_id: str,
         *,
-        state_machines: Sequence[sfn.IStateMachine],
+        workflows: Sequence[WorkflowLike],
         statuses: Sequence[str] = EXECUTION_FAILURES,
-        topic: NotificationTopic | None = None,
+        topic: TopicLike | None = None,
         sqs_queue: sqs.IQueue | None = None,
         delivery: EventDelivery | None = None,
     ) -> None:
         """
-        :param state_machines: the state machines to watch (a :class:`Workflow`'s ``state_machine``).
+        :param workflows: the workflows to watch (at least one): :class:`Workflow` constructs or any
+            ``sfn.IStateMachine``.
         :param statuses: execution statuses to notify about. Default: FAILED, TIMED_OUT and ABORTED.
-        :param topic: publish to this topic. Default: no topic (give a topic, a queue or both).
+        :param topic: publish to this topic: a :class:`NotificationTopic` or any ``sns.ITopic`` (which gets
+            the statements EventBridge needs, conditioned on this account; an imported one a synth warning
+            naming them). Default: no topic (give a topic, an ``sqs_queue`` or both).
         :param sqs_queue: send to this SQS queue. Default: no queue.
         :param delivery: retries, event age and dead-letter queue. Default: 8 retries over 6 hours, then
             a new encrypted dead-letter queue.
         """
         super().__init__(scope, construct_id)
-        if not state_machines:
-            fail(self, "state_machines", [], "needs at least one state machine")
+        if not workflows:
+            fail(self, "workflows", [], "needs at least one workflow")
         chosen = self._statuses(statuses, EXECUTION_STATUSES)
         pattern = events.EventPattern(
             source=["aws.states"],
             detail_type=["Step Functions Execution Status Change"],
-            detail={"status": chosen, "stateMachineArn": [m.state_machine_arn for m in state_machines]},
+            detail={
+                "status": chosen,
+                "stateMachineArn": [state_machine_ref(w).state_machine_arn for w in workflows],
+            },
         )
         message = events.RuleTargetInput.from_text(
             f"Workflow execution {events.EventField.from_path('$.detail.name')} of "

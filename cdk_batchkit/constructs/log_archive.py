@@ -127,7 +127,9 @@ class JobLogArchive(Construct):
     ) -> None:
         """
         :param job_definitions: job definitions whose log group (``definition.log_group``) is archived.
+            Default: none (give them or ``log_groups``).
         :param log_groups: more log groups to archive (any ``logs.ILogGroup``, imported ones included).
+            Default: none besides the job definitions'.
         :param bucket: where the archive goes. Default: a new bucket (SSE-S3, SSL only, no public access,
             retained when the stack is deleted). A bucket of yours gets the lifecycle rule only when it is
             an ``s3.Bucket`` defined in this app (otherwise a synth warning says retention is not applied).

@@ -76,7 +76,8 @@ class ManagedInstancesComputeEnvironment(BatchComputeEnvironment):
         :param instance_types: the EC2 instance types Amazon ECS may launch (``m7i.2xlarge`` or
             ``m7i.*``). Default: every type (Amazon ECS picks one that fits each job, x86_64 or ARM64 as
             the job definition's ``runtimePlatform`` asks).
-        :param security_groups: more security groups besides the network's. Default: none.
+        :param security_groups: more security groups besides the network's. Default: the network's
+            security group only.
         :param storage_size: the instances' data volume. Default: Amazon ECS's default.
         :param scale_in_after: how long an idle instance is kept before it is scaled in (0-3600 whole
             seconds). Default: Amazon ECS's default.

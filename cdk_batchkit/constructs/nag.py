@@ -17,9 +17,21 @@ from constructs import IConstruct, IValidation
 
 
 def acknowledge(scope: IConstruct, rule: str, reason: str, *, applies_to: str | None = None) -> None:
-    """Acknowledge AwsSolutions ``rule`` (for example ``"IAM4"``) on ``scope`` and its children.
+    """Acknowledge AwsSolutions ``rule`` on ``scope`` and its children, with a reason an auditor can check.
 
-    ``applies_to`` narrows it to one finding (``"Policy::arn:<AWS::Partition>:iam::aws:policy/..."``).
+    cdk-nag 3 matches acknowledgements exactly. A rule it reports once per resource (``"S1"``, ``"SF2"``) is
+    acknowledged by its id alone. A rule it reports once per finding (IAM4, IAM5, EKS2, RDS16, DOC5, OS9:
+    ``AwsSolutions-IAM5[Resource::*]``) needs ``applies_to`` naming the finding; without it none of that
+    rule's findings is acknowledged. For a resource that may be another stack's, use
+    :func:`acknowledge_resource`; for every finding of a rule under a scope,
+    :func:`~cdk_batchkit.constructs.acknowledge_rule`.
+
+    :param scope: the construct the findings are on (its children's are acknowledged too).
+    :param rule: the AwsSolutions rule without the pack prefix (``"IAM4"``, ``"S1"``).
+    :param reason: why the finding is acceptable (required).
+    :param applies_to: the finding, for a rule cdk-nag reports per finding: ``"Resource::*"``,
+        ``"Action::s3:*"``, ``"Policy::arn:<AWS::Partition>:iam::aws:policy/NAME"`` (see
+        :func:`managed_policy_finding`). Default: the rule id alone (a rule reported per resource).
     """
     if not reason.strip():
         raise ValueError(f"{scope.node.path}: an acknowledgement of {rule} needs a reason")
@@ -35,7 +47,10 @@ _DEFERRED = "_batchkit_deferred_acknowledgements"
 
 
 def managed_policy_finding(name: str) -> str:
-    """The ``applies_to`` text of an AwsSolutions-IAM4 finding for an AWS managed policy."""
+    """The ``applies_to`` text of an AwsSolutions-IAM4 finding for an AWS managed policy.
+
+    :param name: the policy's name with its path below ``policy/`` (``"service-role/AWSBatchServiceRole"``).
+    """
     return f"Policy::arn:<AWS::Partition>:iam::aws:policy/{name}"
 
 
@@ -116,6 +131,12 @@ def acknowledge_resource(scope: IConstruct, rule: str, reason: str, arn: str) ->
     The finding text is computed when the app is validated, from the value as the template will hold
     it: a reference to another stack's resource becomes ``Fn::ImportValue`` only then, and an
     acknowledgement computed from the ``Ref`` would no longer match.
+
+    :param scope: the construct holding the policy (a role, an ``iam.Policy``) or one of its parents.
+    :param rule: the AwsSolutions rule (``"IAM5"``).
+    :param reason: why the permission is acceptable (required).
+    :param arn: the resource as given to the policy statement (a string or a token, ``bucket.arn_for_objects
+        ("in/*")``).
     """
     if not reason.strip():
         raise ValueError(f"{scope.node.path}: an acknowledgement of {rule} needs a reason")

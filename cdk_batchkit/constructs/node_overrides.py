@@ -30,8 +30,9 @@ class NodeOverride:
         ``"1:"`` (Batch refuses any other; a multi-node definition of this library renders its last range
         open, ``start:``). Default: every range of the definition (the override is sent once per range).
     :param command: the nodes' command. Default: the definition's.
-    :param environment: extra environment variables. Default: none.
-    :param environment_from_input: environment variable -> workflow input field. Default: none.
+    :param environment: extra environment variables. Default: the range's own only.
+    :param environment_from_input: environment variable -> workflow input field. Default: no variable
+        from the input.
     :param vcpus: vCPUs per node (whole, at least 1). Default: the definition's.
     :param memory: memory per node. Default: the definition's.
     :param instance_type: the instance type these nodes run on (``containerOverrides.instanceType``).

@@ -59,6 +59,16 @@ class NotificationTopic(Construct):
         email_addresses: Sequence[str] = (),
         key: kms.IKey | None = None,
     ) -> None:
+        """
+        :param display_name: the topic's display name (the sender name of e-mail and SMS notifications).
+            Default: none (SNS shows the topic's name).
+        :param email_addresses: addresses to subscribe (AWS e-mails each a confirmation link first; more
+            with :meth:`add_email`). Default: no subscriptions.
+        :param key: the customer-managed KMS key that encrypts the topic (symmetric, in the stack's Region);
+            one defined in the app gets the statements EventBridge and CloudWatch alarms need, an imported
+            one a synth warning naming them. Default: the :class:`BatchEncryption` key that applies here, else
+            a new key, rotated yearly (about $1 a month).
+        """
         super().__init__(scope, construct_id)
         shared = None if key else encryption_key(self, KeyUser.EVENTS, KeyUser.CLOUDWATCH)
         #: The customer-managed key that encrypts the topic (Default: the :class:`BatchEncryption` key, else a
@@ -115,7 +125,8 @@ class NotificationTopic(Construct):
         """An EventBridge target publishing to this topic through its scoped policy (:class:`TopicTarget`).
 
         :param message: what to publish (an ``events.RuleTargetInput``). Default: the whole event.
-        :param dead_letter_queue: where EventBridge puts events it could not deliver. Default: none.
+        :param dead_letter_queue: where EventBridge puts events it could not deliver. Default: none:
+            they are dropped after the retries.
         :param retry_attempts: delivery retries. Default: EventBridge's (185).
         :param max_event_age: how long EventBridge retries. Default: EventBridge's (24 hours).
         """
@@ -134,25 +145,36 @@ class NotificationTopic(Construct):
 
 @jsii.implements(events.IRuleTarget)
 class TopicTarget:
-    """An EventBridge rule target that publishes to a :class:`NotificationTopic`.
+    """An EventBridge rule target that publishes to a :class:`NotificationTopic` (or an ``sns.ITopic`` whose
+    policies already let this account's rules publish).
 
-    The topic already lets this account's rules publish (``aws:SourceAccount`` in its topic and key
-    policies), so binding adds no permission; ``aws_events_targets.SnsTopic`` would add an unconditioned
-    ``events.amazonaws.com`` grant to both policies (see the module docstring). A dead-letter queue gets the
-    same statement CDK's targets give it: ``sqs:SendMessage`` for ``events.amazonaws.com`` on the condition
-    ``aws:SourceArn`` = this rule.
+    A :class:`NotificationTopic` already lets this account's rules publish (``aws:SourceAccount`` in its
+    topic and key policies), so binding adds no permission; ``aws_events_targets.SnsTopic`` would add an
+    unconditioned ``events.amazonaws.com`` grant to both policies (see the module docstring). A dead-letter
+    queue gets the same statement CDK's targets give it: ``sqs:SendMessage`` for ``events.amazonaws.com`` on
+    the condition ``aws:SourceArn`` = this rule. Consumers given any other topic add its conditioned
+    statements first (``_refs.TopicRef.event_target``).
+
+    :param topic: the topic to publish to.
+    :param message: what to publish (an ``events.RuleTargetInput``). Default: the whole event.
+    :param dead_letter_queue: where EventBridge puts events it could not deliver. Default: none (they are
+        dropped after the retries).
+    :param retry_attempts: delivery retries. Default: EventBridge's (185).
+    :param max_event_age: how long EventBridge retries. Default: EventBridge's (24 hours).
     """
 
     def __init__(
         self,
-        topic: NotificationTopic,
+        topic: NotificationTopic | sns.ITopic,
         *,
         message: events.RuleTargetInput | None = None,
         dead_letter_queue: sqs.IQueue | None = None,
         retry_attempts: int | None = None,
         max_event_age: Duration | None = None,
     ) -> None:
+        #: The topic (as given).
         self.topic = topic
+        self._sns_topic: sns.ITopic = topic.topic if isinstance(topic, NotificationTopic) else topic
         self._message = message
         self._dead_letter_queue = dead_letter_queue
         self._retry_attempts = retry_attempts
@@ -179,9 +201,9 @@ class TopicTarget:
                 maximum_event_age_in_seconds=int(age.to_seconds()) if age is not None else None,
             )
         return events.RuleTargetConfig(
-            arn=self.topic.topic_arn,
+            arn=self._sns_topic.topic_arn,
             input=self._message,
-            target_resource=self.topic.topic,
+            target_resource=self._sns_topic,
             dead_letter_config=(
                 events.CfnRule.DeadLetterConfigProperty(arn=queue.queue_arn) if queue is not None else None
             ),

@@ -47,6 +47,7 @@ class FairShare:
     :param shares: share identifier (1-255 letters and digits; a prefix ends in ``*``) -> weight factor
         (0.0001-999.9999; a lower weight gets more compute). Identifiers must not overlap (``teamA*`` and
         ``teamA1`` cannot both be listed). A submission's share identifier is checked against them.
+        Default: none listed, so every share identifier has Batch's default weight factor, 1.0.
     :param share_decay: how far back usage counts (0-604800 s). Default: 1 hour.
     :param compute_reservation: percentage of capacity (0-99) kept for share identifiers not yet
         active. Default: 0.
@@ -102,6 +103,14 @@ class ImportedJobQueue(JobQueueBase):
         job_queue_arn: str | None = None,
         profile: QueueProfile | None = None,
     ) -> None:
+        """
+        :param job_queue: the L2 queue (give it or ``job_queue_arn``). Default: none (``job_queue_arn``
+            names the queue).
+        :param job_queue_arn: the queue's ARN, ``arn:PARTITION:batch:REGION:ACCOUNT:job-queue/NAME`` (a name
+            or another resource's ARN fails synth, BK-Q7). Default: none (``job_queue`` is the queue).
+        :param profile: what is known of its compute (:class:`QueueProfile`). Default: unknown, so the fit
+            checks are skipped with a synth warning.
+        """
         super().__init__(scope, construct_id)
         if (job_queue is None) == (job_queue_arn is None):
             fail(self, "job_queue", job_queue_arn, "give exactly one of job_queue and job_queue_arn")

@@ -134,7 +134,8 @@ class LustreVolume(batch.HostVolume):
 
     :param mount: the mount (the same value the compute environment mounts).
     :param container_path: where the container sees it. Default: the mount path.
-    :param read_only: mount it read-only in the container. Default: False.
+    :param readonly: mount it read-only in the container (as ``batch.EcsVolume.host(readonly=)``). Default:
+        False (read-write).
     :param name: the volume name (unique in the container). Default: ``lustre`` plus the mount path
         (``lustre-fsx``).
     """
@@ -144,7 +145,7 @@ class LustreVolume(batch.HostVolume):
         mount: LustreMount,
         *,
         container_path: str | None = None,
-        read_only: bool = False,
+        readonly: bool = False,
         name: str | None = None,
     ) -> None:
         path = container_path or mount.mount_path
@@ -153,7 +154,7 @@ class LustreVolume(batch.HostVolume):
             name=name or "lustre" + mount.mount_path.replace("/", "-").replace(".", "-"),
             container_path=path,
             host_path=mount.mount_path,
-            readonly=read_only,
+            readonly=readonly,
         )
         #: The mount this volume reads from.
         self.mount = mount

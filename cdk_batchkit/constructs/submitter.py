@@ -26,6 +26,7 @@ from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
@@ -50,7 +51,7 @@ from ..lambdas.submitter.manifest import (
 from ..model import SubmitPath, SubmitShape
 from ..model.delivery import SubmitterSettings
 from ..model.object_keys import exclude_prefix
-from ..model.rules import key_filters, manifest_prefix_rule, submitter_limits
+from ..model.rules import key_filters, manifest_prefix_rule, submitter_limits, write_prefix_rule
 from ..model.submission import RUNTIME, Overrides
 from ._binding import DefinitionLike, QueueLike, definition_ref, grant_from, queue_ref
 from ._events import (
@@ -178,12 +179,14 @@ class S3JobSubmitter(Construct):
         :param manifest_bucket: where ARRAY manifests go. Default: the input bucket.
         :param manifest_prefix: Default: ``batchkit/manifests/``; manifests expire after 30 days in a
             bucket this construct creates.
-        :param job_name_prefix: prepended to every job name. Default: none.
+        :param job_name_prefix: prepended to every job name. Default: no prefix (names start with the
+            object's or the batch's).
+        :param log_retention: retention of the submitter function's log group. Default: one month.
         :param idempotency_ttl: how long a submitted object is remembered as a duplicate. Default: 14 days
             (the queue's retention, so any redelivery is caught).
         :param share_identifier: the fair-share identifier every job is submitted with: required when the
             job queue has a fair-share scheduling policy, refused when it has none (checked at synth).
-            Default: none.
+            Default: jobs are submitted without one (for a queue without a fair-share policy).
         :param scheduling_priority: ``schedulingPriorityOverride`` of every job (0-9999, fair share only).
             Default: the job definition's.
         :param consumable_resources: per-job consumable resource quantities
@@ -243,7 +246,7 @@ class S3JobSubmitter(Construct):
             array_size=RUNTIME if array else None,
         )
         self.mode = mode
-        self._prefix = prefix
+        self._prefix, self._suffix = prefix, suffix
         self.job_queue = job_queue
         self.job_definition = job_definition
         self._queue, self._job = queue, job
@@ -384,32 +387,80 @@ class S3JobSubmitter(Construct):
         ``s3:GetObject`` (and ``s3:GetObjectVersion``) on the filtered keys and the manifest prefix only.
         A role in another stack (a job role in a platform stack) gets the permission through a policy
         in this construct's stack, so the role's stack never refers back to this one.
+
+        :param grantee: the role (or anything with a role) the job code runs as.
         """
         resources = [self.bucket.arn_for_objects(f"{self._prefix or ''}*")]
         if self.mode is SubmitMode.ARRAY:
             resources.append(self.manifest_bucket.arn_for_objects(f"{self.manifest_prefix}*"))
         self._reads = getattr(self, "_reads", 0) + 1
+        keys = [k for k in (self.bucket.encryption_key, self.manifest_bucket.encryption_key) if k]
         statements = [
-            iam.PolicyStatement(actions=["s3:GetObject", "s3:GetObjectVersion"], resources=resources)
+            iam.PolicyStatement(actions=["s3:GetObject", "s3:GetObjectVersion"], resources=resources),
+            *_key_statements(keys, "kms:Decrypt"),
         ]
-        # SSE-KMS buckets: kms:Decrypt in the same policy (an identity grant; the key policy must trust the
-        # account, as CDK's default key policy does), not key.grant_decrypt, which would also put the
-        # role's ARN into the key policy and the key's ARN into the role's own policy: a cycle across stacks.
-        keys = {id(k): k for k in (self.bucket.encryption_key, self.manifest_bucket.encryption_key) if k}
-        if keys:
-            statements.append(
-                iam.PolicyStatement(actions=["kms:Decrypt"], resources=[k.key_arn for k in keys.values()])
-            )
-        holder = grant_from(self, f"ReadGrant{self._reads}", grantee, *statements)
+        self._grant_objects(
+            f"ReadGrant{self._reads}",
+            grantee,
+            statements,
+            resources,
+            f"Job code reads the objects {self.node.path} submits and their manifests: GetObject on "
+            "that key prefix only (object names are only known at run time).",
+        )
+
+    def grant_write(self, grantee: iam.IGrantable, prefix: str) -> None:
+        """Let job code (``grantee``, usually ``job_definition.job_role``) write objects under ``prefix`` of
+        the submitter's input bucket (``s3:PutObject`` and ``s3:AbortMultipartUpload`` on ``prefix*``, and
+        ``kms:GenerateDataKey``/``kms:Decrypt`` on the bucket's key when it is SSE-KMS).
+
+        As :meth:`grant_read`, a role in another stack gets the permission through a policy in this
+        construct's stack, so the role's stack never refers back to this one (``bucket.grant_put`` would put
+        the bucket's ARN into the role's own policy: a cycle when this stack already uses the role).
+
+        :param grantee: the role (or anything with a role) the job code runs as.
+        :param prefix: the key prefix job code writes under (``"results/"``). Objects written there must
+            not trigger the submitter again: a ``prefix`` that overlaps the submitter's prefix filter, or any
+            prefix when the submitter has no filter at all, fails synth; with only a suffix filter synth
+            warns (BK-E10).
+        """
+        in_bucket = self.manifest_bucket is self.bucket and self.mode is SubmitMode.ARRAY
+        problems = write_prefix_rule(
+            prefix,
+            self._prefix,
+            self._suffix,
+            manifest_prefix=self.manifest_prefix if in_bucket else None,
+        )
+        report(self, problems, prefix="grant_write")
+        resources = [self.bucket.arn_for_objects(f"{prefix}*")]
+        self._writes = getattr(self, "_writes", 0) + 1
+        keys = [self.bucket.encryption_key] if self.bucket.encryption_key is not None else []
+        statements = [
+            iam.PolicyStatement(actions=["s3:PutObject", "s3:AbortMultipartUpload"], resources=resources),
+            *_key_statements(keys, "kms:GenerateDataKey", "kms:Decrypt"),
+        ]
+        self._grant_objects(
+            f"WriteGrant{self._writes}",
+            grantee,
+            statements,
+            resources,
+            f"Job code writes its results under {prefix!r} of the input bucket of {self.node.path}: "
+            "PutObject on that key prefix only (object names are only known at run time).",
+        )
+
+    def _grant_objects(
+        self,
+        construct_id: str,
+        grantee: iam.IGrantable,
+        statements: list[iam.PolicyStatement],
+        objects: list[str],
+        reason: str,
+    ) -> None:
+        """``statements`` for ``grantee`` with no reference back to this stack (``_binding.grant_from``), and
+        the IAM5 acknowledgement of each object prefix in ``objects``."""
+        holder = grant_from(self, construct_id, grantee, *statements)
         if isinstance(holder, Construct):
-            for arn in resources:
-                acknowledge_resource(
-                    holder,
-                    "IAM5",
-                    f"Job code reads the objects {self.node.path} submits and their manifests: GetObject on "
-                    "that key prefix only (object names are only known at run time).",
-                    arn,
-                )
+            for arn in objects:
+                acknowledge_resource(holder, "IAM5", reason, arn)
 
     def _exclude_manifests(
         self, matcher: list[object] | None, prefix: str | None, suffix: str | None
@@ -432,6 +483,15 @@ class S3JobSubmitter(Construct):
             role.add_to_principal_policy(iam.PolicyStatement(actions=["s3:PutObject"], resources=[manifests]))
             if self.manifest_bucket.encryption_key is not None:
                 self.manifest_bucket.encryption_key.grant_encrypt(role)
+                for action in ("kms:GenerateDataKey*", "kms:ReEncrypt*"):
+                    # The L2's encrypt grant names these action families, on the bucket's one key only.
+                    acknowledge(
+                        role,
+                        "IAM5",
+                        "Writing manifests into an SSE-KMS bucket: the L2 encrypt grant's action family on "
+                        "the bucket's key only (resources are that key's ARN).",
+                        applies_to=f"Action::{action}",
+                    )
             acknowledge_resource(
                 role,
                 "IAM5",
@@ -470,6 +530,17 @@ class S3JobSubmitter(Construct):
                 resources=[self.table.table_arn],
             )
         )
+
+
+def _key_statements(keys: list[kms.IKey], *actions: str) -> list[iam.PolicyStatement]:
+    """``actions`` on ``keys`` (each once) as an identity grant: SSE-KMS buckets need them in the same
+    policy (the key policy must trust the account, as CDK's default key policy does). Not
+    ``key.grant_*``, which would also put the role's ARN into the key policy and the key's ARN into the
+    role's own policy: a cycle across stacks."""
+    unique = {id(k): k for k in keys}
+    if not unique:
+        return []
+    return [iam.PolicyStatement(actions=list(actions), resources=[k.key_arn for k in unique.values()])]
 
 
 class S3JobRule(Construct):

@@ -15,23 +15,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Unpack
 
 import jsii
-from aws_cdk import Duration, IAnyProducer, IResolveContext, Lazy, Size
+from aws_cdk import IAnyProducer, IResolveContext, Lazy
 from aws_cdk import aws_batch as batch
-from aws_cdk import aws_ecs as ecs
-from aws_cdk import aws_iam as iam
-from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from ..model import Architecture, Platform, SubmitShape
 from ..model.rules import registry_credential_reads
+from ._props import expand_props
 from ._validation import fail
-from .consumable import ConsumableLike
 from .container_options import ContainerCondition, FireLens, task_container
-from .job_definition import Container, EcsJobDefinitionBase, RetryPolicy, _gib
-from .network import BatchNetwork
+from .job_definition import Container, EcsJobDefinitionBase, TaskPlatformOptions, TaskPlatformProps
 
 _PLATFORMS = (Platform.EC2, Platform.FARGATE, Platform.MANAGED_INSTANCES)
 
@@ -45,10 +41,10 @@ class TaskContainer(Container):
     :param name: the container's name, unique in the task (letters, digits, ``-`` and ``_``).
     :param essential: whether the job ends when this container stops (at least one is). Default: True.
     :param depends_on: containers this one waits for, name -> :class:`ContainerCondition`
-        (COMPLETE and SUCCESS only on containers with ``essential=False``). Default: none.
+        (COMPLETE and SUCCESS only on containers with ``essential=False``). Default: it starts with the task.
     :param firelens: makes this container the task's FireLens log router (:class:`FireLens`); the others
         log to it with ``ecs.LogDrivers.firelens(options=...)``. Not on Fargate (Batch allows awslogs and
-        splunk only there). Default: none.
+        splunk only there). Default: the container is no log router.
 
     Every other field is a :class:`~cdk_batchkit.constructs.Container`'s.
     """
@@ -70,6 +66,7 @@ class EcsTaskJobDefinition(EcsJobDefinitionBase):
 
     submit_shape = SubmitShape.ECS_TASK
 
+    @expand_props(TaskPlatformOptions)
     def __init__(
         self,
         scope: Construct,
@@ -78,22 +75,7 @@ class EcsTaskJobDefinition(EcsJobDefinitionBase):
         containers: Sequence[TaskContainer],
         override_container: str | None = None,
         platform: Platform = Platform.EC2,
-        parameters: Mapping[str, str] | None = None,
-        job_role: iam.IRole | None = None,
-        execution_role: iam.IRole | None = None,
-        log_group: logs.ILogGroup | None = None,
-        log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH,
-        timeout: Duration | None = None,
-        retry: RetryPolicy | None = None,
-        propagate_tags: bool = True,
-        scheduling_priority: int | None = None,
-        assign_public_ip: bool | None = None,
-        architecture: Architecture = Architecture.X86_64,
-        ephemeral_storage: Size | None = None,
-        network: BatchNetwork | None = None,
-        skip_deregister_on_update: bool = True,
-        job_definition_name: str | None = None,
-        consumable_resources: Mapping[ConsumableLike, int] | None = None,
+        **props: Unpack[TaskPlatformProps],
     ) -> None:
         """
         :param containers: 1 to 10 :class:`TaskContainer` values with unique names, at least one essential.
@@ -102,28 +84,16 @@ class EcsTaskJobDefinition(EcsJobDefinitionBase):
         :param platform: EC2, FARGATE or MANAGED_INSTANCES (an ECS Managed Instances queue: the task runs in
             the instance's network, Batch's ``host`` mode, with no swap, shared memory or tmpfs settings
             and no host volumes). Default: EC2.
-        :param assign_public_ip: Fargate only. Default: decided from the network as on
-            :class:`~cdk_batchkit.constructs.ContainerJobDefinition`.
-        :param architecture: Fargate and ECS Managed Instances: x86_64 or ARM64 (Graviton), rendered as the
-            task's ``runtimePlatform``. Default: x86_64.
-        :param ephemeral_storage: Fargate only: 21-200 GiB. Default: Fargate's 20 GiB.
-
-        The remaining props behave as on :class:`~cdk_batchkit.constructs.ContainerJobDefinition`; the task
-        has one job role and one execution role for all its containers.
+        :param props: the props of every ECS definition whose task may run on Fargate
+            (:class:`~cdk_batchkit.constructs.TaskPlatformProps`): ``parameters``, ``timeout``, ``retry``,
+            ``scheduling_priority``, ``skip_deregister_on_update``, ``job_definition_name``, ``job_role``
+            and ``execution_role`` (one each for the whole task), ``log_group``, ``log_retention``,
+            ``propagate_tags``, ``consumable_resources``, ``network``, ``assign_public_ip``,
+            ``architecture`` (Fargate and ECS Managed Instances: the task's ``runtimePlatform``),
+            ``ephemeral_storage``.
         """
-        super().__init__(
-            scope,
-            construct_id,
-            job_role=job_role,
-            log_group=log_group,
-            log_retention=log_retention,
-            timeout=timeout,
-            retry=retry,
-            propagate_tags=propagate_tags,
-            scheduling_priority=scheduling_priority,
-            skip_deregister_on_update=skip_deregister_on_update,
-            consumable_resources=consumable_resources,
-        )
+        options = TaskPlatformOptions.of(self, props)
+        super().__init__(scope, construct_id, options)
         if platform not in _PLATFORMS:
             fail(self, "platform", platform.value, "an ECS task runs on EC2, FARGATE or MANAGED_INSTANCES")
         values = list(containers)
@@ -135,22 +105,12 @@ class EcsTaskJobDefinition(EcsJobDefinitionBase):
                     type(value).__name__,
                     "the containers of a task are TaskContainer values (a Container with a name)",
                 )
-        fargate = platform is Platform.FARGATE
-        managed = platform is Platform.MANAGED_INSTANCES
         override = override_container
         if override is None:
             override = next((c.name for c in values if c.essential), None)
         self._containers = list(values)
-        assign_public_ip = self._decide_public_ip(fargate, assign_public_ip, network)
-        spec_fields = dict(
-            shape=SubmitShape.ECS_TASK,
-            override_container=override,
-            assign_public_ip=assign_public_ip if (not fargate or not self._auto_public_ip) else None,
-            architecture=architecture
-            if (fargate or managed or architecture is not Architecture.X86_64)
-            else None,
-            ephemeral_storage_gib=_gib(ephemeral_storage),
-            parameters=tuple(parameters or ()),
+        spec_fields = self._task_fields(
+            platform, options, shape=SubmitShape.ECS_TASK, override_container=override
         )
         # Every rule the props alone decide (BK-T8 names, BK-T9 dependencies, sizes...), before any L2 exists.
         self._check(
@@ -160,39 +120,15 @@ class EcsTaskJobDefinition(EcsJobDefinitionBase):
         definitions: list[batch.IEcsContainerDefinition] = []
         for index, value in enumerate(values):
             # One execution role for every container.
-            role = execution_role or (definitions[0].execution_role if definitions else None)
-            common = self._container_props(value, role, index, ec2=not fargate)
+            role = options.execution_role or (definitions[0].execution_role if definitions else None)
             construct_id = "Container" if index == 0 else f"Container{index}"
-            definition: batch.IEcsContainerDefinition
-            if fargate:
-                definition = batch.EcsFargateContainerDefinition(
-                    self,
-                    construct_id,
-                    assign_public_ip=bool(assign_public_ip),
-                    fargate_cpu_architecture=(
-                        ecs.CpuArchitecture.ARM64
-                        if architecture is Architecture.ARM64
-                        else ecs.CpuArchitecture.X86_64
-                    ),
-                    fargate_operating_system_family=ecs.OperatingSystemFamily.LINUX,
-                    fargate_platform_version=ecs.FargatePlatformVersion.LATEST,
-                    ephemeral_storage_size=ephemeral_storage,
-                    **common,
-                )
-            else:
-                definition = batch.EcsEc2ContainerDefinition(
-                    self, construct_id, gpu=value.gpus or None, **common
-                )
-            definitions.append(definition)
+            definitions.append(self._l2_container(construct_id, value, role, index, platform))
         #: The L2 container definition of the first container.
         self.container = definitions[0]
         #: The L2 container definitions, one per container.
         self.containers = definitions
         self.resource = batch.EcsJobDefinition(
-            self,
-            "Resource",
-            container=definitions[0],
-            **self._definition_props(parameters, job_definition_name),
+            self, "Resource", container=definitions[0], **self._definition_props()
         )
         cfn = self.resource.node.default_child
         assert isinstance(cfn, batch.CfnJobDefinition)
@@ -207,13 +143,13 @@ class EcsTaskJobDefinition(EcsJobDefinitionBase):
             **spec_fields,
         )
         self._check(spec)
-        self._task_properties(cfn, rendered, values, platform, architecture)
+        self._task_properties(cfn, rendered, values, platform, options.architecture)
         self._public_ip_override = "EcsProperties.TaskProperties.0.NetworkConfiguration.AssignPublicIp"
         reads = set(registry_credential_reads(spec))
         for index, (value, definition) in enumerate(zip(values, definitions, strict=True)):
             extra = self._bound(definition, value, reads_credentials=f"containers[{index}]" in reads)
             self._override(cfn, f"EcsProperties.TaskProperties.0.Containers.{index}", extra)
-        self._finish(network)
+        self._finish(options.network)
 
     def _render(
         self, definition: batch.IEcsContainerDefinition, index: int

@@ -40,11 +40,12 @@ from ._events import (
     quoted_input,
     resolve_delivery,
 )
+from ._refs import WorkflowLike, state_machine_ref
 from ._submission import plan_submission
 from ._validation import fail, report
 from .consumable import ConsumableLike
 from .encryption import grant_queue_key
-from .workflow import INPUT_FIELD, Workflow
+from .workflow import INPUT_FIELD
 
 
 def _scheduler_role(scope: Construct) -> iam.Role:
@@ -104,14 +105,15 @@ class ObjectCreatedTrigger(Construct):
         construct_id: str,
         *,
         bucket: s3.IBucket,
-        workflow: Workflow,
+        workflow: WorkflowLike,
         prefix: str | None = None,
         suffix: str | None = None,
         delivery: EventDelivery | None = None,
     ) -> None:
         """
         :param bucket: the bucket to watch.
-        :param workflow: the workflow to start; its input is the object (see the module docstring).
+        :param workflow: the workflow to start: a :class:`Workflow` or any ``sfn.IStateMachine``; its input is
+            the object (see the module docstring).
         :param prefix: only keys starting with this. Default: any key.
         :param suffix: only keys ending with this (e.g. ``".csv"``). Default: any key.
         :param delivery: retries, event age and dead-letter queue. Default: 8 retries over 6 hours, then
@@ -132,7 +134,7 @@ class ObjectCreatedTrigger(Construct):
         )
         self.rule.add_target(
             targets.SfnStateMachine(
-                workflow.state_machine,
+                state_machine_ref(workflow),
                 dead_letter_queue=self.dead_letter_queue,
                 retry_attempts=resolved.retry_attempts,
                 max_event_age=resolved.max_event_age,
@@ -177,16 +179,18 @@ class JobSchedule(Construct):
         :param job_queue: the queue to submit to: ours, imported or any ``batch.IJobQueue`` (checked at
             synth when its compute is known: the job must fit it).
         :param job_name: Default: this construct's id.
-        :param parameters: job parameters (``Ref::name`` in the command). Default: none.
+        :param parameters: job parameters (``Ref::name`` in the command). Default: the definition's
+            defaults.
         :param array_size: submit an array job of this size (2-10,000). Default: a plain job.
         :param flexible_window: let Scheduler start up to this much later (1 min - 24 h), spreading
             load. Default: off (on time).
         :param delivery: retries when SubmitJob fails, event age and dead-letter queue. Default: 8
             retries over 6 hours, then a new encrypted, TLS-only dead-letter queue.
-        :param description: Default: none.
-        :param enabled: Default: True.
+        :param description: the schedule's description. Default: no description.
+        :param enabled: whether the schedule runs. Default: True (False creates it disabled).
         :param share_identifier: fair-share identifier of the job: required when the queue has a
-            fair-share policy, refused when it has none (checked at synth). Default: none.
+            fair-share policy, refused when it has none (checked at synth). Default: the job is submitted
+            without one (for a queue without a fair-share policy).
         :param scheduling_priority: ``schedulingPriorityOverride`` (0-9999, fair share only).
             Default: the job definition's.
         :param consumable_resources: ``{ConsumableResource: quantity}`` for each submitted job
@@ -256,7 +260,7 @@ class WorkflowSchedule(Construct):
         construct_id: str,
         *,
         schedule: scheduler.ScheduleExpression,
-        workflow: Workflow,
+        workflow: WorkflowLike,
         input: Mapping[str, str] | None = None,
         flexible_window: Duration | None = None,
         delivery: EventDelivery | None = None,
@@ -266,14 +270,14 @@ class WorkflowSchedule(Construct):
         """
         :param schedule: ``ScheduleExpression.cron(...)`` (with ``time_zone``), ``.rate(...)``
             or ``.at(...)``.
-        :param workflow: the workflow to start.
+        :param workflow: the workflow to start: a :class:`Workflow` or any ``sfn.IStateMachine``.
         :param input: the execution input; every value reaches every job as a parameter, so values
             are strings. Default: ``{}``.
         :param flexible_window: let Scheduler start up to this much later (1 min - 24 h). Default: off.
         :param delivery: retries when StartExecution fails, event age and dead-letter queue. Default: 8
             retries over 6 hours, then a new encrypted, TLS-only dead-letter queue.
-        :param description: Default: none.
-        :param enabled: Default: True.
+        :param description: the schedule's description. Default: no description.
+        :param enabled: whether the schedule runs. Default: True (False creates it disabled).
         """
         super().__init__(scope, construct_id)
         resolved = resolve_delivery(self, delivery)
@@ -290,7 +294,7 @@ class WorkflowSchedule(Construct):
         self.dead_letter_queue: sqs.IQueue = resolved.dead_letter_queue
         grant_queue_key(self.role, self.dead_letter_queue)  # Scheduler sends to it as this role
         target = scheduler_targets.StepFunctionsStartExecution(
-            workflow.state_machine,
+            state_machine_ref(workflow),
             input=scheduler.ScheduleTargetInput.from_object(execution_input),
             role=self.role,
             dead_letter_queue=self.dead_letter_queue,

@@ -78,6 +78,7 @@ from ..model import Integration, SubmitPath, SubmitShape
 from ..model.rules import workflow_steps, workflow_timeout
 from ..model.submission import FromInput, NodeOverrideSpec, Overrides
 from ._binding import DefinitionLike, QueueLike, definition_ref, queue_ref, submit_grant
+from ._refs import TopicLike, TopicRef, topic_ref
 from ._submission import PlannedSubmission, job_spec, plan_submission, step_functions_parameters
 from ._validation import check_seconds, drop_redundant_dependency, fail, report
 from .consumable import ConsumableLike
@@ -85,7 +86,6 @@ from .encryption import KeyUser, encryption_key
 from .job_notifications import WorkflowNotifications
 from .nag import acknowledge, acknowledge_resource
 from .node_overrides import NodeOverride, environment_items, memory_mib, size_value
-from .notifications import NotificationTopic
 
 #: Input fields are read with ``$.field``.
 INPUT_FIELD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
@@ -131,19 +131,21 @@ class Step:
         ``batch.IJobDefinition``.
     :param job_queue: the queue to submit it to: a :class:`JobQueue`, an imported one or any
         ``batch.IJobQueue`` (checked at synth when its compute is known: the job must fit it).
-    :param depends_on: names of the steps that must succeed first (at most 20). Default: none.
+    :param depends_on: names of the steps that must succeed first (at most 20). Default: none: the
+        step starts with the workflow.
     :param array_size: run as an array job: a fixed size (2-10,000), or the name of an input field
         whose value is the size as a string (e.g. ``"count"``). Default: a plain job.
     :param command: override the definition's command. Default: the definition's.
-    :param environment: extra environment variables. Default: none.
+    :param environment: extra environment variables. Default: the definition's only.
     :param environment_from_input: environment variable -> input field, e.g.
-        :data:`S3_OBJECT_ENVIRONMENT`. Default: none.
+        :data:`S3_OBJECT_ENVIRONMENT`. Default: no variable from the input.
     :param vcpus: override the vCPUs (checked against the queue). Default: the definition's.
     :param memory: override the memory (checked against the queue). Default: the definition's.
     :param timeout: Batch attempt timeout for this run (at least 60 s). Default: the definition's.
     :param attempts: Batch attempts for this run (1-10). Default: the definition's.
     :param share_identifier: fair-share identifier of the job: required when the queue has a fair-share
-        scheduling policy, refused when it has none (checked at synth). Default: none.
+        scheduling policy, refused when it has none (checked at synth). Default: the job is submitted
+        without one (for a queue without a fair-share policy).
     :param scheduling_priority: ``schedulingPriorityOverride`` (0-9999, fair share only). Default: the
         definition's.
     :param consumable_resources: ``{ConsumableResource: quantity}`` for this run
@@ -153,7 +155,7 @@ class Step:
         node ranges as it renders them (or, without ``target_nodes``, for every range), checked against the
         definition's ranges and the queue. The step's ``environment`` and ``environment_from_input`` go to
         every node: once per node range of the definition, merged with that range's override.
-        Default: none.
+        Default: every node runs as its range is defined.
     :param num_nodes: multi-node jobs: the number of nodes for this run (``NodeOverrides.NumNodes``; the
         definition needs an open last node range). Default: the definition's.
 
@@ -289,7 +291,7 @@ class Workflow(Construct):
         construct_id: str,
         *,
         steps: Sequence[Step],
-        topic: NotificationTopic | None = None,
+        topic: TopicLike | None = None,
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH,
         log_level: sfn.LogLevel = sfn.LogLevel.ALL,
         include_execution_data: bool = True,
@@ -304,7 +306,9 @@ class Workflow(Construct):
         :param steps: the jobs (at least one); see :class:`Step`.
         :param topic: on failure, publish one message (workflow, execution, error, cause with the
             failed step and job id) to this topic; TIMED_OUT and ABORTED executions (which no state
-            can catch) are published by an EventBridge rule. Default: no notification.
+            can catch) are published by an EventBridge rule. A :class:`NotificationTopic` or any
+            ``sns.ITopic`` (which gets the statement EventBridge needs, conditioned on this account; an
+            imported one a synth warning naming it). Default: no notification.
         :param log_retention: retention of the execution log group. Default: one month.
         :param log_level: Default: ALL (every state transition; what cdk-nag's SF1 asks for). ERROR
             logs only failures, which is cheaper for chatty workflows.
@@ -313,8 +317,8 @@ class Workflow(Construct):
         :param timeout: execution timeout. Default: none beyond Step Functions' one year (each job
             still has its own attempt timeout).
         :param job_tags: tags put on every job (propagated to ECS tasks by definitions with
-            ``propagate_tags``). Default: none.
-        :param comment: the state machine's comment. Default: none.
+            ``propagate_tags``). Default: jobs get no tags from the workflow.
+        :param comment: the state machine's comment. Default: no comment.
         :param state_machine_name: physical name. Default: generated.
         :param job_poll_interval: how often a step submitted through the SDK integration (see the module
             docstring) asks Batch whether its job has ended, 1 s to 1 hour. Default: 30 seconds (each poll
@@ -341,8 +345,9 @@ class Workflow(Construct):
         self.log_group = logs.LogGroup(
             self, "LogGroup", retention=log_retention, encryption_key=encryption_key(self, KeyUser.LOGS)
         )
+        notify = topic_ref(topic) if topic is not None else None
         definition = Construct(self, "Definition")
-        body = self._build(definition, topic)
+        body = self._build(definition, notify)
         #: The L2 state machine.
         self.state_machine = sfn.StateMachine(
             self,
@@ -361,7 +366,7 @@ class Workflow(Construct):
         # (the role itself is already ordered by the RoleArn GetAtt: cfn-lint W3005).
         self.state_machine.node.add_dependency(self.role)
         drop_redundant_dependency(self.state_machine, self.role)
-        self._grant(topic, tracing)
+        self._grant(notify, tracing)
         if not tracing:
             acknowledge(
                 self.state_machine,
@@ -381,7 +386,7 @@ class Workflow(Construct):
             self.notifications = WorkflowNotifications(
                 self,
                 "Notifications",
-                state_machines=[self.state_machine],
+                workflows=[self.state_machine],
                 statuses=("TIMED_OUT", "ABORTED"),
                 topic=topic,
             )
@@ -462,7 +467,7 @@ class Workflow(Construct):
         )
 
     # -- definition --------------------------------------------------------------------------------
-    def _build(self, scope: Construct, notify: NotificationTopic | None) -> sfn.IChainable:
+    def _build(self, scope: Construct, notify: TopicRef | None) -> sfn.IChainable:
         by_name = {s.name: s for s in self.steps}
         branches = []
         for gi, levels in enumerate(plan_levels(self.steps), start=1):
@@ -672,7 +677,7 @@ class Workflow(Construct):
         return route
 
     # -- IAM ---------------------------------------------------------------------------------------
-    def _grant(self, notify: NotificationTopic | None, tracing: bool) -> None:
+    def _grant(self, notify: TopicRef | None, tracing: bool) -> None:
         stack = Stack.of(self)
         role = self.role
         pairs: dict[tuple[int, int], list[PlannedSubmission]] = {}
@@ -761,9 +766,4 @@ class Workflow(Construct):
             applies_to="Resource::*",
         )
         if notify is not None:
-            role.add_to_policy(iam.PolicyStatement(actions=["sns:Publish"], resources=[notify.topic_arn]))
-            role.add_to_policy(
-                iam.PolicyStatement(
-                    actions=["kms:GenerateDataKey", "kms:Decrypt"], resources=[notify.key.key_arn]
-                )
-            )
+            notify.grant_publish(role)

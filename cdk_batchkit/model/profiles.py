@@ -147,36 +147,45 @@ class SharedMount:
 
 @dataclass(frozen=True)
 class ComputeProfile:
-    """What one compute environment can run, as the synth rules see it.
+    """What one compute environment can run, as the synth rules see it (this library's environments give
+    their own as ``.profile``; describe an imported one with it).
 
     Unknown facts are None (or empty) and the rules that need them are skipped, never guessed.
+
+    :param kind: the kind of compute (EC2, EC2 Spot, Fargate, EKS...), a :class:`ComputeKind`.
+    :param architecture: CPU architecture of the instances; None for Fargate (each job definition picks its
+        own). Default: x86_64.
+    :param maxv_cpus: the environment's maxvCpus. Default: unknown (a job's total vCPUs is not checked).
+    :param instance_types: instance families, exact types or Batch aliases (EC2 and EKS kinds). Default:
+        unknown (instance sizes are not checked, with a synth warning).
+    :param gpu: the instances have GPUs. Default: no GPUs (a job that needs some does not fit).
+    :param public_subnets: compute runs in public subnets. Default: unknown (not checked).
+    :param private_egress: a task without a public IP can still reach registries and AWS APIs (NAT gateway
+        or VPC endpoints). Default: unknown (not checked).
+    :param internet: tasks can reach the internet (public IP or NAT); False when AWS is reached through VPC
+        endpoints only, so images must come from ECR. Default: unknown (not checked).
+    :param node_traffic: the security groups allow traffic between the nodes of a multi-node job. Default:
+        unknown (not checked).
+    :param shared_mounts: the shared file systems the instances mount at boot. Default: unknown (jobs using
+        one are not checked).
+    :param amazon_linux_2023: the instances run Amazon Linux 2023 (ECS does not support a container's
+        ``swappiness`` there: https://docs.aws.amazon.com/AmazonECS/latest/developerguide/container-swap.html).
+        Default: unknown (not checked).
+    :param swap: the instances have swap space (the ECS-optimized AMIs have none unless user data creates it,
+        so a container's ``max_swap`` does nothing). Default: unknown (not checked).
     """
 
     kind: ComputeKind
-    #: CPU architecture of the instances (None for Fargate: each job definition picks its own).
     architecture: Architecture | None = Architecture.X86_64
-    #: The environment's maxvCpus (None when unknown or a token).
     maxv_cpus: int | None = None
-    #: Instance families, exact types or Batch aliases (EC2 and EKS kinds; empty when unknown).
     instance_types: tuple[str, ...] = ()
     gpu: bool = False
-    #: True/False when known: compute runs in public subnets.
     public_subnets: bool | None = None
-    #: True/False when known: a task without a public IP can still reach registries and AWS APIs
-    #: (NAT gateway or VPC endpoints).
     private_egress: bool | None = None
-    #: True/False when known: tasks can reach the internet (public IP or NAT); False when AWS is reached
-    #: through VPC endpoints only, so images must come from ECR.
     internet: bool | None = None
-    #: True/False when known: the security groups allow traffic between the nodes of a multi-node job.
     node_traffic: bool | None = None
-    #: The shared file systems the instances mount at boot (None when unknown: not checked).
     shared_mounts: tuple[SharedMount, ...] | None = None
-    #: True/False when known: the instances run Amazon Linux 2023 (ECS does not support a container's
-    #: ``swappiness`` there: https://docs.aws.amazon.com/AmazonECS/latest/developerguide/container-swap.html).
     amazon_linux_2023: bool | None = None
-    #: True/False when known: the instances have swap space (the ECS-optimized AMIs have none unless user
-    #: data creates it, so a container's ``max_swap`` does nothing).
     swap: bool | None = None
 
     @property
@@ -186,17 +195,21 @@ class ComputeProfile:
 
 @dataclass(frozen=True)
 class QueueProfile:
-    """A job queue as the synth rules see it: its environments in order, and its scheduling policy.
+    """A job queue as the synth rules see it: its environments in order, and its scheduling policy
+    (``QueueProfile.of(...)`` builds one; pass it to ``JobQueue.from_job_queue_arn(profile=)``).
 
-    ``environments`` pairs a label (a construct path, or ``"environment 1"``) with a profile, or with
-    None for an environment whose compute is unknown (an imported one): checks needing it are skipped.
+    :param environments: each environment as a label (a construct path, or ``"environment 1"``) with its
+        :class:`ComputeProfile`, or with None for one whose compute is unknown (checks needing it are
+        skipped).
+    :param fair_share: whether the queue has a fair-share scheduling policy; None when unknown. Default: no
+        policy (a submission with a share identifier is refused, as Batch refuses it).
+    :param share_identifiers: the share identifiers (``ID`` or prefix ``ID*``) its fair-share policy lists; a
+        submission with another identifier forms a share of its own (BK-S5 warns). Default: unknown (not
+        checked).
     """
 
     environments: tuple[tuple[str, ComputeProfile | None], ...]
-    #: Whether the queue has a fair-share scheduling policy (None: unknown).
     fair_share: bool | None = False
-    #: The share identifiers (``ID`` or prefix ``ID*``) its fair-share policy lists (None: unknown or no
-    #: policy); a submission with another identifier forms a share of its own (BK-S5 warns).
     share_identifiers: tuple[str, ...] | None = None
 
     @staticmethod
@@ -271,34 +284,48 @@ class ConsumableRequest:
 
 @dataclass(frozen=True)
 class JobRequirements:
-    """What one job asks of a compute environment.
+    """What one job asks of a compute environment (this library's job definitions give their own as
+    ``.requirements``; describe an imported one with it).
 
     A multi-node job with several node ranges lists them in ``node_groups``; ``vcpus``, ``memory_mib``
     and ``gpus`` are then those of its largest node.
+
+    :param platform: where the job runs (EC2, Fargate, EKS, ECS Managed Instances), a :class:`Platform`.
+    :param vcpus: vCPUs of one job (of one node, for a multi-node job).
+    :param memory_mib: memory of one job (of one node), in MiB.
+    :param gpus: GPUs of one job (of one node). Default: none needed.
+    :param nodes: multi-node parallel jobs: the nodes, all placed at once. Default: 1 (not multi-node).
+    :param instance_type: multi-node parallel jobs may pin an instance type. Default: any type of the
+        environment.
+    :param assign_public_ip: Fargate only: the task gets a public IP. Default: no public IP (the network
+        needs NAT or endpoints to pull images).
+    :param node_groups: multi-node parallel jobs with several node ranges: one group per range. Default: all
+        ``nodes`` alike.
+    :param images: the container images pulled by name (registry image names; images built or referenced as
+        ECR repositories by CDK are tokens and not listed). Default: none known (endpoint-only networks are
+        not checked for them).
+    :param shared_mounts: shared file systems the containers use through host volumes (the instances must
+        mount them). Default: none used.
+    :param consumables: the consumable resources one job (each node range or array child: per job) holds
+        while it runs. Default: none held.
+    :param swappiness: some container sets ``linux_parameters.swappiness`` (ECS ignores it on Amazon Linux
+        2023). Default: no container does.
+    :param swap: some container may swap (``linux_parameters.max_swap`` above 0: needs swap on the
+        instances). Default: no container does.
     """
 
     platform: Platform
     vcpus: float
     memory_mib: int
     gpus: int = 0
-    #: Multi-node parallel jobs: every node must be placed at once.
     nodes: int = 1
-    #: Multi-node parallel jobs may pin an instance type.
     instance_type: str | None = None
-    #: Fargate only: whether the task gets a public IP.
     assign_public_ip: bool = False
-    #: Multi-node parallel jobs with several node ranges: one group per range.
     node_groups: tuple[NodeGroup, ...] = ()
-    #: The container images pulled by name (registry image names; images built or referenced as ECR
-    #: repositories by CDK are tokens and not listed).
     images: tuple[str, ...] = ()
-    #: Shared file systems the containers use through host volumes: the instances must mount them.
     shared_mounts: tuple[SharedMount, ...] = ()
-    #: The consumable resources one job (each node range or array child: per job) holds while it runs.
     consumables: tuple[ConsumableRequest, ...] = ()
-    #: Some container sets ``linux_parameters.swappiness`` (ECS ignores it on Amazon Linux 2023).
     swappiness: bool = False
-    #: Some container may swap (``linux_parameters.max_swap`` above 0: needs swap on the instances).
     swap: bool = False
 
     @property
@@ -311,16 +338,23 @@ class JobRequirements:
 
 @dataclass(frozen=True)
 class FitResult:
-    #: Why the job cannot run in each environment it cannot run in.
+    """Whether a job can run on a queue's environments: what :func:`check_fit` returns.
+
+    :param problems: why the job cannot run in each environment it cannot run in.
+    :param unchecked: environments whose compute could not be (fully) checked: unknown instance types or
+        profile.
+    :param fits: True when at least one environment can run the job (or could not be checked).
+    :param rule_ids: the ids of the rules that found ``problems`` (see
+        :data:`cdk_batchkit.model.rules.RULES`). Default: none (no problem found).
+    :param warnings: where the job can run but something it asks for does nothing there (``"label: why"``):
+        AWS accepts it, so these are synth warnings, not errors. Default: no warning.
+    :param warning_rules: the ids of the rules that found ``warnings``, one per warning. Default: none (no
+        warning).
+    """
+
     problems: tuple[str, ...]
-    #: Environments whose compute could not be (fully) checked: unknown instance types or profile.
     unchecked: tuple[str, ...]
-    #: True when at least one environment can run the job (or could not be checked).
     fits: bool
-    #: The ids of the rules that found ``problems`` (see :data:`cdk_batchkit.model.rules.RULES`).
     rule_ids: tuple[str, ...] = field(default=())
-    #: Where the job can run but something it asks for does nothing there (``"label: why"``): AWS accepts
-    #: it, so these are synth warnings, not errors.
     warnings: tuple[str, ...] = field(default=())
-    #: The ids of the rules that found ``warnings``, one per warning.
     warning_rules: tuple[str, ...] = field(default=())

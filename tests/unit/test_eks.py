@@ -96,7 +96,7 @@ class Built:
                 memory=cdk.Size.gibibytes(1),
                 command=["python", "-c"],
                 args=["print('hi')"],
-                env={"MODE": "test"},
+                environment={"MODE": "test"},
                 run_as_user=1000,
                 volumes=[batch.EksVolume.empty_dir(name="scratch", mount_path="/scratch")],
             ),
@@ -384,7 +384,7 @@ def test_eks_job_renders_resources_security_context_and_the_pod_network(built):
         (EksContainer(image=IMAGE, vcpus=0.3), "container.vcpus=0.3 .*multiple of 0.25"),
         (EksContainer(image=IMAGE, vcpus=2, vcpus_limit=1), "container.vcpus_limit=1 .*at least"),
         (EksContainer(image=IMAGE, memory=cdk.Size.mebibytes(3)), "container.memory='3 MiB'"),
-        (EksContainer(image=IMAGE, env={"AWS_BATCH_X": "1"}), "container.env='AWS_BATCH_X'"),
+        (EksContainer(image=IMAGE, environment={"AWS_BATCH_X": "1"}), "container.environment='AWS_BATCH_X'"),
     ],
 )
 def test_rejects_eks_containers_batch_refuses(container, match):
@@ -742,7 +742,11 @@ def test_rejects_gpu_on_a_graviton_eks_environment_in_the_model():
 
 def test_rejects_aws_batch_environment_names_in_eks_containers_through_the_shared_rule():
     (problem,) = check_pod(_pod(_eks(environment=("MODE", "AWS_BATCH_JOB_ID"))))
-    assert (problem.rule, problem.prop, problem.value) == ("BK-T12", "containers[0].env", "AWS_BATCH_JOB_ID")
+    assert (problem.rule, problem.prop, problem.value) == (
+        "BK-T12",
+        "containers[0].env",
+        "AWS_BATCH_JOB_ID",
+    )
 
 
 # -- the same rules through the constructs (one test per prop, for the message) -----------------------

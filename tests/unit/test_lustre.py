@@ -121,7 +121,7 @@ def built() -> Built:
         stack,
         "Job",
         container=Container(
-            image=IMAGE, volumes=[LustreVolume(scratch, container_path="/data", read_only=True)]
+            image=IMAGE, volumes=[LustreVolume(scratch, container_path="/data", readonly=True)]
         ),
     )
     queue.add_job_definition(job)

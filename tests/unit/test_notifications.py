@@ -32,7 +32,7 @@ def synth() -> dict[str, Any]:
     machine = sfn.StateMachine(
         stack, "Machine", definition_body=sfn.DefinitionBody.from_chainable(sfn.Pass(stack, "Pass"))
     )
-    flows = WorkflowNotifications(stack, "Flows", state_machines=[machine], topic=topic)
+    flows = WorkflowNotifications(stack, "Flows", workflows=[machine], topic=topic)
     # A rule of the user's own, through the topic's event_target().
     own = events.Rule(stack, "Own", schedule=events.Schedule.rate(Duration.hours(1)))
     own.add_target(topic.event_target(events.RuleTargetInput.from_text("tick"), retry_attempts=2))

@@ -42,6 +42,7 @@ from cdk_batchkit.model.rules import (
     submitter_limits,
     workflow_steps,
     workflow_timeout,
+    write_prefix_rule,
 )
 from cdk_batchkit.model.submission import STEP_FUNCTIONS_OPTIMIZED_FIELDS, pascal
 
@@ -436,6 +437,31 @@ def test_rejects_manifest_prefixes_that_would_trigger_the_submitter() -> None:
     assert manifest_prefix_rule("batchkit/manifests/", "batch", None, in_input_bucket=False) == []
     assert "must end with '/'" in manifest_prefix_rule("m", None, None, in_input_bucket=True)[0].why
     assert "known at synth" in manifest_prefix_rule("${Token[T.1]}", None, None, in_input_bucket=True)[0].why
+
+
+def test_rejects_write_prefixes_that_would_trigger_the_submitter() -> None:
+    assert write_prefix_rule("results/", "incoming/", None) == []
+    # Either prefix may contain the other: "in" holds "incoming/x", and "incoming/out/" is under the filter.
+    for written in ("incoming/out/", "in"):
+        (overlap,) = write_prefix_rule(written, "incoming/", ".csv")
+        assert overlap.rule == "BK-E10" and not overlap.warning and "trigger it again" in overlap.why
+    # Any form of the key: the filter "a b/" is also rendered "a+b/".
+    assert write_prefix_rule("a+b/x", "a b/", None)
+    (everything,) = write_prefix_rule("results/", None, None)
+    assert not everything.warning and "no prefix/suffix filter" in everything.why
+    assert "known at synth" in write_prefix_rule("${Token[T.1]}", "incoming/", None)[0].why
+    assert "must not start with '/'" in write_prefix_rule("/results/", "incoming/", None)[0].why
+    assert "anywhere in the bucket" in write_prefix_rule("", "incoming/", None)[0].why
+
+
+def test_warns_about_write_prefixes_that_may_trigger_the_submitter_or_expire() -> None:
+    (suffix,) = write_prefix_rule("results/", None, ".csv")
+    assert suffix.warning and "end with '.csv'" in suffix.why
+    (manifests,) = write_prefix_rule(
+        "batchkit/manifests/out/", "in/", None, manifest_prefix="batchkit/manifests/"
+    )
+    assert manifests.warning and "expire with the manifests" in manifests.why
+    assert write_prefix_rule("results/", "in/", None, manifest_prefix="batchkit/manifests/") == []
 
 
 # -- schedules -----------------------------------------------------------------------------------------

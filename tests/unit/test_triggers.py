@@ -86,7 +86,7 @@ def _build(stack: cdk.Stack) -> None:
     JobStateNotifications(
         stack, "JobOutcomes", job_queues=[queue], statuses=["FAILED", "SUCCEEDED"], sqs_queue=inbox
     )
-    WorkflowNotifications(stack, "WorkflowFailures", state_machines=[workflow.state_machine], sqs_queue=inbox)
+    WorkflowNotifications(stack, "WorkflowFailures", workflows=[workflow], sqs_queue=inbox)
 
 
 @pytest.fixture(scope="module")
@@ -321,7 +321,7 @@ def test_rejects_unknown_statuses(parts) -> None:
             stack, "N", job_queues=[queue], statuses=["FAIL"], sqs_queue=sqs.Queue(stack, "Q")
         )
     with pytest.raises(ValueError, match=r"statuses=\['DONE'\]"):
-        WorkflowNotifications(stack, "W2", state_machines=[workflow.state_machine], statuses=["DONE"])
+        WorkflowNotifications(stack, "W2", workflows=[workflow], statuses=["DONE"])
 
 
 def test_rejects_retry_attempts_outside_limits(parts) -> None:

@@ -18,6 +18,7 @@ from ...lambdas.backlog.core import METRIC_COST
 from ...model.prices import SPOT_PRICE_FACTOR
 from ...model.rules import MONITORING_RULES, MonitoringPlan, run
 from .._binding import DefinitionLike, QueueLike, definition_ref, queue_ref
+from .._refs import TopicLike, TopicRef, WorkflowLike, state_machine_ref, topic_ref
 from .._validation import check_range, check_seconds, check_whole, fail, is_token, report
 from ..notifications import NotificationTopic
 from .alarms import AlarmFactory, MonitoringThresholds
@@ -36,6 +37,13 @@ from .metrics import (
 
 DEFAULT_NAMESPACE = "CdkBatchkit/Jobs"
 DEFAULT_SERVICE = "batch-monitoring"
+
+
+class _Machine:
+    """A bare state machine monitored as a workflow (what :class:`MonitoredWorkflow` asks of one)."""
+
+    def __init__(self, state_machine: Any) -> None:
+        self.state_machine = state_machine
 
 
 def _label(item: Any, inner: Any, prop: str, owner: Construct) -> str:
@@ -75,8 +83,8 @@ class BatchMonitoring(Construct):
         *,
         job_queues: Sequence[QueueLike],
         submitters: Sequence[MonitoredSubmitter] = (),
-        workflows: Sequence[MonitoredWorkflow] = (),
-        topic: NotificationTopic | None = None,
+        workflows: Sequence[WorkflowLike] = (),
+        topic: TopicLike | None = None,
         alarm_email: str | None = None,
         thresholds: MonitoringThresholds | None = None,
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH,
@@ -96,10 +104,13 @@ class BatchMonitoring(Construct):
         :param job_queues: the job queues to monitor (1 to 20: each takes five of a log group's 100
             metric filters): ours, imported or any ``batch.IJobQueue``. Not SageMaker Training (service)
             queues: synth fails for one (BK-M6).
-        :param submitters: S3 submitters to alarm on (dead-letter queue, errors) and chart. Default: none.
-        :param workflows: workflows to alarm on (failed and timed-out executions) and chart. Default: none.
-        :param topic: where alarm and OK notifications go. Default: a new encrypted topic (its KMS key
-            costs $1 a month).
+        :param submitters: S3 submitters to alarm on (dead-letter queue, errors) and chart. Default: no
+            submitter is monitored.
+        :param workflows: workflows to alarm on (failed and timed-out executions) and chart: a
+            :class:`Workflow` or any ``sfn.IStateMachine``. Default: no workflow is monitored.
+        :param topic: where alarm and OK notifications go: a :class:`NotificationTopic` or any ``sns.ITopic``
+            (an encrypted one of the app gets the key-policy statement CloudWatch alarms need; an imported key
+            a synth warning naming it). Default: a new encrypted topic (its KMS key costs $1 a month).
         :param alarm_email: subscribe this address to the topic (AWS e-mails a confirmation link first).
             Default: no subscription.
         :param thresholds: Default: :class:`MonitoringThresholds` defaults.
@@ -126,7 +137,8 @@ class BatchMonitoring(Construct):
             see :mod:`cdk_batchkit.model.prices`: an estimate, not a bill) per queue, and chart them.
             Default: True.
         :param cost_job_definitions: job definitions whose cost is also published per queue and definition
-            (dimension ``job_definition``, the name without revision), at most 20. Default: none.
+            (dimension ``job_definition``, the name without revision), at most 20. Default: only each
+            queue's cost is published, not each definition's.
         :param spot_price_factor: Spot price as a fraction of on-demand in the estimate. Default: 0.3.
         """
         super().__init__(scope, construct_id)
@@ -191,8 +203,15 @@ class BatchMonitoring(Construct):
             for label, arn in self.queues.items()
         }
 
-        #: Where alarm and OK notifications go.
-        self.topic = topic or NotificationTopic(self, "Topic", display_name="AWS Batch monitoring alarms")
+        #: Where alarm and OK notifications go: the :class:`NotificationTopic` (given or new), or the
+        #: ``TopicRef`` of any other ``sns.ITopic`` given (both have ``.topic``, ``.alarm_action()``).
+        self.topic: NotificationTopic | TopicRef = (
+            topic
+            if isinstance(topic, NotificationTopic)
+            else topic_ref(topic)
+            if topic is not None
+            else NotificationTopic(self, "Topic", display_name="AWS Batch monitoring alarms")
+        )
         if alarm_email is not None:
             self.topic.add_email(alarm_email)
         self.alarms: dict[str, cloudwatch.Alarm] = {}
@@ -218,8 +237,11 @@ class BatchMonitoring(Construct):
             alarms.submitter(self.submitter_metrics[label])
         self.workflows: dict[str, MonitoredWorkflow] = {}
         self.workflow_metrics: dict[str, WorkflowMetrics] = {}
-        for workflow in workflows:
-            label = _label(workflow, workflow.state_machine, "workflows", self)
+        for given in workflows:
+            # A Workflow, or any sfn.IStateMachine (monitored as a workflow of that one state machine).
+            machine = state_machine_ref(given)
+            workflow: MonitoredWorkflow = _Machine(machine) if machine is given else given  # type: ignore[assignment]
+            label = _label(given, machine, "workflows", self)
             if label in self.workflows:
                 fail(self, "workflows", label, "lists two workflows with the same construct id")
             self.workflows[label] = workflow

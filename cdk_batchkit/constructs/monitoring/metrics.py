@@ -89,7 +89,8 @@ class QueueMetrics(_Factory):
         metrics).
     :param period: the period of count metrics (transitions, run time, cost).
     :param backlog_period: the period of backlog metrics (how often the function measures).
-    :param definitions: ``cost_job_definitions`` labels -> their job definition ARN.
+    :param definitions: ``cost_job_definitions`` labels -> their job definition ARN. Default: no job
+        definition's cost is published on its own.
     """
 
     def __init__(
@@ -215,7 +216,12 @@ class MonitoredSubmitter(Protocol):
 
 class SubmitterMetrics(_Factory):
     """The metrics of one S3 submitter: what its function published (Powertools EMF, dimension
-    ``service``), its dead-letter queue and its errors."""
+    ``service``), its dead-letter queue and its errors.
+
+    :param label: the submitter's label (its construct id), used in metric labels.
+    :param submitter: the monitored submitter (its function, service name and dead-letter queue).
+    :param period: the period of every metric (Sum per period).
+    """
 
     def __init__(self, *, label: str, submitter: MonitoredSubmitter, period: Duration) -> None:
         super().__init__()
@@ -276,7 +282,12 @@ class MonitoredWorkflow(Protocol):
 
 
 class WorkflowMetrics(_Factory):
-    """The execution outcomes of one workflow's state machine (Sum per period)."""
+    """The execution outcomes of one workflow's state machine (Sum per period).
+
+    :param label: the workflow's label (its construct id), used in metric labels.
+    :param workflow: the monitored workflow (its state machine).
+    :param period: the period of every metric (Sum per period).
+    """
 
     def __init__(self, *, label: str, workflow: MonitoredWorkflow, period: Duration) -> None:
         super().__init__()

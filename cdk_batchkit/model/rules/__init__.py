@@ -18,7 +18,13 @@ from .compute import (
 )
 from .consumables import check_consumables, consumable_resource_values, consumables_well_formed
 from .containers import CONTAINER_RULES, FIT_WARNINGS, ecs_containers, registry_credential_reads
-from .delivery import delivery_limits, key_filters, manifest_prefix_rule, submitter_limits
+from .delivery import (
+    delivery_limits,
+    key_filters,
+    manifest_prefix_rule,
+    submitter_limits,
+    write_prefix_rule,
+)
 from .eks import check_eks_environment, check_pod
 from .encryption import check_key, key_statements
 from .fit import (
@@ -134,4 +140,5 @@ __all__ = [
     "warnings",
     "workflow_steps",
     "workflow_timeout",
+    "write_prefix_rule",
 ]

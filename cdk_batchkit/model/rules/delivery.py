@@ -1,5 +1,6 @@
 """Rules of the paths that deliver work to a submission: the S3 submitter's batching and rate (BK-U2),
-EventBridge and Scheduler retry policies (BK-E1), S3 key filters (BK-E6) and the manifest exclusion (BK-E8).
+EventBridge and Scheduler retry policies (BK-E1), S3 key filters (BK-E6), the manifest exclusion (BK-E8)
+and where job code may write (BK-E10).
 
 Every rule takes model values (:mod:`cdk_batchkit.model.delivery`, strings) and yields problems naming the
 construct prop. Tokens (unknown at synth) are skipped.
@@ -190,6 +191,75 @@ def manifest_prefix_rule(
         )
 
 
+@rule(
+    "BK-E10",
+    "S3JobSubmitter.grant_write: the key prefix job code may write into the submitter's input bucket is "
+    "known at synth and cannot overlap the submitter's prefix filter in any form of the key (each object "
+    "written would trigger the submitter again: a loop); with no prefix filter, writing is refused when "
+    "there is no suffix filter either and warned about when there is one (objects ending with it loop); "
+    "writing under the manifest prefix warns (those objects expire with the manifests).",
+    f"{_PATTERNS} (prefix matching: aws/event-ruler README) and "
+    "https://docs.aws.amazon.com/AmazonS3/latest/userguide/notification-content-structure.html",
+)
+def write_prefix_rule(
+    write_prefix: str,
+    prefix: str | None,
+    suffix: str | None,
+    *,
+    manifest_prefix: str | None = None,
+) -> Iterator[Problem]:
+    """``write_prefix``: where job code writes (``grant_write(prefix=)``); ``prefix``/``suffix``: the
+    submitter's filters; ``manifest_prefix``: where it writes manifests into the same bucket (None: not
+    there)."""
+    if is_unresolved(write_prefix):
+        yield Problem("prefix", write_prefix, "must be known at synth time (it is checked against filters)")
+        return
+    if not write_prefix:
+        yield Problem(
+            "prefix", write_prefix, "must name a key prefix: job code would write anywhere in the bucket"
+        )
+        return
+    problem = key_filter_problem("prefix", write_prefix)
+    if problem is not None:
+        yield Problem("prefix", write_prefix, problem)
+        return
+    if any(v is not None and is_unresolved(v) for v in (prefix, suffix)):
+        return
+    if prefix is not None:
+        if may_start_with(write_prefix, prefix) or may_start_with(prefix, write_prefix):
+            yield Problem(
+                "prefix",
+                write_prefix,
+                f"objects written there can match the submitter's prefix={prefix!r} and trigger it again (a "
+                "loop); write outside the filter",
+            )
+    elif suffix is None:
+        yield Problem(
+            "prefix",
+            write_prefix,
+            "the submitter has no prefix/suffix filter, so every object written into its bucket triggers it "
+            "again (a loop); give the submitter a prefix and write outside it",
+        )
+    else:
+        yield Problem(
+            "prefix",
+            write_prefix,
+            f"objects written there whose names end with {suffix!r} trigger the submitter again (it has no "
+            "prefix filter); give it a prefix and write outside it",
+            warning=True,
+        )
+    if manifest_prefix is not None and (
+        may_start_with(write_prefix, manifest_prefix) or may_start_with(manifest_prefix, write_prefix)
+    ):
+        yield Problem(
+            "prefix",
+            write_prefix,
+            f"it overlaps the manifest prefix {manifest_prefix!r}: objects there expire with the manifests "
+            "(30 days in a bucket the submitter creates)",
+            warning=True,
+        )
+
+
 __all__ = [
     "MANIFEST_SUFFIX",
     "MAX_JOB_NAME_PREFIX",
@@ -197,4 +267,5 @@ __all__ = [
     "key_filters",
     "manifest_prefix_rule",
     "submitter_limits",
+    "write_prefix_rule",
 ]

@@ -535,52 +535,22 @@ def submission_fit(sub: Submission) -> Iterator[Problem]:
     yield from _fit_problem("overrides.resources", resized, sub)
 
 
+#: A node's size: vCPUs, memory (MiB), GPUs and the instance type it is pinned to.
+_NodeSize = tuple[float, int, int, str | None]
+
+
 def _node_fit(sub: Submission, base: JobRequirements) -> Iterator[Problem]:
     """Every node with its overrides applied, grouped by size, against the queue (each changed group
     alone: its size and pinned type; then all nodes together: maxvCpus)."""
-    job = sub.job
     sized = [o for o in sub.node_overrides if o.overrides.resized or o.overrides.instance_type]
     if not sized and sub.num_nodes is None:
         return
-    nodes = _number(sub.num_nodes)
-    count = int(nodes) if nodes is not None else (job.num_nodes if job and job.num_nodes else base.nodes)
-    ranges = job.node_ranges if job is not None else ()
-    Size = tuple[float, int, int, str | None]
-    sizes: list[Size] = [(base.vcpus, base.memory_mib, base.gpus, base.instance_type)] * count
-    assignment = node_assignment(ranges, count) if ranges else [None] * count
-    if ranges and base.node_groups and len(base.node_groups) == len(ranges):
-        for node, node_range in enumerate(assignment):
-            if node_range is not None:
-                g = base.node_groups[ranges.index(node_range)]
-                sizes[node] = (g.vcpus, g.memory_mib, g.gpus, base.instance_type)
-    first_index: dict[str, int] = {}
-    for index, override in enumerate(sub.node_overrides):
-        first_index.setdefault(override.target_nodes, index)
-    changed: dict[int, str] = {}
-    for target, o in sub.node_property_overrides():
-        if not (o.resized or o.instance_type):
-            continue
-        if any(v is not None and _number(v) is None for v in (o.vcpus, o.memory_mib, o.gpus)):
-            return
-        span = parse_target_nodes(target)
-        if span is None:
-            continue
-        if ranges:
-            members = [n for n, r in enumerate(assignment) if r is not None and r.target_nodes == target]
-        else:
-            last = count - 1 if span[1] is None else min(span[1], count - 1)
-            members = list(range(span[0], last + 1))
-        prop = f"node_overrides[{first_index[target]}]" if target in first_index else "node_overrides"
-        for n in members:
-            vcpus, memory, gpus, itype = sizes[n]
-            sizes[n] = (
-                float(o.vcpus) if o.vcpus is not None else vcpus,
-                int(o.memory_mib) if o.memory_mib is not None else memory,
-                int(o.gpus) if o.gpus is not None else gpus,
-                o.instance_type or itype,
-            )
-            changed[n] = prop
-    groups: dict[Size, list[int]] = {}
+    count = _node_count(sub, base)
+    sizes = _range_sizes(sub, base, count)
+    changed = _override_nodes(sub, sizes, count)
+    if changed is None:
+        return  # a token: known at deploy time only
+    groups: dict[_NodeSize, list[int]] = {}
     for n, size in enumerate(sizes):
         groups.setdefault(size, []).append(n)
     for (vcpus, memory, gpus, itype), members in groups.items():
@@ -606,6 +576,68 @@ def _node_fit(sub: Submission, base: JobRequirements) -> Iterator[Problem]:
         group = node_groups[0]
         whole = replace(whole, vcpus=group.vcpus, memory_mib=group.memory_mib, gpus=group.gpus)
     yield from _fit_problem("node_overrides" if sized else "num_nodes", whole, sub, list(range(count)))
+
+
+def _node_count(sub: Submission, base: JobRequirements) -> int:
+    """The nodes of the job: the submission's ``numNodes``, else the definition's."""
+    nodes = _number(sub.num_nodes)
+    if nodes is not None:
+        return int(nodes)
+    job = sub.job
+    return job.num_nodes if job and job.num_nodes else base.nodes
+
+
+def _range_sizes(sub: Submission, base: JobRequirements, count: int) -> list[_NodeSize]:
+    """Each node's size before the overrides: its node range's container (the job's size otherwise)."""
+    sizes: list[_NodeSize] = [(base.vcpus, base.memory_mib, base.gpus, base.instance_type)] * count
+    ranges = sub.job.node_ranges if sub.job is not None else ()
+    if not ranges or not base.node_groups or len(base.node_groups) != len(ranges):
+        return sizes
+    for node, node_range in enumerate(node_assignment(ranges, count)):
+        if node_range is not None:
+            g = base.node_groups[ranges.index(node_range)]
+            sizes[node] = (g.vcpus, g.memory_mib, g.gpus, base.instance_type)
+    return sizes
+
+
+def _override_nodes(sub: Submission, sizes: list[_NodeSize], count: int) -> dict[int, str] | None:
+    """Apply the node overrides that resize or pin nodes to ``sizes``; returns node -> the prop that changed
+    it (None when a size is a token)."""
+    ranges = sub.job.node_ranges if sub.job is not None else ()
+    assignment = node_assignment(ranges, count) if ranges else [None] * count
+    first_index: dict[str, int] = {}
+    for index, override in enumerate(sub.node_overrides):
+        first_index.setdefault(override.target_nodes, index)
+    changed: dict[int, str] = {}
+    for target, o in sub.node_property_overrides():
+        if not (o.resized or o.instance_type):
+            continue
+        if any(v is not None and _number(v) is None for v in (o.vcpus, o.memory_mib, o.gpus)):
+            return None
+        span = parse_target_nodes(target)
+        if span is None:
+            continue
+        if ranges:
+            members = [n for n, r in enumerate(assignment) if r is not None and r.target_nodes == target]
+        else:
+            last = count - 1 if span[1] is None else min(span[1], count - 1)
+            members = list(range(span[0], last + 1))
+        prop = f"node_overrides[{first_index[target]}]" if target in first_index else "node_overrides"
+        for n in members:
+            sizes[n] = _overridden(sizes[n], o)
+            changed[n] = prop
+    return changed
+
+
+def _overridden(size: _NodeSize, o: Overrides) -> _NodeSize:
+    """``size`` with the vCPUs, memory, GPUs and instance type ``o`` sets."""
+    vcpus, memory, gpus, itype = size
+    return (
+        float(o.vcpus) if o.vcpus is not None else vcpus,
+        int(o.memory_mib) if o.memory_mib is not None else memory,
+        int(o.gpus) if o.gpus is not None else gpus,
+        o.instance_type or itype,
+    )
 
 
 #: Every submission rule, in the order they are run.
