@@ -300,5 +300,15 @@ def grant_from(
     if is_role and Stack.of(principal) is not Stack.of(scope):  # type: ignore[arg-type]
         return iam.Policy(scope, construct_id, roles=[principal], statements=list(statements))  # type: ignore[list-item]
     for statement in statements:
-        principal.add_to_principal_policy(statement)
+        add_to_principal(principal, statement)
     return principal
+
+
+def add_to_principal(principal: iam.IPrincipal, statement: iam.PolicyStatement) -> None:
+    """``principal.add_to_principal_policy(statement)``: for a ``Role`` through ``add_to_policy``, which
+    does the same and answers a bool (one round trip; the struct ``add_to_principal_policy`` answers is
+    read field by field, three)."""
+    if isinstance(principal, iam.Role):
+        principal.add_to_policy(statement)
+    else:
+        principal.add_to_principal_policy(statement)

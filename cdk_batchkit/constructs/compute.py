@@ -50,7 +50,18 @@ from ..model.rules.compute import (
     compute_update_timeout,
 )
 from ..model.values import known
-from ._validation import fail, is_token, report
+from ._validation import (
+    default_child,
+    duration,
+    fail,
+    gibibytes_of,
+    is_token,
+    mebibytes_of,
+    report,
+    seconds_of,
+    size,
+    stack_of,
+)
 from .encryption import KeyUser, encryption_key
 from .nag import acknowledge, managed_policy_finding
 from .network import BatchNetwork
@@ -99,12 +110,12 @@ def _selection_args(selection: ec2.SubnetSelection) -> dict[str, Any]:
     return {n: getattr(selection, n) for n in names if getattr(selection, n, None) is not None}
 
 
-def _seconds(duration: Duration | None) -> float | None:
-    return None if duration is None else known(duration.to_seconds())
+def _seconds(value: Duration | None) -> float | None:
+    return None if value is None else known(seconds_of(value))
 
 
-def _gib(size: Size | None) -> float | None:
-    mib = None if size is None else known(size.to_mebibytes())
+def _gib(value: Size | None) -> float | None:
+    mib = None if value is None else known(mebibytes_of(value))
     return None if mib is None else mib / 1024
 
 
@@ -138,7 +149,7 @@ def check_managed_ec2(
 ) -> Duration:
     """The capacity, Spot bid and update checks every managed EC2 (ECS or EKS) environment makes
     (BK-C1, BK-C2, BK-C3, reported on ``scope``); returns the update timeout (default 30 minutes)."""
-    timeout = update_timeout or Duration.minutes(30)
+    timeout = update_timeout or duration("minutes", 30)
     settings = ComputeSettings(
         kind=ComputeKind.of(spot=spot),
         minv_cpus=minv_cpus,
@@ -295,7 +306,7 @@ class Ec2ComputeEnvironment(BatchComputeEnvironment):
                 cluster_placement,
                 "give either placement_group or cluster_placement",
             )
-        timeout = update_timeout or Duration.minutes(30)
+        timeout = update_timeout or duration("minutes", 30)
         library_props = (("root_volume_size",) if root_volume_size is not None else ()) + (
             ("user_data_commands",) if user_data_commands else ()
         )
@@ -318,7 +329,7 @@ class Ec2ComputeEnvironment(BatchComputeEnvironment):
             replace_compute_environment=replace_compute_environment,
             spot_bid_percentage=spot_bid_percentage,
             update_timeout_seconds=_seconds(timeout),
-            root_volume_gib=_gib(root_volume_size or Size.gibibytes(MIN_ROOT_GIB)),
+            root_volume_gib=_gib(root_volume_size or size("gibibytes", MIN_ROOT_GIB)),
             library_template_props=library_props,
             launch_template=_template_facts(launch_template) if launch_template is not None else None,
             image_type="ECS_AL2023_NVIDIA" if gpu else "ECS_AL2023",
@@ -479,7 +490,7 @@ def _script(scope: Construct, user_data: ec2.UserData) -> str:
             for item in value:
                 walk(item)
 
-    walk(Stack.of(scope).resolve(user_data.render()))
+    walk(stack_of(scope).resolve(user_data.render()))
     return "\n".join(strings)
 
 
@@ -550,11 +561,11 @@ def hardened_launch_template(
     """The launch template every managed EC2 environment gets: IMDSv2 only (hop limit 2 for
     containers), an encrypted gp3 root of ``root_volume_size`` (BK-C5, reported on ``scope`` unless
     ``checked`` says the caller's settings were judged already), MIME multipart user data."""
-    root_size = root_volume_size or Size.gibibytes(MIN_ROOT_GIB)
+    root_size = root_volume_size or size("gibibytes", MIN_ROOT_GIB)
     gib = _gib(root_size)
     if not checked:
         report(scope, compute_root_volume(ComputeSettings(ComputeKind.EC2, root_volume_gib=gib)))
-    root_gib = int(gib) if gib is not None else root_size.to_gibibytes()
+    root_gib = int(gib) if gib is not None else gibibytes_of(root_size)
     user_data = ec2.MultipartUserData()
     boot = ec2.UserData.for_linux()
     boot.add_commands("# cdk-batchkit user-data hook", *user_data_commands)
@@ -595,7 +606,7 @@ def pin(
 ) -> batch.CfnComputeEnvironment:
     """Render exactly ``types`` and ``strategy`` (the L2 enum lacks some, and appends "optimal" to
     the types), and reference ``template`` by its version number. Returns the L1 resource."""
-    cfn = resource.node.default_child
+    cfn = default_child(resource)
     assert isinstance(cfn, batch.CfnComputeEnvironment)
     cfn.add_property_override("ComputeResources.InstanceTypes", list(types))
     cfn.add_property_override("ComputeResources.AllocationStrategy", strategy.value)

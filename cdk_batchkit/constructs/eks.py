@@ -46,7 +46,7 @@ from ..model.rules.eks import (
     render_pod,
 )
 from ..model.values import is_unresolved, known
-from ._validation import report
+from ._validation import report, size
 from .compute import (
     AllocationStrategy,
     BatchComputeEnvironment,
@@ -471,7 +471,7 @@ class EksContainer:
 
     @property
     def memory_size(self) -> Size:
-        return self.memory or Size.gibibytes(2)
+        return self.memory or size("gibibytes", 2)
 
 
 class EksJobDefinition(JobDefinitionBase):

@@ -28,6 +28,7 @@ from constructs import Construct
 from ..model.keys import LAUNCHING_ROLES, SECRET_WORDS, KeyDescription, KeyUser
 from ..model.rules.encryption import check_key, key_statements, plain_secret_names
 from ..model.values import is_unresolved
+from ._binding import add_to_principal
 from ._validation import fail, report
 from .nag import _flatten, acknowledge
 
@@ -263,7 +264,7 @@ def grant_secrets_key(definition: Construct, has_secrets: bool) -> None:
     kinds = (batch.EcsEc2ContainerDefinition, batch.EcsFargateContainerDefinition)
     roles = {id(c.execution_role): c.execution_role for c in definition.node.children if isinstance(c, kinds)}
     for role in roles.values():
-        role.add_to_principal_policy(statement)
+        add_to_principal(role, statement)
 
 
 def warn_plain_secrets(scope: Construct, environment: Iterable[str]) -> None:

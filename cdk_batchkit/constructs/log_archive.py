@@ -51,7 +51,7 @@ from ..model.rules.archive import (
     default_archive_after_days,
 )
 from ..model.values import known
-from ._validation import report
+from ._validation import duration, report, size
 from .encryption import KeyUser, acknowledge_key_grants, encryption_key
 from .nag import acknowledge, acknowledge_resource
 
@@ -143,9 +143,9 @@ class JobLogArchive(Construct):
         :param error_log_retention: retention of the delivery stream's error log group. Default: one month.
         """
         super().__init__(scope, construct_id)
-        retention = retention or Duration.days(365)
-        buffer_interval = buffer_interval if buffer_interval is not None else Duration.seconds(300)
-        buffer_size = buffer_size or Size.mebibytes(64)
+        retention = retention or duration("days", 365)
+        buffer_interval = buffer_interval if buffer_interval is not None else duration("seconds", 300)
+        buffer_size = buffer_size or size("mebibytes", 64)
         retention_days = _days(retention)
         if archive_after is None and (after := default_archive_after_days(retention_days)) is not None:
             archive_after = Duration.days(after)
@@ -306,7 +306,7 @@ class JobLogArchive(Construct):
                 prefix=prefix,
                 expiration=retention,
                 transitions=transitions,
-                abort_incomplete_multipart_upload_after=Duration.days(1),
+                abort_incomplete_multipart_upload_after=duration("days", 1),
             )
             return
         Annotations.of(self).add_warning_v2(

@@ -79,7 +79,7 @@ from ..model.rules import workflow_steps, workflow_timeout
 from ..model.submission import FromInput, NodeOverrideSpec, Overrides
 from ._binding import DefinitionLike, QueueLike, definition_ref, queue_ref, submit_grant
 from ._submission import PlannedSubmission, job_spec, plan_submission, step_functions_parameters
-from ._validation import check_seconds, drop_redundant_dependency, fail, report
+from ._validation import check_seconds, drop_redundant_dependency, duration, fail, report, seconds_of
 from .consumable import ConsumableLike
 from .encryption import KeyUser, encryption_key
 from .job_notifications import WorkflowNotifications
@@ -229,10 +229,10 @@ def _retry(errors: Sequence[str]) -> dict[str, Any]:
     """Throttling and service errors: retried with exponential backoff and full jitter."""
     return {
         "errors": list(errors),
-        "interval": Duration.seconds(5),
+        "interval": duration("seconds", 5),
         "backoff_rate": 2,
         "max_attempts": 8,
-        "max_delay": Duration.minutes(2),
+        "max_delay": duration("minutes", 2),
         "jitter_strategy": sfn.JitterType.FULL,
     }
 
@@ -323,10 +323,10 @@ class Workflow(Construct):
         super().__init__(scope, construct_id)
         self.steps: tuple[Step, ...] = tuple(steps)
         self._job_tags = dict(job_tags or {})
-        self._poll = job_poll_interval or Duration.seconds(30)
+        self._poll = job_poll_interval or duration("seconds", 30)
         check_seconds(self, "job_poll_interval", self._poll, 1, 3600)
         self._validate()
-        report(self, workflow_timeout(timeout.to_seconds() if timeout is not None else None))
+        report(self, workflow_timeout(seconds_of(timeout) if timeout is not None else None))
 
         #: The role the state machine runs as (only the statements listed in the class docstring).
         self.role = iam.Role(
@@ -456,7 +456,7 @@ class Workflow(Construct):
             array_size=FromInput(size, json=True) if isinstance(size, str) else size,
             depends_on=len(step.depends_on),
             attempts=step.attempts,
-            timeout_seconds=step.timeout.to_seconds() if step.timeout is not None else None,
+            timeout_seconds=seconds_of(step.timeout) if step.timeout is not None else None,
             tags=self._job_tags,
             job_name=step.name,
         )
@@ -514,7 +514,7 @@ class Workflow(Construct):
             )
             publish.add_retry(
                 errors=["States.ALL"],
-                interval=Duration.seconds(2),
+                interval=duration("seconds", 2),
                 max_attempts=3,
                 backoff_rate=2,
                 jitter_strategy=sfn.JitterType.FULL,

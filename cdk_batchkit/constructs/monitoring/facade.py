@@ -18,7 +18,16 @@ from ...lambdas.backlog.core import METRIC_COST
 from ...model.prices import SPOT_PRICE_FACTOR
 from ...model.rules import MONITORING_RULES, MonitoringPlan, run
 from .._binding import DefinitionLike, QueueLike, definition_ref, queue_ref
-from .._validation import check_range, check_seconds, check_whole, fail, is_token, report
+from .._validation import (
+    check_range,
+    check_seconds,
+    check_whole,
+    duration,
+    fail,
+    is_token,
+    report,
+    seconds_of,
+)
 from ..notifications import NotificationTopic
 from .alarms import AlarmFactory, MonitoringThresholds
 from .backlog import add_backlog, queue_price_key
@@ -131,7 +140,7 @@ class BatchMonitoring(Construct):
         """
         super().__init__(scope, construct_id)
         self.thresholds = thresholds or MonitoringThresholds()
-        self.backlog_interval = backlog_interval or Duration.minutes(5)
+        self.backlog_interval = backlog_interval or duration("minutes", 5)
         self.period = self.thresholds.period
         self.namespace = metrics_namespace
         self.service_name = service_name
@@ -310,7 +319,7 @@ class BatchMonitoring(Construct):
 
 
 def _minutes(duration: Duration) -> float:
-    seconds = duration.to_seconds()
+    seconds = seconds_of(duration)
     return seconds if is_token(seconds) else seconds / 60
 
 
