@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import jsii
-from aws_cdk import Annotations, CfnResource, Duration, Size, SizeRoundingBehavior, Stack, Token
+from aws_cdk import Annotations, CfnElement, CfnResource, Duration, Size, SizeRoundingBehavior, Stack, Token
 from constructs import Construct, IConstruct, IValidation, Node
 
 from ..model.rules import Problem
@@ -58,7 +58,19 @@ def fetched(obj: Any, attribute: str, build: Callable[[], Any] | None = None) ->
 
 def node_path(scope: IConstruct) -> str:
     """``scope.node.path``, fetched once per construct (ids never change)."""
-    return fetched(scope, "node.path", lambda: node_of(scope).path)  # type: ignore[no-any-return]
+    return fetched(scope, "node.path", lambda: _path(scope))  # type: ignore[no-any-return]
+
+
+def _path(scope: IConstruct) -> str:
+    # A construct's toString() is its path (one round trip; ``node.path`` is two: the node, then its
+    # path), except an L1's (``PATH [AWS::Type]``) and the root's (``<root>``).
+    cache = scope.__dict__.get(_FETCHED) or {}
+    to_string = getattr(scope, "to_string", None)
+    if "node" not in cache and to_string is not None and not isinstance(scope, CfnElement):
+        text = to_string()
+        if isinstance(text, str) and text != "<root>":
+            return text
+    return node_of(scope).path
 
 
 def node_of(scope: IConstruct) -> Node:

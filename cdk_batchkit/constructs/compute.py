@@ -569,7 +569,7 @@ def hardened_launch_template(
     user_data = ec2.MultipartUserData()
     boot = ec2.UserData.for_linux()
     boot.add_commands("# cdk-batchkit user-data hook", *user_data_commands)
-    user_data.add_user_data_part(boot, ec2.MultipartBody.SHELL_SCRIPT, True)
+    user_data.add_user_data_part(boot, _shell_script(), True)
     template = ec2.LaunchTemplate(
         scope,
         "LaunchTemplate",
@@ -593,6 +593,16 @@ def hardened_launch_template(
     return template, user_data
 
 
+_CONSTANTS: dict[str, str] = {}
+
+
+def _shell_script() -> str:
+    """``ec2.MultipartBody.SHELL_SCRIPT`` (a string constant), asked of the CDK once per process."""
+    if "shell" not in _CONSTANTS:
+        _CONSTANTS["shell"] = ec2.MultipartBody.SHELL_SCRIPT
+    return _CONSTANTS["shell"]
+
+
 def l2_allocation(strategy: AllocationStrategy) -> batch.AllocationStrategy:
     """The nearest L2 strategy, for the L2's own checks (the real one is rendered by :func:`pin`)."""
     return _L2_STRATEGY.get(strategy, batch.AllocationStrategy.BEST_FIT_PROGRESSIVE)
@@ -608,8 +618,6 @@ def pin(
     the types), and reference ``template`` by its version number. Returns the L1 resource."""
     cfn = default_child(resource)
     assert isinstance(cfn, batch.CfnComputeEnvironment)
-    cfn.add_property_override("ComputeResources.InstanceTypes", list(types))
-    cfn.add_property_override("ComputeResources.AllocationStrategy", strategy.value)
     # Batch snapshots a launch template referenced as $Default/$Latest (or with no version) once,
     # at creation; the version number makes a template change roll out on the next deploy.
     version = (
@@ -617,7 +625,16 @@ def pin(
         if isinstance(template, ec2.LaunchTemplate)
         else template.version_number
     )
-    cfn.add_property_override("ComputeResources.LaunchTemplate.Version", version)
+    # One override (one round trip) that merges into ComputeResources as the three path overrides
+    # ``ComputeResources.InstanceTypes``, ``.AllocationStrategy``, ``.LaunchTemplate.Version`` would.
+    cfn.add_property_override(
+        "ComputeResources",
+        {
+            "InstanceTypes": list(types),
+            "AllocationStrategy": strategy.value,
+            "LaunchTemplate": {"Version": version},
+        },
+    )
     return cfn
 
 
