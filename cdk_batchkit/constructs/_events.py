@@ -19,7 +19,7 @@ from constructs import Construct
 from ..model.delivery import Delivery
 from ..model.object_keys import key_filter
 from ..model.rules import delivery_limits
-from ._validation import duration, report, seconds_of
+from ._validation import default_child, duration, node_of, node_path, report, seconds_of
 from .encryption import KeyUser, encryption_key
 from .nag import acknowledge
 
@@ -122,7 +122,7 @@ def quoted_input(fields: Mapping[str, str]) -> dict[str, object]:
 
 def override_input(rule: events.Rule, target_index: int, transformer: Mapping[str, object]) -> None:
     """Set ``transformer`` on target ``target_index`` of ``rule`` (escape hatch: see :func:`quoted_input`)."""
-    cfn = rule.node.default_child
+    cfn = default_child(rule)
     assert isinstance(cfn, events.CfnRule)
     cfn.add_property_override(f"Targets.{target_index}.InputTransformer", dict(transformer))
 
@@ -169,14 +169,14 @@ def enable_event_bridge(scope: Construct, bucket: s3.IBucket) -> None:
     if not isinstance(bucket, s3.Bucket):
         Annotations.of(scope).add_warning_v2(
             "batchkit:bucket-eventbridge",
-            f"{bucket.node.path} is imported: turn on its Amazon EventBridge notifications (bucket "
+            f"{node_path(bucket)} is imported: turn on its Amazon EventBridge notifications (bucket "
             "properties > Event notifications, or put-bucket-notification-configuration with "
             "EventBridgeConfiguration) or no event will ever arrive.",
         )
         return
-    if bucket.node.try_find_child("Notifications") is not None:
+    if node_of(bucket).try_find_child("Notifications") is not None:
         bucket.enable_event_bridge_notification()
         return
-    cfn = bucket.node.default_child
+    cfn = default_child(bucket)
     assert isinstance(cfn, s3.CfnBucket)
     cfn.add_property_override("NotificationConfiguration.EventBridgeConfiguration.EventBridgeEnabled", True)

@@ -56,12 +56,12 @@ def fetched(obj: Any, attribute: str, build: Callable[[], Any] | None = None) ->
     return cache[attribute]
 
 
-def node_path(scope: IConstruct) -> str:
+def node_path(scope: Any) -> str:
     """``scope.node.path``, fetched once per construct (ids never change)."""
     return fetched(scope, "node.path", lambda: _path(scope))  # type: ignore[no-any-return]
 
 
-def _path(scope: IConstruct) -> str:
+def _path(scope: Any) -> str:
     # A construct's toString() is its path (one round trip; ``node.path`` is two: the node, then its
     # path), except an L1's (``PATH [AWS::Type]``) and the root's (``<root>``).
     cache = scope.__dict__.get(_FETCHED) or {}
@@ -73,23 +73,29 @@ def _path(scope: IConstruct) -> str:
     return node_of(scope).path
 
 
-def node_of(scope: IConstruct) -> Node:
+def node_of(scope: Any) -> Node:
     """``scope.node``, fetched once per construct (each ``scope.node`` is a round trip)."""
     return fetched(scope, "node", lambda: scope.node)  # type: ignore[no-any-return]
 
 
-def parent_of(scope: IConstruct) -> IConstruct | None:
+def parent_of(scope: Any) -> IConstruct | None:
     """``scope.node.scope`` (the construct ``scope`` was created in), fetched once per construct."""
     return fetched(scope, "node.scope", lambda: node_of(scope).scope)  # type: ignore[no-any-return]
 
 
-def default_child(scope: IConstruct) -> IConstruct | None:
+def default_child(scope: Any) -> IConstruct | None:
     """``scope.node.default_child``, fetched once per construct: an L2's L1 is created in its
-    constructor and never replaced."""
-    return fetched(scope, "node.default_child", lambda: node_of(scope).default_child)  # type: ignore[no-any-return]
+    constructor and never replaced (None, asked before it exists, is not kept)."""
+    cache = scope.__dict__.setdefault(_FETCHED, {})
+    child = cache.get("node.default_child")
+    if child is None:
+        child = node_of(scope).default_child
+        if child is not None:
+            cache["node.default_child"] = child
+    return child
 
 
-def stack_of(scope: IConstruct) -> Stack:
+def stack_of(scope: Any) -> Stack:
     """``Stack.of(scope)``, fetched once per construct (a construct never moves to another stack)."""
     return fetched(scope, "stack", lambda: Stack.of(scope))  # type: ignore[no-any-return]
 
@@ -254,6 +260,6 @@ def report(scope: IConstruct, problems: Iterable[Problem], *, prefix: str = "") 
         raise ValueError(first_error.message(node_path(scope)))
 
 
-def annotations_of(scope: IConstruct) -> Annotations:
+def annotations_of(scope: Any) -> Annotations:
     """``Annotations.of(scope)``, fetched once per construct."""
     return fetched(scope, "annotations", lambda: Annotations.of(scope))  # type: ignore[no-any-return]

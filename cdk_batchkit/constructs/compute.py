@@ -57,6 +57,7 @@ from ._validation import (
     gibibytes_of,
     is_token,
     mebibytes_of,
+    node_path,
     report,
     seconds_of,
     size,
@@ -497,8 +498,8 @@ def _script(scope: Construct, user_data: ec2.UserData) -> str:
 def _template_facts(template: ec2.ILaunchTemplate) -> LaunchTemplateFacts:
     """What can be known of a launch template of the user's: everything for one defined in the app (the
     struct as the L2 built it; raw overrides added later are not seen), nothing for an imported one."""
-    cfn = template.node.default_child if isinstance(template, ec2.LaunchTemplate) else None
-    label = str(template.node.path)
+    cfn = default_child(template) if isinstance(template, ec2.LaunchTemplate) else None
+    label = str(node_path(template))
     if not isinstance(cfn, ec2.CfnLaunchTemplate):
         return LaunchTemplateFacts(
             label=label, imported=True, version=str(template.version_number), sets_image=None
@@ -700,7 +701,7 @@ class FargateComputeEnvironment(BatchComputeEnvironment):
             maxv_cpus=maxv_cpus,
             compute_environment_name=compute_environment_name,
         )
-        cfn = self.resource.node.default_child
+        cfn = default_child(self.resource)
         assert isinstance(cfn, batch.CfnComputeEnvironment)
         # BK-C9: the L2 renders ReplaceComputeEnvironment: false and UpdatePolicy even when not asked to.
         for path in fargate_not_updatable(settings.kind):
@@ -753,7 +754,7 @@ class UnmanagedComputeEnvironment(BatchComputeEnvironment):
         # The L2 creates a service role with the legacy AWSBatchServiceRole managed policy; Batch uses its
         # service-linked role when none is given (as it does for our managed environments), so drop it.
         self.resource.node.try_remove_child("BatchServiceRole")
-        cfn = self.resource.node.default_child
+        cfn = default_child(self.resource)
         assert isinstance(cfn, batch.CfnComputeEnvironment)
         cfn.add_property_deletion_override("ServiceRole")
         # Your instances: their AMI (Amazon Linux 2023 or not, swap or not) is unknown.

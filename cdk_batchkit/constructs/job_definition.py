@@ -1083,7 +1083,7 @@ class MultiNodeJobDefinition(BatchJobDefinition):
     def _images(self) -> list[str | None]:
         """The image of each node range as rendered (None for a token), in the order given."""
         # The L2 renders its node ranges lazily; they are complete once the constructor has run.
-        cfn = self.resource.node.default_child
+        cfn = default_child(self.resource)
         assert isinstance(cfn, batch.CfnJobDefinition)
         rendered = Stack.of(self).resolve(cfn.node_properties)
         images: list[str | None] = []

@@ -15,7 +15,7 @@ import jsii
 from aws_cdk import Acknowledgment, Aspects, CfnResource, Stack, Validations
 from constructs import IConstruct, IValidation
 
-from ._validation import stack_of
+from ._validation import node_of, stack_of
 
 
 def acknowledge(scope: IConstruct, rule: str, reason: str, *, applies_to: str | None = None) -> None:
@@ -120,7 +120,7 @@ def _writes_suppressions(stack: Stack) -> bool:
     aspects are final."""
     return any(
         type(aspect).__name__ == "WriteNagSuppressionsToCloudFormationAspect"
-        for node in stack.node.scopes
+        for node in node_of(stack).scopes
         for aspect in Aspects.of(node).all
     )
 
@@ -138,5 +138,5 @@ def acknowledge_resource(scope: IConstruct, rule: str, reason: str, arn: str) ->
     deferred = stack.__dict__.get(_DEFERRED)
     if deferred is None:
         deferred = stack.__dict__[_DEFERRED] = _DeferredAcknowledgements(stack)
-        stack.node.add_validation(deferred)
+        node_of(stack).add_validation(deferred)
     deferred.pending.append((scope, rule, reason, arn))

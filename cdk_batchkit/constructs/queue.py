@@ -33,7 +33,7 @@ from ._describe import (
     profile_of_settings,
     settings_of_environment,
 )
-from ._validation import duration, fail, node_path, report, seconds_of
+from ._validation import default_child, duration, fail, node_path, report, seconds_of
 from .compute import BatchComputeEnvironment
 
 #: What a queue accepts as a compute environment: ours, or an L2 one (created or imported).
@@ -242,7 +242,7 @@ class JobQueue(JobQueueBase):
         if rendered_type is not None:
             # BK-Q6: only queues of ECS Managed Instances declare their type; JobQueueType is create-only,
             # so rendering it on existing EC2/Fargate queues would replace them.
-            cfn = self.resource.node.default_child
+            cfn = default_child(self.resource)
             assert isinstance(cfn, batch.CfnJobQueue)
             cfn.job_queue_type = rendered_type
         #: The compute environments as given, in order.
@@ -306,7 +306,7 @@ class JobQueue(JobQueueBase):
             known = _profile(env, exact=False)  # Spot or not: no need to read its user data
             if known is not None and known.spot is not want:
                 order = "a Spot environment first" if want else "an on-demand environment second"
-                fail(scope, prop, env.node.path, f"spot_first needs {order}")
+                fail(scope, prop, node_path(env), f"spot_first needs {order}")
         return cls(scope, construct_id, compute_environments=[spot, on_demand], priority=priority, **kwargs)  # type: ignore[arg-type]
 
     @property

@@ -65,7 +65,7 @@ from ._events import (
 )
 from ._lambda import HandlerFunction
 from ._submission import plan_submission
-from ._validation import duration, report, seconds_of
+from ._validation import duration, node_of, node_path, report, seconds_of
 from .consumable import ConsumableLike
 from .encryption import KeyUser, encryption_key
 from .nag import acknowledge, acknowledge_resource
@@ -405,7 +405,7 @@ class S3JobSubmitter(Construct):
                 acknowledge_resource(
                     holder,
                     "IAM5",
-                    f"Job code reads the objects {self.node.path} submits and their manifests: GetObject on "
+                    f"Job code reads the objects {node_path(self)} submits and their manifests: GetObject on "
                     "that key prefix only (object names are only known at run time).",
                     arn,
                 )
@@ -536,7 +536,7 @@ class S3JobRule(Construct):
             "ObjectCreated",
             bucket=bucket,
             key_filter=object_key_filter(prefix, suffix),
-            description=f"Object Created -> one Batch job ({self.node.path})",
+            description=f"Object Created -> one Batch job ({node_path(self)})",
         )
         self.rule.add_target(
             targets.BatchJob(
@@ -553,7 +553,7 @@ class S3JobRule(Construct):
         if job.consumable_arns:
             # SubmitJob authorizes the definition's consumable resources too; the L2 target's role (created
             # under the definition) is granted the queue and definition only.
-            role = job.resource.node.try_find_child("EventsRole")
+            role = node_of(job.resource).try_find_child("EventsRole")
             if isinstance(role, iam.Role):
                 add_to_principal(
                     role,

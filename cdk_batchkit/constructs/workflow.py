@@ -79,7 +79,16 @@ from ..model.rules import workflow_steps, workflow_timeout
 from ..model.submission import FromInput, NodeOverrideSpec, Overrides
 from ._binding import DefinitionLike, QueueLike, definition_ref, queue_ref, submit_grant
 from ._submission import PlannedSubmission, job_spec, plan_submission, step_functions_parameters
-from ._validation import check_seconds, drop_redundant_dependency, duration, fail, report, seconds_of
+from ._validation import (
+    check_seconds,
+    drop_redundant_dependency,
+    duration,
+    fail,
+    node_of,
+    node_path,
+    report,
+    seconds_of,
+)
 from .consumable import ConsumableLike
 from .encryption import KeyUser, encryption_key
 from .job_notifications import WorkflowNotifications
@@ -366,7 +375,7 @@ class Workflow(Construct):
             assumed_by=iam.ServicePrincipal("states.amazonaws.com").with_conditions(
                 {"StringEquals": {"aws:SourceAccount": Stack.of(self).account}}
             ),
-            description=f"Step Functions workflow {self.node.path}",
+            description=f"Step Functions workflow {node_path(self)}",
         )
         #: Execution history log group.
         self.log_group = logs.LogGroup(
@@ -390,7 +399,7 @@ class Workflow(Construct):
         )
         # Step Functions checks the log delivery permissions at creation: the policy must exist first
         # (the role itself is already ordered by the RoleArn GetAtt: cfn-lint W3005).
-        self.state_machine.node.add_dependency(self.role)
+        node_of(self.state_machine).add_dependency(self.role)
         drop_redundant_dependency(self.state_machine, self.role)
         self._grant(topic, tracing)
         if not tracing:

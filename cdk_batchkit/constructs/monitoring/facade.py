@@ -25,6 +25,7 @@ from .._validation import (
     duration,
     fail,
     is_token,
+    node_of,
     report,
     seconds_of,
 )
@@ -154,7 +155,7 @@ class BatchMonitoring(Construct):
         self.queue_price_keys: dict[str, str | None] = {}
         service_queues = []
         for queue in job_queues:
-            label = queue.node.id
+            label = node_of(queue).id
             if label in self.queues:
                 fail(self, "job_queues", label, "lists two queues with the same construct id")
             ref = queue_ref(queue)
@@ -164,7 +165,7 @@ class BatchMonitoring(Construct):
                 service_queues.append(label)
         #: label (the definition construct's id) -> job definition name source (its ARN).
         self.cost_definitions: dict[str, str] = {}
-        labels = [d.node.id for d in cost_job_definitions]
+        labels = [node_of(d).id for d in cost_job_definitions]
         region = Stack.of(self).region
         report(
             self,
