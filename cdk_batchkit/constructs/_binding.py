@@ -21,7 +21,7 @@ from constructs import Construct, IConstruct, Node
 
 from ..model import JobRequirements, JobSpec, Problem, QueueProfile, SubmitShape, check_fit
 from ._describe import describe_definition, profile_of_queue
-from ._validation import fetched, report
+from ._validation import fetched, node_path, report
 from .nag import acknowledge_resource
 
 
@@ -121,7 +121,7 @@ def queue_ref(queue: Any) -> QueueRef:
         return queue.queue_ref()  # type: ignore[no-any-return]
     if not hasattr(queue, "job_queue_arn"):
         raise TypeError(f"{queue!r} is not a job queue (a JobQueue, batch.IJobQueue or an imported queue)")
-    return QueueRef(queue, queue.node.path, profile_of_queue(queue))
+    return QueueRef(queue, node_path(queue), profile_of_queue(queue))
 
 
 _L2_SHAPES: dict[type, SubmitShape] = {
@@ -144,7 +144,7 @@ def definition_ref(definition: Any) -> DefinitionRef:
     spec, problems = describe_definition(definition)
     return DefinitionRef(
         definition,
-        definition.node.path,
+        node_path(definition),
         spec.requirements() if spec is not None else None,
         propagate_tags=bool(getattr(definition, "propagate_tags", False)),
         # An imported definition is assumed single-container ECS.
@@ -300,5 +300,15 @@ def grant_from(
     if is_role and Stack.of(principal) is not Stack.of(scope):  # type: ignore[arg-type]
         return iam.Policy(scope, construct_id, roles=[principal], statements=list(statements))  # type: ignore[list-item]
     for statement in statements:
-        principal.add_to_principal_policy(statement)
+        add_to_principal(principal, statement)
     return principal
+
+
+def add_to_principal(principal: iam.IPrincipal, statement: iam.PolicyStatement) -> None:
+    """``principal.add_to_principal_policy(statement)``: for a ``Role`` through ``add_to_policy``, which
+    does the same and answers a bool (one round trip; the struct ``add_to_principal_policy`` answers is
+    read field by field, three)."""
+    if isinstance(principal, iam.Role):
+        principal.add_to_policy(statement)
+    else:
+        principal.add_to_principal_policy(statement)

@@ -7,10 +7,11 @@ warning.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from aws_cdk import Stack, Token
+from aws_cdk import Token
 from aws_cdk import aws_batch as batch
 
 from ..model import (
@@ -26,6 +27,7 @@ from ..model.compute import ComputeSettings
 from ..model.eks import EksPodSpec
 from ..model.queues import FairSharePolicy
 from ..model.rules import check_job, check_pod
+from ._validation import default_child, node_path, parent_of, seconds_of, stack_of
 
 _L2_ENVIRONMENTS = (
     batch.ManagedEc2EcsComputeEnvironment,
@@ -35,12 +37,26 @@ _L2_ENVIRONMENTS = (
 )
 
 
+def _our_environment(env: Any) -> Any:
+    """The compute construct of this library whose L2 resource ``env`` is, else None. Asks the CDK for
+    ``env``'s parent once; the construct's profile is not computed (an EC2 environment reads its user
+    data for it)."""
+    owner = parent_of(env)
+    if getattr(owner, "resource", None) is not env:
+        return None
+    return owner if isinstance(_made_profile(owner), ComputeProfile) else None
+
+
+def _made_profile(owner: Any) -> Any:
+    """The profile a compute construct was made with: ``BatchComputeEnvironment`` keeps it in ``_profile``
+    (its ``profile`` property may compute more), other constructs in a plain ``profile`` attribute."""
+    state = vars(owner)
+    return state["_profile"] if "_profile" in state else state.get("profile")
+
+
 def is_ours(env: Any) -> bool:
     """Whether ``env`` is the L2 resource of one of this library's compute constructs."""
-    owner = env.node.scope
-    if getattr(owner, "resource", None) is not env:
-        return False
-    return isinstance(getattr(owner, "profile", None), ComputeProfile)
+    return _our_environment(env) is not None
 
 
 def settings_of_environment(env: Any) -> ComputeSettings | None:
@@ -49,20 +65,24 @@ def settings_of_environment(env: Any) -> ComputeSettings | None:
     this library's, whose constructs keep their own settings)."""
     if not isinstance(env, _L2_ENVIRONMENTS) or is_ours(env):
         return None
-    cfn = env.node.default_child
+    cfn = default_child(env)
     if not isinstance(cfn, batch.CfnComputeEnvironment):
         return None
     # The L1's properties as the L2 set them (camelCase); raw overrides added later are not seen.
-    properties = Stack.of(cfn).resolve(cfn._cfn_properties)
+    properties = stack_of(cfn).resolve(cfn._cfn_properties)
     return ComputeSettings.from_api(properties) if isinstance(properties, dict) else None
 
 
-def profile_of_environment(env: Any) -> ComputeProfile | None:
+def profile_of_environment(env: Any, *, exact: bool = True) -> ComputeProfile | None:
     """The profile of a compute environment: ours (with network facts), an L2 one (from the properties
     it renders: kind, maxvCpus, instance types and their architecture, and whether its instances run
-    Amazon Linux 2023 and have swap, where that is knowable), or None for an imported one."""
-    if is_ours(env):
-        profile: ComputeProfile = env.node.scope.profile
+    Amazon Linux 2023 and have swap, where that is knowable), or None for an imported one.
+
+    ``exact=False``: for one of ours, the profile as it was made, without reading its user data again
+    for swap (enough for its kind, Spot or not, architecture...)."""
+    owner = _our_environment(env)
+    if owner is not None:
+        profile: ComputeProfile = owner.profile if exact else _made_profile(owner)
         return profile
     settings = settings_of_environment(env)
     return None if settings is None else profile_of_settings(settings)
@@ -82,7 +102,7 @@ def fair_share_of_queue(queue: batch.IJobQueue) -> FairSharePolicy | None:
     if not isinstance(policy, batch.FairshareSchedulingPolicy):
         return None
     decay, reservation = policy.share_decay, policy.compute_reservation
-    seconds = None if decay is None else decay.to_seconds()
+    seconds = None if decay is None else seconds_of(decay)
     return FairSharePolicy.of(
         [(s.share_identifier, s.weight_factor) for s in policy.shares],
         share_decay_seconds=None if seconds is None or Token.is_unresolved(seconds) else seconds,
@@ -111,8 +131,10 @@ def profile_of_queue(queue: batch.IJobQueue) -> QueueProfile | None:
 
 def _label(env: Any) -> str:
     """Our compute construct's path for its L2 resource, else the L2's own path."""
-    owner = env.node.scope
-    return str(owner.node.path) if getattr(owner, "resource", None) is env else str(env.node.path)
+    owner = parent_of(env)
+    return (
+        node_path(owner) if owner is not None and getattr(owner, "resource", None) is env else node_path(env)
+    )
 
 
 def describe_definition(definition: Any) -> tuple[JobSpec | None, tuple[Problem, ...]]:
@@ -125,24 +147,49 @@ def describe_definition(definition: Any) -> tuple[JobSpec | None, tuple[Problem,
     """
     if not isinstance(definition, _DESCRIBED):
         return None, ()
-    cfn = definition.node.default_child
+    cfn = default_child(definition)
     if not isinstance(cfn, batch.CfnJobDefinition):
         return None, ()
-    props = Stack.of(cfn).resolve(cfn._cfn_properties)
+    props = stack_of(cfn).resolve(cfn._cfn_properties)
     if not isinstance(props, dict):
         return None, ()
-    spec = JobSpec.from_api(props, label=str(definition.node.path))
+    label = node_path(definition)
+    spec = JobSpec.from_api(props, label=label)
     if spec.keeps_revisions is None:
         # CloudFormation's default: the previous revision is deregistered on update.
         spec = replace(spec, keeps_revisions=False)
-    prefix = f"job_definition({definition.node.path})"
+    prefix = f"job_definition({label})"
     found = check_job(spec, described=True)
     if spec.shape is SubmitShape.EKS:
         # The pod rules (resources, names, volumes, privileged, reserved variable names) are EKS's own.
-        pod = EksPodSpec.from_api(props, label=str(definition.node.path))
+        pod = EksPodSpec.from_api(props, label=label)
         if pod is not None:
             found = [*found, *check_pod(pod)]
     return spec, tuple(p.under(prefix) for p in found)
+
+
+def rendered_properties(cfn: batch.CfnJobDefinition) -> dict[str, Any]:
+    """The properties of a job definition's L1 as the L2 set them, unresolved (one round trip): plain
+    values stay plain, tokens stay token strings, lazily rendered fields are opaque objects. Reading
+    ``cfn.container_properties`` instead asks the CDK for each of its ~30 fields."""
+    props = cfn._cfn_properties
+    return props if isinstance(props, dict) else {}
+
+
+def rendered_container(cfn: batch.CfnJobDefinition) -> dict[str, Any]:
+    """The ``containerProperties`` the L2 rendered into ``cfn`` (image, log configuration...), unresolved;
+    empty when it has none (or renders them lazily)."""
+    container = rendered_properties(cfn).get("containerProperties")
+    return container if isinstance(container, dict) else {}
+
+
+def log_of_rendered(container: Mapping[str, Any]) -> tuple[str | None, Mapping[str, str]]:
+    """The log driver and options of a rendered container (what ``log_of`` reads from the L2)."""
+    config = container.get("logConfiguration")
+    if not isinstance(config, dict):
+        return None, {}
+    options = config.get("options")
+    return config.get("logDriver"), dict(options) if isinstance(options, dict) else {}
 
 
 _DESCRIBED = (batch.EcsJobDefinition, batch.MultiNodeJobDefinition, batch.EksJobDefinition)

@@ -19,14 +19,14 @@ from constructs import Construct
 from ..model.delivery import Delivery
 from ..model.object_keys import key_filter
 from ..model.rules import delivery_limits
-from ._validation import report
+from ._validation import default_child, duration, node_of, node_path, report, seconds_of
 from .encryption import KeyUser, encryption_key
 from .nag import acknowledge
 
 #: EventBridge and Scheduler: 0-185 retries, event age 60 s - 24 h.
 MAX_RETRY_ATTEMPTS = 185
 DEFAULT_RETRY_ATTEMPTS = 8
-DEFAULT_MAX_EVENT_AGE = Duration.hours(6)
+DEFAULT_MAX_EVENT_AGE = duration("hours", 6)
 #: Field -> path in an S3 "Object Created" event (the key as S3 sends it: see cdk_batchkit.model.object_keys).
 S3_EVENT_FIELDS: Mapping[str, str] = {
     "bucket": "$.detail.bucket.name",
@@ -48,7 +48,7 @@ def encrypted_queue(scope: Construct, construct_id: str, **kwargs: object) -> sq
         encryption=sqs.QueueEncryption.KMS if key else sqs.QueueEncryption.SQS_MANAGED,
         encryption_master_key=key,
         enforce_ssl=True,
-        retention_period=Duration.days(14),
+        retention_period=duration("days", 14),
         **kwargs,  # type: ignore[arg-type]
     )
 
@@ -104,7 +104,7 @@ def resolve_delivery(
     delivery = delivery or EventDelivery()
     attempts = delivery.retry_attempts if delivery.retry_attempts is not None else retry_attempts
     age = delivery.max_event_age or max_event_age
-    report(scope, delivery_limits(Delivery(attempts, age.to_seconds())))
+    report(scope, delivery_limits(Delivery(attempts, seconds_of(age))))
     dead_letter_queue = delivery.dead_letter_queue or new_dead_letter_queue(scope)
     return ResolvedDelivery(attempts, age, dead_letter_queue)
 
@@ -122,7 +122,7 @@ def quoted_input(fields: Mapping[str, str]) -> dict[str, object]:
 
 def override_input(rule: events.Rule, target_index: int, transformer: Mapping[str, object]) -> None:
     """Set ``transformer`` on target ``target_index`` of ``rule`` (escape hatch: see :func:`quoted_input`)."""
-    cfn = rule.node.default_child
+    cfn = default_child(rule)
     assert isinstance(cfn, events.CfnRule)
     cfn.add_property_override(f"Targets.{target_index}.InputTransformer", dict(transformer))
 
@@ -169,14 +169,14 @@ def enable_event_bridge(scope: Construct, bucket: s3.IBucket) -> None:
     if not isinstance(bucket, s3.Bucket):
         Annotations.of(scope).add_warning_v2(
             "batchkit:bucket-eventbridge",
-            f"{bucket.node.path} is imported: turn on its Amazon EventBridge notifications (bucket "
+            f"{node_path(bucket)} is imported: turn on its Amazon EventBridge notifications (bucket "
             "properties > Event notifications, or put-bucket-notification-configuration with "
             "EventBridgeConfiguration) or no event will ever arrive.",
         )
         return
-    if bucket.node.try_find_child("Notifications") is not None:
+    if node_of(bucket).try_find_child("Notifications") is not None:
         bucket.enable_event_bridge_notification()
         return
-    cfn = bucket.node.default_child
+    cfn = default_child(bucket)
     assert isinstance(cfn, s3.CfnBucket)
     cfn.add_property_override("NotificationConfiguration.EventBridgeConfiguration.EventBridgeEnabled", True)

@@ -33,14 +33,14 @@ from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
 
-from aws_cdk import Duration, Stack
+from aws_cdk import Duration
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
-from ._validation import drop_redundant_dependency
+from ._validation import drop_redundant_dependency, duration, node_of, stack_of
 from .encryption import KeyUser, acknowledge_key_grants, encryption_key
 from .nag import acknowledge
 
@@ -58,15 +58,22 @@ def powertools_layer_parameter(version: str = POWERTOOLS_VERSION) -> str:
 
 def powertools_layer(scope: Construct) -> lambda_.ILayerVersion:
     """The AWS-managed Powertools layer, resolved per region at deploy time (one per stack)."""
-    stack = Stack.of(scope)
+    stack = stack_of(scope)
+    made = stack.__dict__.get(_LAYER)
+    if made is not None:  # made here before: no round trip to look it up
+        return made  # type: ignore[no-any-return]
     layer_id = "PowertoolsLayer"
-    existing = stack.node.try_find_child(layer_id)
+    existing = node_of(stack).try_find_child(layer_id)
     if existing is not None:
         return existing  # type: ignore[return-value]
     # A CloudFormation parameter of type AWS::SSM::Parameter::Value<String>: the stack stays
     # region-agnostic and the layer version stays pinned to POWERTOOLS_VERSION.
     arn = ssm.StringParameter.value_for_string_parameter(stack, powertools_layer_parameter())
-    return lambda_.LayerVersion.from_layer_version_arn(stack, layer_id, arn)
+    made = stack.__dict__[_LAYER] = lambda_.LayerVersion.from_layer_version_arn(stack, layer_id, arn)
+    return made  # type: ignore[no-any-return]
+
+
+_LAYER = "_batchkit_powertools_layer"
 
 
 #: The Lambda runtime's Python (:data:`RUNTIME`), whose bytecode the asset may carry.
@@ -209,7 +216,7 @@ class HandlerFunction(Construct):
             handler=f"{handler_dir}.handler.handler",
             description=description,
             role=self.role,
-            timeout=timeout or Duration.seconds(60),
+            timeout=timeout or duration("seconds", 60),
             memory_size=memory_size,
             log_group=self.log_group,
             reserved_concurrent_executions=reserved_concurrent_executions,

@@ -35,7 +35,7 @@ from ..model import (
 from ..model.jobs import parse_target_nodes
 from ..model.submission import FromInput, NodeOverrideSpec, Overrides, pascal
 from ._binding import DefinitionRef, QueueRef, bound_requirements, require_fit, submit_grant
-from ._validation import report
+from ._validation import default_child, report
 
 __all__ = [
     "PlannedSubmission",
@@ -52,7 +52,7 @@ _UNKNOWN = ContainerSpec(vcpus=None, memory_mib=None, gpus=None)
 def _rendered_nodes(job: DefinitionRef) -> tuple[int, int, tuple[NodeRangeSpec, ...]] | None:
     """(main node, numNodes, ranges) of a multi-node definition rendered in this app (ours or the L2's):
     the ranges exactly as their ``targetNodes`` are rendered. None for an imported one."""
-    cfn = job.resource.node.default_child
+    cfn = default_child(job.resource)
     if not isinstance(cfn, batch.CfnJobDefinition) or cfn.node_properties is None:
         return None
     rendered = Stack.of(cfn).resolve(cfn.node_properties)

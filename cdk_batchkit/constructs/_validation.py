@@ -12,8 +12,8 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import jsii
-from aws_cdk import Annotations, CfnResource, Duration, Token
-from constructs import Construct, IConstruct, IValidation
+from aws_cdk import Annotations, CfnElement, CfnResource, Duration, Size, SizeRoundingBehavior, Stack, Token
+from constructs import Construct, IConstruct, IValidation, Node
 
 from ..model.rules import Problem
 from ..model.values import LIST_MARKER, is_unresolved
@@ -56,9 +56,113 @@ def fetched(obj: Any, attribute: str, build: Callable[[], Any] | None = None) ->
     return cache[attribute]
 
 
-def node_path(scope: IConstruct) -> str:
+def node_path(scope: Any) -> str:
     """``scope.node.path``, fetched once per construct (ids never change)."""
-    return fetched(scope, "node.path", lambda: scope.node.path)  # type: ignore[no-any-return]
+    return fetched(scope, "node.path", lambda: _path(scope))  # type: ignore[no-any-return]
+
+
+def _path(scope: Any) -> str:
+    # A construct's toString() is its path (one round trip; ``node.path`` is two: the node, then its
+    # path), except an L1's (``PATH [AWS::Type]``) and the root's (``<root>``).
+    cache = scope.__dict__.get(_FETCHED) or {}
+    to_string = getattr(scope, "to_string", None)
+    if "node" not in cache and to_string is not None and not isinstance(scope, CfnElement):
+        text = to_string()
+        if isinstance(text, str) and text != "<root>":
+            return text
+    return node_of(scope).path
+
+
+def node_of(scope: Any) -> Node:
+    """``scope.node``, fetched once per construct (each ``scope.node`` is a round trip)."""
+    return fetched(scope, "node", lambda: scope.node)  # type: ignore[no-any-return]
+
+
+def parent_of(scope: Any) -> IConstruct | None:
+    """``scope.node.scope`` (the construct ``scope`` was created in), fetched once per construct."""
+    return fetched(scope, "node.scope", lambda: node_of(scope).scope)  # type: ignore[no-any-return]
+
+
+def default_child(scope: Any) -> IConstruct | None:
+    """``scope.node.default_child``, fetched once per construct: an L2's L1 is created in its
+    constructor and never replaced (None, asked before it exists, is not kept)."""
+    cache = scope.__dict__.setdefault(_FETCHED, {})
+    child = cache.get("node.default_child")
+    if child is None:
+        child = node_of(scope).default_child
+        if child is not None:
+            cache["node.default_child"] = child
+    return child
+
+
+def stack_of(scope: Any) -> Stack:
+    """``Stack.of(scope)``, fetched once per construct (a construct never moves to another stack)."""
+    return fetched(scope, "stack", lambda: Stack.of(scope))  # type: ignore[no-any-return]
+
+
+# -- Durations and Sizes: value objects that live in Node ---------------------------------------------
+# A Duration or Size never changes: each conversion is asked of the CDK once per object and kept on it,
+# and the library's own defaults are made once per process with their value known in Python.
+
+_SECONDS = {"millis": 0.001, "seconds": 1, "minutes": 60, "hours": 3600, "days": 86400}
+_MIB = {"mebibytes": 1, "gibibytes": 1024, "tebibytes": 1024 * 1024}
+_MADE: dict[tuple[str, float], Any] = {}
+
+
+def duration(unit: str, amount: float) -> Duration:
+    """``Duration.<unit>(amount)`` (``"minutes", 30``), made once per process with its seconds known: the
+    same object renders the same as a new one (a Duration is an immutable value)."""
+    key = (unit, amount)
+    made = _MADE.get(key)
+    if made is None:
+        made = _MADE[key] = getattr(Duration, unit)(amount)
+        seconds = amount * _SECONDS[unit]
+        if seconds == int(seconds):  # to_seconds() refuses a fraction of a second
+            made.__dict__.setdefault(_FETCHED, {})[("to_seconds", True)] = int(seconds)
+    return made  # type: ignore[no-any-return]
+
+
+def size(unit: str, amount: float) -> Size:
+    """``Size.<unit>(amount)`` (``"gibibytes", 2``), made once per process with its MiB known."""
+    key = (unit, amount)
+    made = _MADE.get(key)
+    if made is None:
+        made = _MADE[key] = getattr(Size, unit)(amount)
+        mib = amount * _MIB[unit]
+        cache = made.__dict__.setdefault(_FETCHED, {})
+        for rounding in (None, SizeRoundingBehavior.FAIL, SizeRoundingBehavior.NONE):
+            cache[("to_mebibytes", rounding)] = mib
+        if mib % 1024 == 0:
+            cache[("to_gibibytes", None)] = mib // 1024
+    return made  # type: ignore[no-any-return]
+
+
+def seconds_of(value: Duration, *, integral: bool = True) -> float:
+    """``value.to_seconds(integral=...)``, asked once per Duration (it raises as ``to_seconds`` does: a
+    fraction of a second with ``integral``). May be a token (a Duration of an unresolved amount)."""
+    cache = value.__dict__.setdefault(_FETCHED, {})
+    key = ("to_seconds", integral)
+    if key not in cache:
+        cache[key] = value.to_seconds() if integral else value.to_seconds(integral=False)
+    return cache[key]  # type: ignore[no-any-return]
+
+
+def mebibytes_of(value: Size, rounding: SizeRoundingBehavior | None = None) -> float:
+    """``value.to_mebibytes(rounding=...)``, asked once per Size and rounding (raises as it does)."""
+    cache = value.__dict__.setdefault(_FETCHED, {})
+    key = ("to_mebibytes", rounding)
+    if key not in cache:
+        cache[key] = value.to_mebibytes() if rounding is None else value.to_mebibytes(rounding=rounding)
+    return cache[key]  # type: ignore[no-any-return]
+
+
+def gibibytes_of(value: Size) -> float:
+    """``value.to_gibibytes()``, asked once per Size (raises as it does on a fraction of a GiB)."""
+    cache = value.__dict__.setdefault(_FETCHED, {})
+    key = ("to_gibibytes", None)
+    if key not in cache:
+        cache[key] = value.to_gibibytes()
+    return cache[key]  # type: ignore[no-any-return]
 
 
 def fail(scope: Construct, prop: str, value: Any, why: str) -> None:
@@ -77,7 +181,7 @@ def check_seconds(scope: Construct, prop: str, value: Duration | None, low: int,
     """Reject a Duration outside ``[low, high]`` seconds (None and tokens pass)."""
     if value is None:
         return
-    seconds = value.to_seconds()  # one round trip: a Duration lives in Node
+    seconds = seconds_of(value)  # one round trip per Duration: it lives in Node
     if is_token(seconds):
         return
     if seconds < low or (high is not None and seconds > high):
@@ -92,15 +196,40 @@ def check_whole(scope: Construct, prop: str, value: float, unit: str) -> None:
 
 
 @jsii.implements(IValidation)
-class _DropDependency:
-    def __init__(self, resource: IConstruct, target: IConstruct) -> None:
-        self._resource, self._target = resource, target
+class _AtValidation:
+    """The checks of one stack that need the finished tree, run when the app is validated: one CDK
+    validation per stack (each ``node.add_validation`` of a Python object is a jsii object and a callback
+    from Node), the checks in the order they were added."""
+
+    def __init__(self) -> None:
+        self.checks: list[Callable[[], list[str] | None]] = []
 
     def validate(self) -> list[str]:
-        resource, target = self._resource.node.default_child, self._target.node.default_child
-        if isinstance(resource, CfnResource) and isinstance(target, CfnResource):
-            resource.remove_resource_dependency(target)
-        return []
+        errors: list[str] = []
+        for check in self.checks:
+            errors.extend(check() or [])
+        return errors
+
+
+_AT_VALIDATION = "_batchkit_at_validation"
+
+
+def at_validation(scope: IConstruct, check: Callable[[], list[str] | None]) -> None:
+    """Run ``check`` when the app is validated (after ``prepare``: the tree is final, construct dependencies
+    are ``DependsOn`` and cross-stack references are exports); the error texts it returns fail synth on
+    ``scope``'s stack. Checks that only warn report on their own construct and return nothing."""
+    stack = stack_of(scope)
+    holder = stack.__dict__.get(_AT_VALIDATION)
+    if holder is None:
+        holder = stack.__dict__[_AT_VALIDATION] = _AtValidation()
+        node_of(stack).add_validation(holder)
+    holder.checks.append(check)
+
+
+def _drop_dependency(resource: IConstruct, target: IConstruct) -> None:
+    resource_l1, target_l1 = default_child(resource), default_child(target)
+    if isinstance(resource_l1, CfnResource) and isinstance(target_l1, CfnResource):
+        resource_l1.remove_resource_dependency(target_l1)
 
 
 def drop_redundant_dependency(resource: IConstruct, target: IConstruct) -> None:
@@ -111,7 +240,7 @@ def drop_redundant_dependency(resource: IConstruct, target: IConstruct) -> None:
     the app is prepared, just before validation, so the redundant entry is removed then; the one on
     the role's policy stays.
     """
-    resource.node.add_validation(_DropDependency(resource, target))
+    at_validation(resource, lambda: _drop_dependency(resource, target))
 
 
 def report(scope: IConstruct, problems: Iterable[Problem], *, prefix: str = "") -> None:
@@ -124,8 +253,13 @@ def report(scope: IConstruct, problems: Iterable[Problem], *, prefix: str = "") 
     for problem in problems:
         problem = problem.under(prefix)
         if problem.warning:
-            Annotations.of(scope).add_warning_v2(problem.warning_id, problem.message(scope.node.path))
+            annotations_of(scope).add_warning_v2(problem.warning_id, problem.message(node_path(scope)))
         elif first_error is None:
             first_error = problem
     if first_error is not None:
-        raise ValueError(first_error.message(scope.node.path))
+        raise ValueError(first_error.message(node_path(scope)))
+
+
+def annotations_of(scope: Any) -> Annotations:
+    """``Annotations.of(scope)``, fetched once per construct."""
+    return fetched(scope, "annotations", lambda: Annotations.of(scope))  # type: ignore[no-any-return]

@@ -51,7 +51,19 @@ from ..model.rules.compute import (
 )
 from ..model.values import known
 from ._props import expand_props, resolve
-from ._validation import fail, is_token, report
+from ._validation import (
+    default_child,
+    duration,
+    fail,
+    gibibytes_of,
+    is_token,
+    mebibytes_of,
+    node_path,
+    report,
+    seconds_of,
+    size,
+    stack_of,
+)
 from .encryption import KeyUser, encryption_key
 from .nag import acknowledge, managed_policy_finding
 from .network import BatchNetwork
@@ -102,12 +114,12 @@ def _selection_args(selection: ec2.SubnetSelection) -> dict[str, Any]:
     return {n: getattr(selection, n) for n in names if getattr(selection, n, None) is not None}
 
 
-def _seconds(duration: Duration | None) -> float | None:
-    return None if duration is None else known(duration.to_seconds())
+def _seconds(value: Duration | None) -> float | None:
+    return None if value is None else known(seconds_of(value))
 
 
-def _gib(size: Size | None) -> float | None:
-    mib = None if size is None else known(size.to_mebibytes())
+def _gib(value: Size | None) -> float | None:
+    mib = None if value is None else known(mebibytes_of(value))
     return None if mib is None else mib / 1024
 
 
@@ -216,7 +228,7 @@ class ManagedEc2Options:
     @property
     def timeout(self) -> Duration:
         """The update timeout: 30 minutes unless given."""
-        return self.update_timeout or Duration.minutes(30)
+        return self.update_timeout or duration("minutes", 30)
 
     @property
     def types(self) -> tuple[str, ...]:
@@ -267,7 +279,7 @@ def check_managed_ec2(
 ) -> Duration:
     """The capacity, Spot bid and update checks every managed EC2 (ECS or EKS) environment makes
     (BK-C1, BK-C2, BK-C3, reported on ``scope``); returns the update timeout (default 30 minutes)."""
-    timeout = update_timeout or Duration.minutes(30)
+    timeout = update_timeout or duration("minutes", 30)
     settings = ComputeSettings(
         kind=ComputeKind.of(spot=spot),
         minv_cpus=minv_cpus,
@@ -590,7 +602,7 @@ def _ec2_settings(
         replace_compute_environment=options.replace_compute_environment,
         spot_bid_percentage=options.spot_bid_percentage,
         update_timeout_seconds=_seconds(options.timeout),
-        root_volume_gib=_gib(options.root_volume_size or Size.gibibytes(MIN_ROOT_GIB)),
+        root_volume_gib=_gib(options.root_volume_size or size("gibibytes", MIN_ROOT_GIB)),
         library_template_props=library_props,
         launch_template=_template_facts(launch_template) if launch_template is not None else None,
         image_type="ECS_AL2023_NVIDIA" if options.gpu else "ECS_AL2023",
@@ -650,15 +662,15 @@ def _script(scope: Construct, user_data: ec2.UserData) -> str:
             for item in value:
                 walk(item)
 
-    walk(Stack.of(scope).resolve(user_data.render()))
+    walk(stack_of(scope).resolve(user_data.render()))
     return "\n".join(strings)
 
 
 def _template_facts(template: ec2.ILaunchTemplate) -> LaunchTemplateFacts:
     """What can be known of a launch template of the user's: everything for one defined in the app (the
     struct as the L2 built it; raw overrides added later are not seen), nothing for an imported one."""
-    cfn = template.node.default_child if isinstance(template, ec2.LaunchTemplate) else None
-    label = str(template.node.path)
+    cfn = default_child(template) if isinstance(template, ec2.LaunchTemplate) else None
+    label = str(node_path(template))
     if not isinstance(cfn, ec2.CfnLaunchTemplate):
         return LaunchTemplateFacts(
             label=label, imported=True, version=str(template.version_number), sets_image=None
@@ -721,15 +733,15 @@ def hardened_launch_template(
     """The launch template every managed EC2 environment gets: IMDSv2 only (hop limit 2 for
     containers), an encrypted gp3 root of ``root_volume_size`` (BK-C5, reported on ``scope`` unless
     ``checked`` says the caller's settings were judged already), MIME multipart user data."""
-    root_size = root_volume_size or Size.gibibytes(MIN_ROOT_GIB)
+    root_size = root_volume_size or size("gibibytes", MIN_ROOT_GIB)
     gib = _gib(root_size)
     if not checked:
         report(scope, compute_root_volume(ComputeSettings(ComputeKind.EC2, root_volume_gib=gib)))
-    root_gib = int(gib) if gib is not None else root_size.to_gibibytes()
+    root_gib = int(gib) if gib is not None else gibibytes_of(root_size)
     user_data = ec2.MultipartUserData()
     boot = ec2.UserData.for_linux()
     boot.add_commands("# cdk-batchkit user-data hook", *user_data_commands)
-    user_data.add_user_data_part(boot, ec2.MultipartBody.SHELL_SCRIPT, True)
+    user_data.add_user_data_part(boot, _shell_script(), True)
     template = ec2.LaunchTemplate(
         scope,
         "LaunchTemplate",
@@ -753,6 +765,16 @@ def hardened_launch_template(
     return template, user_data
 
 
+_CONSTANTS: dict[str, str] = {}
+
+
+def _shell_script() -> str:
+    """``ec2.MultipartBody.SHELL_SCRIPT`` (a string constant), asked of the CDK once per process."""
+    if "shell" not in _CONSTANTS:
+        _CONSTANTS["shell"] = ec2.MultipartBody.SHELL_SCRIPT
+    return _CONSTANTS["shell"]
+
+
 def l2_allocation(strategy: AllocationStrategy) -> batch.AllocationStrategy:
     """The nearest L2 strategy, for the L2's own checks (the real one is rendered by :func:`pin`)."""
     return _L2_STRATEGY.get(strategy, batch.AllocationStrategy.BEST_FIT_PROGRESSIVE)
@@ -766,10 +788,8 @@ def pin(
 ) -> batch.CfnComputeEnvironment:
     """Render exactly ``types`` and ``strategy`` (the L2 enum lacks some, and appends "optimal" to
     the types), and reference ``template`` by its version number. Returns the L1 resource."""
-    cfn = resource.node.default_child
+    cfn = default_child(resource)
     assert isinstance(cfn, batch.CfnComputeEnvironment)
-    cfn.add_property_override("ComputeResources.InstanceTypes", list(types))
-    cfn.add_property_override("ComputeResources.AllocationStrategy", strategy.value)
     # Batch snapshots a launch template referenced as $Default/$Latest (or with no version) once,
     # at creation; the version number makes a template change roll out on the next deploy.
     version = (
@@ -777,7 +797,16 @@ def pin(
         if isinstance(template, ec2.LaunchTemplate)
         else template.version_number
     )
-    cfn.add_property_override("ComputeResources.LaunchTemplate.Version", version)
+    # One override (one round trip) that merges into ComputeResources as the three path overrides
+    # ``ComputeResources.InstanceTypes``, ``.AllocationStrategy``, ``.LaunchTemplate.Version`` would.
+    cfn.add_property_override(
+        "ComputeResources",
+        {
+            "InstanceTypes": list(types),
+            "AllocationStrategy": strategy.value,
+            "LaunchTemplate": {"Version": version},
+        },
+    )
     return cfn
 
 
@@ -843,7 +872,7 @@ class FargateComputeEnvironment(BatchComputeEnvironment):
             maxv_cpus=maxv_cpus,
             compute_environment_name=compute_environment_name,
         )
-        cfn = self.resource.node.default_child
+        cfn = default_child(self.resource)
         assert isinstance(cfn, batch.CfnComputeEnvironment)
         # BK-C9: the L2 renders ReplaceComputeEnvironment: false and UpdatePolicy even when not asked to.
         for path in fargate_not_updatable(settings.kind):
@@ -897,7 +926,7 @@ class UnmanagedComputeEnvironment(BatchComputeEnvironment):
         # The L2 creates a service role with the legacy AWSBatchServiceRole managed policy; Batch uses its
         # service-linked role when none is given (as it does for our managed environments), so drop it.
         self.resource.node.try_remove_child("BatchServiceRole")
-        cfn = self.resource.node.default_child
+        cfn = default_child(self.resource)
         assert isinstance(cfn, batch.CfnComputeEnvironment)
         cfn.add_property_deletion_override("ServiceRole")
         # Your instances: their AMI (Amazon Linux 2023 or not, swap or not) is unknown.

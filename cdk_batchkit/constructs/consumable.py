@@ -21,7 +21,7 @@ from constructs import Construct
 from ..model import ConsumableRequest, check_consumables
 from ..model.queues import ConsumableResourceSettings
 from ..model.rules import consumable_resource_values
-from ._validation import fail, is_token, report
+from ._validation import default_child, fail, is_token, node_path, report
 
 ConsumableResourceType = batch.ConsumableResourceType
 
@@ -87,16 +87,16 @@ ConsumableLike = ConsumableResource | batch.IConsumableResource
 def _describe(resource: Any) -> tuple[str, str, int | None]:
     """(ARN, label, total quantity or None) of ours, an L2 one defined in the app, or an imported one."""
     if isinstance(resource, ConsumableResource):
-        return resource.consumable_resource_arn, resource.node.path, resource.total_quantity
+        return resource.consumable_resource_arn, node_path(resource), resource.total_quantity
     if not hasattr(resource, "consumable_resource_arn"):
         raise TypeError(
             f"{resource!r} is not a consumable resource (ConsumableResource or batch.IConsumableResource)"
         )
     total = None
-    cfn = resource.node.default_child
+    cfn = default_child(resource)
     if isinstance(cfn, batch.CfnConsumableResource) and not Token.is_unresolved(cfn.total_quantity):
         total = int(cfn.total_quantity)
-    return resource.consumable_resource_arn, resource.node.path, total
+    return resource.consumable_resource_arn, node_path(resource), total
 
 
 def consumable_requests(

@@ -46,7 +46,7 @@ from ..model.rules.eks import (
 )
 from ..model.values import is_unresolved, known
 from ._props import expand_props
-from ._validation import report
+from ._validation import default_child, node_of, node_path, report, size
 from .compute import (
     BatchComputeEnvironment,
     ManagedEc2Options,
@@ -314,7 +314,7 @@ class EksComputeEnvironment(BatchComputeEnvironment):
                 cluster_in_app=isinstance(cluster, eks.Cluster),
                 runs_kubectl=_runs_kubectl(cluster),
                 namespace=self.namespace,
-                node_role=self.instance_role.node.path,
+                node_role=node_path(self.instance_role),
             )
         )
         prerequisites: list[IConstruct] = []
@@ -331,7 +331,7 @@ class EksComputeEnvironment(BatchComputeEnvironment):
                 )
             )
             entry_id = f"BatchkitBatchAccess{cluster.node.addr[:10]}"
-            entry = stack.node.try_find_child(entry_id)
+            entry = node_of(stack).try_find_child(entry_id)
             if entry is None:
                 slr_path = "aws-service-role/batch.amazonaws.com/"
                 entry = eks.CfnAccessEntry(
@@ -350,7 +350,7 @@ class EksComputeEnvironment(BatchComputeEnvironment):
                 username="system:node:{{EC2PrivateDNSName}}",
                 groups=["system:bootstrappers", "system:nodes"],
             )
-            if cluster.node.try_find_child("BatchkitServiceLinkedRole") is None:
+            if node_of(cluster).try_find_child("BatchkitServiceLinkedRole") is None:
                 # aws-auth takes role ARNs without their path (aws-iam-authenticator#268).
                 role = iam.Role.from_role_arn(
                     cluster,
@@ -365,14 +365,14 @@ class EksComputeEnvironment(BatchComputeEnvironment):
                 ("BatchkitRbac", _rbac(BATCH_USER)),
                 (f"BatchkitNamespace-{self.namespace}", _namespace_objects(self.namespace, BATCH_USER)),
             ):
-                manifest = cluster.node.try_find_child(f"manifest-{manifest_id}")
+                manifest = node_of(cluster).try_find_child(f"manifest-{manifest_id}")
                 prerequisites.append(manifest or cluster.add_manifest(manifest_id, *objects))
         for prerequisite in prerequisites:
-            self.resource.node.add_dependency(prerequisite)
+            node_of(self.resource).add_dependency(prerequisite)
         if plan.missing:
             Annotations.of(self).add_warning_v2(
                 _SETUP_WARNING,
-                f"{self.node.path}: [BK-K4] before this compute environment can be created, the EKS cluster "
+                f"{node_path(self)}: [BK-K4] before this compute environment can be created, the EKS cluster "
                 f"needs ({_GETTING_STARTED}): " + "; ".join(plan.missing) + ".",
             )
 
@@ -451,7 +451,7 @@ class EksContainer:
 
     @property
     def memory_size(self) -> Size:
-        return self.memory or Size.gibibytes(2)
+        return self.memory or size("gibibytes", 2)
 
 
 class EksJobDefinition(JobDefinitionBase):
@@ -503,7 +503,7 @@ class EksJobDefinition(JobDefinitionBase):
             service_account=service_account,
             host_network=host_network,
             dns_policy=str(dns_policy.value) if dns_policy is not None else None,
-            label=self.node.path,
+            label=node_path(self),
         )
         # One container: the rules' "containers[0]" is the user's "container" prop.
         report(self, [_single(p) for p in check_pod(self.pod)])
@@ -534,7 +534,7 @@ class EksJobDefinition(JobDefinitionBase):
             skip_deregister_on_update=options.skip_deregister_on_update,
             job_definition_name=options.job_definition_name,
         )
-        cfn = self.resource.node.default_child
+        cfn = default_child(self.resource)
         assert isinstance(cfn, batch.CfnJobDefinition)
         # BK-K3: the pod network, DNS policy, security context (every field explicit) and resources as the
         # strings Batch documents (the L2 renders numbers, and no requests).

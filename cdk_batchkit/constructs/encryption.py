@@ -28,7 +28,8 @@ from constructs import Construct
 from ..model.keys import LAUNCHING_ROLES, SECRET_WORDS, KeyDescription, KeyUser
 from ..model.rules.encryption import check_key, key_statements, plain_secret_names
 from ..model.values import is_unresolved
-from ._validation import fail, report
+from ._binding import add_to_principal
+from ._validation import default_child, fail, node_of, node_path, report
 from .nag import _flatten, acknowledge
 
 __all__ = [
@@ -64,17 +65,17 @@ def describe_key(key: kms.IKey) -> KeyDescription:
     Region of its ARN or stack; nothing about an imported key's spec."""
     region = key.env.region
     if isinstance(key, kms.Key):
-        cfn = key.node.default_child
+        cfn = default_child(key)
         assert isinstance(cfn, kms.CfnKey)
         return KeyDescription(
-            label=key.node.path,
+            label=node_path(key),
             key_spec=cfn.key_spec or "SYMMETRIC_DEFAULT",
             key_usage=cfn.key_usage or "ENCRYPT_DECRYPT",
             region=region,
         )
     arn = key.key_arn
     return KeyDescription(
-        label=arn if not is_unresolved(arn) else key.node.path,
+        label=arn if not is_unresolved(arn) else node_path(key),
         key_spec=None,
         key_usage=None,
         region=region,
@@ -112,9 +113,10 @@ def allow(key: kms.IKey, users: Iterable[KeyUser], *, on: Construct) -> None:
             [_flat(Stack.of(on).resolve(s)) for s in _statement_json(user, key)],
             sort_keys=True,
         )
+        arn = Stack.of(on).resolve(key.key_arn)
         Annotations.of(on).add_warning_v2(
             f"batchkit:{user.rule_id}:{user.name}",
-            f"{on.node.path}: [{user.rule_id}] the key {Stack.of(on).resolve(key.key_arn)!r} is imported, so "
+            f"{node_path(on)}: [{user.rule_id}] the key {arn!r} is imported, so "
             f"its key policy cannot be edited here; add these statements to it or {_why(user)}: {text}",
         )
 
@@ -157,7 +159,7 @@ class BatchEncryption(Construct):
     def __init__(
         self, scope: Construct, construct_id: str = "Encryption", *, key: kms.IKey | None = None
     ) -> None:
-        early = [c.node.path for c in scope.node.find_all() if c.__dict__.get(_ASKED)]
+        early = [node_path(c) for c in scope.node.find_all() if c.__dict__.get(_ASKED)]
         if early:
             fail(
                 scope,
@@ -174,7 +176,7 @@ class BatchEncryption(Construct):
             self,
             "Key",
             enable_key_rotation=True,
-            description=f"cdk-batchkit: encrypts what the constructs under {scope.node.path or 'the app'} "
+            description=f"cdk-batchkit: encrypts what the constructs under {node_path(scope) or 'the app'} "
             "store",
             removal_policy=RemovalPolicy.RETAIN,
         )
@@ -197,7 +199,7 @@ class BatchEncryption(Construct):
         if cached is not _UNSET:
             return cached  # type: ignore[no-any-return]
         found = None
-        for node in reversed(scope.node.scopes):
+        for node in reversed(node_of(scope).scopes):
             found = node.__dict__.get(_ATTR) if hasattr(node, "__dict__") else None
             if found is not None:
                 break
@@ -261,9 +263,11 @@ def grant_secrets_key(definition: Construct, has_secrets: bool) -> None:
         conditions={"StringEquals": {"kms:ViaService": via}},
     )
     kinds = (batch.EcsEc2ContainerDefinition, batch.EcsFargateContainerDefinition)
-    roles = {id(c.execution_role): c.execution_role for c in definition.node.children if isinstance(c, kinds)}
+    roles = {
+        id(c.execution_role): c.execution_role for c in node_of(definition).children if isinstance(c, kinds)
+    }
     for role in roles.values():
-        role.add_to_principal_policy(statement)
+        add_to_principal(role, statement)
 
 
 def warn_plain_secrets(scope: Construct, environment: Iterable[str]) -> None:

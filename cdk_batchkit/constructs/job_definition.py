@@ -19,7 +19,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, TypedDict, TypeVar, Unpack
 
-import jsii
 from aws_cdk import Duration, Size, Stack
 from aws_cdk import aws_batch as batch
 from aws_cdk import aws_ec2 as ec2
@@ -27,7 +26,7 @@ from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_secretsmanager as secretsmanager
-from constructs import Construct, IValidation
+from constructs import Construct
 
 from ..model import (
     Architecture,
@@ -67,9 +66,21 @@ from ._binding import (
     grant_submit,
     queue_ref,
 )
-from ._describe import describe_definition
+from ._describe import describe_definition, log_of_rendered, rendered_container
 from ._props import expand_props, resolve
-from ._validation import fail, node_path, report
+from ._validation import (
+    at_validation,
+    default_child,
+    duration,
+    fail,
+    gibibytes_of,
+    node_of,
+    node_path,
+    report,
+    seconds_of,
+    size,
+    stack_of,
+)
 from .consumable import ConsumableLike, cfn_consumables, consumable_requests
 from .container_options import LinuxParameters, container_spec, devices_of, log_of
 from .encryption import KeyUser, encryption_key, grant_secrets_key, warn_plain_secrets
@@ -143,12 +154,32 @@ class Container:
 
     @property
     def memory_size(self) -> Size:
-        return self.memory or Size.gibibytes(2)
+        return self.memory or size("gibibytes", 2)
+
+
+#: Retry rules made once per process (a RetryStrategy is an immutable value: sharing one renders the same).
+_RULES: dict[str, tuple[batch.RetryStrategy, ...]] = {}
 
 
 def _catch_all() -> batch.RetryStrategy:
     # A Batch retry strategy retries any failure no rule matches: end with an explicit EXIT.
-    return batch.RetryStrategy.of(batch.Action.EXIT, batch.Reason.custom(on_status_reason="*"))
+    if "catch_all" not in _RULES:
+        exit_ = batch.RetryStrategy.of(batch.Action.EXIT, batch.Reason.custom(on_status_reason="*"))
+        _RULES["catch_all"] = (exit_,)
+    return _RULES["catch_all"][0]
+
+
+def _transient_rules() -> tuple[batch.RetryStrategy, ...]:
+    if "transient" not in _RULES:
+        _RULES["transient"] = (
+            batch.RetryStrategy.of(batch.Action.RETRY, batch.Reason.SPOT_INSTANCE_RECLAIMED),
+            batch.RetryStrategy.of(batch.Action.RETRY, batch.Reason.CANNOT_PULL_CONTAINER),
+            batch.RetryStrategy.of(
+                batch.Action.RETRY, batch.Reason.custom(on_reason="ResourceInitializationError*")
+            ),
+            _catch_all(),
+        )
+    return _RULES["transient"]
 
 
 @dataclass(frozen=True)
@@ -169,17 +200,7 @@ class RetryPolicy:
     def transient(attempts: int = 3) -> RetryPolicy:
         """Retry Spot reclaims (``Host EC2*``) and transient image pulls / task start-up errors;
         any other failure exits at once."""
-        return RetryPolicy(
-            attempts,
-            (
-                batch.RetryStrategy.of(batch.Action.RETRY, batch.Reason.SPOT_INSTANCE_RECLAIMED),
-                batch.RetryStrategy.of(batch.Action.RETRY, batch.Reason.CANNOT_PULL_CONTAINER),
-                batch.RetryStrategy.of(
-                    batch.Action.RETRY, batch.Reason.custom(on_reason="ResourceInitializationError*")
-                ),
-                _catch_all(),
-            ),
-        )
+        return RetryPolicy(attempts, _transient_rules())
 
     @staticmethod
     def none() -> RetryPolicy:
@@ -312,13 +333,13 @@ def run_policy(
 ) -> tuple[Duration, RetryPolicy]:
     """The timeout (default 24 h) and retry policy (default :meth:`RetryPolicy.transient`) of a job
     definition, checked as Batch checks them (BK-J1, BK-J2, BK-J6: the model's rules)."""
-    timeout = timeout if timeout is not None else Duration.hours(24)
+    timeout = timeout if timeout is not None else duration("hours", 24)
     retry = retry or RetryPolicy.transient()
     policy = JobSpec(
         platform=Platform.EC2,
         attempts=known(retry.attempts),
         retry_rules=len(retry.rules),
-        timeout_seconds=known(timeout.to_seconds()),
+        timeout_seconds=known(seconds_of(timeout)),
         scheduling_priority=known(scheduling_priority),
     )
     report(scope, [*timeout_rule(policy), *retry_rule(policy), *priority_rule(policy)])
@@ -477,7 +498,7 @@ class BatchJobDefinition(JobDefinitionBase):
         self._network_known = False
         self._completed: list[BatchNetwork] = []
         self._efs_grants: list[batch.EfsVolume] = []
-        self.node.add_validation(_NetworkDecided(self))
+        at_validation(self, self._warn_unknown_network)
         #: The role the job's code runs as (separate from the execution role that pulls images,
         #: reads secrets and writes logs). Grant your job's permissions to it.
         self.job_role: iam.IRole = options.job_role or iam.Role(
@@ -561,13 +582,13 @@ class BatchJobDefinition(JobDefinitionBase):
             platform=platform,
             attempts=known(self.retry.attempts),
             retry_rules=len(self.retry.rules),
-            timeout_seconds=known(self.timeout.to_seconds()),
+            timeout_seconds=known(seconds_of(self.timeout)),
             scheduling_priority=known(self.scheduling_priority),
             consumables=self._consumables,
             propagate_tags=self.propagate_tags,
             keeps_revisions=self.skip_deregister_on_update,
             job_role=True,
-            label=self.node.path,
+            label=node_path(self),
             **fields,
         )
 
@@ -579,12 +600,24 @@ class BatchJobDefinition(JobDefinitionBase):
         report(self, new)
 
     def _container_spec(
-        self, container: Container, definition: Any = None, image: Any = None
+        self,
+        container: Container,
+        definition: Any = None,
+        image: Any = None,
+        *,
+        rendered: Mapping[str, Any] | None = None,
     ) -> ContainerSpec:
-        """``container`` as the rules see it; with its L2 ``definition``, the log driver it bound."""
+        """``container`` as the rules see it; with its L2 ``definition``, the log driver it bound; with the
+        container as the L2 ``rendered`` it (:func:`~._describe.rendered_container`), its image and log
+        configuration read from that (no further round trip)."""
+        if rendered:
+            image = rendered.get("image")
+            log = log_of_rendered(rendered)
+        else:
+            log = log_of(definition) if definition is not None else (None, {})
         return container_spec(
             container,
-            log=log_of(definition) if definition is not None else (None, {}),
+            log=log,
             image=image if isinstance(image, str) and known(image) is not None else None,
             secret_sources=self._secret_sources(container),
         )
@@ -595,7 +628,7 @@ class BatchJobDefinition(JobDefinitionBase):
         if container.repository_credentials is not None:
             sources.append("secretsmanager")
         for secret in container.secrets.values():
-            text = " ".join(_strings(Stack.of(self).resolve(secret.arn)))
+            text = " ".join(_strings(stack_of(self).resolve(secret.arn)))
             sources.append("ssm" if ":ssm:" in text else "secretsmanager")
         return tuple(sources)
 
@@ -612,7 +645,7 @@ class BatchJobDefinition(JobDefinitionBase):
                     retention=self._log_retention,
                     encryption_key=encryption_key(self, KeyUser.LOGS),
                 )
-            logging = ecs.LogDriver.aws_logs(stream_prefix=self.node.id, log_group=self._log_group)
+            logging = ecs.LogDriver.aws_logs(stream_prefix=node_of(self).id, log_group=self._log_group)
         return dict(
             image=container.image,
             cpu=container.vcpus,
@@ -699,7 +732,7 @@ class BatchJobDefinition(JobDefinitionBase):
         assert self.job_spec is not None
         if self._consumables:
             # The L2 job definitions have no consumable resources: set the L1 property.
-            cfn = self.resource.node.default_child
+            cfn = default_child(self.resource)
             assert isinstance(cfn, batch.CfnJobDefinition)
             cfn.consumable_resource_properties = cfn_consumables(self.consumable_arns, self._consumables)
         volumes = [v for c in self._containers for v in c.volumes]
@@ -724,12 +757,11 @@ class BatchJobDefinition(JobDefinitionBase):
                 private_egress=network.private_egress,
                 internet=network.internet,
             )
-            result = (
-                check_fit(self.requirements, [(network.node.path, profile)]) if self.requirements else None
-            )
+            where = node_path(network)
+            result = check_fit(self.requirements, [(where, profile)]) if self.requirements else None
             if result is not None and not result.fits:
-                fail(self, "network", network.node.path, "; ".join(result.problems))
-            self._complete([network], (), network.node.path)
+                fail(self, "network", where, "; ".join(result.problems))
+            self._complete([network], (), where)
 
     def _efs_volumes(self) -> list[batch.EfsVolume]:
         return [v for c in self._containers for v in c.volumes if isinstance(v, batch.EfsVolume)]
@@ -745,7 +777,7 @@ class BatchJobDefinition(JobDefinitionBase):
             actions.append("elasticfilesystem:ClientWrite")
         conditions = None
         if volume.access_point_id is not None:
-            access_point = Stack.of(volume.file_system).format_arn(
+            access_point = stack_of(volume.file_system).format_arn(
                 service="elasticfilesystem", resource="access-point", resource_name=volume.access_point_id
             )
             conditions = {"StringEquals": {"elasticfilesystem:AccessPointArn": access_point}}
@@ -788,8 +820,12 @@ class BatchJobDefinition(JobDefinitionBase):
         self._complete(queue.networks, queue.unknown_networks, queue.label)
         return self.requirements
 
+    def _warn_unknown_network(self) -> None:
+        """At validation (the tree is final): warn when what depends on the network was never decided."""
+        report(self, self._unknown_network_warnings())
+
     def _unknown_network_warnings(self) -> list[Problem]:
-        """Warnings for a definition whose network was never known (see :class:`_NetworkDecided`)."""
+        """Warnings for a definition whose network was never known (see :meth:`_warn_unknown_network`)."""
         if self._network_known or self._completed or self.job_spec is None:
             return []
         return [
@@ -807,18 +843,6 @@ def _strings(value: Any) -> list[str]:
     if isinstance(value, list):
         return [s for v in value for s in _strings(v)]
     return []
-
-
-@jsii.implements(IValidation)
-class _NetworkDecided:
-    """At validation (the tree is final): warn when what depends on the network was never decided."""
-
-    def __init__(self, definition: BatchJobDefinition) -> None:
-        self._definition = definition
-
-    def validate(self) -> list[str]:
-        report(self._definition, self._definition._unknown_network_warnings())
-        return []
 
 
 class EcsJobDefinitionBase(BatchJobDefinition):
@@ -889,7 +913,7 @@ class EcsJobDefinitionBase(BatchJobDefinition):
         known_envs = queue.profile.known.values() if queue.profile is not None else ()
         if self._auto_public_ip and any(p.public_subnets and not p.private_egress for p in known_envs):
             # Only a public IP lets a task in public subnets without NAT/endpoints pull its image.
-            cfn = self.resource.node.default_child
+            cfn = default_child(self.resource)
             assert isinstance(cfn, batch.CfnJobDefinition)
             cfn.add_property_override(self._public_ip_override, "ENABLED")
             reqs = replace(reqs, assign_public_ip=True)
@@ -959,13 +983,13 @@ class ContainerJobDefinition(EcsJobDefinitionBase):
         self.resource = batch.EcsJobDefinition(
             self, "Resource", container=definition, **self._definition_props()
         )
-        cfn = self.resource.node.default_child
+        cfn = default_child(self.resource)
         assert isinstance(cfn, batch.CfnJobDefinition)
-        rendered = cfn.container_properties
+        rendered = rendered_container(cfn)
         # Again with what the L2 bound: the log driver and the image.
         spec = self._spec(
             platform,
-            containers=(self._container_spec(container, definition, getattr(rendered, "image", None)),),
+            containers=(self._container_spec(container, definition, rendered=rendered),),
             **spec_fields,
         )
         self._check(spec)
@@ -977,7 +1001,7 @@ class ContainerJobDefinition(EcsJobDefinitionBase):
 
 
 def _gib(size: Size | None) -> float | None:
-    return None if size is None else known(size.to_gibibytes())
+    return None if size is None else known(gibibytes_of(size))
 
 
 @dataclass(frozen=True)
@@ -1140,7 +1164,7 @@ class MultiNodeJobDefinition(BatchJobDefinition):
     def _images(self) -> list[str | None]:
         """The image of each node range as rendered (None for a token), in the order given."""
         # The L2 renders its node ranges lazily; they are complete once the constructor has run.
-        cfn = self.resource.node.default_child
+        cfn = default_child(self.resource)
         assert isinstance(cfn, batch.CfnJobDefinition)
         rendered = Stack.of(self).resolve(cfn.node_properties)
         images: list[str | None] = []

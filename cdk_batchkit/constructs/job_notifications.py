@@ -31,7 +31,7 @@ from ..model.statuses import (
 from ._binding import QueueLike, queue_ref
 from ._events import EventDelivery, resolve_delivery
 from ._refs import TopicLike, WorkflowLike, state_machine_ref, topic_ref
-from ._validation import fail
+from ._validation import fail, node_of
 
 #: Batch job statuses (the ``detail.status`` of "Batch Job State Change" events). DEPRECATED: use
 #: :class:`JobStatus` (``model.statuses.CONTAINER_JOB_STATUSES``).
@@ -49,7 +49,7 @@ class _NotificationRule(Construct):
         # CDK's SQS target conditions its grant to a KMS-encrypted queue (queue and key policies) on the
         # rule's account only under this feature flag, and grants events.amazonaws.com unconditioned
         # otherwise (BK-G2): aws-events-targets/lib/sqs.ts. The rule is ours, so the flag is ours to set.
-        self.node.set_context("@aws-cdk/aws-events:eventsTargetQueueSameAccount", True)
+        node_of(self).set_context("@aws-cdk/aws-events:eventsTargetQueueSameAccount", True)
 
     def _statuses(self, statuses: Sequence[str], allowed: Sequence[str]) -> list[str]:
         chosen = [str(s) for s in dict.fromkeys(statuses)]

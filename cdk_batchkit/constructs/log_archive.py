@@ -51,7 +51,7 @@ from ..model.rules.archive import (
     default_archive_after_days,
 )
 from ..model.values import known
-from ._validation import report
+from ._validation import duration, node_of, node_path, report, size
 from .encryption import KeyUser, acknowledge_key_grants, encryption_key
 from .nag import acknowledge, acknowledge_resource
 
@@ -100,7 +100,7 @@ def _days(value: Duration | None) -> float | None:
 
 def _group_entry(group: logs.ILogGroup, label: str, prop: str) -> ArchivedLogGroup:
     env = group.env
-    return ArchivedLogGroup(label, prop, group.node.path, env.region, env.account)
+    return ArchivedLogGroup(label, prop, node_path(group), env.region, env.account)
 
 
 class JobLogArchive(Construct):
@@ -145,9 +145,9 @@ class JobLogArchive(Construct):
         :param error_log_retention: retention of the delivery stream's error log group. Default: one month.
         """
         super().__init__(scope, construct_id)
-        retention = retention or Duration.days(365)
-        buffer_interval = buffer_interval if buffer_interval is not None else Duration.seconds(300)
-        buffer_size = buffer_size or Size.mebibytes(64)
+        retention = retention or duration("days", 365)
+        buffer_interval = buffer_interval if buffer_interval is not None else duration("seconds", 300)
+        buffer_size = buffer_size or size("mebibytes", 64)
         retention_days = _days(retention)
         if archive_after is None and (after := default_archive_after_days(retention_days)) is not None:
             archive_after = Duration.days(after)
@@ -156,14 +156,14 @@ class JobLogArchive(Construct):
         entries: list[ArchivedLogGroup] = []
         for definition in job_definitions:
             group = getattr(definition, "log_group", None)
-            label = definition.node.path
+            label = node_path(definition)
             if group is None:
                 entries.append(ArchivedLogGroup(label, "job_definitions"))
                 continue
             entries.append(_group_entry(group, label, "job_definitions"))
             self.log_groups.setdefault(label, group)
         for group in log_groups:
-            label = group.node.path
+            label = node_path(group)
             entries.append(_group_entry(group, label, "log_groups"))
             self.log_groups.setdefault(label, group)
         stack = Stack.of(self)
@@ -264,7 +264,7 @@ class JobLogArchive(Construct):
                 destination=destination,
                 filter_pattern=logs.FilterPattern.all_events(),
             )
-        self.node.add_validation(_AtMostTwoFilters(self))
+        node_of(self).add_validation(_AtMostTwoFilters(self))
 
     def _new_bucket(self) -> s3.Bucket:
         # With a BatchEncryption key the archive is SSE-KMS with it (the Firehose role's bucket grant
@@ -308,11 +308,11 @@ class JobLogArchive(Construct):
                 prefix=prefix,
                 expiration=retention,
                 transitions=transitions,
-                abort_incomplete_multipart_upload_after=Duration.days(1),
+                abort_incomplete_multipart_upload_after=duration("days", 1),
             )
             return
         Annotations.of(self).add_warning_v2(
             "batchkit:archive-retention",
-            f"bucket {bucket.node.path} is not an s3.Bucket of this app: retention and archive_after are not "
-            f"applied; add a lifecycle rule for prefix {prefix!r} to it yourself.",
+            f"bucket {node_path(bucket)} is not an s3.Bucket of this app: retention and archive_after are "
+            f"not applied; add a lifecycle rule for prefix {prefix!r} to it yourself.",
         )

@@ -27,7 +27,7 @@ from ..model import ComputeKind, ComputeProfile, is_gpu
 from ..model.compute import ComputeSettings
 from ..model.rules import check_compute
 from ..model.values import known
-from ._validation import is_token, report
+from ._validation import is_token, node_of, report
 from .compute import BatchComputeEnvironment
 from .nag import acknowledge, managed_policy_finding
 from .network import BatchNetwork
@@ -189,10 +189,10 @@ class ManagedInstancesComputeEnvironment(BatchComputeEnvironment):
                 managed_instances_provider=provider,
             ),
         )
-        policy = self.infrastructure_role.node.try_find_child("DefaultPolicy")
+        policy = node_of(self.infrastructure_role).try_find_child("DefaultPolicy")
         if policy is not None:
             # The PassRole grant must exist before Amazon ECS launches instances with the profile.
-            self.cfn.node.add_dependency(policy)
+            node_of(self.cfn).add_dependency(policy)
         #: The environment as queues take it.
         self.resource = batch.ManagedEc2EcsComputeEnvironment.from_managed_ec2_ecs_compute_environment_arn(
             self, "Ref", self.cfn.attr_compute_environment_arn

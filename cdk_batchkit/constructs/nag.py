@@ -15,6 +15,8 @@ import jsii
 from aws_cdk import Acknowledgment, Aspects, CfnResource, Stack, Validations
 from constructs import IConstruct, IValidation
 
+from ._validation import node_of, stack_of
+
 
 def acknowledge(scope: IConstruct, rule: str, reason: str, *, applies_to: str | None = None) -> None:
     """Acknowledge AwsSolutions ``rule`` on ``scope`` and its children, with a reason an auditor can check.
@@ -77,7 +79,7 @@ def resource_finding(scope: IConstruct, arn: str) -> str:
     """The ``applies_to`` text of an AwsSolutions-IAM5 finding for resource ``arn`` (a string or token),
     as resolved in ``scope``'s stack *now* (see :func:`acknowledge_resource` for values that may cross
     a stack boundary)."""
-    return "Resource::" + _flatten(Stack.of(scope).resolve(arn))
+    return "Resource::" + _flatten(stack_of(scope).resolve(arn))
 
 
 @jsii.implements(IValidation)
@@ -96,22 +98,35 @@ class _DeferredAcknowledgements:
 
     def validate(self) -> list[str]:
         writes = _writes_suppressions(self._stack)
-        for scope, rule, reason, arn in self.pending:
-            finding = "Resource::" + _flatten(self._stack.resolve(arn))
+        # Every ARN resolved in one round trip.
+        resolved = self._stack.resolve([arn for *_, arn in self.pending]) if self.pending else []
+        suppressions: list[tuple[IConstruct, str, str]] = []
+        for (scope, rule, reason, _), value in zip(self.pending, resolved, strict=True):
+            finding = "Resource::" + _flatten(value)
             acknowledge(scope, rule, reason, applies_to=finding)
-            if writes:
-                _write_suppression(scope, f"AwsSolutions::AwsSolutions-{rule}[{finding}]", reason)
+            suppressions.append((scope, f"AwsSolutions::AwsSolutions-{rule}[{finding}]", reason))
+        if writes:
+            _write_suppressions(suppressions)
         return []
 
 
-def _write_suppression(scope: IConstruct, rule_id: str, reason: str) -> None:
-    for child in scope.node.find_all():
-        if isinstance(child, CfnResource):
-            written = child.get_metadata("cdk_nag") or {}
-            rules = list(written.get("rules_to_suppress", []))
+def _write_suppressions(suppressions: list[tuple[IConstruct, str, str]]) -> None:
+    """Add each ``(scope, rule id, reason)`` to the ``cdk_nag`` metadata of every L1 under ``scope``, in
+    order (an id already there is kept): each scope's tree and each L1's metadata read once."""
+    trees: dict[int, list[CfnResource]] = {}
+    added: dict[int, tuple[CfnResource, list[tuple[str, str]]]] = {}
+    for scope, rule_id, reason in suppressions:
+        if id(scope) not in trees:
+            trees[id(scope)] = [c for c in scope.node.find_all() if isinstance(c, CfnResource)]
+        for child in trees[id(scope)]:
+            added.setdefault(id(child), (child, []))[1].append((rule_id, reason))
+    for child, rules_added in added.values():
+        written = child.get_metadata("cdk_nag") or {}
+        rules = list(written.get("rules_to_suppress", []))
+        for rule_id, reason in rules_added:
             if not any(r.get("id") == rule_id for r in rules):
                 rules.append({"id": rule_id, "reason": reason})
-            child.add_metadata("cdk_nag", {**written, "rules_to_suppress": rules})
+        child.add_metadata("cdk_nag", {**written, "rules_to_suppress": rules})
 
 
 def _writes_suppressions(stack: Stack) -> bool:
@@ -120,7 +135,7 @@ def _writes_suppressions(stack: Stack) -> bool:
     aspects are final."""
     return any(
         type(aspect).__name__ == "WriteNagSuppressionsToCloudFormationAspect"
-        for node in stack.node.scopes
+        for node in node_of(stack).scopes
         for aspect in Aspects.of(node).all
     )
 
@@ -140,9 +155,9 @@ def acknowledge_resource(scope: IConstruct, rule: str, reason: str, arn: str) ->
     """
     if not reason.strip():
         raise ValueError(f"{scope.node.path}: an acknowledgement of {rule} needs a reason")
-    stack = Stack.of(scope)
+    stack = stack_of(scope)
     deferred = stack.__dict__.get(_DEFERRED)
     if deferred is None:
         deferred = stack.__dict__[_DEFERRED] = _DeferredAcknowledgements(stack)
-        stack.node.add_validation(deferred)
+        node_of(stack).add_validation(deferred)
     deferred.pending.append((scope, rule, reason, arn))

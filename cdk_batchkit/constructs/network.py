@@ -9,7 +9,7 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from ._validation import check_range
+from ._validation import check_range, node_of
 from .encryption import KeyUser, encryption_key
 
 
@@ -181,7 +181,7 @@ class BatchNetwork(Construct):
         """
         if self.mode is not NetworkMode.PRIVATE_WITH_ENDPOINTS:
             return None
-        existing = self.node.try_find_child(f"{name}Endpoint")
+        existing = node_of(self).try_find_child(f"{name}Endpoint")
         if isinstance(existing, ec2.InterfaceVpcEndpoint):
             return existing
         assert self._endpoint_security_group is not None

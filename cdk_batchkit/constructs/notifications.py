@@ -36,7 +36,7 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from ._validation import fail, is_token
+from ._validation import fail, is_token, node_path
 from .encryption import KeyUser, allow, encryption_key
 
 #: Service principals that publish notifications to the topic.
@@ -80,7 +80,7 @@ class NotificationTopic(Construct):
                 self,
                 "Key",
                 enable_key_rotation=True,
-                description=f"Encrypts the {self.node.path} notification topic",
+                description=f"Encrypts the {node_path(self)} notification topic",
             )
         )
         self.topic = sns.Topic(

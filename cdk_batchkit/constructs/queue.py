@@ -33,7 +33,7 @@ from ._describe import (
     profile_of_settings,
     settings_of_environment,
 )
-from ._validation import fail, node_path, report
+from ._validation import default_child, duration, fail, node_path, report, seconds_of
 from .compute import BatchComputeEnvironment
 
 #: What a queue accepts as a compute environment: ours, or an L2 one (created or imported).
@@ -54,14 +54,14 @@ class FairShare:
     """
 
     shares: Mapping[str, float] = field(default_factory=dict)
-    share_decay: Duration = field(default_factory=lambda: Duration.hours(1))
+    share_decay: Duration = field(default_factory=lambda: duration("hours", 1))
     compute_reservation: int = 0
 
     def policy(self) -> FairSharePolicy:
         """The CDK-free policy the rules judge (BK-S4, BK-S6, BK-S7)."""
         return FairSharePolicy.of(
             self.shares,
-            share_decay_seconds=known(self.share_decay.to_seconds()),
+            share_decay_seconds=known(seconds_of(self.share_decay)),
             compute_reservation=self.compute_reservation,
         )
 
@@ -78,7 +78,7 @@ class JobQueueBase(Construct):
         return self.resource.job_queue_arn
 
     def queue_ref(self) -> QueueRef:
-        return QueueRef(self.resource, self.node.path, self.profile)
+        return QueueRef(self.resource, node_path(self), self.profile)
 
     def check_fit(self, job: JobRequirements) -> FitResult | None:
         """Whether ``job`` can run in at least one of this queue's environments (None: compute unknown)."""
@@ -199,20 +199,20 @@ class JobQueue(JobQueueBase):
         envs = [e.resource if isinstance(e, BatchComputeEnvironment) else e for e in given]
         described = _check_l2_environments(self, envs)
         environments = tuple(
-            (e.node.path, _profile(e) if d is None else profile_of_settings(d))
+            (node_path(e), _profile(e) if d is None else profile_of_settings(d))
             for e, d in zip(given, described, strict=True)
         )
         _check_composition(self, QueueProfile(environments))
         if any(p is not None and p.kind is ComputeKind.UNMANAGED for _, p in environments):
             Annotations.of(self).add_info("Unmanaged environments: instance sizes are not checked at synth.")
-        misfit = cancel_misfit_after or Duration.seconds(MIN_STUCK_SECONDS)
-        capacity = cancel_no_capacity_after or Duration.hours(4)
+        misfit = cancel_misfit_after or duration("seconds", MIN_STUCK_SECONDS)
+        capacity = cancel_no_capacity_after or duration("hours", 4)
         settings = QueueSettings(
             name=job_queue_name,
             priority=priority,
             state_time_limits=(
-                ("cancel_misfit_after", known(misfit.to_seconds())),
-                ("cancel_no_capacity_after", known(capacity.to_seconds())),
+                ("cancel_misfit_after", known(seconds_of(misfit))),
+                ("cancel_no_capacity_after", known(seconds_of(capacity))),
             ),
         )
         report(self, check_queue_settings(settings))
@@ -251,7 +251,7 @@ class JobQueue(JobQueueBase):
         if rendered_type is not None:
             # BK-Q6: only queues of ECS Managed Instances declare their type; JobQueueType is create-only,
             # so rendering it on existing EC2/Fargate queues would replace them.
-            cfn = self.resource.node.default_child
+            cfn = default_child(self.resource)
             assert isinstance(cfn, batch.CfnJobQueue)
             cfn.job_queue_type = rendered_type
         #: The compute environments as given, in order.
@@ -312,10 +312,10 @@ class JobQueue(JobQueueBase):
         ``maxv_cpus`` to the share of work you want on Spot.
         """
         for prop, env, want in (("spot", spot, True), ("on_demand", on_demand, False)):
-            known = _profile(env)
+            known = _profile(env, exact=False)  # Spot or not: no need to read its user data
             if known is not None and known.spot is not want:
                 order = "a Spot environment first" if want else "an on-demand environment second"
-                fail(scope, prop, env.node.path, f"spot_first needs {order}")
+                fail(scope, prop, node_path(env), f"spot_first needs {order}")
         return cls(scope, construct_id, compute_environments=[spot, on_demand], priority=priority, **kwargs)  # type: ignore[arg-type]
 
     @property
@@ -333,8 +333,10 @@ class JobQueue(JobQueueBase):
         )
 
 
-def _profile(env: EnvironmentLike) -> ComputeProfile | None:
-    return profile_of_environment(env.resource if isinstance(env, BatchComputeEnvironment) else env)
+def _profile(env: EnvironmentLike, *, exact: bool = True) -> ComputeProfile | None:
+    return profile_of_environment(
+        env.resource if isinstance(env, BatchComputeEnvironment) else env, exact=exact
+    )
 
 
 def _networks(given: Sequence[EnvironmentLike]) -> tuple[tuple[Any, ...], tuple[str, ...]]:
@@ -344,7 +346,7 @@ def _networks(given: Sequence[EnvironmentLike]) -> tuple[tuple[Any, ...], tuple[
     for env in given:
         network = getattr(env, "network", None) if isinstance(env, BatchComputeEnvironment) else None
         if network is None:
-            unknown.append(env.node.path)
+            unknown.append(node_path(env))
         elif all(network is not n for n in networks):
             networks.append(network)
     return tuple(networks), tuple(unknown)

@@ -25,7 +25,7 @@ from ..model import ComputeKind, ComputeProfile, QueueProfile
 from ..model.compute import ServiceEnvironmentSettings
 from ..model.queues import QueueSettings
 from ..model.rules import check_queue_settings, check_service_environment
-from ._validation import report
+from ._validation import node_path, report
 from .queue import JobQueueBase, _check_composition
 
 
@@ -99,7 +99,7 @@ class SageMakerTrainingQueue(JobQueueBase):
         """
         super().__init__(scope, construct_id)
         given = list(service_environments)
-        environments = tuple((e.node.path, e.profile) for e in given)
+        environments = tuple((node_path(e), e.profile) for e in given)
         _check_composition(self, QueueProfile(environments))
         report(self, check_queue_settings(QueueSettings(name=job_queue_name, priority=priority)))
         #: The AWS::Batch::JobQueue.

@@ -35,7 +35,7 @@ from ..model.rules import (
 from ..model.rules.storage import UNCHECKED
 from ..model.storage import LaunchTemplateSpec, LustreMountSpec
 from ..model.values import is_unresolved
-from ._validation import report
+from ._validation import default_child, node_of, node_path, report
 from .network import BatchNetwork
 
 _FSX = "https://docs.aws.amazon.com/fsx/latest/LustreGuide"
@@ -97,7 +97,7 @@ class LustreMount:
     def label(self) -> str:
         """The file system's id when known at synth, else its construct path."""
         fs_id = self.file_system.file_system_id
-        return self.file_system.node.path if is_unresolved(fs_id) else fs_id
+        return node_path(self.file_system) if is_unresolved(fs_id) else fs_id
 
     @property
     def shared(self) -> SharedMount:
@@ -112,7 +112,7 @@ class LustreMount:
         https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-fsx-filesystem.html
         (Fn::GetAtt DNSName)
         """
-        cfn = None if self.imported else self.file_system.node.default_child
+        cfn = None if self.imported else default_child(self.file_system)
         if isinstance(cfn, fsx.CfnFileSystem):
             return cfn.attr_dns_name
         return self.file_system.dns_name
@@ -174,7 +174,7 @@ def _mount_script(scope: Construct, mounts: Sequence[LustreMount], architecture:
     """
     part = ec2.UserData.for_linux()
     part.add_commands(
-        f"# cdk-batchkit: FSx for Lustre mounts of {scope.node.path}, Amazon Linux 2023 ({architecture}):",
+        f"# cdk-batchkit: FSx for Lustre mounts of {node_path(scope)}, Amazon Linux 2023 ({architecture}):",
         "# the AL2023 repository's lustre-client, for x86_64 and arm64 alike; mounted by the file system's",
         "# DNS name, once, then from /etc/fstab on reboot.",
         f"# {_FSX}/install-lustre-client.html",
@@ -216,14 +216,14 @@ def _mount_script(scope: Construct, mounts: Sequence[LustreMount], architecture:
 
 def _template_spec(template: ec2.ILaunchTemplate, own: bool) -> LaunchTemplateSpec:
     """What BK-L3/L6 need to know of ``template`` (no resolve: its user data renders once, when resolved)."""
-    label = template.node.path
+    label = node_path(template)
     if not isinstance(template, ec2.LaunchTemplate):
         return LaunchTemplateSpec(label, defined_in_app=False, user_data=None, terminates_on_shutdown=None)
     given = template.user_data
     kind = None if given is None else "mime" if isinstance(given, ec2.MultipartUserData) else "other"
     terminates: bool | None = True
     if not own:
-        cfn = template.node.default_child
+        cfn = default_child(template)
         data = cfn.launch_template_data if isinstance(cfn, ec2.CfnLaunchTemplate) else None
         behavior = getattr(data, "instance_initiated_shutdown_behavior", None)
         terminates = None if is_unresolved(behavior) else behavior == "terminate"
@@ -239,15 +239,15 @@ class _MountRendered:
         self._scope, self._template, self._mounts = scope, template, mounts
 
     def validate(self) -> list[str]:
-        cfn = self._template.node.default_child
+        cfn = default_child(self._template)
         if not isinstance(cfn, ec2.CfnLaunchTemplate):
             return []
         rendered = json.dumps(Stack.of(cfn).resolve(cfn.launch_template_data))
-        if f"FSx for Lustre mounts of {self._scope.node.path}," in rendered:
+        if f"FSx for Lustre mounts of {node_path(self._scope)}," in rendered:
             return []
         return [
-            f"{self._scope.node.path}: lustre={[m.mount_path for m in self._mounts]!r} is invalid: launch "
-            f"template {self._template.node.path} rendered its user data before the mount part was added "
+            f"{node_path(self._scope)}: lustre={[m.mount_path for m in self._mounts]!r} is invalid: launch "
+            f"template {node_path(self._template)} rendered its user data before the mount part was added "
             "(something resolved the template first), so its instances would not mount the file system(s) "
             "(BK-L3)"
         ]
@@ -269,7 +269,7 @@ def mount_lustre(
         return ()
     spec = _template_spec(template, own)
     vpc_checks = [_same_vpc(mount, network) for mount in mounts]
-    specs = [m.spec(network.node.path, same) for m, same in zip(mounts, vpc_checks, strict=True)]
+    specs = [m.spec(node_path(network), same) for m, same in zip(mounts, vpc_checks, strict=True)]
     report(
         scope,
         [
@@ -284,13 +284,13 @@ def mount_lustre(
         _open_ports(scope, network, mount.file_system)
     if own:
         # The library's template: a shutdown from the instance (a failed mount) terminates it.
-        cfn = template.node.default_child
+        cfn = default_child(template)
         assert isinstance(cfn, ec2.CfnLaunchTemplate)
         cfn.add_property_override("LaunchTemplateData.InstanceInitiatedShutdownBehavior", "terminate")
     template.user_data.add_user_data_part(
         _mount_script(scope, mounts, architecture), ec2.MultipartBody.SHELL_SCRIPT, True
     )
-    scope.node.add_validation(_MountRendered(scope, template, mounts))
+    node_of(scope).add_validation(_MountRendered(scope, template, mounts))
     return tuple(m.shared for m in mounts)
 
 
@@ -330,7 +330,7 @@ def _open_ports(scope: Construct, network: BatchNetwork, file_system: fsx.FileSy
 
 def _vpc_of(file_system: fsx.FileSystemBase) -> str | None:
     for group in file_system.connections.security_groups:
-        cfn = group.node.default_child if isinstance(group, ec2.SecurityGroup) else None
+        cfn = default_child(group) if isinstance(group, ec2.SecurityGroup) else None
         if isinstance(cfn, ec2.CfnSecurityGroup) and cfn.vpc_id is not None:
             return cfn.vpc_id
     return None
@@ -384,7 +384,7 @@ def warn_unchecked_mounts(
     if unknown:
         Annotations.of(scope).add_warning_v2(
             _WARNING,
-            f"{scope.node.path} on {label}: not checked that {', '.join(unknown)} mount(s) its FSx for "
+            f"{node_path(scope)} on {label}: not checked that {', '.join(unknown)} mount(s) its FSx for "
             "Lustre file system(s) (what their instances mount is unknown); use "
             "Ec2ComputeEnvironment(lustre=[...]).",
         )

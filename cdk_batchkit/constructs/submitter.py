@@ -53,7 +53,7 @@ from ..model.delivery import SubmitterSettings
 from ..model.object_keys import exclude_prefix
 from ..model.rules import key_filters, manifest_prefix_rule, submitter_limits, write_prefix_rule
 from ..model.submission import RUNTIME, Overrides
-from ._binding import DefinitionLike, QueueLike, definition_ref, grant_from, queue_ref
+from ._binding import DefinitionLike, QueueLike, add_to_principal, definition_ref, grant_from, queue_ref
 from ._events import (
     MAX_RETRY_ATTEMPTS,
     S3_EVENT_FIELDS,
@@ -67,7 +67,7 @@ from ._events import (
 )
 from ._lambda import HandlerFunction
 from ._submission import plan_submission
-from ._validation import report
+from ._validation import duration, node_of, node_path, report, seconds_of
 from .consumable import ConsumableLike
 from .encryption import KeyUser, encryption_key
 from .nag import acknowledge, acknowledge_resource
@@ -98,8 +98,8 @@ def _new_bucket(scope: Construct, construct_id: str) -> s3.Bucket:
         removal_policy=RemovalPolicy.RETAIN,
         lifecycle_rules=[
             s3.LifecycleRule(
-                abort_incomplete_multipart_upload_after=Duration.days(7),
-                noncurrent_version_expiration=Duration.days(30),
+                abort_incomplete_multipart_upload_after=duration("days", 7),
+                noncurrent_version_expiration=duration("days", 30),
             )
         ],
     )
@@ -197,15 +197,15 @@ class S3JobSubmitter(Construct):
         # CDK's SqsQueue target conditions its grant to a KMS-encrypted queue (BatchEncryption) on the rule's
         # account only under this flag, and grants unconditioned otherwise (BK-G2). Set before any child.
         self.node.set_context("@aws-cdk/aws-events:eventsTargetQueueSameAccount", True)
-        function_timeout = function_timeout or Duration.minutes(2)
-        idempotency_ttl = idempotency_ttl or Duration.days(14)
+        function_timeout = function_timeout or duration("minutes", 2)
+        idempotency_ttl = idempotency_ttl or duration("days", 14)
         queue, job = queue_ref(job_queue), definition_ref(job_definition)
         if mode is None:
             # Batch refuses multi-node array jobs: one multi-node job per object is the mode that runs.
             mode = SubmitMode.PER_OBJECT if job.shape is SubmitShape.NODE else SubmitMode.ARRAY
         array = mode is SubmitMode.ARRAY
         batch_size = batch_size if batch_size is not None else (1000 if array else 10)
-        window = max_batching_window or Duration.seconds(30 if array else 1)
+        window = max_batching_window or duration("seconds", 30 if array else 1)
         report(self, key_filters(prefix, suffix))
         separate_manifests = manifest_bucket is not None and manifest_bucket is not bucket
         report(
@@ -220,12 +220,12 @@ class S3JobSubmitter(Construct):
                 SubmitterSettings(
                     mode=mode.value,
                     batch_size=batch_size,
-                    batching_window_seconds=window.to_seconds(),
+                    batching_window_seconds=seconds_of(window),
                     max_receive_count=max_receive_count,
                     max_submit_rate=max_submit_rate,
                     max_concurrency=max_concurrency,
-                    function_timeout_seconds=function_timeout.to_seconds(),
-                    idempotency_ttl_seconds=idempotency_ttl.to_seconds(),
+                    function_timeout_seconds=seconds_of(function_timeout),
+                    idempotency_ttl_seconds=seconds_of(idempotency_ttl),
                     job_name_prefix=job_name_prefix,
                 )
             ),
@@ -253,7 +253,7 @@ class S3JobSubmitter(Construct):
         self.bucket: s3.IBucket = bucket or _new_bucket(self, "Bucket")
         if bucket is None:
             assert isinstance(self.bucket, s3.Bucket)
-            self.bucket.add_lifecycle_rule(prefix=manifest_prefix, expiration=Duration.days(30))
+            self.bucket.add_lifecycle_rule(prefix=manifest_prefix, expiration=duration("days", 30))
         self.manifest_bucket = manifest_bucket or self.bucket
         self.manifest_prefix = manifest_prefix
 
@@ -267,7 +267,7 @@ class S3JobSubmitter(Construct):
             self,
             "Queue",
             # AWS's guidance for SQS event sources: at least six times the function timeout.
-            visibility_timeout=Duration.seconds(6 * function_timeout.to_seconds() + window.to_seconds()),
+            visibility_timeout=duration("seconds", 6 * seconds_of(function_timeout) + seconds_of(window)),
             dead_letter_queue=sqs.DeadLetterQueue(
                 queue=self.dead_letter_queue, max_receive_count=max_receive_count
             ),
@@ -286,7 +286,7 @@ class S3JobSubmitter(Construct):
                 self.sqs_queue,
                 dead_letter_queue=self.dead_letter_queue,
                 retry_attempts=MAX_RETRY_ATTEMPTS,
-                max_event_age=Duration.hours(24),
+                max_event_age=duration("hours", 24),
             )
         )
 
@@ -327,7 +327,7 @@ class S3JobSubmitter(Construct):
                 "MANIFEST_BUCKET": self.manifest_bucket.bucket_name,
                 "MANIFEST_PREFIX": manifest_prefix,
                 "IDEMPOTENCY_TABLE": self.table.table_name,
-                "IDEMPOTENCY_TTL_SECONDS": str(int(idempotency_ttl.to_seconds())),
+                "IDEMPOTENCY_TTL_SECONDS": str(int(seconds_of(idempotency_ttl))),
                 "SKIP_EMPTY_OBJECTS": "true" if skip_empty_objects else "false",
                 "MAX_SUBMITS_PER_SECOND": f"{max_submit_rate / max_concurrency:g}",
                 "JOB_NAME_PREFIX": job_name_prefix,
@@ -345,7 +345,7 @@ class S3JobSubmitter(Construct):
             sources.SqsEventSource(
                 self.sqs_queue,
                 batch_size=batch_size,
-                max_batching_window=window if window.to_seconds() > 0 else None,
+                max_batching_window=window if seconds_of(window) > 0 else None,
                 report_batch_item_failures=True,
                 max_concurrency=max_concurrency,
             )
@@ -404,7 +404,7 @@ class S3JobSubmitter(Construct):
             grantee,
             statements,
             resources,
-            f"Job code reads the objects {self.node.path} submits and their manifests: GetObject on "
+            f"Job code reads the objects {node_path(self)} submits and their manifests: GetObject on "
             "that key prefix only (object names are only known at run time).",
         )
 
@@ -443,7 +443,7 @@ class S3JobSubmitter(Construct):
             grantee,
             statements,
             resources,
-            f"Job code writes its results under {prefix!r} of the input bucket of {self.node.path}: "
+            f"Job code writes its results under {prefix!r} of the input bucket of {node_path(self)}: "
             "PutObject on that key prefix only (object names are only known at run time).",
         )
 
@@ -480,7 +480,7 @@ class S3JobSubmitter(Construct):
         self.submission.grant(self, role)
         if self.mode is SubmitMode.ARRAY:
             manifests = self.manifest_bucket.arn_for_objects(f"{self.manifest_prefix}*")
-            role.add_to_principal_policy(iam.PolicyStatement(actions=["s3:PutObject"], resources=[manifests]))
+            add_to_principal(role, iam.PolicyStatement(actions=["s3:PutObject"], resources=[manifests]))
             if self.manifest_bucket.encryption_key is not None:
                 self.manifest_bucket.encryption_key.grant_encrypt(role)
                 for action in ("kms:GenerateDataKey*", "kms:ReEncrypt*"):
@@ -502,8 +502,8 @@ class S3JobSubmitter(Construct):
         # HeadObject (s3:GetObject, s3:GetObjectVersion with a version id) on the filtered keys: resolving a
         # key that reads differently decoded and raw (EventBridge's key encoding is undocumented).
         objects = self.bucket.arn_for_objects(f"{self._prefix or ''}*")
-        role.add_to_principal_policy(
-            iam.PolicyStatement(actions=["s3:GetObject", "s3:GetObjectVersion"], resources=[objects])
+        add_to_principal(
+            role, iam.PolicyStatement(actions=["s3:GetObject", "s3:GetObjectVersion"], resources=[objects])
         )
         acknowledge_resource(
             role,
@@ -513,7 +513,7 @@ class S3JobSubmitter(Construct):
             objects,
         )
         # Looking a job up by its name (after a reclaim or a SubmitJob whose outcome is unknown).
-        role.add_to_principal_policy(iam.PolicyStatement(actions=["batch:ListJobs"], resources=["*"]))
+        add_to_principal(role, iam.PolicyStatement(actions=["batch:ListJobs"], resources=["*"]))
         acknowledge(
             role,
             "IAM5",
@@ -524,11 +524,12 @@ class S3JobSubmitter(Construct):
         # Exactly the calls the submitter's idempotency ledger makes: claims and releases (conditional
         # PutItem/DeleteItem, alone or inside TransactWriteItems, which IAM authorizes per action), job
         # records (PutItem) and reads (GetItem; TransactGetItems for records of the previous version).
-        role.add_to_principal_policy(
+        add_to_principal(
+            role,
             iam.PolicyStatement(
                 actions=[f"dynamodb:{a}" for a in ("GetItem", "PutItem", "DeleteItem")],
                 resources=[self.table.table_arn],
-            )
+            ),
         )
 
 
@@ -581,7 +582,7 @@ class S3JobRule(Construct):
         queue, job = queue_ref(job_queue), definition_ref(job_definition)
         report(self, key_filters(prefix, suffix))
         resolved = resolve_delivery(
-            self, delivery, retry_attempts=MAX_RETRY_ATTEMPTS, max_event_age=Duration.hours(24)
+            self, delivery, retry_attempts=MAX_RETRY_ATTEMPTS, max_event_age=duration("hours", 24)
         )
         # What the target input sends (see _job_input_transformer): EventBridge's Batch target carries the
         # input's Parameters and ContainerOverrides and nothing else of SubmitJob's overrides, no share
@@ -609,7 +610,7 @@ class S3JobRule(Construct):
             "ObjectCreated",
             bucket=bucket,
             key_filter=object_key_filter(prefix, suffix),
-            description=f"Object Created -> one Batch job ({self.node.path})",
+            description=f"Object Created -> one Batch job ({node_path(self)})",
         )
         self.rule.add_target(
             targets.BatchJob(
@@ -626,10 +627,11 @@ class S3JobRule(Construct):
         if job.consumable_arns:
             # SubmitJob authorizes the definition's consumable resources too; the L2 target's role (created
             # under the definition) is granted the queue and definition only.
-            role = job.resource.node.try_find_child("EventsRole")
+            role = node_of(job.resource).try_find_child("EventsRole")
             if isinstance(role, iam.Role):
-                role.add_to_principal_policy(
-                    iam.PolicyStatement(actions=["batch:SubmitJob"], resources=list(job.consumable_arns))
+                add_to_principal(
+                    role,
+                    iam.PolicyStatement(actions=["batch:SubmitJob"], resources=list(job.consumable_arns)),
                 )
         # Written by hand: Batch parameters must be strings, and CDK renders a field that is a whole
         # value unquoted (size is a number in the event). Keys are assumed URL-encoded (no quote to

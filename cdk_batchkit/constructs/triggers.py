@@ -42,7 +42,7 @@ from ._events import (
 )
 from ._refs import WorkflowLike, state_machine_ref
 from ._submission import plan_submission
-from ._validation import fail, report
+from ._validation import fail, node_path, report
 from .consumable import ConsumableLike
 from .encryption import grant_queue_key
 from .workflow import INPUT_FIELD
@@ -56,7 +56,7 @@ def _scheduler_role(scope: Construct) -> iam.Role:
         assumed_by=iam.ServicePrincipal("scheduler.amazonaws.com").with_conditions(
             {"StringEquals": {"aws:SourceAccount": account}}
         ),
-        description=f"EventBridge Scheduler target {scope.node.path}",
+        description=f"EventBridge Scheduler target {node_path(scope)}",
     )
 
 
@@ -130,7 +130,7 @@ class ObjectCreatedTrigger(Construct):
             "Rule",
             bucket=bucket,
             key_filter=object_key_filter(prefix, suffix),
-            description=f"Start {workflow.node.path} on new objects",
+            description=f"Start {node_path(workflow)} on new objects",
         )
         self.rule.add_target(
             targets.SfnStateMachine(

@@ -80,7 +80,16 @@ from ..model.submission import FromInput, NodeOverrideSpec, Overrides
 from ._binding import DefinitionLike, QueueLike, definition_ref, queue_ref, submit_grant
 from ._refs import TopicLike, TopicRef, topic_ref
 from ._submission import PlannedSubmission, job_spec, plan_submission, step_functions_parameters
-from ._validation import check_seconds, drop_redundant_dependency, fail, report
+from ._validation import (
+    check_seconds,
+    drop_redundant_dependency,
+    duration,
+    fail,
+    node_of,
+    node_path,
+    report,
+    seconds_of,
+)
 from .consumable import ConsumableLike
 from .encryption import KeyUser, encryption_key
 from .job_notifications import WorkflowNotifications
@@ -211,6 +220,37 @@ class Step:
         )
 
 
+class _Memo:
+    """A static CDK factory whose results are immutable values (``sfn.JsonPath``'s path tokens, which
+    resolve to their path in any state of any stack; ``sfn.Condition``s), each made once per process:
+    one round trip per distinct call instead of one per use."""
+
+    def __init__(self, factory: Any) -> None:
+        self._factory = factory
+        self._made: dict[tuple[str, tuple[Any, ...]], Any] = {}
+        self._constants: dict[str, Any] = {}
+
+    def __getattr__(self, name: str) -> Any:
+        if name in self._constants:  # a static property (``JsonPath.DISCARD``), read once
+            return self._constants[name]
+        member = getattr(self._factory, name)
+        if not callable(member):
+            self._constants[name] = member
+            return member
+
+        def made(*args: Any) -> Any:
+            key = (name, tuple(id(a) if not isinstance(a, str | int | float) else a for a in args))
+            if key not in self._made:
+                self._made[key] = (member(*args), args)  # args kept: an id stays unique while alive
+            return self._made[key][0]
+
+        return made
+
+
+_JsonPath: Any = _Memo(sfn.JsonPath)
+_Condition: Any = _Memo(sfn.Condition)
+
+
 class _SubmitJob(tasks.BatchSubmitJob):
     """``BatchSubmitJob`` (the ``batch:submitJob.sync`` state, its Retry and Catch) whose ``Parameters`` are
     the submission's request (:func:`~cdk_batchkit.constructs._submission.step_functions_parameters`)."""
@@ -231,10 +271,10 @@ def _retry(errors: Sequence[str]) -> dict[str, Any]:
     """Throttling and service errors: retried with exponential backoff and full jitter."""
     return {
         "errors": list(errors),
-        "interval": Duration.seconds(5),
+        "interval": duration("seconds", 5),
         "backoff_rate": 2,
         "max_attempts": 8,
-        "max_delay": Duration.minutes(2),
+        "max_delay": duration("minutes", 2),
         "jitter_strategy": sfn.JitterType.FULL,
     }
 
@@ -327,10 +367,10 @@ class Workflow(Construct):
         super().__init__(scope, construct_id)
         self.steps: tuple[Step, ...] = tuple(steps)
         self._job_tags = dict(job_tags or {})
-        self._poll = job_poll_interval or Duration.seconds(30)
+        self._poll = job_poll_interval or duration("seconds", 30)
         check_seconds(self, "job_poll_interval", self._poll, 1, 3600)
         self._validate()
-        report(self, workflow_timeout(timeout.to_seconds() if timeout is not None else None))
+        report(self, workflow_timeout(seconds_of(timeout) if timeout is not None else None))
 
         #: The role the state machine runs as (only the statements listed in the class docstring).
         self.role = iam.Role(
@@ -339,7 +379,7 @@ class Workflow(Construct):
             assumed_by=iam.ServicePrincipal("states.amazonaws.com").with_conditions(
                 {"StringEquals": {"aws:SourceAccount": Stack.of(self).account}}
             ),
-            description=f"Step Functions workflow {self.node.path}",
+            description=f"Step Functions workflow {node_path(self)}",
         )
         #: Execution history log group.
         self.log_group = logs.LogGroup(
@@ -364,7 +404,7 @@ class Workflow(Construct):
         )
         # Step Functions checks the log delivery permissions at creation: the policy must exist first
         # (the role itself is already ordered by the RoleArn GetAtt: cfn-lint W3005).
-        self.state_machine.node.add_dependency(self.role)
+        node_of(self.state_machine).add_dependency(self.role)
         drop_redundant_dependency(self.state_machine, self.role)
         self._grant(notify, tracing)
         if not tracing:
@@ -461,7 +501,7 @@ class Workflow(Construct):
             array_size=FromInput(size, json=True) if isinstance(size, str) else size,
             depends_on=len(step.depends_on),
             attempts=step.attempts,
-            timeout_seconds=step.timeout.to_seconds() if step.timeout is not None else None,
+            timeout_seconds=seconds_of(step.timeout) if step.timeout is not None else None,
             tags=self._job_tags,
             job_name=step.name,
         )
@@ -480,7 +520,7 @@ class Workflow(Construct):
                     if len(label) > 80:
                         label = f"Run level {li} of group {gi}"
                     parallel = sfn.Parallel(
-                        scope, f"Group{gi}Level{li}", state_name=label, result_path=sfn.JsonPath.DISCARD
+                        scope, f"Group{gi}Level{li}", state_name=label, result_path=_JsonPath.DISCARD
                     )
                     for name in level:
                         parallel.branch(self._step_state(scope, by_name[name]))
@@ -488,7 +528,7 @@ class Workflow(Construct):
                 chain = chain.next(state) if chain is not None else sfn.Chain.start(state)
             assert chain is not None
             branches.append(chain)
-        run = sfn.Parallel(scope, "RunSteps", state_name="Run steps", result_path=sfn.JsonPath.DISCARD)
+        run = sfn.Parallel(scope, "RunSteps", state_name="Run steps", result_path=_JsonPath.DISCARD)
         for branch in branches:
             run.branch(branch)
         failed = sfn.Fail(
@@ -508,18 +548,18 @@ class Workflow(Construct):
                 subject="Batch workflow failed",
                 message=sfn.TaskInput.from_object(
                     {
-                        "workflow": sfn.JsonPath.string_at("$$.StateMachine.Name"),
-                        "execution": sfn.JsonPath.string_at("$$.Execution.Id"),
-                        "input": sfn.JsonPath.object_at("$$.Execution.Input"),
-                        "error": sfn.JsonPath.string_at("$.failure.Error"),
-                        "cause": sfn.JsonPath.string_at("$.failure.Cause"),
+                        "workflow": _JsonPath.string_at("$$.StateMachine.Name"),
+                        "execution": _JsonPath.string_at("$$.Execution.Id"),
+                        "input": _JsonPath.object_at("$$.Execution.Input"),
+                        "error": _JsonPath.string_at("$.failure.Error"),
+                        "cause": _JsonPath.string_at("$.failure.Cause"),
                     }
                 ),
-                result_path=sfn.JsonPath.DISCARD,
+                result_path=_JsonPath.DISCARD,
             )
             publish.add_retry(
                 errors=["States.ALL"],
-                interval=Duration.seconds(2),
+                interval=duration("seconds", 2),
                 max_attempts=3,
                 backoff_rate=2,
                 jitter_strategy=sfn.JitterType.FULL,
@@ -550,7 +590,7 @@ class Workflow(Construct):
                 job_definition_arn=planned.job.job_definition_arn,
                 job_queue_arn=planned.queue.job_queue_arn,
                 integration_pattern=sfn.IntegrationPattern.RUN_JOB,
-                result_path=sfn.JsonPath.DISCARD,
+                result_path=_JsonPath.DISCARD,
             )
             task.add_retry(**_retry(RETRYABLE_ERRORS))
         else:
@@ -572,7 +612,7 @@ class Workflow(Construct):
             action="submitJob",
             parameters=dict(parameters),
             iam_resources=planned.resources,
-            result_selector={"JobId": sfn.JsonPath.string_at("$.JobId")},
+            result_selector={"JobId": _JsonPath.string_at("$.JobId")},
             result_path="$",
         )
         submit.add_retry(**_retry(SDK_RETRYABLE_ERRORS))
@@ -585,9 +625,9 @@ class Workflow(Construct):
             state_name=f"{name} describe",
             service="batch",
             action="describeJobs",
-            parameters={"Jobs": sfn.JsonPath.array(sfn.JsonPath.string_at("$.JobId"))},
+            parameters={"Jobs": _JsonPath.array(_JsonPath.string_at("$.JobId"))},
             iam_resources=["*"],
-            result_selector={"Jobs": sfn.JsonPath.list_at("$.Jobs")},
+            result_selector={"Jobs": _JsonPath.list_at("$.Jobs")},
             result_path="$.Described",
         )
         describe.add_retry(**_retry(SDK_RETRYABLE_ERRORS))
@@ -599,8 +639,8 @@ class Workflow(Construct):
             f"Step{name}Job",
             state_name=f"{name} job",
             parameters={
-                "JobId": sfn.JsonPath.string_at("$.JobId"),
-                "Job": sfn.JsonPath.object_at("$.Described.Jobs[0]"),
+                "JobId": _JsonPath.string_at("$.JobId"),
+                "Job": _JsonPath.object_at("$.Described.Jobs[0]"),
             },
         )
         done = sfn.Succeed(scope, f"Step{name}Done", state_name=f"{name} done")
@@ -609,13 +649,13 @@ class Workflow(Construct):
             f"Step{name}JobFailedInBatch",
             state_name=f"{name} job ended FAILED",
             error=JOB_FAILED,
-            cause_path=sfn.JsonPath.json_to_string(sfn.JsonPath.object_at("$.Job")),
+            cause_path=_JsonPath.json_to_string(_JsonPath.object_at("$.Job")),
         )
         check = sfn.Choice(scope, f"Step{name}Status", state_name=f"{name} status")
-        check.when(sfn.Condition.string_equals("$.Job.Status", "SUCCEEDED"), done)
-        check.when(sfn.Condition.string_equals("$.Job.Status", "FAILED"), failed).otherwise(wait)
-        listed.when(sfn.Condition.is_present("$.Described.Jobs[0]"), take.next(check)).otherwise(wait)
-        body = sfn.Parallel(scope, f"Step{name}", state_name=name, result_path=sfn.JsonPath.DISCARD)
+        check.when(_Condition.string_equals("$.Job.Status", "SUCCEEDED"), done)
+        check.when(_Condition.string_equals("$.Job.Status", "FAILED"), failed).otherwise(wait)
+        listed.when(_Condition.is_present("$.Described.Jobs[0]"), take.next(check)).otherwise(wait)
+        body = sfn.Parallel(scope, f"Step{name}", state_name=name, result_path=_JsonPath.DISCARD)
         body.branch(submit.next(wait).next(describe).next(listed))
         return body
 
@@ -627,7 +667,7 @@ class Workflow(Construct):
             f"Step{step.name}Failed",
             state_name=f"{step.name} failed",
             error=STEP_FAILED,
-            cause_path=sfn.JsonPath.json_to_string(sfn.JsonPath.object_at("$")),
+            cause_path=_JsonPath.json_to_string(_JsonPath.object_at("$")),
         )
         # The job ran and failed: the cause is the DescribeJobs job, as JSON. Keep a small summary.
         parse = sfn.Pass(
@@ -635,8 +675,8 @@ class Workflow(Construct):
             f"Step{step.name}JobFailed",
             state_name=f"{step.name} job failed",
             parameters={
-                "error": sfn.JsonPath.string_at("$.failure.Error"),
-                "job": sfn.JsonPath.string_to_json(sfn.JsonPath.string_at("$.failure.Cause")),
+                "error": _JsonPath.string_at("$.failure.Error"),
+                "job": _JsonPath.string_to_json(_JsonPath.string_at("$.failure.Cause")),
             },
         )
         summary = sfn.Pass(
@@ -645,10 +685,10 @@ class Workflow(Construct):
             state_name=f"{step.name} job summary",
             parameters={
                 "step": step.name,
-                "error": sfn.JsonPath.string_at("$.error"),
-                "jobId": sfn.JsonPath.string_at("$.job.JobId"),
-                "jobName": sfn.JsonPath.string_at("$.job.JobName"),
-                "status": sfn.JsonPath.string_at("$.job.Status"),
+                "error": _JsonPath.string_at("$.error"),
+                "jobId": _JsonPath.string_at("$.job.JobId"),
+                "jobName": _JsonPath.string_at("$.job.JobName"),
+                "status": _JsonPath.string_at("$.job.Status"),
             },
         )
         # Anything else (submission refused after retries, permissions, timeouts): no job to describe.
@@ -658,19 +698,19 @@ class Workflow(Construct):
             state_name=f"{step.name} error",
             parameters={
                 "step": step.name,
-                "error": sfn.JsonPath.string_at("$.failure.Error"),
-                "detail": sfn.JsonPath.object_at("$.failure"),
+                "error": _JsonPath.string_at("$.failure.Error"),
+                "detail": _JsonPath.object_at("$.failure"),
             },
         )
         # States.TaskFailed in a Catch matches every task error but States.Timeout, so tell a job that
         # ran and failed (its cause is the job as JSON) from the rest by looking at the error itself.
-        job_failed = sfn.Condition.and_(
-            sfn.Condition.or_(
-                sfn.Condition.string_equals("$.failure.Error", "States.TaskFailed"),
-                sfn.Condition.string_equals("$.failure.Error", JOB_FAILED),
+        job_failed = _Condition.and_(
+            _Condition.or_(
+                _Condition.string_equals("$.failure.Error", "States.TaskFailed"),
+                _Condition.string_equals("$.failure.Error", JOB_FAILED),
             ),
-            sfn.Condition.is_present("$.failure.Cause"),
-            sfn.Condition.string_matches("$.failure.Cause", "{*"),
+            _Condition.is_present("$.failure.Cause"),
+            _Condition.string_matches("$.failure.Cause", "{*"),
         )
         route = sfn.Choice(scope, f"Step{step.name}Failure", state_name=f"{step.name} failure")
         route.when(job_failed, parse.next(summary).next(fail_state)).otherwise(other.next(fail_state))

@@ -38,6 +38,7 @@ def _data() -> dict[str, Any]:
     return loaded
 
 
+@cache
 def known_types() -> frozenset[str]:
     """Every instance type in the EC2 service model (``c6i.4xlarge``, ...)."""
     return frozenset(_data()["instance_types"])

@@ -14,6 +14,7 @@ from aws_cdk import aws_cloudwatch as cloudwatch
 from constructs import Construct
 
 from ...model.statuses import JobStatus
+from .._validation import duration, seconds_of
 
 if TYPE_CHECKING:
     from .facade import BatchMonitoring
@@ -34,9 +35,9 @@ class MonitoringThresholds:
     :param monitoring_errors: errors of the backlog function in a period. Default: 1.
     """
 
-    period: Duration = field(default_factory=lambda: Duration.minutes(5))
+    period: Duration = field(default_factory=lambda: duration("minutes", 5))
     failed_jobs: int = 1
-    oldest_runnable_age: Duration = field(default_factory=lambda: Duration.hours(1))
+    oldest_runnable_age: Duration = field(default_factory=lambda: duration("hours", 1))
     dead_letter_messages: int = 1
     submitter_errors: int = 1
     workflow_failures: int = 1
@@ -52,7 +53,7 @@ class AlarmFactory:
         self._action = monitoring.topic.alarm_action()
         # Each fetched once (each is a round trip to the CDK), not once per queue.
         self._period_text = monitoring.period.to_human_string()
-        self._oldest_seconds = self.thresholds.oldest_runnable_age.to_seconds()
+        self._oldest_seconds = seconds_of(self.thresholds.oldest_runnable_age)
         self._oldest_text = self.thresholds.oldest_runnable_age.to_human_string()
 
     def alarm(

@@ -28,6 +28,7 @@ from ...lambdas.backlog.core import (
 from ...model import QueueProfile
 from ...model.prices import FALLBACK_REGION, price_key, price_table
 from ...model.statuses import JOB_STATE_CHANGE, JobStatus
+from .._binding import add_to_principal
 from .._lambda import HandlerFunction
 from ..nag import acknowledge
 
@@ -112,7 +113,7 @@ def add_backlog(monitoring: BatchMonitoring, retention: logs.RetentionDays, job_
     # scheduled run measures again.
     monitoring.backlog_function.configure_async_invoke(retry_attempts=0)
     role = handler.role
-    role.add_to_principal_policy(iam.PolicyStatement(actions=["batch:ListJobs"], resources=["*"]))
+    add_to_principal(role, iam.PolicyStatement(actions=["batch:ListJobs"], resources=["*"]))
     acknowledge(
         role,
         "IAM5",

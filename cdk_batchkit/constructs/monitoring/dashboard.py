@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
 
+from .._validation import duration
 from .metrics import TRANSITIONS, QueueMetrics, SubmitterMetrics, WorkflowMetrics
 
 if TYPE_CHECKING:
@@ -88,7 +88,7 @@ def workflow_widgets(metrics: WorkflowMetrics) -> list[cloudwatch.IWidget]:
 
 def add_dashboard(monitoring: BatchMonitoring, name: str | None) -> cloudwatch.Dashboard:
     board = cloudwatch.Dashboard(
-        monitoring, "Dashboard", dashboard_name=name, default_interval=Duration.days(1)
+        monitoring, "Dashboard", dashboard_name=name, default_interval=duration("days", 1)
     )
     widgets: list[cloudwatch.IWidget] = [
         cloudwatch.TextWidget(

@@ -19,7 +19,17 @@ from ...model.prices import SPOT_PRICE_FACTOR
 from ...model.rules import MONITORING_RULES, MonitoringPlan, run
 from .._binding import DefinitionLike, QueueLike, definition_ref, queue_ref
 from .._refs import TopicLike, TopicRef, WorkflowLike, state_machine_ref, topic_ref
-from .._validation import check_range, check_seconds, check_whole, fail, is_token, report
+from .._validation import (
+    check_range,
+    check_seconds,
+    check_whole,
+    duration,
+    fail,
+    is_token,
+    node_of,
+    report,
+    seconds_of,
+)
 from ..notifications import NotificationTopic
 from .alarms import AlarmFactory, MonitoringThresholds
 from .backlog import add_backlog, queue_price_key
@@ -143,7 +153,7 @@ class BatchMonitoring(Construct):
         """
         super().__init__(scope, construct_id)
         self.thresholds = thresholds or MonitoringThresholds()
-        self.backlog_interval = backlog_interval or Duration.minutes(5)
+        self.backlog_interval = backlog_interval or duration("minutes", 5)
         self.period = self.thresholds.period
         self.namespace = metrics_namespace
         self.service_name = service_name
@@ -157,7 +167,7 @@ class BatchMonitoring(Construct):
         self.queue_price_keys: dict[str, str | None] = {}
         service_queues = []
         for queue in job_queues:
-            label = queue.node.id
+            label = node_of(queue).id
             if label in self.queues:
                 fail(self, "job_queues", label, "lists two queues with the same construct id")
             ref = queue_ref(queue)
@@ -167,7 +177,7 @@ class BatchMonitoring(Construct):
                 service_queues.append(label)
         #: label (the definition construct's id) -> job definition name source (its ARN).
         self.cost_definitions: dict[str, str] = {}
-        labels = [d.node.id for d in cost_job_definitions]
+        labels = [node_of(d).id for d in cost_job_definitions]
         region = Stack.of(self).region
         report(
             self,
@@ -332,7 +342,7 @@ class BatchMonitoring(Construct):
 
 
 def _minutes(duration: Duration) -> float:
-    seconds = duration.to_seconds()
+    seconds = seconds_of(duration)
     return seconds if is_token(seconds) else seconds / 60
 
 

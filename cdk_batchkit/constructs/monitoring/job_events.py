@@ -15,6 +15,7 @@ from constructs import Construct
 
 from ...lambdas.backlog.core import QUEUE_DIMENSION
 from ...model.statuses import JOB_STATE_CHANGE, JobStatus
+from .._validation import node_of
 from ..encryption import KeyUser, encryption_key
 from .metrics import TRANSITIONS
 
@@ -96,7 +97,7 @@ def add_job_events(monitoring: BatchMonitoring, retention: logs.RetentionDays, n
         ),
         targets=[cast(events.IRuleTarget, _LogGroupTarget(monitoring.log_group))],
     )
-    monitoring.rule.node.add_dependency(monitoring.log_group_policy)
+    node_of(monitoring.rule).add_dependency(monitoring.log_group_policy)
     monitoring.metric_filters = {}
     for label, arn in monitoring.queues.items():
         scope = monitoring.queue_scopes[label] = Construct(monitoring, f"Queue{label}")
