@@ -16,6 +16,7 @@ https://docs.aws.amazon.com/AmazonECS/latest/developerguide/managed-instances-in
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Literal
 
 from aws_cdk import Duration, Size
 from aws_cdk import aws_batch as batch
@@ -27,7 +28,7 @@ from ..model import ComputeKind, ComputeProfile, is_gpu
 from ..model.compute import ComputeSettings
 from ..model.rules import check_compute
 from ..model.values import known
-from ._validation import is_token, node_of, report
+from ._validation import fail, is_token, node_of, report
 from .compute import BatchComputeEnvironment
 from .nag import acknowledge, managed_policy_finding
 from .network import BatchNetwork
@@ -62,7 +63,7 @@ class ManagedInstancesComputeEnvironment(BatchComputeEnvironment):
         instance_types: Sequence[str] = (),
         security_groups: Sequence[ec2.ISecurityGroup] = (),
         storage_size: Size | None = None,
-        scale_in_after: Duration | None = None,
+        scale_in_after: Duration | Literal["never"] | None = None,
         propagate_tags: bool = True,
         infrastructure_role: iam.IRole | None = None,
         instance_role: iam.IRole | None = None,
@@ -80,7 +81,8 @@ class ManagedInstancesComputeEnvironment(BatchComputeEnvironment):
             security group only.
         :param storage_size: the instances' data volume. Default: Amazon ECS's default.
         :param scale_in_after: how long an idle instance is kept before it is scaled in (0-3600 whole
-            seconds). Default: Amazon ECS's default.
+            seconds), or ``"never"`` to keep idle instances (rendered as ``-1``; they are billed while
+            idle). Default: Amazon ECS's default.
         :param propagate_tags: tag the launched instances with the capacity provider's tags. Default: True.
         :param infrastructure_role: the role Amazon ECS assumes to manage the instances (trusted by
             ``ecs.amazonaws.com``). Default: a new role with the AWS managed
@@ -92,6 +94,8 @@ class ManagedInstancesComputeEnvironment(BatchComputeEnvironment):
         :param compute_environment_name: physical name. Default: generated.
         """
         super().__init__(scope, construct_id)
+        if isinstance(scale_in_after, str) and scale_in_after != "never":
+            fail(self, "scale_in_after", scale_in_after, 'give a Duration or "never"')
         types = tuple(instance_types)
         mib = None if storage_size is None else known(storage_size.to_mebibytes())
         settings = ComputeSettings(
@@ -100,7 +104,7 @@ class ManagedInstancesComputeEnvironment(BatchComputeEnvironment):
             maxv_cpus=maxv_cpus,
             instance_types=types,
             storage_gib=None if mib is None else mib / 1024,
-            scale_in_after_seconds=None if scale_in_after is None else known(scale_in_after.to_seconds()),
+            scale_in_after_seconds=_scale_in_seconds(scale_in_after),
         )
         report(self, check_compute(settings))
         #: What the rules judged: the settings of this environment (CDK-free).
@@ -169,9 +173,9 @@ class ManagedInstancesComputeEnvironment(BatchComputeEnvironment):
             propagate_tags="CAPACITY_PROVIDER" if propagate_tags else "NONE",
             infrastructure_optimization=(
                 batch.CfnComputeEnvironment.InfrastructureOptimizationProperty(
-                    scale_in_after=scale_in_after.to_seconds()
-                    if settings.scale_in_after_seconds is None
-                    else int(settings.scale_in_after_seconds)
+                    scale_in_after=int(settings.scale_in_after_seconds)
+                    if settings.scale_in_after_seconds is not None
+                    else _scale_in_token(scale_in_after)
                 )
                 if scale_in_after is not None
                 else None
@@ -209,3 +213,18 @@ class ManagedInstancesComputeEnvironment(BatchComputeEnvironment):
             internet=network.internet,
             node_traffic=False,
         )
+
+
+def _scale_in_seconds(value: Duration | str | None) -> float | None:
+    """The delay in seconds as the rules judge it: -1 for ``"never"``, None when unset or a token."""
+    if value is None:
+        return None
+    if isinstance(value, str):  # "never" (anything else was refused)
+        return -1
+    return known(value.to_seconds())
+
+
+def _scale_in_token(value: Duration | str | None) -> float:
+    """The delay of a Duration whose seconds are only known at deploy time (a token)."""
+    assert isinstance(value, Duration)
+    return value.to_seconds()

@@ -85,6 +85,25 @@ def test_a_scale_in_delay_within_an_hour_is_rendered(stack: cdk.Stack) -> None:
     assert env.settings.scale_in_after_seconds == 3600
 
 
+def test_never_scaling_in_is_rendered_as_minus_one(stack: cdk.Stack) -> None:
+    env = ManagedInstancesComputeEnvironment(stack, "Mi", network=network(stack), scale_in_after="never")
+    provider = stack.resolve(env.cfn.compute_resources)["managedInstancesProvider"]
+    assert provider["infrastructureOptimization"] == {"scaleInAfter": -1}
+    assert env.settings.scale_in_after_seconds == -1
+
+
+def test_rejects_a_scale_in_word_other_than_never(stack: cdk.Stack) -> None:
+    with pytest.raises(
+        ValueError, match=r"/Mi: scale_in_after='forever' is invalid: give a Duration or \"never\""
+    ):
+        ManagedInstancesComputeEnvironment(
+            stack,
+            "Mi",
+            network=network(stack),
+            scale_in_after="forever",  # type: ignore[arg-type]
+        )
+
+
 # -- fair share (BK-S4, BK-S6, BK-S7) and the queue's share identifiers ------------------------------------
 def _fair_queue(stack: cdk.Stack, shares: dict[str, float]) -> JobQueue:
     env = FargateComputeEnvironment(stack, "F", network=network(stack))
