@@ -135,7 +135,8 @@ def state_machine_ref(workflow: Any) -> sfn.IStateMachine:
 def _let_events_publish(topic: sns.ITopic, key: kms.IKey | None, scope: IConstruct) -> None:
     """EventBridge publishes to an SNS target through the topic's resource policy (and, for an encrypted
     topic, the key policy): https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-resource-based.html.
-    The statements are conditioned on the topic's account (confused-deputy guard, BK-G2)."""
+    With no source condition: "You can't use Condition blocks in Amazon SNS topic policies for EventBridge"
+    (the same page; BK-G2 accepts exactly this statement)."""
     if topic.__dict__.get(_EVENTS_ALLOWED):
         return
     topic.__dict__[_EVENTS_ALLOWED] = True
@@ -145,7 +146,6 @@ def _let_events_publish(topic: sns.ITopic, key: kms.IKey | None, scope: IConstru
         actions=["sns:Publish"],
         principals=[iam.ServicePrincipal("events.amazonaws.com")],
         resources=[topic.topic_arn],
-        conditions={"StringEquals": {"aws:SourceAccount": stack.account}},
     )
     if not topic.add_to_resource_policy(statement).statement_added:
         text = json.dumps(stack.resolve(statement.to_statement_json()), sort_keys=True)
@@ -156,4 +156,4 @@ def _let_events_publish(topic: sns.ITopic, key: kms.IKey | None, scope: IConstru
             f"{text}",
         )
     if key is not None:
-        allow(key, (KeyUser.EVENTS,), on=topic)  # type: ignore[arg-type]
+        allow(key, (KeyUser.EVENTS_TO_TOPIC,), on=topic)  # type: ignore[arg-type]

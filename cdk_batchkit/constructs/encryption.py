@@ -136,7 +136,8 @@ def _why(user: KeyUser) -> str:
     return {
         KeyUser.LOGS: "CreateLogGroup fails (CloudWatch Logs cannot use the key)",
         KeyUser.EBS: "Batch's instances fail to launch (their encrypted root volume cannot be created)",
-        KeyUser.EVENTS: "EventBridge cannot deliver to the encrypted queues and topics (events are dropped)",
+        KeyUser.EVENTS: "EventBridge cannot deliver to the encrypted queues (events are dropped)",
+        KeyUser.EVENTS_TO_TOPIC: "EventBridge cannot publish to the encrypted topic (notifications dropped)",
         KeyUser.SNS: "SNS cannot deliver to the encrypted queue",
         KeyUser.CLOUDWATCH: "alarm notifications are never published",
         KeyUser.IAM: "the IAM grants of this app's roles (table, queues, bucket, secrets) have no effect",

@@ -5,20 +5,22 @@ AWS-managed ``alias/aws/sns`` key: they need a customer-managed key whose policy
 encrypt. So the topic owns one such key (rotated yearly; about $1 a month), shared by every
 notification in the stack: job-state changes, workflow failures and alarms.
 
-Only this account's rules and alarms may publish (the confused-deputy guard): the topic policy and the key
-policy grant ``events.amazonaws.com`` and ``cloudwatch.amazonaws.com`` on the condition ``aws:SourceAccount``.
-EventBridge rules reach the topic through :class:`TopicTarget`, which adds nothing to those policies: CDK's
-``aws_events_targets.SnsTopic`` grants ``events.amazonaws.com`` ``sns:Publish`` and the key's
-``kms:Decrypt``/``kms:GenerateDataKey*`` with no condition at all (any account's rule could then publish),
-and its ``authorize_using_role`` alternative sends a ``RoleArn`` that EventBridge documents as a cause of
-failed deliveries to KMS-encrypted SNS topics.
+Who may publish, and why each statement reads as it does:
 
-Sources: https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-resource-based.html (for SNS
-targets use resource-based policies, not a RoleArn) and
-https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-conditions.html (EventBridge sets
-``aws:SourceAccount`` and ``aws:SourceArn``, the rule's account and ARN) and
-https://docs.aws.amazon.com/kms/latest/developerguide/least-privilege.html (source account or source ARN
-condition keys in key policies for AWS service principals).
+* CloudWatch alarms: ``cloudwatch.amazonaws.com`` in the topic policy and the key policy, on the condition
+  ``aws:SourceAccount`` (only this account's alarms: the confused-deputy guard).
+* EventBridge rules: ``events.amazonaws.com`` ``sns:Publish`` on this topic and ``kms:Decrypt``/
+  ``kms:GenerateDataKey*`` on its key, with **no** source condition. EventBridge documents that "You can't use
+  Condition blocks in Amazon SNS topic policies for EventBridge", and the key statement it documents for
+  encrypted topics has none: a conditioned statement would leave every notification undelivered. The
+  statements name this topic and its key only. Rules reach the topic through :class:`TopicTarget`, which adds
+  nothing more (CDK's ``aws_events_targets.SnsTopic`` adds the same unconditioned grants plus an event role;
+  EventBridge documents a ``RoleArn`` on SNS targets as a cause of failed deliveries to encrypted topics).
+
+Sources: https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-resource-based.html#eb-sns-permissions
+(no Condition blocks for EventBridge in SNS topic policies; resource-based policies, not a RoleArn, for SNS
+targets), https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-troubleshooting.html (the key
+statement for encrypted topics) and https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html.
 """
 
 from __future__ import annotations
@@ -40,7 +42,8 @@ from ._validation import fail, is_token, node_path
 from .encryption import KeyUser, allow, encryption_key
 
 #: Service principals that publish notifications to the topic.
-PUBLISHERS = ("events.amazonaws.com", "cloudwatch.amazonaws.com")
+EVENTS_PRINCIPAL = "events.amazonaws.com"
+PUBLISHERS = (EVENTS_PRINCIPAL, "cloudwatch.amazonaws.com")
 
 
 class NotificationTopic(Construct):
@@ -70,7 +73,7 @@ class NotificationTopic(Construct):
             a new key, rotated yearly (about $1 a month).
         """
         super().__init__(scope, construct_id)
-        shared = None if key else encryption_key(self, KeyUser.EVENTS, KeyUser.CLOUDWATCH)
+        shared = None if key else encryption_key(self, KeyUser.EVENTS_TO_TOPIC, KeyUser.CLOUDWATCH)
         #: The customer-managed key that encrypts the topic (Default: the :class:`BatchEncryption` key, else a
         #: new key, rotated yearly).
         self.key: kms.IKey = (
@@ -88,19 +91,22 @@ class NotificationTopic(Construct):
         )
         account = Stack.of(self).account
         for service in PUBLISHERS:
-            principal = iam.ServicePrincipal(service)
-            # Only on behalf of this account's rules and alarms (confused-deputy guard).
+            # Alarms only on behalf of this account's (confused-deputy guard); EventBridge with no condition,
+            # which SNS topic policies for EventBridge cannot use (see the module docstring).
+            conditions = (
+                {"StringEquals": {"aws:SourceAccount": account}} if service != EVENTS_PRINCIPAL else None
+            )
             self.topic.add_to_resource_policy(
                 iam.PolicyStatement(
                     actions=["sns:Publish"],
-                    principals=[principal],
+                    principals=[iam.ServicePrincipal(service)],
                     resources=[self.topic.topic_arn],
-                    conditions={"StringEquals": {"aws:SourceAccount": account}},
+                    conditions=conditions,
                 )
             )
         if shared is None:
             # EventBridge and alarms may publish (BK-X4); an imported key warns with the statements.
-            allow(self.key, (KeyUser.EVENTS, KeyUser.CLOUDWATCH), on=self)
+            allow(self.key, (KeyUser.EVENTS_TO_TOPIC, KeyUser.CLOUDWATCH), on=self)
         for address in email_addresses:
             self.add_email(address)
 

@@ -18,8 +18,11 @@ class KeyUser(enum.Enum):
     LOGS = "LOGS"
     #: EC2 Auto Scaling / Spot / Spot Fleet launching instances with encrypted root volumes (BK-X2).
     EBS = "EBS"
-    #: EventBridge sending to encrypted queues and topics (BK-X3).
+    #: EventBridge sending to encrypted queues (BK-X3).
     EVENTS = "EVENTS"
+    #: EventBridge publishing to an encrypted topic (BK-X4: a statement without a source condition, as
+    #: EventBridge documents for SNS).
+    EVENTS_TO_TOPIC = "EVENTS_TO_TOPIC"
     #: SNS delivering to an encrypted queue (BK-X3).
     SNS = "SNS"
     #: CloudWatch alarms publishing to an encrypted topic (BK-X4).
@@ -29,9 +32,13 @@ class KeyUser(enum.Enum):
 
     @property
     def rule_id(self) -> str:
-        return {"LOGS": "BK-X1", "EBS": "BK-X2", "CLOUDWATCH": "BK-X4", "IAM": "BK-X6"}.get(
-            self.value, "BK-X3"
-        )
+        return {
+            "LOGS": "BK-X1",
+            "EBS": "BK-X2",
+            "CLOUDWATCH": "BK-X4",
+            "EVENTS_TO_TOPIC": "BK-X4",
+            "IAM": "BK-X6",
+        }.get(self.value, "BK-X3")
 
 
 #: The key spec and usage of a symmetric encryption KMS key (CreateKey's defaults).

@@ -304,8 +304,16 @@ def test_key_policy_statements_are_decided_by_the_model_per_user():
         KeyUser.EVENTS: "BK-X3",
         KeyUser.SNS: "BK-X3",
         KeyUser.CLOUDWATCH: "BK-X4",
+        KeyUser.EVENTS_TO_TOPIC: "BK-X4",
         KeyUser.IAM: "BK-X6",
     }
+    # EventBridge publishing to a topic: no source condition (SNS topic policies for EventBridge cannot
+    # use Condition blocks), the actions EventBridge documents for encrypted topics.
+    (topic_events,) = by_user[KeyUser.EVENTS_TO_TOPIC]
+    assert (
+        topic_events["Principal"] == {"Service": "events.amazonaws.com"} and "Condition" not in topic_events
+    )
+    assert topic_events["Action"] == ["kms:Decrypt", "kms:GenerateDataKey*"]
 
 
 def test_warns_on_plain_environment_variables_named_like_secrets_in_the_model():

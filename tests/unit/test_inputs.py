@@ -81,19 +81,21 @@ def test_workflow_publishes_failures_to_a_plain_topic(built):
     )
 
 
-def test_a_plain_topic_lets_only_this_accounts_rules_publish(built):
+def test_a_plain_topic_lets_eventbridge_publish_as_sns_documents(built):
     _, template, _, _ = built
     policies = template.find_resources("AWS::SNS::TopicPolicy")
     statements = [s for p in policies.values() for s in p["Properties"]["PolicyDocument"]["Statement"]]
     events = [s for s in statements if s.get("Principal") == {"Service": "events.amazonaws.com"}]
-    # Once, however many rules publish to it, and conditioned on the account (BK-G2).
+    # Once, however many rules publish to it; sns:Publish only, with no Condition block, which SNS topic
+    # policies for EventBridge cannot use (BK-G2 accepts exactly this).
     assert len(events) == 1
-    assert events[0]["Condition"] == {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
+    assert events[0]["Action"] == "sns:Publish" and "Condition" not in events[0]
     key_statements = next(iter(template.find_resources("AWS::KMS::Key").values()))["Properties"]["KeyPolicy"]
-    assert any(
-        s.get("Principal") == {"Service": "events.amazonaws.com"} and "Condition" in s
+    assert [
+        s["Action"]
         for s in key_statements["Statement"]
-    )
+        if s.get("Principal") == {"Service": "events.amazonaws.com"} and "Condition" not in s
+    ] == [["kms:Decrypt", "kms:GenerateDataKey*"]]
     assert [p for p in check_template(template.to_json()) if p.rule == "BK-G2"] == []
 
 
@@ -134,7 +136,7 @@ def test_an_imported_topic_warns_with_the_statement_to_add():
     assert (
         len(warnings) == 1
         and "events.amazonaws.com" in str(warnings[0])
-        and "aws:SourceAccount" in str(warnings[0])
+        and "sns:Publish" in str(warnings[0])
     )
     assert TOPIC_POLICY_WARNING in str(warnings[0])
 

@@ -1,12 +1,14 @@
-"""Notifications reach the encrypted topic through its own scoped policies (issue 17: confused deputy).
+"""Notifications reach the encrypted topic through its own policies (issue 17: confused deputy).
 
-CDK's ``targets.SnsTopic`` adds ``events.amazonaws.com`` to the topic policy (``sns:Publish``) and the key
-policy (``kms:Decrypt``, ``kms:GenerateDataKey*``) with no condition, next to the topic's own statement
-conditioned on ``aws:SourceAccount``: any account's rule could publish. The library's targets add nothing.
+CloudWatch alarms publish on the condition ``aws:SourceAccount``. EventBridge publishes through an
+unconditioned ``sns:Publish`` on the topic and ``kms:Decrypt``/``kms:GenerateDataKey*`` on its key, because
+EventBridge documents that SNS topic policies for it cannot use Condition blocks (a conditioned statement
+would drop every notification); BK-G2 accepts exactly those statements and nothing wider.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import aws_cdk as cdk
@@ -48,22 +50,29 @@ def _of_type(template: dict[str, Any], kind: str) -> list[dict[str, Any]]:
     return [r for r in template["Resources"].values() if r["Type"] == kind]
 
 
-def test_every_service_grant_is_conditioned_on_this_account(synth: dict[str, Any]) -> None:
+def _services(statements: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {s["Principal"]["Service"]: s for s in statements if "Service" in s.get("Principal", {})}
+
+
+def test_alarms_are_scoped_to_this_account_and_eventbridge_is_granted_as_sns_documents(
+    synth: dict[str, Any],
+) -> None:
     template = synth["template"]
-    grants = list(service_grants(template))
-    assert {service for _, service, _ in grants} >= {"events.amazonaws.com", "cloudwatch.amazonaws.com"}
     assert check_template(template) == []
+    this_account = {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
     (policy,) = _of_type(template, "AWS::SNS::TopicPolicy")
-    for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
-        if "Service" in statement.get("Principal", {}):
-            assert statement["Condition"] == {
-                "StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
-            }
+    topic = _services(policy["Properties"]["PolicyDocument"]["Statement"])
+    assert topic["cloudwatch.amazonaws.com"]["Condition"] == this_account
+    events_publish = topic["events.amazonaws.com"]
+    # "You can't use Condition blocks in Amazon SNS topic policies for EventBridge."
+    assert "Condition" not in events_publish and events_publish["Action"] == "sns:Publish"
+    assert events_publish["Resource"] == {"Ref": _lid(synth["stack"], synth["topic"].topic)}
     (key,) = _of_type(template, "AWS::KMS::Key")
-    events_statements = [
-        s for s in key["Properties"]["KeyPolicy"]["Statement"] if s.get("Principal", {}).get("Service")
-    ]
-    assert events_statements and all("aws:SourceAccount" in str(s["Condition"]) for s in events_statements)
+    key_statements = _services(key["Properties"]["KeyPolicy"]["Statement"])
+    assert key_statements["cloudwatch.amazonaws.com"]["Condition"] == this_account
+    events_key = key_statements["events.amazonaws.com"]
+    assert "Condition" not in events_key and events_key["Sid"] == "EventsPublishesToTopics"
+    assert events_key["Action"] == ["kms:Decrypt", "kms:GenerateDataKey*"]
 
 
 def test_targets_publish_through_the_topic_policy_not_a_role(synth: dict[str, Any]) -> None:
@@ -105,15 +114,45 @@ def test_dead_letter_queues_accept_only_their_rule(synth: dict[str, Any]) -> Non
         assert grant["Condition"] == {"ArnEquals": {"aws:SourceArn": rule_arn}}
 
 
-def test_the_check_catches_cdks_sns_target() -> None:
-    """Guards the test above: CDK's SnsTopic target does add unconditioned grants, and BK-G2 finds them."""
+def test_the_eventbridge_to_sns_exception_is_no_wider_than_documented() -> None:
+    """BK-G2 accepts EventBridge unconditioned on a topic policy (sns:Publish) and on a topic's key
+    (Decrypt/GenerateDataKey*) only: a wider action, a key that encrypts no topic, another service fail."""
     stack = new_stack("Plain")
-    topic = NotificationTopic(stack, "Topic")
-    rule = events.Rule(stack, "Rule", schedule=events.Schedule.rate(Duration.hours(1)))
-    rule.add_target(targets.SnsTopic(topic.topic))
-    problems = check_template(Template.from_stack(stack).to_json())
-    assert {(p.rule, p.value) for p in problems} == {("BK-G2", "events.amazonaws.com")}
-    assert {p.prop.split(".")[3] for p in problems} == {"PolicyDocument", "KeyPolicy"}
+    NotificationTopic(stack, "Topic")
+    template = Template.from_stack(stack).to_json()
+    assert check_template(template) == []
+
+    def widened(kind: str, service: str, action: Any) -> list[Any]:
+        copy = json.loads(json.dumps(template))
+        (resource,) = _of_type(copy, kind)
+        document = resource["Properties"]["KeyPolicy" if kind == "AWS::KMS::Key" else "PolicyDocument"]
+        document["Statement"].append(
+            {"Effect": "Allow", "Principal": {"Service": service}, "Action": action, "Resource": "*"}
+        )
+        return [(p.rule, p.value) for p in check_template(copy)]
+
+    assert widened("AWS::SNS::TopicPolicy", "events.amazonaws.com", "sns:Publish") == []
+    assert widened("AWS::SNS::TopicPolicy", "events.amazonaws.com", ["sns:Publish", "sns:Subscribe"]) == [
+        ("BK-G2", "events.amazonaws.com")
+    ]
+    assert widened("AWS::SNS::TopicPolicy", "s3.amazonaws.com", "sns:Publish") == [
+        ("BK-G2", "s3.amazonaws.com")
+    ]
+    assert widened("AWS::KMS::Key", "events.amazonaws.com", "kms:GenerateDataKey") == []
+    assert widened("AWS::KMS::Key", "events.amazonaws.com", ["kms:Decrypt", "kms:Encrypt"]) == [
+        ("BK-G2", "events.amazonaws.com")
+    ]
+    # The same statement on a key that encrypts no topic (a queue's key) needs its source condition.
+    unlinked = json.loads(json.dumps(template))
+    for resource in _of_type(unlinked, "AWS::SNS::Topic"):
+        resource["Properties"].pop("KmsMasterKeyId")
+    assert [(p.rule, p.value) for p in check_template(unlinked)] == [("BK-G2", "events.amazonaws.com")]
+    # CDK's own SnsTopic target grants the same (plus an event role): nothing wider than documented.
+    cdk_stack = new_stack("CdkTarget")
+    cdk_topic = NotificationTopic(cdk_stack, "Topic")
+    rule = events.Rule(cdk_stack, "Rule", schedule=events.Schedule.rate(Duration.hours(1)))
+    rule.add_target(targets.SnsTopic(cdk_topic.topic))
+    assert check_template(Template.from_stack(cdk_stack).to_json()) == []
 
 
 def test_an_encrypted_queue_of_yours_is_granted_to_this_accounts_rules_only() -> None:

@@ -23,6 +23,10 @@ _SNS_SQS = (
     "https://docs.aws.amazon.com/sns/latest/dg/sns-enable-encryption-for-topic-sqs-queue-subscriptions.html"
 )
 _SNS = "https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html"
+#: "You can't use Condition blocks in Amazon SNS topic policies for EventBridge."
+_EVENTS_SNS = (
+    "https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-resource-based.html#eb-sns-permissions"
+)
 _SECRETS = "https://docs.aws.amazon.com/batch/latest/userguide/specifying-sensitive-data.html"
 _DEFAULT_POLICY = "https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-default.html"
 _KEY_TYPES = "https://docs.aws.amazon.com/kms/latest/developerguide/symm-asymm-compare.html"
@@ -122,20 +126,33 @@ def _sender(service: str, account: str) -> Statement:
     f"{_EVENTS} and {_SNS_SQS}",
 )
 def sender_key_statements(service: str, account: str) -> list[Statement]:
-    """``service``: ``events`` (EventBridge delivering to encrypted queues and topics) or ``sns``."""
+    """``service``: ``events`` (EventBridge delivering to encrypted queues) or ``sns``."""
     return [_sender(service, account)]
 
 
 @rule(
     "BK-X4",
-    "Notification topics are encrypted with a customer-managed key whose policy lets EventBridge and "
-    "CloudWatch alarms publish (this account only); an imported key (BatchEncryption or "
-    "NotificationTopic(key=)) warns with the statements instead of dropping them silently.",
-    _SNS,
+    "Notification topics are encrypted with a customer-managed key whose policy lets CloudWatch alarms "
+    "publish (this account only) and EventBridge publish (without a source condition: EventBridge documents "
+    "that SNS topic policies for it cannot use Condition blocks, and the key statement for encrypted topics "
+    "it documents has none); an imported key (BatchEncryption or NotificationTopic(key=)) warns with the "
+    "statements instead of dropping them silently.",
+    f"{_SNS} and {_EVENTS_SNS} and {_EVENTS}",
 )
-def alarm_publisher_key_statements(account: str) -> list[Statement]:
-    """CloudWatch alarms publishing to an encrypted topic (EventBridge's statement is BK-X3's)."""
-    return [_sender("cloudwatch", account)]
+def topic_publisher_key_statements(user: KeyUser, account: str) -> list[Statement]:
+    """CloudWatch alarms (``KeyUser.CLOUDWATCH``) or EventBridge (``KeyUser.EVENTS_TO_TOPIC``) publishing to
+    an encrypted topic."""
+    if user is KeyUser.CLOUDWATCH:
+        return [_sender("cloudwatch", account)]
+    return [
+        {
+            "Sid": "EventsPublishesToTopics",
+            "Effect": "Allow",
+            "Principal": {"Service": "events.amazonaws.com"},
+            "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+            "Resource": "*",
+        }
+    ]
 
 
 @rule(
@@ -164,8 +181,8 @@ def key_statements(user: KeyUser, *, account: str, region: str, partition: str) 
         return instance_launcher_key_statements(account, partition)
     if user is KeyUser.IAM:
         return iam_delegation_key_statements(account, partition)
-    if user is KeyUser.CLOUDWATCH:
-        return alarm_publisher_key_statements(account)
+    if user in (KeyUser.CLOUDWATCH, KeyUser.EVENTS_TO_TOPIC):
+        return topic_publisher_key_statements(user, account)
     return sender_key_statements("events" if user is KeyUser.EVENTS else "sns", account)
 
 
@@ -269,7 +286,6 @@ def check_key(key: KeyDescription, region: str | None) -> list[Problem]:
 
 
 __all__ = [
-    "alarm_publisher_key_statements",
     "check_key",
     "iam_delegation_key_statements",
     "instance_launcher_key_statements",
@@ -279,4 +295,5 @@ __all__ = [
     "log_group_key_statements",
     "plain_secret_names",
     "sender_key_statements",
+    "topic_publisher_key_statements",
 ]

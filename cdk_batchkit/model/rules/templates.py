@@ -37,6 +37,16 @@ SOURCE_KEYS = frozenset({"aws:sourceaccount", "aws:sourcearn", "aws:sourceorgid"
 EQUIVALENT_KEYS: dict[str, frozenset[str]] = {
     "logs.": frozenset({"kms:encryptioncontext:aws:logs:arn"}),
 }
+#: EventBridge publishing to SNS: "You can't use Condition blocks in Amazon SNS topic policies for
+#: EventBridge" (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-resource-based.html
+#: #eb-sns-permissions), and the key statement it documents for encrypted topics has none
+#: (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-troubleshooting.html). Accepted
+#: unconditioned with these actions only: on a topic policy, and on the policy of a key that encrypts a topic
+#: of the template.
+EVENTS_TO_SNS: dict[str, frozenset[str]] = {
+    "AWS::SNS::TopicPolicy": frozenset({"sns:publish"}),
+    "AWS::KMS::Key": frozenset({"kms:decrypt", "kms:generatedatakey", "kms:generatedatakey*"}),
+}
 _MANAGED_PREFIX = ":iam::aws:policy/"
 #: A stand-in for a value CloudFormation resolves at deploy time (a Ref, a GetAtt, an import...).
 PLACEHOLDER = "CFNVALUE"
@@ -152,16 +162,23 @@ def service_grants(template: Mapping[str, Any]) -> Iterator[tuple[str, str, Mapp
     "BK-G2",
     "A topic, queue, bucket or key policy (and a Lambda permission) that grants an AWS service principal is "
     "conditioned on aws:SourceAccount or aws:SourceArn (or the organization keys), so no other account's "
-    "resource can make the service act on ours (the confused deputy); the one documented equivalent kept is "
-    "CloudWatch Logs' kms:EncryptionContext:aws:logs:arn on a key policy.",
+    "resource can make the service act on ours (the confused deputy); the documented exceptions kept are "
+    "CloudWatch Logs' kms:EncryptionContext:aws:logs:arn on a key policy, and EventBridge publishing to SNS "
+    "(sns:Publish on a topic policy, kms:Decrypt/GenerateDataKey* on the key of a topic), whose topic "
+    "policies cannot use Condition blocks.",
     "https://docs.aws.amazon.com/IAM/latest/UserGuide/confused-deputy.html and "
     "https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-conditions.html (EventBridge sets "
     "aws:SourceAccount and aws:SourceArn) and "
     "https://docs.aws.amazon.com/kms/latest/developerguide/least-privilege.html and "
-    "https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/encrypt-log-data-kms.html",
+    "https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/encrypt-log-data-kms.html and "
+    "https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-resource-based.html#eb-sns-permissions "
+    '("You can\'t use Condition blocks in Amazon SNS topic policies for EventBridge") and '
+    "https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-troubleshooting.html (the key statement for "
+    "encrypted topics)",
 )
 def service_grants_scoped(template: Mapping[str, Any]) -> Iterator[Problem]:
     resources = dict(_resources(template))
+    topic_keys = _topic_keys(resources)
     for where, service, statement in service_grants(template):
         if statement is None:
             logical_id = where.split(".")[1]
@@ -169,6 +186,8 @@ def service_grants_scoped(template: Mapping[str, Any]) -> Iterator[Problem]:
             if "SourceArn" in props or "SourceAccount" in props:
                 continue
             yield Problem(where, service, "grants the service with neither SourceArn nor SourceAccount")
+            continue
+        if _events_to_sns(where, service, statement, resources, topic_keys):
             continue
         keys = _condition_keys(statement)
         allowed = SOURCE_KEYS | next(
@@ -182,6 +201,40 @@ def service_grants_scoped(template: Mapping[str, Any]) -> Iterator[Problem]:
             f"grants {service} {statement.get('Action')!r} with no aws:SourceAccount or aws:SourceArn "
             "condition: any account's resource could make the service use it (confused deputy)",
         )
+
+
+def _topic_keys(resources: Mapping[str, Mapping[str, Any]]) -> set[str]:
+    """Logical ids of the keys that encrypt an SNS topic of the template (``KmsMasterKeyId``: a Ref, a
+    GetAtt)."""
+    found: set[str] = set()
+    for resource in resources.values():
+        if resource.get("Type") != "AWS::SNS::Topic":
+            continue
+        key = _props(resource).get("KmsMasterKeyId")
+        if isinstance(key, Mapping) and "Ref" in key:
+            found.add(str(key["Ref"]))
+        elif isinstance(key, Mapping) and isinstance(key.get("Fn::GetAtt"), list) and key["Fn::GetAtt"]:
+            found.add(str(key["Fn::GetAtt"][0]))
+    return found
+
+
+def _events_to_sns(
+    where: str,
+    service: str,
+    statement: Mapping[str, Any],
+    resources: Mapping[str, Mapping[str, Any]],
+    topic_keys: set[str],
+) -> bool:
+    """An EventBridge grant SNS documents as unconditioned (:data:`EVENTS_TO_SNS`)."""
+    if service != "events.amazonaws.com":
+        return False
+    logical_id = where.split(".")[1]
+    kind = str(resources[logical_id].get("Type"))
+    if kind not in EVENTS_TO_SNS or (kind == "AWS::KMS::Key" and logical_id not in topic_keys):
+        return False
+    action = statement.get("Action")
+    actions = action if isinstance(action, list) else [action]
+    return bool(actions) and all(isinstance(a, str) and a.lower() in EVENTS_TO_SNS[kind] for a in actions)
 
 
 def user_data(template: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
