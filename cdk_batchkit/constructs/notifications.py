@@ -11,16 +11,17 @@ Who may publish, and why each statement reads as it does:
   ``aws:SourceAccount`` (only this account's alarms: the confused-deputy guard).
 * EventBridge rules: ``events.amazonaws.com`` ``sns:Publish`` on this topic and ``kms:Decrypt``/
   ``kms:GenerateDataKey*`` on its key, with **no** source condition. EventBridge documents that "You can't use
-  Condition blocks in Amazon SNS topic policies for EventBridge", and the key statement it documents for
-  encrypted topics has none: a conditioned statement would leave every notification undelivered. The
+  Condition blocks in Amazon SNS topic policies for EventBridge", and SNS that source condition keys in a KMS
+  policy "are not supported for EventBridge-to-encrypted topics": a conditioned statement would leave every
+  notification undelivered. The
   statements name this topic and its key only. Rules reach the topic through :class:`TopicTarget`, which adds
   nothing more (CDK's ``aws_events_targets.SnsTopic`` adds the same unconditioned grants plus an event role;
   EventBridge documents a ``RoleArn`` on SNS targets as a cause of failed deliveries to encrypted topics).
 
 Sources: https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-resource-based.html#eb-sns-permissions
 (no Condition blocks for EventBridge in SNS topic policies; resource-based policies, not a RoleArn, for SNS
-targets), https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-troubleshooting.html (the key
-statement for encrypted topics) and https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html.
+targets) and https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html#compatibility-with-aws-services
+(the key statements of event sources; no source keys for EventBridge).
 """
 
 from __future__ import annotations

@@ -133,11 +133,11 @@ def sender_key_statements(service: str, account: str) -> list[Statement]:
 @rule(
     "BK-X4",
     "Notification topics are encrypted with a customer-managed key whose policy lets CloudWatch alarms "
-    "publish (this account only) and EventBridge publish (without a source condition: EventBridge documents "
-    "that SNS topic policies for it cannot use Condition blocks, and the key statement for encrypted topics "
-    "it documents has none); an imported key (BatchEncryption or NotificationTopic(key=)) warns with the "
-    "statements instead of dropping them silently.",
-    f"{_SNS} and {_EVENTS_SNS} and {_EVENTS}",
+    "publish (this account only) and EventBridge publish (without a source condition: SNS documents that "
+    "aws:SourceAccount/aws:SourceArn/aws:SourceOrgID in a KMS policy are not supported for "
+    "EventBridge-to-encrypted topics); an imported key (BatchEncryption or NotificationTopic(key=)) warns "
+    "with the statements instead of dropping them silently.",
+    f"{_SNS}#compatibility-with-aws-services and {_EVENTS_SNS}",
 )
 def topic_publisher_key_statements(user: KeyUser, account: str) -> list[Statement]:
     """CloudWatch alarms (``KeyUser.CLOUDWATCH``) or EventBridge (``KeyUser.EVENTS_TO_TOPIC``) publishing to

@@ -39,10 +39,11 @@ EQUIVALENT_KEYS: dict[str, frozenset[str]] = {
 }
 #: EventBridge publishing to SNS: "You can't use Condition blocks in Amazon SNS topic policies for
 #: EventBridge" (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-resource-based.html
-#: #eb-sns-permissions), and the key statement it documents for encrypted topics has none
-#: (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-troubleshooting.html). Accepted
-#: unconditioned with these actions only: on a topic policy, and on the policy of a key that encrypts a topic
-#: of the template.
+#: #eb-sns-permissions), and "Adding the aws:SourceAccount, aws:SourceArn, and aws:SourceOrgID to a AWS KMS
+#: policy is not supported for EventBridge-to-encrypted topics"
+#: (https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html#compatibility-with-aws-services).
+#: Accepted unconditioned with these actions only: on a topic policy, and on the policy of a key that
+#: encrypts a topic of the template.
 EVENTS_TO_SNS: dict[str, frozenset[str]] = {
     "AWS::SNS::TopicPolicy": frozenset({"sns:publish"}),
     "AWS::KMS::Key": frozenset({"kms:decrypt", "kms:generatedatakey", "kms:generatedatakey*"}),
@@ -173,8 +174,8 @@ def service_grants(template: Mapping[str, Any]) -> Iterator[tuple[str, str, Mapp
     "https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/encrypt-log-data-kms.html and "
     "https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-resource-based.html#eb-sns-permissions "
     '("You can\'t use Condition blocks in Amazon SNS topic policies for EventBridge") and '
-    "https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-troubleshooting.html (the key statement for "
-    "encrypted topics)",
+    "https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html#compatibility-with-aws-services "
+    "(source keys in a KMS policy are not supported for EventBridge-to-encrypted topics)",
 )
 def service_grants_scoped(template: Mapping[str, Any]) -> Iterator[Problem]:
     resources = dict(_resources(template))
