@@ -13,10 +13,10 @@ Who may publish, and why each statement reads as it does:
   ``kms:GenerateDataKey*`` on its key, with **no** source condition. EventBridge documents that "You can't use
   Condition blocks in Amazon SNS topic policies for EventBridge", and SNS that source condition keys in a KMS
   policy "are not supported for EventBridge-to-encrypted topics": a conditioned statement would leave every
-  notification undelivered. The
-  statements name this topic and its key only. Rules reach the topic through :class:`TopicTarget`, which adds
-  nothing more (CDK's ``aws_events_targets.SnsTopic`` adds the same unconditioned grants plus an event role;
-  EventBridge documents a ``RoleArn`` on SNS targets as a cause of failed deliveries to encrypted topics).
+  notification undelivered. The statements name this topic and its key only. Rules reach the topic through
+  :class:`TopicTarget`, which adds nothing more (CDK's ``aws_events_targets.SnsTopic`` adds the same
+  unconditioned grants plus an event role; EventBridge documents a ``RoleArn`` on SNS targets as a cause of
+  failed deliveries to encrypted topics).
 
 Sources: https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-resource-based.html#eb-sns-permissions
 (no Condition blocks for EventBridge in SNS topic policies; resource-based policies, not a RoleArn, for SNS
