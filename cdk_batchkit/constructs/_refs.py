@@ -28,9 +28,9 @@ from ..model.keys import KeyUser
 from .encryption import allow
 from .notifications import NotificationTopic, TopicTarget
 
-#: The warning an imported topic gets when EventBridge must publish to it.
+#: The warning an imported topic gets when EventBridge or CloudWatch alarms must publish to it.
 TOPIC_POLICY_WARNING = "batchkit:topic-policy"
-_EVENTS_ALLOWED = "_batchkit_events_may_publish"
+_PUBLISHERS_ALLOWED = "_batchkit_services_may_publish"
 
 
 class _HasStateMachine(Protocol):
@@ -72,11 +72,12 @@ class TopicRef:
         max_event_age: Duration | None = None,
     ) -> TopicTarget:
         """An EventBridge target publishing to the topic. A topic that is not a :class:`NotificationTopic`
-        gets the statement EventBridge needs, conditioned on this account (``aws:SourceAccount``), in its
-        topic policy and, when a key of the app encrypts it, its key policy (once per topic); an imported
-        topic or key cannot be edited: a synth warning on ``scope`` names the statements to add."""
+        gets the statement EventBridge needs in its topic policy (``sns:Publish``, no condition: SNS topic
+        policies for EventBridge cannot use one) and, when a key of the app encrypts it, its key policy (once
+        per topic); an imported topic or key cannot be edited: a synth warning on ``scope`` names the
+        statements to add."""
         if not self.scoped:
-            _let_events_publish(self.topic, self.key, scope)
+            _let_publish(self.topic, self.key, scope, "events.amazonaws.com")
         return TopicTarget(
             self.topic,
             message=message,
@@ -87,10 +88,13 @@ class TopicRef:
 
     def alarm_action(self) -> cw_actions.SnsAction:
         """A CloudWatch alarm action publishing to the topic. A topic that is not a
-        :class:`NotificationTopic` and is encrypted with a key gets the key-policy statement CloudWatch needs
-        (BK-X4; a key of the app: added once; an imported key: a synth warning naming it)."""
-        if not self.scoped and self.key is not None:
-            allow(self.key, (KeyUser.CLOUDWATCH,), on=self.topic)  # type: ignore[arg-type]
+        :class:`NotificationTopic` gets the statement CloudWatch needs in its topic policy (this account's
+        alarms only) and, when encrypted, its key policy (BK-X4); once per topic. A topic policy replaces the
+        topic's default one, whose owner statement let alarms publish: without this, a topic that also carries
+        EventBridge's statement would take no alarm. An imported topic or key: a synth warning naming the
+        statements."""
+        if not self.scoped:
+            _let_publish(self.topic, self.key, self.topic, "cloudwatch.amazonaws.com")
         return cw_actions.SnsAction(self.topic)
 
     def add_email(self, address: str) -> None:
@@ -132,28 +136,42 @@ def state_machine_ref(workflow: Any) -> sfn.IStateMachine:
     raise TypeError(f"{workflow!r} is not a workflow (a Workflow or any sfn.IStateMachine)")
 
 
-def _let_events_publish(topic: sns.ITopic, key: kms.IKey | None, scope: IConstruct) -> None:
-    """EventBridge publishes to an SNS target through the topic's resource policy (and, for an encrypted
-    topic, the key policy): https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-resource-based.html.
-    With no source condition: "You can't use Condition blocks in Amazon SNS topic policies for EventBridge"
-    (the same page; BK-G2 accepts exactly this statement)."""
-    if topic.__dict__.get(_EVENTS_ALLOWED):
+#: What each publishing service needs in a topic of the user's (Sid, source condition, key user).
+#: EventBridge: no Condition block, which SNS topic policies for EventBridge cannot use
+#: (eb-use-resource-based, #eb-sns-permissions). CloudWatch alarms: this account only. A topic policy
+#: CloudFormation writes replaces the topic's default policy (whose owner statement is what lets
+#: same-account services publish), so each publisher the library wires must be named in it.
+_PUBLISHERS: dict[str, tuple[str, bool, KeyUser]] = {
+    "events.amazonaws.com": ("EventBridgePublishes", False, KeyUser.EVENTS_TO_TOPIC),
+    "cloudwatch.amazonaws.com": ("CloudWatchAlarmsPublish", True, KeyUser.CLOUDWATCH),
+}
+
+
+def _let_publish(topic: sns.ITopic, key: kms.IKey | None, scope: IConstruct, service: str) -> None:
+    """``service`` publishes to a topic of the user's through its resource policy and, for an encrypted
+    topic, the key policy (once per topic and service; sns-key-management.html, "Enable compatibility between
+    event sources from AWS services and encrypted topics"). An imported topic cannot be edited: a synth
+    warning on ``scope`` names the statement to add."""
+    done = topic.__dict__.setdefault(_PUBLISHERS_ALLOWED, set())
+    if service in done:
         return
-    topic.__dict__[_EVENTS_ALLOWED] = True
+    done.add(service)
+    sid, scoped, key_user = _PUBLISHERS[service]
     stack = Stack.of(topic)
     statement = iam.PolicyStatement(
-        sid="EventBridgePublishes",
+        sid=sid,
         actions=["sns:Publish"],
-        principals=[iam.ServicePrincipal("events.amazonaws.com")],
+        principals=[iam.ServicePrincipal(service)],
         resources=[topic.topic_arn],
+        conditions={"StringEquals": {"aws:SourceAccount": stack.account}} if scoped else None,
     )
     if not topic.add_to_resource_policy(statement).statement_added:
         text = json.dumps(stack.resolve(statement.to_statement_json()), sort_keys=True)
         Annotations.of(scope).add_warning_v2(
             TOPIC_POLICY_WARNING,
             f"{scope.node.path}: topic {stack.resolve(topic.topic_arn)!r} is imported, so its policy cannot "
-            f"be edited here; add this statement to it, or EventBridge cannot publish the notifications: "
+            f"be edited here; add this statement to it, or {service} cannot publish the notifications: "
             f"{text}",
         )
     if key is not None:
-        allow(key, (KeyUser.EVENTS_TO_TOPIC,), on=topic)  # type: ignore[arg-type]
+        allow(key, (key_user,), on=topic)  # type: ignore[arg-type]

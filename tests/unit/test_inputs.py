@@ -176,6 +176,45 @@ def test_monitoring_alarms_on_a_plain_encrypted_topic_and_watches_a_bare_state_m
     key_policy = template.to_json()["Resources"][stack.get_logical_id(key.node.default_child)]["Properties"]
     principals = [st.get("Principal", {}).get("Service") for st in key_policy["KeyPolicy"]["Statement"]]
     assert "cloudwatch.amazonaws.com" in principals
+    # The topic's policy (enforce_ssl wrote one, replacing the default whose owner statement let alarms
+    # publish) names this account's alarms.
+    (policy,) = template.find_resources("AWS::SNS::TopicPolicy").values()
+    (alarms_statement,) = [
+        s
+        for s in policy["Properties"]["PolicyDocument"]["Statement"]
+        if s.get("Principal") == {"Service": "cloudwatch.amazonaws.com"}
+    ]
+    assert alarms_statement["Action"] == "sns:Publish" and alarms_statement["Resource"] == topic_ref_json
+    assert alarms_statement["Condition"] == {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
+    assert check_template(template.to_json()) == []
+
+
+def test_a_plain_topic_for_notifications_and_alarms_names_both_publishers():
+    """EventBridge's statement creates the topic policy, which replaces the default one: alarms on the same
+    topic need their own statement (once, however many alarms)."""
+    from cdk_batchkit.constructs import BatchMonitoring
+
+    stack = new_stack("Both")
+    queue, _ = fargate_queue_and_job(stack)
+    topic = sns.Topic(stack, "Alerts")
+    JobStateNotifications(stack, "Failures", job_queues=[queue], topic=topic)
+    BatchMonitoring(stack, "Monitoring", job_queues=[queue], topic=topic, dashboard=False)
+    (policy,) = Template.from_stack(stack).find_resources("AWS::SNS::TopicPolicy").values()
+    statements = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert sorted(s["Sid"] for s in statements) == ["CloudWatchAlarmsPublish", "EventBridgePublishes"]
+
+
+def test_an_imported_topic_for_alarms_warns_with_the_statement_to_add():
+    from cdk_batchkit.constructs import BatchMonitoring
+
+    stack = new_stack("ImportedAlarms")
+    queue, _ = fargate_queue_and_job(stack)
+    topic = sns.Topic.from_topic_arn(stack, "Imported", "arn:aws:sns:us-east-1:123456789012:alerts")
+    BatchMonitoring(stack, "Monitoring", job_queues=[queue], topic=topic, dashboard=False)
+    warnings = Annotations.from_stack(stack).find_warning(
+        "/ImportedAlarms/Imported", Match.string_like_regexp(r"is imported, so its policy cannot be edited")
+    )
+    assert len(warnings) == 1 and "cloudwatch.amazonaws.com" in str(warnings[0])
 
 
 def test_the_helpers_name_what_they_accept():
