@@ -6,6 +6,7 @@ fixtures) and assert several properties on it.
 
 from __future__ import annotations
 
+import gc
 import os
 
 # Before anything creates a boto3 client or starts jsii.
@@ -41,6 +42,19 @@ def _app_with_validation_off_by_default(self: cdk.App, *args: object, **kwargs: 
 
 
 cdk.App.__init__ = _app_with_validation_off_by_default  # type: ignore[method-assign]
+
+# CPython's cyclic garbage collector, tuned for this suite's processes. They hold a large long-lived heap
+# (aws-cdk-lib's thousands of generated classes, moto's backends, botocore's and cfn-lint's models: some
+# 500,000 tracked objects once the tests are collected), and with the default thresholds (700, 10, 10) a
+# full collection walks all of it every few hundred thousand allocations: measured, about a third of the
+# CPU of the moto-backed modules went to collections that found almost nothing. A larger first threshold
+# collects the young objects less often; freezing what collection imported (below) keeps it out of every
+# later collection. Cyclic garbage is still collected, later and in larger batches.
+gc.set_threshold(20_000, 10, 10)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    gc.freeze()
 
 
 def pytest_configure(config: pytest.Config) -> None:
