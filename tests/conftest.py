@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gc
 import os
+from typing import TYPE_CHECKING
 
 # Before anything creates a boto3 client or starts jsii.
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "18,20,21,23")
@@ -23,25 +24,12 @@ for key, value in {
 os.environ.pop("AWS_PROFILE", None)
 os.environ.pop("CDK_DEFAULT_ACCOUNT", None)
 
-import aws_cdk as cdk  # noqa: E402
 import pytest  # noqa: E402
 
-# aws-cdk-lib runs its built-in CloudFormation validation plugin (a WebAssembly rule engine) on every
-# app.synth() and Template.from_stack: about two thirds of a synth's CPU and ~350 MiB. The templates are
-# the same with it off, and cfn-lint and cdk-nag check them here anyway; so tests build apps with it off
-# unless they ask for it (tests/templates synthesizes every reference variant with it on, as `cdk synth`
-# runs it). BATCHKIT_TEST_CFN_VALIDATION=true turns it back on everywhere. CDK_VALIDATION=false is not
-# used: Node reads it once, for the whole worker, so no test could turn it back on.
-_CFN_VALIDATION = os.environ.get("BATCHKIT_TEST_CFN_VALIDATION", "false").lower() == "true"
-_app_init = cdk.App.__init__
+from tests import CFN_VALIDATION  # noqa: E402
 
-
-def _app_with_validation_off_by_default(self: cdk.App, *args: object, **kwargs: object) -> None:
-    kwargs.setdefault("builtin_cloud_formation_validation", _CFN_VALIDATION)
-    _app_init(self, *args, **kwargs)  # type: ignore[arg-type]
-
-
-cdk.App.__init__ = _app_with_validation_off_by_default  # type: ignore[method-assign]
+if TYPE_CHECKING:
+    import aws_cdk as cdk
 
 # CPython's cyclic garbage collector, tuned for this suite's processes. They hold a large long-lived heap
 # (aws-cdk-lib's thousands of generated classes, moto's backends, botocore's and cfn-lint's models: some
@@ -57,9 +45,41 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     gc.freeze()
 
 
+def _is_xdist_controller(config: pytest.Config) -> bool:
+    """The process that only hands modules to ``-n`` workers: it collects and runs nothing itself."""
+    return (
+        not hasattr(config, "workerinput")
+        and getattr(config.option, "dist", "no") != "no"
+        and bool(getattr(config.option, "numprocesses", None))
+    )
+
+
 def pytest_configure(config: pytest.Config) -> None:
+    # Not in the xdist controller: importing aws_cdk starts a jsii runtime (a Node process loading
+    # aws-cdk-lib), seconds before the workers can start, for a process that builds no app.
+    if _is_xdist_controller(config):
+        return
+    _validation_off_by_default()
     _share_botocore_loaders()
     _share_cfn_lint_rules()
+
+
+# aws-cdk-lib runs its built-in CloudFormation validation plugin (a WebAssembly rule engine) on every
+# app.synth() and Template.from_stack: about two thirds of a synth's CPU and ~350 MiB. The templates are
+# the same with it off, and cfn-lint and cdk-nag check them here anyway; so tests build apps with it off
+# unless they ask for it (tests/templates synthesizes every reference variant with it on, as `cdk synth`
+# runs it). BATCHKIT_TEST_CFN_VALIDATION=true turns it back on everywhere. CDK_VALIDATION=false is not
+# used: Node reads it once, for the whole worker, so no test could turn it back on.
+def _validation_off_by_default() -> None:
+    import aws_cdk as cdk
+
+    app_init = cdk.App.__init__
+
+    def _app_with_validation_off_by_default(self: cdk.App, *args: object, **kwargs: object) -> None:
+        kwargs.setdefault("builtin_cloud_formation_validation", CFN_VALIDATION)
+        app_init(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    cdk.App.__init__ = _app_with_validation_off_by_default  # type: ignore[method-assign]
 
 
 def _share_botocore_loaders() -> None:
@@ -111,11 +131,10 @@ def _share_cfn_lint_rules() -> None:
     Rules.create_from_module = shared("module", Rules.create_from_module)  # type: ignore[method-assign]
 
 
-from tests.support import new_stack  # noqa: E402
-
-
 @pytest.fixture
 def stack() -> cdk.Stack:
+    from tests.support import new_stack
+
     return new_stack()
 
 
