@@ -138,6 +138,27 @@ def stack() -> cdk.Stack:
     return new_stack()
 
 
+@pytest.fixture(scope="session")
+def fresh_rule_registry() -> dict[str, list[str]]:
+    """The rule ids registered in a fresh interpreter after ``import cdk_batchkit.model`` alone, then after
+    also importing the constructs, then the testing kit (one rule, one place: only the model registers
+    rules). One interpreter for the tests that ask (tests/test_rules_table.py and
+    tests/unit/test_compute_settings.py): starting one costs seconds of CPU."""
+    import json
+    import subprocess
+    import sys
+
+    code = (
+        "import json, cdk_batchkit.model as m; alone = sorted(m.RULES); "
+        "import cdk_batchkit.constructs; constructs = sorted(m.RULES); "
+        "import cdk_batchkit.testing; testing = sorted(m.RULES); "
+        "print(json.dumps({'model': alone, 'constructs': constructs, 'testing': testing}))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
+    registry: dict[str, list[str]] = json.loads(out)
+    return registry
+
+
 #: The modules whose tests take longest (module fixtures that synthesize several apps, cfn-lint, the CDK
 #: CLI, a wheel build; measured with ``--durations``), run first: ``make test`` hands whole modules to its
 #: two workers (``--dist loadfile``, so a module's fixture synthesizes once, not once per worker), and a
