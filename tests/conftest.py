@@ -1,7 +1,9 @@
-"""Shared test set-up: quiet jsii, fake AWS credentials, and stack helpers.
+"""Shared test set-up: quiet jsii, fake AWS credentials, stack helpers, and what keeps `make test` fast.
 
 Synthesizing is the slow part: modules synthesize a stack once (module-scoped
-fixtures) and assert several properties on it.
+fixtures) and assert several properties on it. Below: the validation plugin off by default, the
+garbage collector tuned, botocore's models and cfn-lint's rules loaded once per process, and the work
+units `make test` hands its two workers, slowest first (CONTRIBUTING.md, "Tests").
 """
 
 from __future__ import annotations
@@ -143,7 +145,7 @@ def fresh_rule_registry() -> dict[str, list[str]]:
     """The rule ids registered in a fresh interpreter after ``import cdk_batchkit.model`` alone, then after
     also importing the constructs, then the testing kit (one rule, one place: only the model registers
     rules). One interpreter for the tests that ask (tests/test_rules_table.py and
-    tests/unit/test_compute_settings.py): starting one costs seconds of CPU."""
+    tests/unit/test_compute_settings.py, one work unit): starting one costs seconds of CPU."""
     import json
     import subprocess
     import sys
@@ -159,25 +161,76 @@ def fresh_rule_registry() -> dict[str, list[str]]:
     return registry
 
 
-#: The modules whose tests take longest (module fixtures that synthesize several apps, cfn-lint, the CDK
-#: CLI, a wheel build; measured with ``--durations``), run first: ``make test`` hands whole modules to its
-#: two workers (``--dist loadfile``, so a module's fixture synthesizes once, not once per worker), and a
-#: slow module started last would leave one worker finishing it alone.
-SLOW_MODULES = (
+# -- how `make test` shares the work between its two workers (pytest-xdist, --dist loadfile) -----------
+#
+# A work unit goes to one worker whole, so a module's fixtures synthesize once, not once per worker. A unit
+# is a module, except that the modules reading the session's reference variants (the `assemblies`
+# fixture, tests/templates/conftest.py) form one unit: the variants are synthesized once, and aws-cdk-lib's
+# validation plugin (on for them, as `cdk synth` runs it) is loaded by one process; a fresh process pays
+# seconds of CPU to load it. The pinned CDK CLI's synth, a subprocess that reads no variant, is a unit of
+# its own so that it can run beside them. The two modules reading ``fresh_rule_registry`` are one unit.
+TEMPLATE_MODULES = (
     "tests/templates/test_reference_app.py",
-    "tests/unit/test_encryption.py",
-    "tests/test_packaging.py",
+    "tests/templates/test_template_checks.py",
     "tests/templates/test_multi_stack.py",
+    "tests/templates/test_docs_apps.py",
+)
+OWN_UNITS = ("tests/templates/test_reference_app.py::test_pinned_cdk_cli_synthesizes_the_app",)
+#: The modules reading the session's ``fresh_rule_registry`` (above): one interpreter started for both.
+REGISTRY_MODULES = ("tests/test_rules_table.py", "tests/unit/test_compute_settings.py")
+
+#: The slowest units, slowest first (their wall time in a `make test` run, see CONTRIBUTING.md), then
+#: every other module in collection order: a worker takes the next unit when it is nearly done with its
+#: own, so starting the long ones first leaves only short ones for the end, where one worker would
+#: otherwise finish alone.
+SLOW_UNITS = (
+    "tests/templates",
+    "tests/test_packaging.py",
+    "tests/test_docs.py",
     "tests/testing/test_demo.py",
+    OWN_UNITS[0],
+    REGISTRY_MODULES[0],
+    "tests/handlers/test_backlog.py",
+    "tests/workflows/test_sdk_steps.py",
+    "tests/handlers/test_faults.py",
+    "tests/workflows/test_executions.py",
     "tests/testing/test_kit.py",
-    "tests/unit/test_monitoring.py",
+    "tests/unit/test_submitter.py",
+    "tests/unit/test_triggers.py",
+    "tests/test_plan.py",
 )
 
 
+def work_unit(nodeid: str) -> str:
+    """The work unit of a test, by its node id."""
+    if nodeid in OWN_UNITS:
+        return nodeid
+    module = nodeid.split("::", 1)[0]
+    if module in TEMPLATE_MODULES:
+        return "tests/templates"
+    return REGISTRY_MODULES[0] if module in REGISTRY_MODULES else module
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    rank = {module: i for i, module in enumerate(SLOW_MODULES)}
+    rank = {unit: i for i, unit in enumerate(SLOW_UNITS)}
     # sort is stable: the other modules keep their order
-    items.sort(key=lambda item: rank.get(item.nodeid.split("::", 1)[0], len(rank)))
+    items.sort(key=lambda item: rank.get(work_unit(item.nodeid), len(rank)))
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
+    """``--dist loadfile`` with the work units above, handed out in collection order (xdist would
+    otherwise reorder them by their number of tests, which says little about their time)."""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class WorkUnits(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return work_unit(nodeid)
+
+    config.option.loadscopereorder = False
+    return WorkUnits(config, log)  # type: ignore[arg-type]
 
 
 def _kit_plugin_installed() -> bool:
