@@ -41,9 +41,9 @@ synth: setup
 plan: setup
 	$(PY) -m cdk_batchkit.plan cdk.out
 
-# pytest exits 5 when it collects nothing: that is a failure, not a pass. Whole modules per worker
-# (--dist loadfile): each module synthesizes its stacks once, not once on each worker; the slowest modules
-# are collected first (tests/conftest.py).
+# pytest exits 5 when it collects nothing: that is a failure, not a pass. Whole work units per worker
+# (--dist loadfile: a module, or the modules sharing a fixture, tests/conftest.py): each synthesizes its
+# stacks once, not once on each worker; the slowest units start first (CONTRIBUTING.md, "Tests").
 test: setup
 	$(PY) -m pytest -n 2 --dist loadfile -q; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests" >&2; exit 1; fi; exit $$rc

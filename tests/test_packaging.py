@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from tests import CFN_VALIDATION
+
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "cdk_batchkit"
 
@@ -123,10 +125,14 @@ def run_user_test(
     (directory / "test_pipeline.py").write_text(
         file_source(DOCS / "guide" / "testing.md", "test_pipeline.py")
     )
+    # CDK_VALIDATION=false: aws-cdk-lib's built-in CloudFormation validation plugin off in that process
+    # (same templates; loading it costs a fresh process about 4 s of CPU). What this checks is the wheel
+    # and its pytest plugin; tests/templates synthesizes the reference app with the plugin on.
+    validation = {} if CFN_VALIDATION else {"CDK_VALIDATION": "false"}
     return subprocess.run(
         [sys.executable, *pytest_args],
         cwd=directory,
-        env={**env, "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "18,20,21,23"},
+        env={**env, "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "18,20,21,23", **validation},
         capture_output=True,
         text=True,
         timeout=600,
@@ -152,16 +158,20 @@ def test_a_users_test_passes_with_the_installed_wheels_pytest_plugin(wheel: Path
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), *_dependency_dirs()])}
     env.pop("PYTHONHOME", None)
     # -S: no .pth files, so the repository's editable install is not importable; the wheel comes first.
-    probe = (
-        "import json, cdk_batchkit.constructs as c, cdk_batchkit.lambdas as l, "
-        "cdk_batchkit.testing.plugin as p; print(json.dumps([c.__file__, l.__file__, p.__file__]))"
+    # pytest runs as `python -m pytest` would (same sys.path, the plugins from the entry points); then, in
+    # the same process, where the modules the run used were loaded from (a second interpreter importing
+    # them again would cost ~4 s of CPU to tell the same).
+    run_then_probe = (
+        "import json, sys, pytest; code = pytest.main(sys.argv[1:]); "
+        "import cdk_batchkit.constructs as c, cdk_batchkit.lambdas as l, cdk_batchkit.testing.plugin as p; "
+        "print('MODULES ' + json.dumps([c.__file__, l.__file__, p.__file__])); sys.exit(code)"
     )
     (work / "test_split_app.py").write_text(user_test_source())
     result = run_user_test(
         work,
         "-S",
-        "-m",
-        "pytest",
+        "-c",
+        run_then_probe,
         "-q",
         "-p",
         "no:cacheprovider",
@@ -171,10 +181,8 @@ def test_a_users_test_passes_with_the_installed_wheels_pytest_plugin(wheel: Path
     )
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     assert f"{1 + USER_TESTS} passed" in result.stdout
-    where = subprocess.run(
-        [sys.executable, "-S", "-c", probe], cwd=work, env=env, capture_output=True, text=True, check=True
-    )
-    for file in json.loads(where.stdout):
+    (modules,) = [line for line in result.stdout.splitlines() if line.startswith("MODULES ")]
+    for file in json.loads(modules.removeprefix("MODULES ")):
         path = Path(file).resolve()
         assert path.is_relative_to(site.resolve()) and not path.is_relative_to(ROOT), path
 

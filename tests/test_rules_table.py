@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import ast
+import functools
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import cdk_batchkit.constructs  # noqa: F401  (registers the rules the constructs enforce)
@@ -37,12 +36,15 @@ def test_every_row_cites_an_aws_source_and_existing_tests() -> None:
         assert refs, f"{rule_id} names no test"
         for ref in refs:
             path, _, name = ref.partition("::")
-            module = ROOT / path
-            assert module.is_file(), f"{rule_id}: {path} does not exist"
-            names = {
-                n.name for n in ast.walk(ast.parse(module.read_text())) if isinstance(n, ast.FunctionDef)
-            }
-            assert name in names, f"{rule_id}: {ref} does not exist"
+            assert (ROOT / path).is_file(), f"{rule_id}: {path} does not exist"
+            assert name in _functions(path), f"{rule_id}: {ref} does not exist"
+
+
+@functools.cache
+def _functions(path: str) -> frozenset[str]:
+    """The names of the functions a test module defines (each module parsed once: rows share modules)."""
+    tree = ast.parse((ROOT / path).read_text())
+    return frozenset(n.name for n in ast.walk(tree) if isinstance(n, ast.FunctionDef))
 
 
 def test_every_row_is_a_registered_rule() -> None:
@@ -50,18 +52,13 @@ def test_every_row_is_a_registered_rule() -> None:
     assert not unregistered, f"docs/rules.md lists rules no model function registers: {unregistered}"
 
 
-def test_the_model_alone_registers_every_rule() -> None:
+def test_the_model_alone_registers_every_rule(fresh_rule_registry: dict[str, list[str]]) -> None:
     """One rule, one place: ``import cdk_batchkit.model`` registers every rule; importing the constructs (or
     the testing kit) registers none, so no construct holds a rule of its own."""
-    code = (
-        "import cdk_batchkit.model as m; alone = sorted(m.RULES); "
-        "import cdk_batchkit.constructs, cdk_batchkit.testing; "
-        "print(len(alone), sorted(set(m.RULES) - set(alone)))"
-    )
-    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
-    count, added = out.split(" ", 1)
-    assert added.strip() == "[]", added
-    assert int(count) == len(RULES) and int(count) > 100
+    alone = fresh_rule_registry["model"]
+    added = sorted(set(fresh_rule_registry["testing"]) - set(alone))
+    assert added == [], added
+    assert len(alone) == len(RULES) and len(alone) > 100
 
 
 def test_rule_ids_are_unique() -> None:

@@ -21,6 +21,7 @@ from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk.assertions import Match, Template
+from botocore.config import Config
 from moto import mock_aws
 
 from cdk_batchkit.constructs import Container, ContainerJobDefinition, JobLogArchive
@@ -288,8 +289,11 @@ def test_moto_accepts_the_stream_and_filters_and_receives_gzipped_envelopes(arch
     config = _of(archived, archive.delivery_stream)["Properties"]["ExtendedS3DestinationConfiguration"]
     with mock_aws():
         region, account = "us-east-1", "123456789012"
+        # No SDK retries: the refused third filter (LimitExceededException) would otherwise be sent four
+        # more times, botocore sleeping about 1.5 s between them, before the same error is raised.
         s3_client, firehose, logs_client = (
-            boto3.client(n, region_name=region) for n in ("s3", "firehose", "logs")
+            boto3.client(n, region_name=region, config=Config(retries={"total_max_attempts": 1}))
+            for n in ("s3", "firehose", "logs")
         )
         s3_client.create_bucket(Bucket="archive")
         logs_client.create_log_group(logGroupName="job-logs")
