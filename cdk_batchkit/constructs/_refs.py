@@ -26,7 +26,7 @@ from constructs import Construct, IConstruct, Node
 
 from ..model.keys import KeyUser
 from .encryption import allow
-from .notifications import NotificationTopic, TopicTarget
+from .notifications import NotificationTopic, TopicTarget, publish_statement
 
 #: The warning an imported topic gets when EventBridge or CloudWatch alarms must publish to it.
 TOPIC_POLICY_WARNING = "batchkit:topic-policy"
@@ -136,14 +136,13 @@ def state_machine_ref(workflow: Any) -> sfn.IStateMachine:
     raise TypeError(f"{workflow!r} is not a workflow (a Workflow or any sfn.IStateMachine)")
 
 
-#: What each publishing service needs in a topic of the user's (Sid, source condition, key user).
-#: EventBridge: no Condition block, which SNS topic policies for EventBridge cannot use
-#: (eb-use-resource-based, #eb-sns-permissions). CloudWatch alarms: this account only. A topic policy
-#: CloudFormation writes replaces the topic's default policy (whose owner statement is what lets
+#: What each publishing service gets in a topic of the user's besides its statement
+#: (:func:`~cdk_batchkit.constructs.notifications.publish_statement`): its Sid and its key user. A topic
+#: policy CloudFormation writes replaces the topic's default policy (whose owner statement is what lets
 #: same-account services publish), so each publisher the library wires must be named in it.
-_PUBLISHERS: dict[str, tuple[str, bool, KeyUser]] = {
-    "events.amazonaws.com": ("EventBridgePublishes", False, KeyUser.EVENTS_TO_TOPIC),
-    "cloudwatch.amazonaws.com": ("CloudWatchAlarmsPublish", True, KeyUser.CLOUDWATCH),
+_PUBLISHERS: dict[str, tuple[str, KeyUser]] = {
+    "events.amazonaws.com": ("EventBridgePublishes", KeyUser.EVENTS_TO_TOPIC),
+    "cloudwatch.amazonaws.com": ("CloudWatchAlarmsPublish", KeyUser.CLOUDWATCH),
 }
 
 
@@ -156,15 +155,9 @@ def _let_publish(topic: sns.ITopic, key: kms.IKey | None, scope: IConstruct, ser
     if service in done:
         return
     done.add(service)
-    sid, scoped, key_user = _PUBLISHERS[service]
+    sid, key_user = _PUBLISHERS[service]
     stack = Stack.of(topic)
-    statement = iam.PolicyStatement(
-        sid=sid,
-        actions=["sns:Publish"],
-        principals=[iam.ServicePrincipal(service)],
-        resources=[topic.topic_arn],
-        conditions={"StringEquals": {"aws:SourceAccount": stack.account}} if scoped else None,
-    )
+    statement = publish_statement(service, topic.topic_arn, stack.account, sid)
     if not topic.add_to_resource_policy(statement).statement_added:
         text = json.dumps(stack.resolve(statement.to_statement_json()), sort_keys=True)
         Annotations.of(scope).add_warning_v2(

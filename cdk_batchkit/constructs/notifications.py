@@ -42,9 +42,22 @@ from constructs import Construct
 from ._validation import fail, is_token, node_path
 from .encryption import KeyUser, allow, encryption_key
 
-#: Service principals that publish notifications to the topic.
-EVENTS_PRINCIPAL = "events.amazonaws.com"
-PUBLISHERS = (EVENTS_PRINCIPAL, "cloudwatch.amazonaws.com")
+#: Service principals that publish notifications to a topic, and whether SNS lets their topic-policy
+#: statement carry a source condition (EventBridge: no, see the module docstring).
+PUBLISHERS: dict[str, bool] = {"events.amazonaws.com": False, "cloudwatch.amazonaws.com": True}
+
+
+def publish_statement(
+    service: str, topic_arn: str, account: str, sid: str | None = None
+) -> iam.PolicyStatement:
+    """``service`` may publish to the topic: this account's only where SNS supports the condition."""
+    return iam.PolicyStatement(
+        sid=sid,
+        actions=["sns:Publish"],
+        principals=[iam.ServicePrincipal(service)],
+        resources=[topic_arn],
+        conditions={"StringEquals": {"aws:SourceAccount": account}} if PUBLISHERS[service] else None,
+    )
 
 
 class NotificationTopic(Construct):
@@ -92,19 +105,7 @@ class NotificationTopic(Construct):
         )
         account = Stack.of(self).account
         for service in PUBLISHERS:
-            # Alarms only on behalf of this account's (confused-deputy guard); EventBridge with no condition,
-            # which SNS topic policies for EventBridge cannot use (see the module docstring).
-            conditions = (
-                {"StringEquals": {"aws:SourceAccount": account}} if service != EVENTS_PRINCIPAL else None
-            )
-            self.topic.add_to_resource_policy(
-                iam.PolicyStatement(
-                    actions=["sns:Publish"],
-                    principals=[iam.ServicePrincipal(service)],
-                    resources=[self.topic.topic_arn],
-                    conditions=conditions,
-                )
-            )
+            self.topic.add_to_resource_policy(publish_statement(service, self.topic.topic_arn, account))
         if shared is None:
             # EventBridge and alarms may publish (BK-X4); an imported key warns with the statements.
             allow(self.key, (KeyUser.EVENTS_TO_TOPIC, KeyUser.CLOUDWATCH), on=self)
