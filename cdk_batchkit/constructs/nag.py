@@ -37,11 +37,20 @@ def acknowledge(scope: IConstruct, rule: str, reason: str, *, applies_to: str | 
     """
     if not reason.strip():
         raise ValueError(f"{scope.node.path}: an acknowledgement of {rule} needs a reason")
-    rule_id = f"AwsSolutions::AwsSolutions-{rule}" + (f"[{applies_to}]" if applies_to else "")
+    _acknowledge(scope, [(_rule_id(rule, applies_to), reason)])
+
+
+def _rule_id(rule: str, applies_to: str | None) -> str:
+    return f"AwsSolutions::AwsSolutions-{rule}" + (f"[{applies_to}]" if applies_to else "")
+
+
+def _acknowledge(scope: IConstruct, rules: list[tuple[str, str]]) -> None:
+    """``Validations.of(scope).acknowledge(...)`` of every ``(rule id, reason)`` in one round trip (it is
+    variadic and records each rule as its own call would, in order); one ``Validations.of`` per scope."""
     validations = scope.__dict__.get(_VALIDATIONS)
     if validations is None:  # one Validations.of per scope, however many acknowledgements it gets
         validations = scope.__dict__[_VALIDATIONS] = Validations.of(scope)
-    validations.acknowledge(Acknowledgment(id=rule_id, reason=reason))
+    validations.acknowledge(*(Acknowledgment(id=rule_id, reason=reason) for rule_id, reason in rules))
 
 
 _VALIDATIONS = "_batchkit_validations"
@@ -101,10 +110,14 @@ class _DeferredAcknowledgements:
         # Every ARN resolved in one round trip.
         resolved = self._stack.resolve([arn for *_, arn in self.pending]) if self.pending else []
         suppressions: list[tuple[IConstruct, str, str]] = []
+        # One acknowledge call per scope with all of its rules, in the order they were asked for.
+        per_scope: dict[int, tuple[IConstruct, list[tuple[str, str]]]] = {}
         for (scope, rule, reason, _), value in zip(self.pending, resolved, strict=True):
-            finding = "Resource::" + _flatten(value)
-            acknowledge(scope, rule, reason, applies_to=finding)
-            suppressions.append((scope, f"AwsSolutions::AwsSolutions-{rule}[{finding}]", reason))
+            rule_id = _rule_id(rule, "Resource::" + _flatten(value))
+            per_scope.setdefault(id(scope), (scope, []))[1].append((rule_id, reason))
+            suppressions.append((scope, rule_id, reason))
+        for scope, rules in per_scope.values():
+            _acknowledge(scope, rules)
         if writes:
             _write_suppressions(suppressions)
         return []

@@ -12,6 +12,7 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_eks as eks
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_s3 as s3
 from cdk_nag import AwsSolutionsChecks
 
 from cdk_batchkit.constructs import (
@@ -19,6 +20,7 @@ from cdk_batchkit.constructs import (
     NetworkMode,
     acknowledge,
     acknowledge_eks_cluster,
+    acknowledge_resource,
     acknowledge_rule,
 )
 from cdk_batchkit.constructs.acknowledgements import iam_findings
@@ -99,6 +101,52 @@ def test_findings_are_computed_as_cdk_nag_spells_them():
         "Action::s3:Get*",
         "Resource::*",
         "Resource::arn:aws:sqs:*:*:q-*",
+    ]
+
+
+# -- resource acknowledgements made at validation, one acknowledge call per scope -------------------------
+@pytest.fixture(scope="module")
+def per_resource(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, set[tuple[str, str]]], dict]:
+    """A role granted on three object prefixes, one of another stack's bucket (an ``Fn::ImportValue`` in
+    the template), each acknowledged with ``acknowledge_resource``: the stack's acknowledgements are made
+    together, in one call per scope, when the app is validated."""
+    outdir = tmp_path_factory.mktemp("per-resource")
+
+    def build(app: cdk.App) -> None:
+        data = cdk.Stack(app, "Data")
+        bucket = s3.Bucket(data, "Bucket", enforce_ssl=True)
+        acknowledge(bucket, "S1", "A test bucket.")
+        stack = cdk.Stack(app, "Jobs")
+        role = iam.Role(stack, "Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
+        local = s3.Bucket(stack, "Local", enforce_ssl=True)
+        acknowledge(local, "S1", "A test bucket.")
+        arns = [bucket.arn_for_objects("in/*"), *(local.arn_for_objects(p) for p in ("out/*", "tmp/*"))]
+        for arn in arns:
+            role.add_to_policy(iam.PolicyStatement(actions=["s3:GetObject"], resources=[arn]))
+            acknowledge_resource(role, "IAM5", f"Objects under one prefix ({arn}).", arn)
+
+    open_findings = _open_findings(build, outdir)
+    template = json.loads((outdir / "Jobs.template.json").read_text())
+    return open_findings, template
+
+
+def test_every_resource_acknowledgement_of_a_scope_is_made(per_resource):
+    open_findings, _ = per_resource
+    assert "Jobs" not in open_findings
+
+
+def test_every_resource_acknowledgement_of_a_scope_is_written(per_resource):
+    _, template = per_resource
+    (policy,) = [r for r in template["Resources"].values() if r["Type"] == "AWS::IAM::Policy"]
+    (local,) = [name for name, r in template["Resources"].items() if r["Type"] == "AWS::S3::Bucket"]
+    ids = [rule["id"] for rule in policy["Metadata"]["cdk_nag"]["rules_to_suppress"]]
+    imported, *own = [i for i in ids if i.startswith("AwsSolutions::AwsSolutions-IAM5[Resource::")]
+    # The other stack's bucket as the template holds it (an import), then this stack's, in order.
+    assert imported.startswith("AwsSolutions::AwsSolutions-IAM5[Resource::Data:ExportsOutput")
+    assert imported.endswith("/in/*]")
+    assert own == [
+        f"AwsSolutions::AwsSolutions-IAM5[Resource::<{local}.Arn>/out/*]",
+        f"AwsSolutions::AwsSolutions-IAM5[Resource::<{local}.Arn>/tmp/*]",
     ]
 
 
