@@ -14,14 +14,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from aws_cdk import Annotations, Fn, Stack
+from aws_cdk import Annotations, Token
 from aws_cdk import aws_batch as batch
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3 as s3
 from constructs import Construct, IConstruct, Node
 
 from ..model import JobRequirements, JobSpec, Problem, QueueProfile, SubmitShape, check_fit
 from ._describe import describe_definition, profile_of_queue
-from ._validation import fetched, node_path, report
+from ._validation import arn_prefix, fetched, is_token, node_path, report, stack_of
 from .nag import acknowledge_resource
 
 
@@ -87,12 +88,17 @@ class DefinitionRef:
         return fetched(self.resource, "name_arn", self._name_arn)  # type: ignore[no-any-return]
 
     def _name_arn(self) -> str:
-        # The ARN is arn:PARTITION:batch:REGION:ACCOUNT:job-definition/NAME[:REVISION].
-        name_part = Fn.select(5, Fn.split(":", self.job_definition_arn))
-        name = Fn.select(1, Fn.split("/", name_part))
-        return Stack.of(self.resource).format_arn(
-            service="batch", resource="job-definition", resource_name=f"{name}:*"
-        )
+        # The ARN is arn:PARTITION:batch:REGION:ACCOUNT:job-definition/NAME[:REVISION]. What
+        # Fn.select(1, Fn.split("/", Fn.select(5, Fn.split(":", ARN)))) renders, made in one round trip (each
+        # Fn call is one), in the definition's stack as Stack.format_arn spells it.
+        arn = self.job_definition_arn
+        if is_token(arn):
+            name = Token.as_string(
+                {"Fn::Select": [1, {"Fn::Split": ["/", {"Fn::Select": [5, {"Fn::Split": [":", arn]}]}]}]}
+            )
+        else:  # Fn.split and Fn.select answer a plain string in place
+            name = arn.split(":")[5].split("/")[1]
+        return f"{arn_prefix(self.resource, 'batch')}job-definition/{name}:*"
 
 
 class _HasQueueRef(Protocol):
@@ -221,8 +227,13 @@ def require_fit(
         )
 
 
+def grant_principal(grantee: iam.IGrantable) -> iam.IPrincipal:
+    """``grantee.grant_principal``: a ``Role`` is its own (answered in Python), anything else is asked."""
+    return grantee if isinstance(grantee, iam.Role) else grantee.grant_principal
+
+
 def principal_construct(grantee: iam.IGrantable) -> Construct | None:
-    principal = grantee.grant_principal
+    principal = grant_principal(grantee)
     return principal if isinstance(principal, Construct) else None
 
 
@@ -272,7 +283,7 @@ def submit_grant(
             job.name_arn,
         )
     if job.propagate_tags if with_tags is None else with_tags:
-        job_arn = Stack.of(principal or scope).format_arn(service="batch", resource="job", resource_name="*")
+        job_arn = f"{arn_prefix(principal or scope, 'batch')}job/*"
         iam.Grant.add_to_principal(grantee=grantee, actions=["batch:TagResource"], resource_arns=[job_arn])
         if principal is not None:
             acknowledge_resource(
@@ -295,13 +306,28 @@ def grant_from(
     the role's own policy would make the role's stack depend on this one (a cycle when this one already
     depends on it). Returns the construct that holds the statement (for acknowledgements).
     """
-    principal = grantee.grant_principal
-    is_role = isinstance(principal, Construct) and hasattr(principal, "role_arn")
-    if is_role and Stack.of(principal) is not Stack.of(scope):  # type: ignore[arg-type]
+    principal = grant_principal(grantee)
+    is_role = isinstance(principal, Construct) and (
+        isinstance(principal, iam.Role) or hasattr(principal, "role_arn")
+    )
+    if is_role and stack_of(principal) is not stack_of(scope):
         return iam.Policy(scope, construct_id, roles=[principal], statements=list(statements))  # type: ignore[list-item]
     for statement in statements:
         add_to_principal(principal, statement)
     return principal
+
+
+def allow(grantee: iam.IGrantable, actions: Sequence[str], resources: Sequence[str]) -> None:
+    """Allow ``actions`` on ``resources`` in ``grantee``'s identity policy: one round trip
+    (``iam.Grant.add_to_principal`` makes the statement in Node and adds it as ``add_to_principal_policy``
+    does; a ``PolicyStatement`` made in Python and then added is two)."""
+    iam.Grant.add_to_principal(grantee=grantee, actions=list(actions), resource_arns=list(resources))
+
+
+def objects_arn(bucket: s3.IBucket, key_pattern: str) -> str:
+    """``bucket.arn_for_objects(key_pattern)`` (``BUCKET_ARN/PATTERN``) with the bucket's ARN asked of the
+    CDK once per bucket."""
+    return f"{fetched(bucket, 'bucket_arn')}/{key_pattern}"
 
 
 def add_to_principal(principal: iam.IPrincipal, statement: iam.PolicyStatement) -> None:

@@ -19,7 +19,7 @@ from constructs import Construct
 from ..model.delivery import Delivery
 from ..model.object_keys import key_filter
 from ..model.rules import delivery_limits
-from ._validation import default_child, duration, node_of, node_path, report, seconds_of
+from ._validation import default_child, duration, fetched, node_of, node_path, report, seconds_of
 from .encryption import KeyUser, encryption_key
 from .nag import acknowledge
 
@@ -141,13 +141,15 @@ def object_created_rule(
     bucket: s3.IBucket,
     key_filter: list[object] | None,
     description: str,
+    new_bucket: bool = False,
 ) -> events.Rule:
     """A rule on S3 "Object Created" events of ``bucket`` whose key matches ``key_filter``.
 
-    Also makes the bucket send its events to EventBridge (see :func:`enable_event_bridge`).
+    Also makes the bucket send its events to EventBridge (see :func:`enable_event_bridge`; ``new_bucket``:
+    the caller made ``bucket`` just now, with no notifications).
     """
-    enable_event_bridge(scope, bucket)
-    detail: dict[str, object] = {"bucket": {"name": [bucket.bucket_name]}}
+    enable_event_bridge(scope, bucket, new=new_bucket)
+    detail: dict[str, object] = {"bucket": {"name": [fetched(bucket, "bucket_name")]}}
     if key_filter is not None:
         detail["object"] = {"key": key_filter}
     return events.Rule(
@@ -158,13 +160,14 @@ def object_created_rule(
     )
 
 
-def enable_event_bridge(scope: Construct, bucket: s3.IBucket) -> None:
+def enable_event_bridge(scope: Construct, bucket: s3.IBucket, *, new: bool = False) -> None:
     """Make ``bucket`` send its events to EventBridge, without the L2's custom-resource Lambda.
 
     A bucket defined in this app gets ``NotificationConfiguration.EventBridgeConfiguration`` on its
     ``AWS::S3::Bucket``; one that already uses CDK's notifications custom resource (which would overwrite
     that property) gets it through the custom resource instead. An imported bucket cannot be changed
-    here: synth warns, and its owner must switch it on.
+    here: synth warns, and its owner must switch it on. ``new``: the caller made ``bucket`` just now and
+    added no notifications (not looked up).
     """
     if not isinstance(bucket, s3.Bucket):
         Annotations.of(scope).add_warning_v2(
@@ -174,7 +177,7 @@ def enable_event_bridge(scope: Construct, bucket: s3.IBucket) -> None:
             "EventBridgeConfiguration) or no event will ever arrive.",
         )
         return
-    if node_of(bucket).try_find_child("Notifications") is not None:
+    if not new and node_of(bucket).try_find_child("Notifications") is not None:
         bucket.enable_event_bridge_notification()
         return
     cfn = default_child(bucket)

@@ -40,7 +40,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
-from ._validation import drop_redundant_dependency, duration, node_of, stack_of
+from ._validation import adopt, drop_redundant_dependency, duration, node_of, service_principal, stack_of
 from .encryption import KeyUser, acknowledge_key_grants, encryption_key
 from .nag import acknowledge
 
@@ -195,6 +195,7 @@ class HandlerFunction(Construct):
         log_level: str = "INFO",
     ) -> None:
         super().__init__(scope, construct_id)
+        adopt(self, scope, construct_id)
         if not (LAMBDAS_DIR / handler_dir / "handler.py").is_file():
             raise ValueError(f"{self.node.path}: handler_dir={handler_dir!r} has no handler.py")
         self.log_group = logs.LogGroup(
@@ -203,9 +204,10 @@ class HandlerFunction(Construct):
         self.role = iam.Role(
             self,
             "Role",
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            assumed_by=service_principal("lambda.amazonaws.com"),
             description=f"{description} (writes only to its own log group)",
         )
+        adopt(self.role, self, "Role")
         acknowledge_key_grants(self.role)
         self.function = lambda_.Function(
             self,
@@ -228,6 +230,7 @@ class HandlerFunction(Construct):
                 **(environment or {}),
             },
         )
+        adopt(self.function, self, "Resource")
         # Only CreateLogStream/PutLogEvents on its own group (no AWSLambdaBasicExecutionRole).
         self.log_group.grant_write(self.role)
         # Role: GetAtt already orders it (W3005); the DependsOn on its default policy stays.

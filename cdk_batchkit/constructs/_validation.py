@@ -13,6 +13,7 @@ from typing import Any
 
 import jsii
 from aws_cdk import Annotations, CfnElement, CfnResource, Duration, Size, SizeRoundingBehavior, Stack, Token
+from aws_cdk import aws_iam as iam
 from constructs import Construct, IConstruct, IValidation, Node
 
 from ..model.rules import Problem
@@ -56,6 +57,12 @@ def fetched(obj: Any, attribute: str, build: Callable[[], Any] | None = None) ->
     return cache[attribute]
 
 
+def remember(obj: Any, attribute: str, value: Any) -> None:
+    """Keep ``value`` as what :func:`fetched` answers for ``obj.attribute``: for a value Python passed to
+    the CDK itself (a bucket's key), so it is never asked back."""
+    obj.__dict__.setdefault(_FETCHED, {})[attribute] = value
+
+
 def node_path(scope: Any) -> str:
     """``scope.node.path``, fetched once per construct (ids never change)."""
     return fetched(scope, "node.path", lambda: _path(scope))  # type: ignore[no-any-return]
@@ -96,8 +103,46 @@ def default_child(scope: Any) -> IConstruct | None:
 
 
 def stack_of(scope: Any) -> Stack:
-    """``Stack.of(scope)``, fetched once per construct (a construct never moves to another stack)."""
+    """``Stack.of(scope)``, fetched once per construct (a construct never moves to another stack); a stack
+    is its own (as ``Stack.of`` answers), and a construct :func:`adopt` saw made has its scope's."""
+    if isinstance(scope, Stack):
+        return scope
     return fetched(scope, "stack", lambda: Stack.of(scope))  # type: ignore[no-any-return]
+
+
+def node_id(scope: Any) -> str:
+    """``scope.node.id``, fetched once per construct (known without a round trip after :func:`adopt`)."""
+    return fetched(scope, "node.id", lambda: node_of(scope).id)  # type: ignore[no-any-return]
+
+
+def adopt(child: Any, scope: Any, construct_id: str) -> Any:
+    """Record what Python knows of ``child``, just made as ``construct_id`` in ``scope``: its parent, its id
+    (sanitized as ``constructs`` does: ``/`` becomes ``--``), its path when ``scope``'s is known, and its
+    stack (``scope``'s, unless ``child`` is a stack itself). :func:`parent_of`, :func:`node_id`,
+    :func:`node_path` and :func:`stack_of` then answer without a round trip. Returns ``child``."""
+    cache = child.__dict__.setdefault(_FETCHED, {})
+    own_id = construct_id.replace("/", "--")
+    cache["node.scope"] = scope
+    cache["node.id"] = own_id
+    parent_path = (scope.__dict__.get(_FETCHED) or {}).get("node.path")
+    if parent_path is None and isinstance(scope, Stack):
+        parent_path = node_path(scope)  # once per stack
+    if parent_path is not None:
+        cache["node.path"] = f"{parent_path}/{own_id}" if parent_path else own_id
+    if not isinstance(child, Stack):
+        cache["stack"] = stack_of(scope)
+    return child
+
+
+def arn_prefix(scope: Any, service: str) -> str:
+    """``arn:PARTITION:SERVICE:REGION:ACCOUNT:`` of ``scope``'s stack, as ``Stack.format_arn`` spells it (the
+    stack's partition, region and account, tokens or not, asked of the CDK once per stack): the same
+    string ``format_arn`` would return for a resource appended to it with its ``/``-separated name."""
+    stack = stack_of(scope)
+    partition, region, account = fetched(
+        stack, "partition/region/account", lambda: (stack.partition, stack.region, stack.account)
+    )
+    return f"arn:{partition}:{service}:{region}:{account}:"
 
 
 # -- Durations and Sizes: value objects that live in Node ---------------------------------------------
@@ -106,7 +151,7 @@ def stack_of(scope: Any) -> Stack:
 
 _SECONDS = {"millis": 0.001, "seconds": 1, "minutes": 60, "hours": 3600, "days": 86400}
 _MIB = {"mebibytes": 1, "gibibytes": 1024, "tebibytes": 1024 * 1024}
-_MADE: dict[tuple[str, float], Any] = {}
+_MADE: dict[tuple[str, Any], Any] = {}
 
 
 def duration(unit: str, amount: float) -> Duration:
@@ -134,6 +179,16 @@ def size(unit: str, amount: float) -> Size:
             cache[("to_mebibytes", rounding)] = mib
         if mib % 1024 == 0:
             cache[("to_gibibytes", None)] = mib // 1024
+    return made  # type: ignore[no-any-return]
+
+
+def service_principal(service: str) -> iam.ServicePrincipal:
+    """``iam.ServicePrincipal(service)`` (``"lambda.amazonaws.com"``), made once per process: a principal
+    without conditions holds no state, so every role may share it (it renders as a new one would)."""
+    key = ("service_principal", service)
+    made = _MADE.get(key)
+    if made is None:
+        made = _MADE[key] = iam.ServicePrincipal(service)
     return made  # type: ignore[no-any-return]
 
 

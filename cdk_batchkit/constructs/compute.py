@@ -20,6 +20,7 @@ from aws_cdk import Duration, Size, Stack, Tags
 from aws_cdk import aws_batch as batch
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from ..model import Architecture, ComputeKind, ComputeProfile
@@ -52,6 +53,7 @@ from ..model.rules.compute import (
 from ..model.values import known
 from ._props import expand_props, resolve
 from ._validation import (
+    adopt,
     default_child,
     duration,
     fail,
@@ -61,6 +63,7 @@ from ._validation import (
     node_path,
     report,
     seconds_of,
+    service_principal,
     size,
     stack_of,
 )
@@ -129,6 +132,10 @@ class BatchComputeEnvironment(Construct):
 
     resource: batch.IComputeEnvironment
     _profile: ComputeProfile
+
+    def __init__(self, scope: Construct, construct_id: str) -> None:
+        super().__init__(scope, construct_id)
+        adopt(self, scope, construct_id)  # its parent, path and stack known in Python
 
     @property
     def profile(self) -> ComputeProfile:
@@ -534,7 +541,7 @@ class Ec2ComputeEnvironment(BatchComputeEnvironment):
             if options.gpu
             else batch.EcsMachineImageType.ECS_AL2023
         )
-        return batch.ManagedEc2EcsComputeEnvironment(
+        resource = batch.ManagedEc2EcsComputeEnvironment(
             self,
             "Resource",
             vpc=self.network.vpc,
@@ -557,6 +564,7 @@ class Ec2ComputeEnvironment(BatchComputeEnvironment):
             replace_compute_environment=self.settings.replaces,
             **options.l2_props(),
         )
+        return adopt(resource, self, "Resource")  # type: ignore[no-any-return]
 
     @property
     def profile(self) -> ComputeProfile:
@@ -739,8 +747,10 @@ def hardened_launch_template(
         report(scope, compute_root_volume(ComputeSettings(ComputeKind.EC2, root_volume_gib=gib)))
     root_gib = int(gib) if gib is not None else gibibytes_of(root_size)
     user_data = ec2.MultipartUserData()
-    boot = ec2.UserData.for_linux()
-    boot.add_commands("# cdk-batchkit user-data hook", *user_data_commands)
+    # What UserData.for_linux() with these commands renders ("#!/bin/bash" and the lines), in one round trip.
+    boot = ec2.UserData.custom(
+        "\n".join(["#!/bin/bash", "# cdk-batchkit user-data hook", *user_data_commands])
+    )
     user_data.add_user_data_part(boot, _shell_script(), True)
     template = ec2.LaunchTemplate(
         scope,
@@ -751,14 +761,7 @@ def hardened_launch_template(
         user_data=user_data,
         block_devices=[
             ec2.BlockDevice(
-                device_name="/dev/xvda",
-                volume=ec2.BlockDeviceVolume.ebs(
-                    root_gib,
-                    encrypted=True,
-                    kms_key=encryption_key(scope, KeyUser.EBS),
-                    volume_type=ec2.EbsDeviceVolumeType.GP3,
-                    delete_on_termination=True,
-                ),
+                device_name="/dev/xvda", volume=_root_volume(root_gib, encryption_key(scope, KeyUser.EBS))
             )
         ],
     )
@@ -766,6 +769,25 @@ def hardened_launch_template(
 
 
 _CONSTANTS: dict[str, str] = {}
+_ROOT_VOLUMES: dict[tuple[float, int], tuple[ec2.BlockDeviceVolume, kms.IKey | None]] = {}
+
+
+def _root_volume(gib: float, key: kms.IKey | None) -> ec2.BlockDeviceVolume:
+    """The encrypted gp3 root volume of ``gib`` GiB with ``key``, made once per process and key (a
+    ``BlockDeviceVolume`` is an immutable value: every launch template may share it). The key is kept with
+    it, so its ``id`` is never reused while the entry exists."""
+    cache_key = (gib, id(key))
+    made = _ROOT_VOLUMES.get(cache_key)
+    if made is None:
+        volume = ec2.BlockDeviceVolume.ebs(
+            gib,
+            encrypted=True,
+            kms_key=key,
+            volume_type=ec2.EbsDeviceVolumeType.GP3,
+            delete_on_termination=True,
+        )
+        made = _ROOT_VOLUMES[cache_key] = (volume, key)
+    return made[0]
 
 
 def _shell_script() -> str:
@@ -816,7 +838,7 @@ def spot_fleet_role_for(scope: Construct) -> iam.Role:
     role = iam.Role(
         scope,
         "SpotFleetRole",
-        assumed_by=iam.ServicePrincipal("spotfleet.amazonaws.com"),
+        assumed_by=service_principal("spotfleet.amazonaws.com"),
         managed_policies=[iam.ManagedPolicy.from_aws_managed_policy_name(policy)],
     )
     acknowledge(

@@ -22,6 +22,7 @@ from constructs import Construct
 from ..model.jobs import ContainerSpec, LinuxSettings, Tmpfs, Ulimit
 from ..model.rules.containers import PRIVILEGED_WARNING
 from ..model.values import is_unresolved, known
+from ._validation import mebibytes_of
 
 __all__ = [
     "PRIVILEGED_WARNING",
@@ -102,7 +103,7 @@ def _mib(size: Size | None) -> float | None:
     """``size`` in MiB (fractions kept, so a rule can refuse them); None for None or a token."""
     if size is None:
         return None
-    mib = size.to_mebibytes(rounding=SizeRoundingBehavior.NONE)
+    mib = mebibytes_of(size, SizeRoundingBehavior.NONE)
     return None if is_unresolved(mib) else mib
 
 

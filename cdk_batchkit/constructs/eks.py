@@ -46,7 +46,7 @@ from ..model.rules.eks import (
 )
 from ..model.values import is_unresolved, known
 from ._props import expand_props
-from ._validation import default_child, node_of, node_path, report, size
+from ._validation import default_child, mebibytes_of, node_of, node_path, report, service_principal, size
 from .compute import (
     BatchComputeEnvironment,
     ManagedEc2Options,
@@ -290,7 +290,7 @@ class EksComputeEnvironment(BatchComputeEnvironment):
         role = iam.Role(
             self,
             "InstanceRole",
-            assumed_by=iam.ServicePrincipal("ec2.amazonaws.com"),
+            assumed_by=service_principal("ec2.amazonaws.com"),
             managed_policies=[iam.ManagedPolicy.from_aws_managed_policy_name(p) for p in _NODE_POLICIES],
             description="Batch on EKS node role",
         )
@@ -590,7 +590,7 @@ def _volume_spec(volume: Any) -> EksVolumeSpec:
 def _container_spec(c: EksContainer) -> EksContainerSpec:
     """Translate an :class:`EksContainer` (memory as a float, so a size that is not whole MiB reaches BK-K2
     with its value instead of failing in CDK's ``Size``)."""
-    mib = c.memory_size.to_mebibytes(rounding=SizeRoundingBehavior.NONE)
+    mib = mebibytes_of(c.memory_size, SizeRoundingBehavior.NONE)
     return EksContainerSpec(
         container=ContainerSpec(
             vcpus=known(c.vcpus),

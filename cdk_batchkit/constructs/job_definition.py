@@ -69,15 +69,17 @@ from ._binding import (
 from ._describe import describe_definition, log_of_rendered, rendered_container
 from ._props import expand_props, resolve
 from ._validation import (
+    adopt,
     at_validation,
     default_child,
     duration,
     fail,
     gibibytes_of,
-    node_of,
+    node_id,
     node_path,
     report,
     seconds_of,
+    service_principal,
     size,
     stack_of,
 )
@@ -367,6 +369,10 @@ class JobDefinitionBase(Construct):
     #: What the rules found in a definition made elsewhere (an L2 one): every consumer reports them.
     described_problems: tuple[Problem, ...] = ()
 
+    def __init__(self, scope: Construct, construct_id: str) -> None:
+        super().__init__(scope, construct_id)
+        adopt(self, scope, construct_id)  # its parent, path and stack known in Python
+
     @property
     def job_definition_arn(self) -> str:
         return self.resource.job_definition_arn
@@ -504,7 +510,7 @@ class BatchJobDefinition(JobDefinitionBase):
         self.job_role: iam.IRole = options.job_role or iam.Role(
             self,
             "JobRole",
-            assumed_by=iam.ServicePrincipal("ecs-tasks.amazonaws.com"),
+            assumed_by=service_principal("ecs-tasks.amazonaws.com"),
             description="Batch job role",
         )
         self._log_group = options.log_group
@@ -645,7 +651,7 @@ class BatchJobDefinition(JobDefinitionBase):
                     retention=self._log_retention,
                     encryption_key=encryption_key(self, KeyUser.LOGS),
                 )
-            logging = ecs.LogDriver.aws_logs(stream_prefix=node_of(self).id, log_group=self._log_group)
+            logging = ecs.LogDriver.aws_logs(stream_prefix=node_id(self), log_group=self._log_group)
         return dict(
             image=container.image,
             cpu=container.vcpus,
@@ -983,6 +989,7 @@ class ContainerJobDefinition(EcsJobDefinitionBase):
         self.resource = batch.EcsJobDefinition(
             self, "Resource", container=definition, **self._definition_props()
         )
+        adopt(self.resource, self, "Resource")
         cfn = default_child(self.resource)
         assert isinstance(cfn, batch.CfnJobDefinition)
         rendered = rendered_container(cfn)
@@ -1137,6 +1144,7 @@ class MultiNodeJobDefinition(BatchJobDefinition):
             instance_type=ec2.InstanceType(instance_type) if instance_type else None,
             **self._definition_props(),
         )
+        adopt(self.resource, self, "Resource")
         cfn = self.resource.node.default_child
         assert isinstance(cfn, batch.CfnJobDefinition)
         images = self._images()

@@ -51,7 +51,7 @@ from ..model.rules.archive import (
     default_archive_after_days,
 )
 from ..model.values import known
-from ._validation import duration, node_of, node_path, report, size
+from ._validation import duration, mebibytes_of, node_of, node_path, report, seconds_of, size
 from .encryption import KeyUser, acknowledge_key_grants, encryption_key
 from .nag import acknowledge, acknowledge_resource
 
@@ -94,7 +94,7 @@ def _days(value: Duration | None) -> float | None:
     """Whole or not, in days (None: not given, or a token)."""
     if value is None:
         return None
-    seconds = known(value.to_seconds(integral=False))
+    seconds = known(seconds_of(value, integral=False))
     return seconds / 86_400 if seconds is not None else None
 
 
@@ -174,8 +174,8 @@ class JobLogArchive(Construct):
             account=stack.account,
             retention_days=retention_days,
             archive_after_days=_days(archive_after),
-            buffer_seconds=known(buffer_interval.to_seconds(integral=False)),
-            buffer_mib=known(buffer_size.to_mebibytes(rounding=SizeRoundingBehavior.NONE)),
+            buffer_seconds=known(seconds_of(buffer_interval, integral=False)),
+            buffer_mib=known(mebibytes_of(buffer_size, SizeRoundingBehavior.NONE)),
             prefix=prefix,
         )
         report(self, check_archive(self.spec))

@@ -28,7 +28,16 @@ from ..model import ComputeKind, ComputeProfile, is_gpu
 from ..model.compute import ComputeSettings
 from ..model.rules import check_compute
 from ..model.values import known
-from ._validation import fail, is_token, node_of, report
+from ._validation import (
+    fail,
+    gibibytes_of,
+    is_token,
+    mebibytes_of,
+    node_of,
+    report,
+    seconds_of,
+    service_principal,
+)
 from .compute import BatchComputeEnvironment
 from .nag import acknowledge, managed_policy_finding
 from .network import BatchNetwork
@@ -97,7 +106,7 @@ class ManagedInstancesComputeEnvironment(BatchComputeEnvironment):
         if isinstance(scale_in_after, str) and scale_in_after != "never":
             fail(self, "scale_in_after", scale_in_after, 'give a Duration or "never"')
         types = tuple(instance_types)
-        mib = None if storage_size is None else known(storage_size.to_mebibytes())
+        mib = None if storage_size is None else known(mebibytes_of(storage_size))
         settings = ComputeSettings(
             kind=ComputeKind.ECS_MANAGED_INSTANCES_SPOT if spot else ComputeKind.ECS_MANAGED_INSTANCES,
             name=compute_environment_name,
@@ -111,7 +120,7 @@ class ManagedInstancesComputeEnvironment(BatchComputeEnvironment):
         self.settings = settings
         gib: float | None = None
         if storage_size is not None:
-            gib = storage_size.to_gibibytes() if settings.storage_gib is None else int(settings.storage_gib)
+            gib = gibibytes_of(storage_size) if settings.storage_gib is None else int(settings.storage_gib)
         #: Where the instances run.
         self.network = network
         groups = [network.security_group, *security_groups]
@@ -121,7 +130,7 @@ class ManagedInstancesComputeEnvironment(BatchComputeEnvironment):
         self.instance_role = instance_role or iam.Role(
             self,
             "InstanceRole",
-            assumed_by=iam.ServicePrincipal("ec2.amazonaws.com"),
+            assumed_by=service_principal("ec2.amazonaws.com"),
             managed_policies=[iam.ManagedPolicy.from_aws_managed_policy_name(INSTANCE_POLICY)],
         )
         self.instance_profile = iam.InstanceProfile(self, "InstanceProfile", role=self.instance_role)
@@ -129,7 +138,7 @@ class ManagedInstancesComputeEnvironment(BatchComputeEnvironment):
         self.infrastructure_role = infrastructure_role or iam.Role(
             self,
             "InfrastructureRole",
-            assumed_by=iam.ServicePrincipal("ecs.amazonaws.com"),
+            assumed_by=service_principal("ecs.amazonaws.com"),
             managed_policies=[iam.ManagedPolicy.from_aws_managed_policy_name(INFRASTRUCTURE_POLICY)],
         )
         if infrastructure_role is None:
@@ -221,10 +230,10 @@ def _scale_in_seconds(value: Duration | str | None) -> float | None:
         return None
     if isinstance(value, str):  # "never" (anything else was refused)
         return -1
-    return known(value.to_seconds())
+    return known(seconds_of(value))
 
 
 def _scale_in_token(value: Duration | str | None) -> float:
     """The delay of a Duration whose seconds are only known at deploy time (a token)."""
     assert isinstance(value, Duration)
-    return value.to_seconds()
+    return seconds_of(value)

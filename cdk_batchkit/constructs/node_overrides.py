@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from aws_cdk import Size, Token
 
 from ..model.submission import FromInput, NodeOverrideSpec, Overrides
-from ._validation import is_token
+from ._validation import is_token, mebibytes_of
 
 
 @dataclass(frozen=True)
@@ -86,5 +86,5 @@ def memory_mib(memory: Size | None) -> object:
     """Whole MiB of ``memory`` (a token as a string)."""
     if memory is None:
         return None
-    mib = memory.to_mebibytes()
+    mib = mebibytes_of(memory)
     return Token.as_string(mib) if is_token(mib) else float(int(mib))

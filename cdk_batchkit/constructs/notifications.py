@@ -39,7 +39,7 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from ._validation import fail, is_token, node_path
+from ._validation import fail, is_token, node_path, seconds_of, service_principal
 from .encryption import KeyUser, allow, encryption_key
 
 #: Service principals that publish notifications to a topic, and whether SNS lets their topic-policy
@@ -54,7 +54,7 @@ def publish_statement(
     return iam.PolicyStatement(
         sid=sid,
         actions=["sns:Publish"],
-        principals=[iam.ServicePrincipal(service)],
+        principals=[service_principal(service)],
         resources=[topic_arn],
         conditions={"StringEquals": {"aws:SourceAccount": account}} if PUBLISHERS[service] else None,
     )
@@ -195,7 +195,7 @@ class TopicTarget:
             queue.add_to_resource_policy(
                 iam.PolicyStatement(
                     sid=f"AllowEventRule{Names.node_unique_id(rule.node)}",
-                    principals=[iam.ServicePrincipal("events.amazonaws.com")],
+                    principals=[service_principal("events.amazonaws.com")],
                     actions=["sqs:SendMessage"],
                     resources=[queue.queue_arn],
                     conditions={"ArnEquals": {"aws:SourceArn": rule_arn}},
@@ -206,7 +206,7 @@ class TopicTarget:
         if (attempts is not None and attempts >= 0) or age is not None:
             retry = events.CfnRule.RetryPolicyProperty(
                 maximum_retry_attempts=attempts,
-                maximum_event_age_in_seconds=int(age.to_seconds()) if age is not None else None,
+                maximum_event_age_in_seconds=int(seconds_of(age)) if age is not None else None,
             )
         return events.RuleTargetConfig(
             arn=self._sns_topic.topic_arn,

@@ -33,7 +33,7 @@ from ._describe import (
     profile_of_settings,
     settings_of_environment,
 )
-from ._validation import default_child, duration, fail, node_path, report, seconds_of
+from ._validation import adopt, default_child, duration, fail, node_path, report, seconds_of
 from .compute import BatchComputeEnvironment
 
 #: What a queue accepts as a compute environment: ours, or an L2 one (created or imported).
@@ -72,6 +72,10 @@ class JobQueueBase(Construct):
 
     resource: batch.IJobQueue
     profile: QueueProfile | None
+
+    def __init__(self, scope: Construct, construct_id: str) -> None:
+        super().__init__(scope, construct_id)
+        adopt(self, scope, construct_id)  # its parent, path and stack known in Python
 
     @property
     def job_queue_arn(self) -> str:
@@ -247,6 +251,7 @@ class JobQueue(JobQueueBase):
             enabled=enabled,
             job_queue_name=job_queue_name,
         )
+        adopt(self.resource, self, "Resource")
         rendered_type = queue_type(environments)
         if rendered_type is not None:
             # BK-Q6: only queues of ECS Managed Instances declare their type; JobQueueType is create-only,

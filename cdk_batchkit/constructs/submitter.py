@@ -53,7 +53,15 @@ from ..model.delivery import SubmitterSettings
 from ..model.object_keys import exclude_prefix
 from ..model.rules import key_filters, manifest_prefix_rule, submitter_limits, write_prefix_rule
 from ..model.submission import RUNTIME, Overrides
-from ._binding import DefinitionLike, QueueLike, add_to_principal, definition_ref, grant_from, queue_ref
+from ._binding import (
+    DefinitionLike,
+    QueueLike,
+    allow,
+    definition_ref,
+    grant_from,
+    objects_arn,
+    queue_ref,
+)
 from ._events import (
     MAX_RETRY_ATTEMPTS,
     S3_EVENT_FIELDS,
@@ -67,7 +75,7 @@ from ._events import (
 )
 from ._lambda import HandlerFunction
 from ._submission import plan_submission
-from ._validation import duration, node_of, node_path, report, seconds_of
+from ._validation import adopt, duration, fetched, node_of, node_path, remember, report, seconds_of
 from .consumable import ConsumableLike
 from .encryption import KeyUser, encryption_key
 from .nag import acknowledge, acknowledge_resource
@@ -84,7 +92,9 @@ class SubmitMode(enum.Enum):
     ARRAY = "ARRAY"
 
 
-def _new_bucket(scope: Construct, construct_id: str) -> s3.Bucket:
+def _new_bucket(scope: Construct, construct_id: str, *rules: s3.LifecycleRule) -> s3.Bucket:
+    """The input bucket: versioned, TLS-only, no public access, with ``rules`` after its own lifecycle rule
+    (rules given to the constructor render as ``add_lifecycle_rule`` would, in one round trip)."""
     key = encryption_key(scope)
     bucket = s3.Bucket(
         scope,
@@ -92,7 +102,7 @@ def _new_bucket(scope: Construct, construct_id: str) -> s3.Bucket:
         encryption=s3.BucketEncryption.KMS if key else s3.BucketEncryption.S3_MANAGED,
         encryption_key=key,
         bucket_key_enabled=True if key else None,  # one KMS request per bucket key, not per object
-        block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+        block_public_access=_block_all(),
         enforce_ssl=True,
         versioned=True,
         removal_policy=RemovalPolicy.RETAIN,
@@ -100,9 +110,12 @@ def _new_bucket(scope: Construct, construct_id: str) -> s3.Bucket:
             s3.LifecycleRule(
                 abort_incomplete_multipart_upload_after=duration("days", 7),
                 noncurrent_version_expiration=duration("days", 30),
-            )
+            ),
+            *rules,
         ],
     )
+    adopt(bucket, scope, construct_id)
+    remember(bucket, "encryption_key", key)
     acknowledge(
         bucket,
         "S1",
@@ -110,6 +123,16 @@ def _new_bucket(scope: Construct, construct_id: str) -> s3.Bucket:
         "second bucket; pass your own bucket (with access logging) as `bucket` where that is required.",
     )
     return bucket
+
+
+_BLOCK_ALL: list[s3.BlockPublicAccess] = []
+
+
+def _block_all() -> s3.BlockPublicAccess:
+    """``s3.BlockPublicAccess.BLOCK_ALL`` (a constant), asked of the CDK once per process."""
+    if not _BLOCK_ALL:
+        _BLOCK_ALL.append(s3.BlockPublicAccess.BLOCK_ALL)
+    return _BLOCK_ALL[0]
 
 
 class S3JobSubmitter(Construct):
@@ -194,9 +217,10 @@ class S3JobSubmitter(Construct):
             definition's.
         """
         super().__init__(scope, construct_id)
+        adopt(self, scope, construct_id)
         # CDK's SqsQueue target conditions its grant to a KMS-encrypted queue (BatchEncryption) on the rule's
         # account only under this flag, and grants unconditioned otherwise (BK-G2). Set before any child.
-        self.node.set_context("@aws-cdk/aws-events:eventsTargetQueueSameAccount", True)
+        node_of(self).set_context("@aws-cdk/aws-events:eventsTargetQueueSameAccount", True)
         function_timeout = function_timeout or duration("minutes", 2)
         idempotency_ttl = idempotency_ttl or duration("days", 14)
         queue, job = queue_ref(job_queue), definition_ref(job_definition)
@@ -250,10 +274,9 @@ class S3JobSubmitter(Construct):
         self.job_queue = job_queue
         self.job_definition = job_definition
         self._queue, self._job = queue, job
-        self.bucket: s3.IBucket = bucket or _new_bucket(self, "Bucket")
-        if bucket is None:
-            assert isinstance(self.bucket, s3.Bucket)
-            self.bucket.add_lifecycle_rule(prefix=manifest_prefix, expiration=duration("days", 30))
+        self.bucket: s3.IBucket = bucket or _new_bucket(
+            self, "Bucket", s3.LifecycleRule(prefix=manifest_prefix, expiration=duration("days", 30))
+        )
         self.manifest_bucket = manifest_bucket or self.bucket
         self.manifest_prefix = manifest_prefix
 
@@ -277,7 +300,8 @@ class S3JobSubmitter(Construct):
             "ObjectCreated",
             bucket=self.bucket,
             key_filter=matcher,
-            description=f"Object Created in the input bucket -> {self.node.path} queue",
+            description=f"Object Created in the input bucket -> {node_path(self)} queue",
+            new_bucket=bucket is None,
         )
         # A failed delivery lands in the same dead-letter queue with the same body (the event),
         # so one redrive replays both kinds of failure through the submitter.
@@ -307,7 +331,7 @@ class S3JobSubmitter(Construct):
             "losing the table only means a redelivered S3 event could submit once more.",
         )
 
-        self.service_name = self.node.path.replace("/", "-")
+        self.service_name = node_path(self).replace("/", "-")
         self.metrics_namespace = METRICS_NAMESPACE
         self.handler = HandlerFunction(
             self,
@@ -324,7 +348,7 @@ class S3JobSubmitter(Construct):
                 "JOB_QUEUE": queue.job_queue_arn,
                 "JOB_DEFINITION": job.job_definition_arn,
                 "SUBMIT_MODE": mode.value,
-                "MANIFEST_BUCKET": self.manifest_bucket.bucket_name,
+                "MANIFEST_BUCKET": fetched(self.manifest_bucket, "bucket_name"),
                 "MANIFEST_PREFIX": manifest_prefix,
                 "IDEMPOTENCY_TABLE": self.table.table_name,
                 "IDEMPOTENCY_TTL_SECONDS": str(int(seconds_of(idempotency_ttl))),
@@ -390,11 +414,15 @@ class S3JobSubmitter(Construct):
 
         :param grantee: the role (or anything with a role) the job code runs as.
         """
-        resources = [self.bucket.arn_for_objects(f"{self._prefix or ''}*")]
+        resources = [objects_arn(self.bucket, f"{self._prefix or ''}*")]
         if self.mode is SubmitMode.ARRAY:
-            resources.append(self.manifest_bucket.arn_for_objects(f"{self.manifest_prefix}*"))
+            resources.append(objects_arn(self.manifest_bucket, f"{self.manifest_prefix}*"))
         self._reads = getattr(self, "_reads", 0) + 1
-        keys = [k for k in (self.bucket.encryption_key, self.manifest_bucket.encryption_key) if k]
+        keys = [
+            k
+            for k in (fetched(self.bucket, "encryption_key"), fetched(self.manifest_bucket, "encryption_key"))
+            if k
+        ]
         statements = [
             iam.PolicyStatement(actions=["s3:GetObject", "s3:GetObjectVersion"], resources=resources),
             *_key_statements(keys, "kms:Decrypt"),
@@ -431,9 +459,9 @@ class S3JobSubmitter(Construct):
             manifest_prefix=self.manifest_prefix if in_bucket else None,
         )
         report(self, problems, prefix="grant_write")
-        resources = [self.bucket.arn_for_objects(f"{prefix}*")]
+        resources = [objects_arn(self.bucket, f"{prefix}*")]
         self._writes = getattr(self, "_writes", 0) + 1
-        keys = [self.bucket.encryption_key] if self.bucket.encryption_key is not None else []
+        keys = [k for k in (fetched(self.bucket, "encryption_key"),) if k is not None]
         statements = [
             iam.PolicyStatement(actions=["s3:PutObject", "s3:AbortMultipartUpload"], resources=resources),
             *_key_statements(keys, "kms:GenerateDataKey", "kms:Decrypt"),
@@ -479,10 +507,11 @@ class S3JobSubmitter(Construct):
         role = self.handler.role
         self.submission.grant(self, role)
         if self.mode is SubmitMode.ARRAY:
-            manifests = self.manifest_bucket.arn_for_objects(f"{self.manifest_prefix}*")
-            add_to_principal(role, iam.PolicyStatement(actions=["s3:PutObject"], resources=[manifests]))
-            if self.manifest_bucket.encryption_key is not None:
-                self.manifest_bucket.encryption_key.grant_encrypt(role)
+            manifests = objects_arn(self.manifest_bucket, f"{self.manifest_prefix}*")
+            allow(role, ["s3:PutObject"], [manifests])
+            manifest_key = fetched(self.manifest_bucket, "encryption_key")
+            if manifest_key is not None:
+                manifest_key.grant_encrypt(role)
                 for action in ("kms:GenerateDataKey*", "kms:ReEncrypt*"):
                     # The L2's encrypt grant names these action families, on the bucket's one key only.
                     acknowledge(
@@ -501,10 +530,8 @@ class S3JobSubmitter(Construct):
             )
         # HeadObject (s3:GetObject, s3:GetObjectVersion with a version id) on the filtered keys: resolving a
         # key that reads differently decoded and raw (EventBridge's key encoding is undocumented).
-        objects = self.bucket.arn_for_objects(f"{self._prefix or ''}*")
-        add_to_principal(
-            role, iam.PolicyStatement(actions=["s3:GetObject", "s3:GetObjectVersion"], resources=[objects])
-        )
+        objects = objects_arn(self.bucket, f"{self._prefix or ''}*")
+        allow(role, ["s3:GetObject", "s3:GetObjectVersion"], [objects])
         acknowledge_resource(
             role,
             "IAM5",
@@ -513,7 +540,7 @@ class S3JobSubmitter(Construct):
             objects,
         )
         # Looking a job up by its name (after a reclaim or a SubmitJob whose outcome is unknown).
-        add_to_principal(role, iam.PolicyStatement(actions=["batch:ListJobs"], resources=["*"]))
+        allow(role, ["batch:ListJobs"], ["*"])
         acknowledge(
             role,
             "IAM5",
@@ -524,13 +551,7 @@ class S3JobSubmitter(Construct):
         # Exactly the calls the submitter's idempotency ledger makes: claims and releases (conditional
         # PutItem/DeleteItem, alone or inside TransactWriteItems, which IAM authorizes per action), job
         # records (PutItem) and reads (GetItem; TransactGetItems for records of the previous version).
-        add_to_principal(
-            role,
-            iam.PolicyStatement(
-                actions=[f"dynamodb:{a}" for a in ("GetItem", "PutItem", "DeleteItem")],
-                resources=[self.table.table_arn],
-            ),
-        )
+        allow(role, [f"dynamodb:{a}" for a in ("GetItem", "PutItem", "DeleteItem")], [self.table.table_arn])
 
 
 def _key_statements(keys: list[kms.IKey], *actions: str) -> list[iam.PolicyStatement]:
@@ -629,10 +650,7 @@ class S3JobRule(Construct):
             # under the definition) is granted the queue and definition only.
             role = node_of(job.resource).try_find_child("EventsRole")
             if isinstance(role, iam.Role):
-                add_to_principal(
-                    role,
-                    iam.PolicyStatement(actions=["batch:SubmitJob"], resources=list(job.consumable_arns)),
-                )
+                allow(role, ["batch:SubmitJob"], job.consumable_arns)
         # Written by hand: Batch parameters must be strings, and CDK renders a field that is a whole
         # value unquoted (size is a number in the event). Keys are assumed URL-encoded (no quote to
         # escape); whether EventBridge events carry them encoded is undocumented (see

@@ -42,7 +42,7 @@ from ._events import (
 )
 from ._refs import WorkflowLike, state_machine_ref
 from ._submission import plan_submission
-from ._validation import fail, node_path, report
+from ._validation import fail, node_path, report, seconds_of
 from .consumable import ConsumableLike
 from .encryption import grant_queue_key
 from .workflow import INPUT_FIELD
@@ -74,7 +74,7 @@ def _new_schedule(
     if flexible_window is None:
         window = scheduler.TimeWindow.off()
     else:
-        report(scope, flexible_window_rule(flexible_window.to_seconds()))
+        report(scope, flexible_window_rule(seconds_of(flexible_window)))
         window = scheduler.TimeWindow.flexible(flexible_window)
     return scheduler.Schedule(
         scope,
