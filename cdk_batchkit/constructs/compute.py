@@ -571,8 +571,8 @@ class Ec2ComputeEnvironment(BatchComputeEnvironment):
         """The environment's profile; whether the instances have swap is read from the user data as it is
         now (parts added through ``.user_data`` count)."""
         profile = self._profile
-        if profile.swap is None or self.user_data is None:
-            return profile
+        if profile.swap is None or self.user_data is None or _as_made(self.user_data):
+            return profile  # unknown, none, or exactly the hook commands the settings were judged with
         swap = user_data_creates_swap(_script(self, self.user_data))
         return profile if swap == profile.swap else replace(profile, swap=swap)
 
@@ -653,6 +653,40 @@ def _overrides(
         cfn.add_property_override("ComputeResources.Ec2KeyPair", key_pair.key_pair_name)
     if tags:
         cfn.add_property_override("ComputeResources.Tags", dict(tags))
+
+
+_AS_MADE = "_batchkit_user_data_as_made"
+#: What adds to a MultipartUserData (every public method but ``render`` and the static factories).
+_ADDERS = (
+    "add_part",
+    "add_user_data_part",
+    "add_commands",
+    "add_on_exit_commands",
+    "add_execute_file_command",
+    "add_s3_download_command",
+    "add_signal_on_exit_command",
+)
+
+
+def _track_changes(user_data: ec2.MultipartUserData) -> None:
+    """Note on ``user_data`` (the library's, holding only the hook part) that it is as made, until anything
+    is added to it from Python (``env.user_data``, ``env.launch_template.user_data``: the same object, or
+    a Lustre mount): its text is then known without rendering and resolving it in Node (two round trips
+    per environment for each queue that reads its profile)."""
+    user_data.__dict__[_AS_MADE] = True
+    for name in _ADDERS:
+        method = getattr(user_data, name)
+
+        def adder(*args: Any, _method: Any = method, **kwargs: Any) -> Any:
+            user_data.__dict__[_AS_MADE] = False
+            return _method(*args, **kwargs)
+
+        setattr(user_data, name, adder)
+
+
+def _as_made(user_data: ec2.UserData) -> bool:
+    """Whether ``user_data`` is the library's with nothing added since (see :func:`_track_changes`)."""
+    return bool(user_data.__dict__.get(_AS_MADE))
 
 
 def _script(scope: Construct, user_data: ec2.UserData) -> str:
@@ -752,6 +786,8 @@ def hardened_launch_template(
         "\n".join(["#!/bin/bash", "# cdk-batchkit user-data hook", *user_data_commands])
     )
     user_data.add_user_data_part(boot, _shell_script(), True)
+    if not any(is_token(command) for command in user_data_commands):
+        _track_changes(user_data)
     template = ec2.LaunchTemplate(
         scope,
         "LaunchTemplate",

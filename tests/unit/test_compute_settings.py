@@ -225,6 +225,17 @@ def test_the_library_environment_runs_al2023_without_swap_unless_user_data_makes
     part.add_commands("swapon /dev/nvme1n1")
     plain.user_data.add_user_data_part(part, ec2.MultipartBody.SHELL_SCRIPT, True)
     assert plain.profile.swap is True
+    # So does one added through the launch template (the same user data), whatever the method.
+    other = Ec2ComputeEnvironment(stack, "Other", network=net)
+    assert other.profile.swap is False
+    template = other.launch_template
+    assert isinstance(template, ec2.LaunchTemplate) and isinstance(template.user_data, ec2.MultipartUserData)
+    template.user_data.add_part(
+        ec2.MultipartBody.from_raw_body(
+            body="#!/bin/bash\nmkswap /swapfile", content_type="text/x-shellscript"
+        )
+    )
+    assert other.profile.swap is True
 
 
 def test_custom_images_and_templates_leave_the_facts_unknown(stack: cdk.Stack) -> None:
