@@ -142,8 +142,10 @@ def object_created_rule(
     key_filter: list[object] | None,
     description: str,
     new_bucket: bool = False,
+    target: events.IRuleTarget | None = None,
 ) -> events.Rule:
-    """A rule on S3 "Object Created" events of ``bucket`` whose key matches ``key_filter``.
+    """A rule on S3 "Object Created" events of ``bucket`` whose key matches ``key_filter``, with ``target``
+    (given to the rule's constructor, which adds it as ``add_target`` would: one round trip fewer).
 
     Also makes the bucket send its events to EventBridge (see :func:`enable_event_bridge`; ``new_bucket``:
     the caller made ``bucket`` just now, with no notifications).
@@ -157,6 +159,7 @@ def object_created_rule(
         construct_id,
         description=description,
         event_pattern=events.EventPattern(source=["aws.s3"], detail_type=["Object Created"], detail=detail),
+        targets=[target] if target is not None else None,
     )
 
 

@@ -302,16 +302,14 @@ class S3JobSubmitter(Construct):
             key_filter=matcher,
             description=f"Object Created in the input bucket -> {node_path(self)} queue",
             new_bucket=bucket is None,
-        )
-        # A failed delivery lands in the same dead-letter queue with the same body (the event),
-        # so one redrive replays both kinds of failure through the submitter.
-        self.rule.add_target(
-            targets.SqsQueue(
+            # A failed delivery lands in the same dead-letter queue with the same body (the event),
+            # so one redrive replays both kinds of failure through the submitter.
+            target=targets.SqsQueue(
                 self.sqs_queue,
                 dead_letter_queue=self.dead_letter_queue,
                 retry_attempts=MAX_RETRY_ATTEMPTS,
                 max_event_age=duration("hours", 24),
-            )
+            ),
         )
 
         self.table = dynamodb.Table(
