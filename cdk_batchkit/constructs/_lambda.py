@@ -172,6 +172,20 @@ def staged_asset(handler_dir: str) -> Path:
     return final
 
 
+_CODES = "_batchkit_asset_codes"
+
+
+def _asset_code(scope: Construct, handler_dir: str) -> lambda_.Code:
+    """``lambda_.Code.from_asset`` of ``handler_dir``'s staged asset, made once per stack: the L2 binds an
+    ``AssetCode`` to the first function only (one asset, staged once) and points every other function of
+    the stack at the same object key, as separate codes of the same directory would."""
+    path = str(staged_asset(handler_dir))
+    codes = stack_of(scope).__dict__.setdefault(_CODES, {})
+    if path not in codes:
+        codes[path] = lambda_.Code.from_asset(path)
+    return codes[path]  # type: ignore[no-any-return]
+
+
 class HandlerFunction(Construct):
     """A function running ``cdk_batchkit/lambdas/<handler_dir>/handler.py``'s ``handler``.
 
@@ -214,7 +228,7 @@ class HandlerFunction(Construct):
             "Resource",
             runtime=RUNTIME,
             architecture=ARCHITECTURE,
-            code=lambda_.Code.from_asset(str(staged_asset(handler_dir))),
+            code=_asset_code(self, handler_dir),
             handler=f"{handler_dir}.handler.handler",
             description=description,
             role=self.role,
