@@ -29,7 +29,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from functools import cache
 from pathlib import Path
 
@@ -207,7 +207,13 @@ class HandlerFunction(Construct):
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH,
         reserved_concurrent_executions: int | None = None,
         log_level: str = "INFO",
+        events: Sequence[lambda_.IEventSource] = (),
     ) -> None:
+        """
+        :param events: event sources, added by the function's constructor after its log group's write grant
+            (one round trip each fewer than ``function.add_event_source``; the role's statements keep the same
+            order).
+        """
         super().__init__(scope, construct_id)
         adopt(self, scope, construct_id)
         if not (LAMBDAS_DIR / handler_dir / "handler.py").is_file():
@@ -223,6 +229,9 @@ class HandlerFunction(Construct):
         )
         adopt(self.role, self, "Role")
         acknowledge_key_grants(self.role)
+        # Only CreateLogStream/PutLogEvents on its own group (no AWSLambdaBasicExecutionRole): the role's
+        # first statement, before those of its event sources.
+        self.log_group.grant_write(self.role)
         self.function = lambda_.Function(
             self,
             "Resource",
@@ -243,10 +252,9 @@ class HandlerFunction(Construct):
                 "POWERTOOLS_LOG_LEVEL": log_level,
                 **(environment or {}),
             },
+            events=list(events) or None,
         )
         adopt(self.function, self, "Resource")
-        # Only CreateLogStream/PutLogEvents on its own group (no AWSLambdaBasicExecutionRole).
-        self.log_group.grant_write(self.role)
         # Role: GetAtt already orders it (W3005); the DependsOn on its default policy stays.
         drop_redundant_dependency(self.function, self.role)
         acknowledge(

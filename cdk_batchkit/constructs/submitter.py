@@ -361,17 +361,17 @@ class S3JobSubmitter(Construct):
                 ),
                 **self._override_environment(),
             },
+            events=[
+                sources.SqsEventSource(
+                    self.sqs_queue,
+                    batch_size=batch_size,
+                    max_batching_window=window if seconds_of(window) > 0 else None,
+                    report_batch_item_failures=True,
+                    max_concurrency=max_concurrency,
+                )
+            ],
         )
         self.function = self.handler.function
-        self.function.add_event_source(
-            sources.SqsEventSource(
-                self.sqs_queue,
-                batch_size=batch_size,
-                max_batching_window=window if seconds_of(window) > 0 else None,
-                report_batch_item_failures=True,
-                max_concurrency=max_concurrency,
-            )
-        )
         self._grant()
 
     def _override_environment(self) -> dict[str, str]:
