@@ -9,7 +9,7 @@ they are only known at deploy time.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, NamedTuple
 
 import jsii
 from aws_cdk import Annotations, CfnElement, CfnResource, Duration, Size, SizeRoundingBehavior, Stack, Token
@@ -85,6 +85,16 @@ def node_of(scope: Any) -> Node:
     return fetched(scope, "node", lambda: scope.node)  # type: ignore[no-any-return]
 
 
+#: What :func:`known_parent` answers for a construct whose parent Python does not know.
+UNKNOWN = object()
+
+
+def known_parent(scope: Any) -> Any:
+    """``scope``'s parent when Python knows it without asking (:func:`adopt`, or asked before), else
+    :data:`UNKNOWN`."""
+    return (scope.__dict__.get(_FETCHED) or {}).get("node.scope", UNKNOWN)
+
+
 def parent_of(scope: Any) -> IConstruct | None:
     """``scope.node.scope`` (the construct ``scope`` was created in), fetched once per construct."""
     return fetched(scope, "node.scope", lambda: node_of(scope).scope)  # type: ignore[no-any-return]
@@ -134,15 +144,27 @@ def adopt(child: Any, scope: Any, construct_id: str) -> Any:
     return child
 
 
-def arn_prefix(scope: Any, service: str) -> str:
-    """``arn:PARTITION:SERVICE:REGION:ACCOUNT:`` of ``scope``'s stack, as ``Stack.format_arn`` spells it (the
-    stack's partition, region and account, tokens or not, asked of the CDK once per stack): the same
-    string ``format_arn`` would return for a resource appended to it with its ``/``-separated name."""
+class StackEnv(NamedTuple):
+    """A stack's partition, region and account (tokens, or the strings of its ``env``)."""
+
+    partition: str
+    region: str
+    account: str
+
+
+def stack_env(scope: Any) -> StackEnv:
+    """``scope``'s stack's ``partition``, ``region`` and ``account``, asked of the CDK once per stack."""
     stack = stack_of(scope)
-    partition, region, account = fetched(
-        stack, "partition/region/account", lambda: (stack.partition, stack.region, stack.account)
+    return fetched(  # type: ignore[no-any-return]
+        stack, "env", lambda: StackEnv(stack.partition, stack.region, stack.account)
     )
-    return f"arn:{partition}:{service}:{region}:{account}:"
+
+
+def arn_prefix(scope: Any, service: str) -> str:
+    """``arn:PARTITION:SERVICE:REGION:ACCOUNT:`` of ``scope``'s stack, as ``Stack.format_arn`` spells it (its
+    :func:`stack_env`): the string ``format_arn`` returns, up to the resource and its ``/``-separated name."""
+    env = stack_env(scope)
+    return f"arn:{env.partition}:{service}:{env.region}:{env.account}:"
 
 
 # -- Durations and Sizes: value objects that live in Node ---------------------------------------------

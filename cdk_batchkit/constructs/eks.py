@@ -46,7 +46,17 @@ from ..model.rules.eks import (
 )
 from ..model.values import is_unresolved, known
 from ._props import expand_props
-from ._validation import default_child, mebibytes_of, node_of, node_path, report, service_principal, size
+from ._validation import (
+    default_child,
+    mebibytes_of,
+    node_of,
+    node_path,
+    report,
+    service_principal,
+    size,
+    stack_env,
+    stack_of,
+)
 from .compute import (
     BatchComputeEnvironment,
     ManagedEc2Options,
@@ -306,7 +316,7 @@ class EksComputeEnvironment(BatchComputeEnvironment):
 
     def _prepare_cluster(self, cluster_access: bool, mode: eks.AuthenticationMode | None) -> None:
         """BK-K4 decides how Batch and the nodes get access and what is left to the user; this does it."""
-        cluster, stack = self.cluster, Stack.of(self)
+        cluster, stack, env = self.cluster, stack_of(self), stack_env(self)
         plan = eks_cluster_setup(
             EksClusterAccess(
                 wire_access=cluster_access,
@@ -338,7 +348,7 @@ class EksComputeEnvironment(BatchComputeEnvironment):
                     stack,
                     entry_id,
                     cluster_name=cluster.cluster_name,
-                    principal_arn=f"arn:{stack.partition}:iam::{stack.account}:role/{slr_path}AWSServiceRoleForBatch",
+                    principal_arn=f"arn:{env.partition}:iam::{env.account}:role/{slr_path}AWSServiceRoleForBatch",
                     username=BATCH_USER,
                     type="STANDARD",
                 )
@@ -355,7 +365,7 @@ class EksComputeEnvironment(BatchComputeEnvironment):
                 role = iam.Role.from_role_arn(
                     cluster,
                     "BatchkitServiceLinkedRole",
-                    f"arn:{stack.partition}:iam::{stack.account}:role/AWSServiceRoleForBatch",
+                    f"arn:{env.partition}:iam::{env.account}:role/AWSServiceRoleForBatch",
                     mutable=False,
                 )
                 cluster.aws_auth.add_role_mapping(role, username=BATCH_USER, groups=[])

@@ -29,7 +29,7 @@ from ..model.keys import LAUNCHING_ROLES, SECRET_WORDS, KeyDescription, KeyUser
 from ..model.rules.encryption import check_key, key_statements, plain_secret_names
 from ..model.values import is_unresolved
 from ._binding import add_to_principal
-from ._validation import default_child, fail, node_of, node_path, report
+from ._validation import UNKNOWN, default_child, fail, known_parent, node_of, node_path, report, stack_env
 from .nag import _flatten, acknowledge
 
 __all__ = [
@@ -51,8 +51,8 @@ __all__ = [
 def _statement_json(user: KeyUser, key: kms.IKey) -> list[dict[str, object]]:
     """The key-policy statements ``user`` needs as IAM JSON (BK-X1 to BK-X4, BK-X6 decide them), for the
     account, Region and partition of the key's stack."""
-    stack = Stack.of(key)
-    return key_statements(user, account=stack.account, region=stack.region, partition=stack.partition)
+    env = stack_env(key)
+    return key_statements(user, account=env.account, region=env.region, partition=env.partition)
 
 
 def statements(user: KeyUser, key: kms.IKey) -> list[iam.PolicyStatement]:
@@ -199,11 +199,20 @@ class BatchEncryption(Construct):
         cached = scope.__dict__.get(_FOUND, _UNSET)
         if cached is not _UNSET:
             return cached  # type: ignore[no-any-return]
-        found = None
-        for node in reversed(node_of(scope).scopes):
-            found = node.__dict__.get(_ATTR) if hasattr(node, "__dict__") else None
-            if found is not None:
-                break
+        found = scope.__dict__.get(_ATTR)
+        parent = known_parent(scope) if found is None else None
+        if parent is None:
+            pass  # its own, or the root
+        elif parent is not UNKNOWN:
+            # A construct whose parent Python knows (adopt): its parent's answer, asked once per scope, so
+            # the tree is walked in Node once per stack. Asking marks the parents too: each holds the
+            # construct that asked, so a BatchEncryption created on one later is refused all the same.
+            found = BatchEncryption.of(parent)
+        else:
+            for node in reversed(node_of(scope).scopes):
+                found = node.__dict__.get(_ATTR) if hasattr(node, "__dict__") else None
+                if found is not None:
+                    break
         # A BatchEncryption must be created before the constructs it encrypts (its constructor refuses a
         # scope where one was already asked), so the answer for a scope never changes once given.
         scope.__dict__[_FOUND] = found
@@ -256,7 +265,7 @@ def grant_secrets_key(definition: Construct, has_secrets: bool) -> None:
     found = BatchEncryption.of(definition)
     if found is None or not has_secrets:
         return
-    region = Stack.of(definition).region
+    region = stack_env(definition).region
     via = [f"secretsmanager.{region}.amazonaws.com", f"ssm.{region}.amazonaws.com"]
     statement = iam.PolicyStatement(
         actions=["kms:Decrypt"],

@@ -51,7 +51,17 @@ from ..model.rules.archive import (
     default_archive_after_days,
 )
 from ..model.values import known
-from ._validation import duration, mebibytes_of, node_of, node_path, report, seconds_of, size
+from ._validation import (
+    duration,
+    mebibytes_of,
+    node_of,
+    node_path,
+    report,
+    seconds_of,
+    size,
+    stack_env,
+    stack_of,
+)
 from .encryption import KeyUser, acknowledge_key_grants, encryption_key
 from .nag import acknowledge, acknowledge_resource
 
@@ -166,12 +176,12 @@ class JobLogArchive(Construct):
             label = node_path(group)
             entries.append(_group_entry(group, label, "log_groups"))
             self.log_groups.setdefault(label, group)
-        stack = Stack.of(self)
+        stack, env = stack_of(self), stack_env(self)
         #: The archive as the rules see it (BK-A1 to BK-A4).
         self.spec = LogArchiveSpec(
             groups=tuple(entries),
-            region=stack.region,
-            account=stack.account,
+            region=env.region,
+            account=env.account,
             retention_days=retention_days,
             archive_after_days=_days(archive_after),
             buffer_seconds=known(seconds_of(buffer_interval, integral=False)),
@@ -242,9 +252,7 @@ class JobLogArchive(Construct):
             assumed_by=iam.ServicePrincipal(
                 "logs.amazonaws.com",
                 conditions={
-                    "StringLike": {
-                        "aws:SourceArn": f"arn:{stack.partition}:logs:{stack.region}:{stack.account}:*"
-                    }
+                    "StringLike": {"aws:SourceArn": f"arn:{env.partition}:logs:{env.region}:{env.account}:*"}
                 },
             ),
             description="CloudWatch Logs puts subscribed job log events into the archive delivery stream",

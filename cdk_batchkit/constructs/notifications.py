@@ -29,7 +29,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import jsii
-from aws_cdk import Duration, Names, Stack
+from aws_cdk import Duration, Names
 from aws_cdk import aws_cloudwatch_actions as cw_actions
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
@@ -39,7 +39,7 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from ._validation import fail, is_token, node_path, seconds_of, service_principal
+from ._validation import fail, is_token, node_path, seconds_of, service_principal, stack_env
 from .encryption import KeyUser, allow, encryption_key
 
 #: Service principals that publish notifications to a topic, and whether SNS lets their topic-policy
@@ -103,7 +103,7 @@ class NotificationTopic(Construct):
         self.topic = sns.Topic(
             self, "Resource", display_name=display_name, master_key=self.key, enforce_ssl=True
         )
-        account = Stack.of(self).account
+        account = stack_env(self).account
         for service in PUBLISHERS:
             self.topic.add_to_resource_policy(publish_statement(service, self.topic.topic_arn, account))
         if shared is None:
