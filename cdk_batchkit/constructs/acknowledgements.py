@@ -24,7 +24,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import IConstruct, IValidation
 
-from .nag import _flatten, _writes_suppressions, acknowledge
+from .nag import _flatten, _writes_suppressions, acknowledge, acknowledge_findings
 
 __all__ = ["GRANULAR_LOG_EXPORTS", "acknowledge_eks_cluster", "acknowledge_rule", "iam_findings"]
 
@@ -139,8 +139,7 @@ def acknowledge_rule(scope: IConstruct, rule: str, reason: str) -> None:
     """
     _check_reason(scope, rule, reason)
     if rule in GRANULAR_LOG_EXPORTS:
-        for export in GRANULAR_LOG_EXPORTS[rule]:
-            acknowledge(scope, rule, reason, applies_to=f"LogExport::{export}")
+        acknowledge_findings(scope, rule, {f"LogExport::{e}": reason for e in GRANULAR_LOG_EXPORTS[rule]})
         return
     if rule not in _IAM_RULES:
         acknowledge(scope, rule, reason)
@@ -279,8 +278,8 @@ class _EksAcknowledgements:
         if self._public_endpoint is not None:
             acknowledge(cluster, "EKS1", self._public_endpoint)
         if self._logs is not None:
-            for export in GRANULAR_LOG_EXPORTS["EKS2"]:
-                acknowledge(cluster, "EKS2", self._logs, applies_to=f"LogExport::{export}")
+            exports = GRANULAR_LOG_EXPORTS["EKS2"]
+            acknowledge_findings(cluster, "EKS2", {f"LogExport::{e}": self._logs for e in exports})
 
     @staticmethod
     def _managed(resources: Iterable[CfnResource], policies: Mapping[str, str]) -> None:

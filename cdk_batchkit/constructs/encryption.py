@@ -30,7 +30,7 @@ from ..model.rules.encryption import check_key, key_statements, plain_secret_nam
 from ..model.values import is_unresolved
 from ._binding import add_to_principal
 from ._validation import UNKNOWN, default_child, fail, known_parent, node_of, node_path, report, stack_env
-from .nag import _flatten, acknowledge
+from .nag import _flatten, acknowledge_findings
 
 __all__ = [
     "LAUNCHING_ROLES",
@@ -243,14 +243,13 @@ def acknowledge_key_grants(scope: Construct) -> None:
     the grantee role or a construct holding it."""
     if BatchEncryption.of(scope) is None:
         return
-    for action in ("kms:GenerateDataKey*", "kms:ReEncrypt*"):
-        acknowledge(
-            scope,
-            "IAM5",
-            "The L2 grant for a resource encrypted with the BatchEncryption key: the action family is on "
-            "that one key only (resources are the key's ARN), as the L2 table/queue/bucket grants define it.",
-            applies_to=f"Action::{action}",
-        )
+    reason = (
+        "The L2 grant for a resource encrypted with the BatchEncryption key: the action family is on "
+        "that one key only (resources are the key's ARN), as the L2 table/queue/bucket grants define it."
+    )
+    acknowledge_findings(
+        scope, "IAM5", {f"Action::{action}": reason for action in ("kms:GenerateDataKey*", "kms:ReEncrypt*")}
+    )
 
 
 def grant_queue_key(grantee: iam.IGrantable, queue: sqs.IQueue) -> None:

@@ -51,6 +51,7 @@ from ..model.rules.archive import (
     default_archive_after_days,
 )
 from ..model.values import known
+from ._binding import objects_arn
 from ._validation import (
     duration,
     mebibytes_of,
@@ -63,7 +64,7 @@ from ._validation import (
     stack_of,
 )
 from .encryption import KeyUser, acknowledge_key_grants, encryption_key
-from .nag import acknowledge, acknowledge_resource
+from .nag import acknowledge, acknowledge_findings, acknowledge_resource
 
 __all__ = [
     "GLACIER_IR_MINIMUM_DAYS",
@@ -225,22 +226,23 @@ class JobLogArchive(Construct):
         # destination never uses it, and an unreferenced mapping is a template warning (W7001).
         stack.node.try_remove_child("@aws-cdk--aws-kinesisfirehose.CidrBlocks")
         # The L2 S3 destination always grants its role bucket.grantReadWrite (its s3-bucket.js).
-        for action in ("s3:GetObject*", "s3:GetBucket*", "s3:List*", "s3:DeleteObject*", "s3:Abort*"):
-            acknowledge(
-                self.delivery_stream,
-                "IAM5",
-                "The aws_kinesisfirehose L2 grants its S3 destination role bucket.grantReadWrite, whose "
-                f"wildcard actions ({action}) cover what Firehose's documented S3 access needs (Get/List the "
-                "bucket, Put/Get objects, abort multipart uploads); the role is assumed by Firehose only and "
-                "scoped to this one archive bucket.",
-                applies_to=f"Action::{action}",
-            )
+        acknowledge_findings(
+            self.delivery_stream,
+            "IAM5",
+            {
+                f"Action::{action}": "The aws_kinesisfirehose L2 grants its S3 destination role "
+                f"bucket.grantReadWrite, whose wildcard actions ({action}) cover what Firehose's "
+                "documented S3 access needs (Get/List the bucket, Put/Get objects, abort multipart uploads); "
+                "the role is assumed by Firehose only and scoped to this one archive bucket."
+                for action in ("s3:GetObject*", "s3:GetBucket*", "s3:List*", "s3:DeleteObject*", "s3:Abort*")
+            },
+        )
         acknowledge_resource(
             self.delivery_stream,
             "IAM5",
             "Firehose writes objects under keys it generates (date partitions and random suffixes), so the "
             "grant is every object of this one archive bucket.",
-            self.bucket.arn_for_objects("*"),
+            objects_arn(self.bucket, "*"),
         )
         # With a BatchEncryption key, that grant includes the key's action families (on that key only).
         acknowledge_key_grants(self.delivery_stream)

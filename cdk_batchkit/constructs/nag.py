@@ -9,6 +9,7 @@ acknowledgements are also written into the template metadata.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 import jsii
@@ -38,6 +39,15 @@ def acknowledge(scope: IConstruct, rule: str, reason: str, *, applies_to: str | 
     if not reason.strip():
         raise ValueError(f"{scope.node.path}: an acknowledgement of {rule} needs a reason")
     _acknowledge(scope, [(_rule_id(rule, applies_to), reason)])
+
+
+def acknowledge_findings(scope: IConstruct, rule: str, reasons: Mapping[str, str]) -> None:
+    """:func:`acknowledge` of ``rule`` on ``scope`` for each finding of ``reasons`` (its ``applies_to`` ->
+    the reason), in one round trip: the acknowledgements of one scope, as one call each would make them."""
+    for reason in reasons.values():
+        if not reason.strip():
+            raise ValueError(f"{scope.node.path}: an acknowledgement of {rule} needs a reason")
+    _acknowledge(scope, [(_rule_id(rule, finding), reason) for finding, reason in reasons.items()])
 
 
 def _rule_id(rule: str, applies_to: str | None) -> str:

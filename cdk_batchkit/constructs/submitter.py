@@ -78,7 +78,7 @@ from ._submission import plan_submission
 from ._validation import adopt, duration, fetched, node_of, node_path, remember, report, seconds_of
 from .consumable import ConsumableLike
 from .encryption import KeyUser, encryption_key
-from .nag import acknowledge, acknowledge_resource
+from .nag import acknowledge, acknowledge_findings, acknowledge_resource
 
 METRICS_NAMESPACE = "CdkBatchkit/Submitter"
 
@@ -510,15 +510,16 @@ class S3JobSubmitter(Construct):
             manifest_key = fetched(self.manifest_bucket, "encryption_key")
             if manifest_key is not None:
                 manifest_key.grant_encrypt(role)
-                for action in ("kms:GenerateDataKey*", "kms:ReEncrypt*"):
-                    # The L2's encrypt grant names these action families, on the bucket's one key only.
-                    acknowledge(
-                        role,
-                        "IAM5",
-                        "Writing manifests into an SSE-KMS bucket: the L2 encrypt grant's action family on "
-                        "the bucket's key only (resources are that key's ARN).",
-                        applies_to=f"Action::{action}",
-                    )
+                # The L2's encrypt grant names these action families, on the bucket's one key only.
+                reason = (
+                    "Writing manifests into an SSE-KMS bucket: the L2 encrypt grant's action family on "
+                    "the bucket's key only (resources are that key's ARN)."
+                )
+                acknowledge_findings(
+                    role,
+                    "IAM5",
+                    {f"Action::{action}": reason for action in ("kms:GenerateDataKey*", "kms:ReEncrypt*")},
+                )
             acknowledge_resource(
                 role,
                 "IAM5",
