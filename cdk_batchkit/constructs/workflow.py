@@ -238,10 +238,13 @@ class Workflow(Construct):
 
     IAM: the role may submit only the job definitions used (``job-definition/NAME:*``) to the queues
     used, tag jobs when needed, describe/terminate jobs, manage the managed ``.sync`` rule, deliver
-    logs, publish to ``topic`` and (with ``tracing``) write X-Ray traces. The L2 tasks would grant
-    ``batch:SubmitJob`` on every job definition (``job-definition/*``) and omit ``batch:TagResource``;
-    so the state machine is given ``role.without_policy_updates()`` (the statements the L2 adds are
-    dropped) and the role gets exactly the statements above.
+    logs, publish to ``topic`` and (with ``tracing``) write X-Ray traces. The state machine is given
+    ``role.without_policy_updates()`` (the statements the L2 ``StateMachine`` adds for logging and
+    tracing are dropped) and the role gets exactly the statements above.
+
+    The definition is rendered as plain data (:mod:`cdk_batchkit.model.workflow_asl`), not built from L2
+    state objects: the L2 Batch task would also grant ``batch:SubmitJob`` on every job definition
+    (``job-definition/*``) and omit ``batch:TagResource``, and each L2 state is a jsii round trip.
     """
 
     def __init__(

@@ -150,24 +150,25 @@ class _State:
         yield from (state for _, state in self.catches)
 
 
-def _graph(start: _State) -> dict[str, Any]:
+def _graph(start: _State, names: dict[str, _State]) -> dict[str, Any]:
     """``{"StartAt", "States"}`` of the graph reachable from ``start`` (not entering ``Parallel`` branches,
     each its own graph). States come in the CDK's order: depth first, a state, then the states leading to
-    it, then those it leads to (Next, Default, choices, catches)."""
+    it, then those it leads to (Next, Default, choices, catches). ``names``: every state of the definition
+    so far (a name is unique in the whole definition, branches included)."""
     ordered: dict[str, _State] = {}
     stack = [start]
     while stack:
         state = stack.pop()
         if state.name in ordered:
-            if ordered[state.name] is not state:
-                raise ValueError(f"two states are named {state.name!r}")
             continue
+        if names.setdefault(state.name, state) is not state:
+            raise ValueError(f"two states are named {state.name!r}")
         ordered[state.name] = state
         stack.extend(reversed([*state.incoming, *state.outgoing()]))
-    return {"StartAt": start.name, "States": {name: _render(state) for name, state in ordered.items()}}
+    return {"StartAt": start.name, "States": {name: _render(state, names) for name, state in ordered.items()}}
 
 
-def _render(state: _State) -> dict[str, Any]:
+def _render(state: _State, names: dict[str, _State]) -> dict[str, Any]:
     """One state's JSON, keys in the order the L2 state classes write them."""
     transition: dict[str, Any] = {"Next": state.next.name} if state.next is not None else {"End": True}
     retry_catch: dict[str, Any] = {}
@@ -178,7 +179,7 @@ def _render(state: _State) -> dict[str, Any]:
     if state.type == "Task":
         return {**transition, **retry_catch, "Type": "Task", **state.fields}
     if state.type == "Parallel":
-        branches = [_graph(branch) for branch in state.branches]
+        branches = [_graph(branch, names) for branch in state.branches]
         return {"Type": "Parallel", **state.fields, **transition, **retry_catch, "Branches": branches}
     if state.type == "Choice":
         rendered: dict[str, Any] = {
@@ -417,7 +418,7 @@ def definition(
         handler.catch(failed, "$.notifyError")
         handler.then(failed)
     run.catch(handler, "$.failure")
-    rendered = _graph(run)
+    rendered = _graph(run, {})
     if timeout_seconds is not None:
         rendered["TimeoutSeconds"] = timeout_seconds
     if comment is not None:
