@@ -25,6 +25,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct, IConstruct, Node
 
 from ..model.keys import KeyUser
+from ._validation import fetched
 from .encryption import allow
 from .notifications import NotificationTopic, TopicTarget, publish_statement
 
@@ -60,7 +61,7 @@ class TopicRef:
 
     @property
     def topic_arn(self) -> str:
-        return self.topic.topic_arn
+        return fetched(self.topic, "topic_arn")  # type: ignore[no-any-return]
 
     def event_target(
         self,
@@ -87,7 +88,12 @@ class TopicRef:
         )
 
     def alarm_action(self) -> cw_actions.SnsAction:
-        """A CloudWatch alarm action publishing to the topic. A topic that is not a
+        """A CloudWatch alarm action publishing to the topic (see :meth:`alarm_action_arn`)."""
+        self.alarm_action_arn()
+        return cw_actions.SnsAction(self.topic)
+
+    def alarm_action_arn(self) -> str:
+        """The ARN an alarm's actions list to publish to the topic. A topic that is not a
         :class:`NotificationTopic` gets the statement CloudWatch needs in its topic policy (this account's
         alarms only) and, when encrypted, its key policy (BK-X4); once per topic. A topic policy replaces the
         topic's default one, whose owner statement let alarms publish: without this, a topic that also carries
@@ -95,7 +101,7 @@ class TopicRef:
         statements."""
         if not self.scoped:
             _let_publish(self.topic, self.key, self.topic, "cloudwatch.amazonaws.com")
-        return cw_actions.SnsAction(self.topic)
+        return self.topic_arn
 
     def add_email(self, address: str) -> None:
         """Subscribe ``address`` (AWS sends a confirmation e-mail first)."""

@@ -39,7 +39,7 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from ._validation import fail, is_token, node_path, seconds_of, service_principal, stack_env
+from ._validation import fail, fetched, is_token, node_path, seconds_of, service_principal, stack_env
 from .encryption import KeyUser, allow, encryption_key
 
 #: Service principals that publish notifications to a topic, and whether SNS lets their topic-policy
@@ -149,6 +149,11 @@ class NotificationTopic(Construct):
     def alarm_action(self) -> cw_actions.SnsAction:
         """A CloudWatch alarm action publishing to this topic."""
         return cw_actions.SnsAction(self.topic)
+
+    def alarm_action_arn(self) -> str:
+        """The ARN an alarm's actions list to publish to this topic (its policies already let this
+        account's alarms publish)."""
+        return fetched(self.topic, "topic_arn")  # type: ignore[no-any-return]
 
 
 @jsii.implements(events.IRuleTarget)

@@ -54,11 +54,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from aws_cdk import Duration, Size, Stack
+from aws_cdk import Aws, Duration, Size
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_stepfunctions as sfn
-from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
 from ..lambdas.submitter.manifest import (
@@ -77,6 +76,17 @@ from ..lambdas.submitter.manifest import (
 from ..model import Integration, SubmitPath, SubmitShape
 from ..model.rules import workflow_steps, workflow_timeout
 from ..model.submission import FromInput, NodeOverrideSpec, Overrides
+from ..model.workflow_asl import (  # the constants and plan_levels are also this module's, as before
+    FAILED_STATE,
+    JOB_FAILED,
+    RETRYABLE_ERRORS,
+    SDK_RETRYABLE_ERRORS,
+    STEP_FAILED,
+    StepTask,
+    definition,
+    plan_levels,
+    render_json,
+)
 from ._binding import DefinitionLike, QueueLike, definition_ref, queue_ref, submit_grant
 from ._refs import TopicLike, TopicRef, topic_ref
 from ._submission import PlannedSubmission, job_spec, plan_submission, step_functions_parameters
@@ -85,10 +95,12 @@ from ._validation import (
     drop_redundant_dependency,
     duration,
     fail,
+    fetched,
     node_of,
     node_path,
     report,
     seconds_of,
+    stack_of,
 )
 from .consumable import ConsumableLike
 from .encryption import KeyUser, encryption_key
@@ -98,27 +110,24 @@ from .node_overrides import NodeOverride, environment_items, memory_mib, size_va
 
 #: Input fields are read with ``$.field``.
 INPUT_FIELD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
-#: Errors the Step Functions Batch integration raises for API throttling (429) and service faults.
-RETRYABLE_ERRORS = ("Batch.AWSBatchException", "Batch.ServerException", "Batch.TooManyRequestsException")
-#: The same through the SDK integration: errors are ``Batch.<exception>``, and an error Batch's API model
-#: does not name (throttling) is the SDK's base ``Batch.BatchException``
-#: (https://docs.aws.amazon.com/step-functions/latest/dg/supported-services-awssdk.html).
-SDK_RETRYABLE_ERRORS = ("Batch.ServerException", "Batch.TooManyRequestsException", "Batch.BatchException")
-#: The error of the ``Fail`` state a job that ended FAILED leads to in the SDK integration's polling loop
-#: (its cause is the job as DescribeJobs describes it, like ``States.TaskFailed``'s of ``.sync``).
-JOB_FAILED = "BatchJobFailed"
 #: A step's submission field -> the step's prop (in messages).
 _STEP_PROPS = {
     "overrides.resources": "vcpus/memory",
     "overrides": "",
     "job_name": "name",
 }
-#: The error of the ``Fail`` state a failed step ends in.
-STEP_FAILED = "StepFailed"
-#: The state machine's final failure state.
-FAILED_STATE = "Workflow failed"
 #: The managed rule Step Functions creates to learn about Batch job completion (``.sync``).
 SYNC_RULE = "StepFunctionsGetEventsForBatchJobsRule"
+
+_PARTITION: list[str] = []
+
+
+def _partition() -> str:
+    """``Aws.PARTITION`` (the token the L2 tasks put in their ``Resource``), read once per process."""
+    if not _PARTITION:
+        _PARTITION.append(Aws.PARTITION)
+    return _PARTITION[0]
+
 
 #: ``environment_from_input`` for a step fed one S3 object (the S3 trigger's fields), so the job's
 #: ``cdk_batchkit.jobkit.my_object()`` finds it as it does for the S3 submitter's PER_OBJECT jobs.
@@ -220,96 +229,6 @@ class Step:
         )
 
 
-class _Memo:
-    """A static CDK factory whose results are immutable values (``sfn.JsonPath``'s path tokens, which
-    resolve to their path in any state of any stack; ``sfn.Condition``s), each made once per process:
-    one round trip per distinct call instead of one per use."""
-
-    def __init__(self, factory: Any) -> None:
-        self._factory = factory
-        self._made: dict[tuple[str, tuple[Any, ...]], Any] = {}
-        self._constants: dict[str, Any] = {}
-
-    def __getattr__(self, name: str) -> Any:
-        if name in self._constants:  # a static property (``JsonPath.DISCARD``), read once
-            return self._constants[name]
-        member = getattr(self._factory, name)
-        if not callable(member):
-            self._constants[name] = member
-            return member
-
-        def made(*args: Any) -> Any:
-            key = (name, tuple(id(a) if not isinstance(a, str | int | float) else a for a in args))
-            if key not in self._made:
-                self._made[key] = (member(*args), args)  # args kept: an id stays unique while alive
-            return self._made[key][0]
-
-        return made
-
-
-_JsonPath: Any = _Memo(sfn.JsonPath)
-_Condition: Any = _Memo(sfn.Condition)
-
-
-class _SubmitJob(tasks.BatchSubmitJob):
-    """``BatchSubmitJob`` (the ``batch:submitJob.sync`` state, its Retry and Catch) whose ``Parameters`` are
-    the submission's request (:func:`~cdk_batchkit.constructs._submission.step_functions_parameters`)."""
-
-    def __init__(
-        self, scope: Construct, construct_id: str, *, request_parameters: Mapping[str, object], **kwargs
-    ):  # type: ignore[no-untyped-def]
-        super().__init__(scope, construct_id, **kwargs)
-        self._request_parameters = dict(request_parameters)
-
-    def to_state_json(self, top_level_query_language: sfn.QueryLanguage | None = None) -> Mapping[Any, Any]:
-        state = dict(super().to_state_json(top_level_query_language))
-        state["Parameters"] = self._request_parameters
-        return state
-
-
-def _retry(errors: Sequence[str]) -> dict[str, Any]:
-    """Throttling and service errors: retried with exponential backoff and full jitter."""
-    return {
-        "errors": list(errors),
-        "interval": duration("seconds", 5),
-        "backoff_rate": 2,
-        "max_attempts": 8,
-        "max_delay": duration("minutes", 2),
-        "jitter_strategy": sfn.JitterType.FULL,
-    }
-
-
-def plan_levels(steps: Sequence[Step]) -> list[list[list[str]]]:
-    """Groups (weakly connected) -> levels -> step names, in declaration order. Assumes a valid DAG."""
-    order = [s.name for s in steps]
-    parents = {s.name: list(s.depends_on) for s in steps}
-    level: dict[str, int] = {}
-
-    def level_of(name: str) -> int:
-        if name not in level:
-            level[name] = 1 + max((level_of(p) for p in parents[name]), default=-1)
-        return level[name]
-
-    group = {name: name for name in order}
-
-    def root(name: str) -> str:
-        while group[name] != name:
-            group[name] = group[group[name]]
-            name = group[name]
-        return name
-
-    for name in order:
-        for parent in parents[name]:
-            group[root(name)] = root(parent)
-    roots = list(dict.fromkeys(root(n) for n in order))
-    plan = []
-    for r in roots:
-        members = [n for n in order if root(n) == r]
-        depth = max(level_of(n) for n in members)
-        plan.append([[n for n in members if level_of(n) == k] for k in range(depth + 1)])
-    return plan
-
-
 class Workflow(Construct):
     """A Step Functions state machine that runs Batch jobs with dependencies, retries and failure handling.
 
@@ -319,10 +238,13 @@ class Workflow(Construct):
 
     IAM: the role may submit only the job definitions used (``job-definition/NAME:*``) to the queues
     used, tag jobs when needed, describe/terminate jobs, manage the managed ``.sync`` rule, deliver
-    logs, publish to ``topic`` and (with ``tracing``) write X-Ray traces. The L2 tasks would grant
-    ``batch:SubmitJob`` on every job definition (``job-definition/*``) and omit ``batch:TagResource``;
-    so the state machine is given ``role.without_policy_updates()`` (the statements the L2 adds are
-    dropped) and the role gets exactly the statements above.
+    logs, publish to ``topic`` and (with ``tracing``) write X-Ray traces. The state machine is given
+    ``role.without_policy_updates()`` (the statements the L2 ``StateMachine`` adds for logging and
+    tracing are dropped) and the role gets exactly the statements above.
+
+    The definition is rendered as plain data (:mod:`cdk_batchkit.model.workflow_asl`), not built from L2
+    state objects: the L2 Batch task would also grant ``batch:SubmitJob`` on every job definition
+    (``job-definition/*``) and omit ``batch:TagResource``, and each L2 state is a jsii round trip.
     """
 
     def __init__(
@@ -377,7 +299,7 @@ class Workflow(Construct):
             self,
             "Role",
             assumed_by=iam.ServicePrincipal("states.amazonaws.com").with_conditions(
-                {"StringEquals": {"aws:SourceAccount": Stack.of(self).account}}
+                {"StringEquals": {"aws:SourceAccount": stack_of(self).account}}
             ),
             description=f"Step Functions workflow {node_path(self)}",
         )
@@ -386,20 +308,17 @@ class Workflow(Construct):
             self, "LogGroup", retention=log_retention, encryption_key=encryption_key(self, KeyUser.LOGS)
         )
         notify = topic_ref(topic) if topic is not None else None
-        definition = Construct(self, "Definition")
-        body = self._build(definition, notify)
-        #: The L2 state machine.
+        #: The L2 state machine. Its definition is rendered here as data (comment and timeout included: the
+        #: L2 writes them only into definitions it renders itself).
         self.state_machine = sfn.StateMachine(
             self,
             "Resource",
-            definition_body=sfn.DefinitionBody.from_chainable(body),
+            definition_body=sfn.DefinitionBody.from_string(self._definition_string(notify, comment, timeout)),
             role=self.role.without_policy_updates(),
             logs=sfn.LogOptions(
                 destination=self.log_group, level=log_level, include_execution_data=include_execution_data
             ),
             tracing_enabled=tracing,
-            timeout=timeout,
-            comment=comment,
             state_machine_name=state_machine_name,
         )
         # Step Functions checks the log delivery permissions at creation: the policy must exist first
@@ -507,72 +426,45 @@ class Workflow(Construct):
         )
 
     # -- definition --------------------------------------------------------------------------------
-    def _build(self, scope: Construct, notify: TopicRef | None) -> sfn.IChainable:
-        by_name = {s.name: s for s in self.steps}
-        branches = []
-        for gi, levels in enumerate(plan_levels(self.steps), start=1):
-            chain: sfn.Chain | None = None
-            for li, level in enumerate(levels, start=1):
-                if len(level) == 1:
-                    state: sfn.IChainable = self._step_state(scope, by_name[level[0]])
-                else:
-                    label = "Run " + ", ".join(level)
-                    if len(label) > 80:
-                        label = f"Run level {li} of group {gi}"
-                    parallel = sfn.Parallel(
-                        scope, f"Group{gi}Level{li}", state_name=label, result_path=_JsonPath.DISCARD
-                    )
-                    for name in level:
-                        parallel.branch(self._step_state(scope, by_name[name]))
-                    state = parallel
-                chain = chain.next(state) if chain is not None else sfn.Chain.start(state)
-            assert chain is not None
-            branches.append(chain)
-        run = sfn.Parallel(scope, "RunSteps", state_name="Run steps", result_path=_JsonPath.DISCARD)
-        for branch in branches:
-            run.branch(branch)
-        failed = sfn.Fail(
-            scope,
-            "WorkflowFailed",
-            state_name=FAILED_STATE,
-            error_path="$.failure.Error",
-            cause_path="$.failure.Cause",
+    def _definition_string(
+        self, notify: TopicRef | None, comment: str | None, timeout: Duration | None
+    ) -> str:
+        """The definition (:func:`cdk_batchkit.model.workflow_asl.definition`) as JSON text. Each value the
+        CDK has not resolved yet (an ARN, the partition) is written by ``Stack.to_json_string``, once per
+        distinct value, exactly as the L2 states wrote it (the rest is plain JSON, written in Python)."""
+        tasks = [
+            StepTask(
+                name=step.name,
+                depends_on=tuple(step.depends_on),
+                parameters=self._step_parameters(step),
+                integration=self.submissions[step.name].submission.step_functions_integration(),
+            )
+            for step in self.steps
+        ]
+        body = definition(
+            tasks,
+            partition=_partition(),
+            poll_seconds=seconds_of(self._poll),
+            topic_arn=fetched(notify.topic, "topic_arn") if notify is not None else None,
+            comment=comment,
+            timeout_seconds=seconds_of(timeout) if timeout is not None else None,
         )
-        handler: sfn.IChainable = failed
-        if notify is not None:
-            publish = tasks.SnsPublish(
-                scope,
-                "NotifyFailure",
-                state_name="Notify failure",
-                topic=notify.topic,
-                subject="Batch workflow failed",
-                message=sfn.TaskInput.from_object(
-                    {
-                        "workflow": _JsonPath.string_at("$$.StateMachine.Name"),
-                        "execution": _JsonPath.string_at("$$.Execution.Id"),
-                        "input": _JsonPath.object_at("$$.Execution.Input"),
-                        "error": _JsonPath.string_at("$.failure.Error"),
-                        "cause": _JsonPath.string_at("$.failure.Cause"),
-                    }
-                ),
-                result_path=_JsonPath.DISCARD,
-            )
-            publish.add_retry(
-                errors=["States.ALL"],
-                interval=duration("seconds", 2),
-                max_attempts=3,
-                backoff_rate=2,
-                jitter_strategy=sfn.JitterType.FULL,
-            )
-            # A notification that cannot be sent must not hide the original failure.
-            publish.add_catch(failed, errors=["States.ALL"], result_path="$.notifyError")
-            handler = publish.next(failed)
-        run.add_catch(handler, errors=["States.ALL"], result_path="$.failure")
-        return run
+        stack = stack_of(self)
+        encoded: dict[Any, str] = {}
 
-    def _step_state(self, scope: Construct, step: Step) -> sfn.IChainable:
+        def unresolved(value: Any) -> str:
+            key = tuple(value) if isinstance(value, list | tuple) else value
+            if key not in encoded:
+                encoded[key] = stack.to_json_string(value)
+            return encoded[key]
+
+        return render_json(body, unresolved)
+
+    def _step_parameters(self, step: Step) -> dict[str, Any]:
+        """SubmitJob's ``Parameters`` for the step: its submission's request, the workflow input as the
+        job's parameters."""
         planned = self.submissions[step.name]
-        parameters = {
+        return {
             "JobName": step.name,
             "JobQueue": planned.queue.job_queue_arn,
             "JobDefinition": planned.job.job_definition_arn,
@@ -580,145 +472,10 @@ class Workflow(Construct):
             "Parameters.$": "$",
             **step_functions_parameters(planned.request()),
         }
-        if planned.submission.step_functions_integration() is Integration.OPTIMIZED:
-            task: sfn.TaskStateBase | sfn.Parallel = _SubmitJob(
-                scope,
-                f"Step{step.name}",
-                request_parameters=parameters,
-                state_name=step.name,
-                job_name=step.name,
-                job_definition_arn=planned.job.job_definition_arn,
-                job_queue_arn=planned.queue.job_queue_arn,
-                integration_pattern=sfn.IntegrationPattern.RUN_JOB,
-                result_path=_JsonPath.DISCARD,
-            )
-            task.add_retry(**_retry(RETRYABLE_ERRORS))
-        else:
-            task = self._polled_step(scope, step, parameters, planned)
-        task.add_catch(self._failure_path(scope, step), errors=["States.ALL"], result_path="$.failure")
-        return task
-
-    def _polled_step(
-        self, scope: Construct, step: Step, parameters: Mapping[str, object], planned: PlannedSubmission
-    ) -> sfn.Parallel:
-        """``aws-sdk:batch:submitJob``, then DescribeJobs every ``job_poll_interval`` until the job ends, in
-        a ``Parallel`` state named after the step (its output is its input, like the ``.sync`` task's)."""
-        name = step.name
-        submit = tasks.CallAwsService(
-            scope,
-            f"Step{name}Submit",
-            state_name=f"{name} submit",
-            service="batch",
-            action="submitJob",
-            parameters=dict(parameters),
-            iam_resources=planned.resources,
-            result_selector={"JobId": _JsonPath.string_at("$.JobId")},
-            result_path="$",
-        )
-        submit.add_retry(**_retry(SDK_RETRYABLE_ERRORS))
-        wait = sfn.Wait(
-            scope, f"Step{name}Wait", state_name=f"{name} wait", time=sfn.WaitTime.duration(self._poll)
-        )
-        describe = tasks.CallAwsService(
-            scope,
-            f"Step{name}Describe",
-            state_name=f"{name} describe",
-            service="batch",
-            action="describeJobs",
-            parameters={"Jobs": _JsonPath.array(_JsonPath.string_at("$.JobId"))},
-            iam_resources=["*"],
-            result_selector={"Jobs": _JsonPath.list_at("$.Jobs")},
-            result_path="$.Described",
-        )
-        describe.add_retry(**_retry(SDK_RETRYABLE_ERRORS))
-        # A job DescribeJobs does not list yet (just submitted) is polled again; a listed one is taken out of
-        # the list first (a path through the list's index is only read as the job itself).
-        listed = sfn.Choice(scope, f"Step{name}Listed", state_name=f"{name} listed")
-        take = sfn.Pass(
-            scope,
-            f"Step{name}Job",
-            state_name=f"{name} job",
-            parameters={
-                "JobId": _JsonPath.string_at("$.JobId"),
-                "Job": _JsonPath.object_at("$.Described.Jobs[0]"),
-            },
-        )
-        done = sfn.Succeed(scope, f"Step{name}Done", state_name=f"{name} done")
-        failed = sfn.Fail(
-            scope,
-            f"Step{name}JobFailedInBatch",
-            state_name=f"{name} job ended FAILED",
-            error=JOB_FAILED,
-            cause_path=_JsonPath.json_to_string(_JsonPath.object_at("$.Job")),
-        )
-        check = sfn.Choice(scope, f"Step{name}Status", state_name=f"{name} status")
-        check.when(_Condition.string_equals("$.Job.Status", "SUCCEEDED"), done)
-        check.when(_Condition.string_equals("$.Job.Status", "FAILED"), failed).otherwise(wait)
-        listed.when(_Condition.is_present("$.Described.Jobs[0]"), take.next(check)).otherwise(wait)
-        body = sfn.Parallel(scope, f"Step{name}", state_name=name, result_path=_JsonPath.DISCARD)
-        body.branch(submit.next(wait).next(describe).next(listed))
-        return body
-
-    def _failure_path(self, scope: Construct, step: Step) -> sfn.IChainable:
-        """What a caught failure of the step leads to: a summary of a job that ran and failed (its id,
-        name, status), or of any other error, then one ``Fail`` state (:data:`STEP_FAILED`)."""
-        fail_state = sfn.Fail(
-            scope,
-            f"Step{step.name}Failed",
-            state_name=f"{step.name} failed",
-            error=STEP_FAILED,
-            cause_path=_JsonPath.json_to_string(_JsonPath.object_at("$")),
-        )
-        # The job ran and failed: the cause is the DescribeJobs job, as JSON. Keep a small summary.
-        parse = sfn.Pass(
-            scope,
-            f"Step{step.name}JobFailed",
-            state_name=f"{step.name} job failed",
-            parameters={
-                "error": _JsonPath.string_at("$.failure.Error"),
-                "job": _JsonPath.string_to_json(_JsonPath.string_at("$.failure.Cause")),
-            },
-        )
-        summary = sfn.Pass(
-            scope,
-            f"Step{step.name}JobSummary",
-            state_name=f"{step.name} job summary",
-            parameters={
-                "step": step.name,
-                "error": _JsonPath.string_at("$.error"),
-                "jobId": _JsonPath.string_at("$.job.JobId"),
-                "jobName": _JsonPath.string_at("$.job.JobName"),
-                "status": _JsonPath.string_at("$.job.Status"),
-            },
-        )
-        # Anything else (submission refused after retries, permissions, timeouts): no job to describe.
-        other = sfn.Pass(
-            scope,
-            f"Step{step.name}Error",
-            state_name=f"{step.name} error",
-            parameters={
-                "step": step.name,
-                "error": _JsonPath.string_at("$.failure.Error"),
-                "detail": _JsonPath.object_at("$.failure"),
-            },
-        )
-        # States.TaskFailed in a Catch matches every task error but States.Timeout, so tell a job that
-        # ran and failed (its cause is the job as JSON) from the rest by looking at the error itself.
-        job_failed = _Condition.and_(
-            _Condition.or_(
-                _Condition.string_equals("$.failure.Error", "States.TaskFailed"),
-                _Condition.string_equals("$.failure.Error", JOB_FAILED),
-            ),
-            _Condition.is_present("$.failure.Cause"),
-            _Condition.string_matches("$.failure.Cause", "{*"),
-        )
-        route = sfn.Choice(scope, f"Step{step.name}Failure", state_name=f"{step.name} failure")
-        route.when(job_failed, parse.next(summary).next(fail_state)).otherwise(other.next(fail_state))
-        return route
 
     # -- IAM ---------------------------------------------------------------------------------------
     def _grant(self, notify: TopicRef | None, tracing: bool) -> None:
-        stack = Stack.of(self)
+        stack = stack_of(self)
         role = self.role
         pairs: dict[tuple[int, int], list[PlannedSubmission]] = {}
         for step in self.steps:
@@ -807,3 +564,18 @@ class Workflow(Construct):
         )
         if notify is not None:
             notify.grant_publish(role)
+
+
+__all__ = [
+    "FAILED_STATE",
+    "INPUT_FIELD",
+    "JOB_FAILED",
+    "RETRYABLE_ERRORS",
+    "S3_OBJECT_ENVIRONMENT",
+    "SDK_RETRYABLE_ERRORS",
+    "STEP_FAILED",
+    "SYNC_RULE",
+    "Step",
+    "Workflow",
+    "plan_levels",
+]

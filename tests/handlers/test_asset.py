@@ -1,5 +1,6 @@
-"""The handlers' Lambda asset (constructs/_lambda.py): the handler's sources and, opted in with the runtime's
-Python at hand, their checked-hash bytecode, which a read-only ``/var/task`` can use as it is."""
+"""The handlers' Lambda asset (constructs/_lambda.py): the handler's sources and, with the runtime's Python at
+hand, their checked-hash bytecode, which a read-only ``/var/task`` can use as it is; its hash is the
+sources'."""
 
 from __future__ import annotations
 
@@ -58,22 +59,47 @@ def test_the_asset_is_the_same_bytes_every_time(tmp_path: Path) -> None:
     assert mismatch == [] and errors == []
 
 
-def test_by_default_the_asset_holds_the_sources_only_on_every_machine(
+def test_by_default_the_asset_carries_bytecode_when_the_runtimes_python_is_at_hand(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Bytecode is opt-in: by default the asset (and so its hash) does not depend on which interpreters the
-    synthesizing machine has."""
+    """``auto`` (the default): bytecode when a Python 3.13 is at hand, the sources alone (no error) when
+    not; ``off`` never; an unknown value fails naming the variable."""
     assert files(_lambda.stage_handler("submitter", tmp_path / "a", python="")) == ["__init__.py", *SOURCES]
     monkeypatch.delenv(_lambda.BYTECODE_SWITCH, raising=False)
-    monkeypatch.setattr(_lambda, "_runtime_interpreter", lambda: sys.executable)  # even with one at hand
-    _lambda.runtime_python.cache_clear()
     try:
-        assert _lambda.runtime_python() is None
-        monkeypatch.setenv(_lambda.BYTECODE_SWITCH, "on")
+        for at_hand in (sys.executable, None):
+            monkeypatch.setattr(_lambda, "_runtime_interpreter", lambda found=at_hand: found)
+            _lambda.runtime_python.cache_clear()
+            assert _lambda.runtime_python() == at_hand
+        monkeypatch.setattr(_lambda, "_runtime_interpreter", lambda: sys.executable)
+        monkeypatch.setenv(_lambda.BYTECODE_SWITCH, "off")
         _lambda.runtime_python.cache_clear()
-        assert _lambda.runtime_python() == sys.executable
+        assert _lambda.runtime_python() is None
+        monkeypatch.setenv(_lambda.BYTECODE_SWITCH, "sometimes")
+        _lambda.runtime_python.cache_clear()
+        with pytest.raises(RuntimeError, match=r"CDK_BATCHKIT_BYTECODE='sometimes': use auto"):
+            _lambda.runtime_python()
     finally:
         _lambda.runtime_python.cache_clear()
+
+
+def test_the_template_is_the_same_with_or_without_the_bytecode(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The asset's hash is its sources': a machine that can add the bytecode and one that cannot write the
+    same template (neither sees the other's deploy as a change), from differently staged directories."""
+    from tests.support import new_stack
+
+    keys, staged = [], []
+    for python in (sys.executable, None):
+        monkeypatch.setattr(_lambda, "runtime_python", lambda found=python: found)
+        stack = new_stack(f"Asset{'Bytecode' if python else 'Sources'}")
+        handler = _lambda.HandlerFunction(
+            stack, "Fn", handler_dir="submitter", description="d", service_name="s", metrics_namespace="n"
+        )
+        code = stack.resolve(handler.function.node.default_child.code)  # type: ignore[union-attr]
+        keys.append(code["s3Key"])
+        staged.append(files(_lambda.staged_asset("submitter")))
+    assert keys[0] == keys[1]
+    assert any(f.endswith(".pyc") for f in staged[0]) and not any(f.endswith(".pyc") for f in staged[1])
 
 
 def test_asking_for_bytecode_without_the_runtimes_python_fails_naming_the_variable(

@@ -51,6 +51,7 @@ from cdk_batchkit.constructs.monitoring import (
 from cdk_batchkit.constructs.notifications import NotificationTopic
 from cdk_batchkit.model import Architecture
 from cdk_batchkit.model.prices import price_table
+from cdk_batchkit.model.statuses import JobStatus
 from tests.eventbridge import routed
 from tests.support import network, new_stack, synth_checked
 
@@ -901,3 +902,76 @@ def test_definition_metric_rejects_unknown_definitions_and_metrics(synth: Synth)
         synth.monitoring.definition_metric("Primary", "Nope")
     with pytest.raises(ValueError, match=r"metric_name='JobRunTime' is invalid: is not a cost metric"):
         synth.monitoring.definition_metric("Primary", "Render", "JobRunTime")
+
+
+# ------------------------------------------------------------------ alarms and dashboard as data
+
+
+def test_alarms_compose_into_your_composite_alarms_and_your_widgets_go_below_ours() -> None:
+    """``alarm(key)`` gives an ``IAlarm`` of the rendered alarm; a widget you add lands below the library's
+    rows (its widgets are one block of the L2 dashboard, placed first)."""
+    from aws_cdk import aws_cloudwatch as cloudwatch
+
+    stack = new_stack("Composed")
+    monitoring, _ = _build(stack)
+    failed, oldest = (monitoring.alarm(f"Primary/{what}") for what in ("FailedJobs", "OldestRunnableAge"))
+    assert monitoring.alarm("Primary/FailedJobs") is failed  # made once
+    cloudwatch.CompositeAlarm(
+        stack,
+        "Stuck",
+        alarm_rule=cloudwatch.AlarmRule.all_of(
+            cloudwatch.AlarmRule.from_alarm(failed, cloudwatch.AlarmState.ALARM),
+            cloudwatch.AlarmRule.from_alarm(oldest, cloudwatch.AlarmState.ALARM),
+        ),
+    )
+    assert monitoring.dashboard is not None
+    monitoring.dashboard.add_widgets(cloudwatch.TextWidget(markdown="mine", width=24, height=1))
+    with pytest.raises(ValueError, match="Composed/Monitoring.*key.*'Nope/FailedJobs'.*not an alarm"):
+        monitoring.alarm("Nope/FailedJobs")
+
+    template = Template.from_stack(stack).to_json()
+    resources = template["Resources"]
+    ids = {key: stack.get_logical_id(alarm) for key, alarm in monitoring.alarms.items()}
+    (composite,) = (r for r in resources.values() if r["Type"] == "AWS::CloudWatch::CompositeAlarm")
+    rule = json.dumps(composite["Properties"]["AlarmRule"])
+    assert ids["Primary/FailedJobs"] in rule and ids["Primary/OldestRunnableAge"] in rule
+    (board,) = (r for r in resources.values() if r["Type"] == "AWS::CloudWatch::Dashboard")
+    body = json.loads(render(board["Properties"]["DashboardBody"], {}))
+    widgets = body["widgets"]
+    assert widgets[0]["properties"]["markdown"].startswith("# AWS Batch queues")
+    assert (widgets[0]["x"], widgets[0]["y"]) == (0, 0)
+    mine = widgets[-1]
+    ours_bottom = max(w["y"] + w["height"] for w in widgets[:-1])
+    assert (mine["properties"]["markdown"], mine["x"], mine["y"]) == ("mine", 0, ours_bottom)
+
+
+def test_alarm_specs_describe_what_each_rendered_alarm_holds(synth: Synth) -> None:
+    """``alarm_specs`` is the data each alarm was written from: same keys, same rendered properties."""
+    assert sorted(synth.monitoring.alarm_specs) == sorted(synth.monitoring.alarms)
+    for key, spec in synth.monitoring.alarm_specs.items():
+        rendered = synth.rendered(_alarm(synth, key))
+        assert rendered["Threshold"] == spec.threshold and rendered["AlarmDescription"] == spec.description
+        assert rendered["ComparisonOperator"] == spec.comparison, key
+    oldest = synth.monitoring.alarm_specs["Primary/OldestRunnableAge"]
+    assert (oldest.evaluation_periods, oldest.datapoints_to_alarm) == (2, 1)
+
+
+def test_metric_factories_hand_out_the_metrics_the_alarms_watch(synth: Synth) -> None:
+    """The L2 metric of a factory and the alarm's rendering come from the same description."""
+    queue = synth.monitoring.queue_metrics["Primary"]
+    assert (
+        queue.spec_transitions(JobStatus.FAILED) == synth.monitoring.alarm_specs["Primary/FailedJobs"].metric
+    )
+    metric = queue.transitions(JobStatus.FAILED)
+    assert (metric.metric_name, metric.namespace, metric.statistic) == (
+        "JobsFailed",
+        "CdkBatchkit/Jobs",
+        "Sum",
+    )
+    assert queue.transitions("FAILED") is metric  # one aws_cloudwatch object per description
+    submitter = synth.monitoring.submitter_metrics["Ingest"]
+    assert submitter.dead_letter_messages().metric_name == "ApproximateNumberOfMessagesVisible"
+    assert submitter.spec_errors() == synth.monitoring.alarm_specs["Ingest/Errors"].metric
+    failures = synth.monitoring.workflow_metrics["Nightly"].failures()
+    assert failures.expression == "FILL(failed, 0) + FILL(timedOut, 0)"
+    assert sorted(failures.using_metrics) == ["failed", "timedOut"]

@@ -2,7 +2,7 @@
 errors), per workflow (failed plus timed-out executions) and the backlog function's own errors.
 
 Every alarm notifies the monitoring topic on ALARM and OK and treats missing data as not breaching; each
-watches the same metric object the dashboard shows (from the metric factories)."""
+watches the same metric the dashboard shows (the metric factories' ``spec_*`` descriptions)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,11 @@ from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
 from constructs import Construct
 
+from ...model.cloudwatch import AlarmSpec, MathSpec, MetricSpec
 from ...model.statuses import JobStatus
+from .._l1 import l1_kwargs
 from .._validation import duration, seconds_of
+from .metrics import function_errors
 
 if TYPE_CHECKING:
     from .facade import BatchMonitoring
@@ -45,12 +48,16 @@ class MonitoringThresholds:
 
 
 class AlarmFactory:
-    """Creates the alarms of one monitoring construct into its ``alarms`` dict (``"<label>/<what>"``)."""
+    """Creates the alarms of one monitoring construct into its ``alarms`` dict (``"<label>/<what>"``).
+
+    Each alarm is an :class:`~cdk_batchkit.model.cloudwatch.AlarmSpec` written into an
+    ``AWS::CloudWatch::Alarm`` in one call (at the path, so the logical ID, an ``aws_cloudwatch.Alarm``
+    of the same id had): the L2 would cost a round trip for the alarm, its metric and each action."""
 
     def __init__(self, monitoring: BatchMonitoring) -> None:
         self.monitoring = monitoring
         self.thresholds = monitoring.thresholds
-        self._action = monitoring.topic.alarm_action()
+        self._actions = (monitoring.topic.alarm_action_arn(),)
         # Each fetched once (each is a round trip to the CDK), not once per queue.
         self._period_text = monitoring.period.to_human_string()
         self._oldest_seconds = seconds_of(self.thresholds.oldest_runnable_age)
@@ -61,29 +68,28 @@ class AlarmFactory:
         scope: Construct,
         construct_id: str,
         key: str,
-        metric: cloudwatch.IMetric,
+        metric: MetricSpec | MathSpec,
         threshold: float,
         description: str,
         *,
-        comparison: cloudwatch.ComparisonOperator = (
-            cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD
-        ),
+        comparison: str = "GreaterThanOrEqualToThreshold",
         evaluation_periods: int = 1,
-    ) -> cloudwatch.Alarm:
-        alarm = cloudwatch.Alarm(
-            scope,
-            construct_id,
+    ) -> cloudwatch.CfnAlarm:
+        spec = AlarmSpec(
             metric=metric,
             threshold=threshold,
-            comparison_operator=comparison,
+            description=description,
+            comparison=comparison,
             evaluation_periods=evaluation_periods,
             datapoints_to_alarm=1,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-            alarm_description=description,
+            treat_missing_data="notBreaching",
+            actions=self._actions,
         )
-        alarm.add_alarm_action(self._action)
-        alarm.add_ok_action(self._action)
+        alarm = cloudwatch.CfnAlarm(
+            Construct(scope, construct_id), "Resource", **l1_kwargs(spec.properties())
+        )
         self.monitoring.alarms[key] = alarm
+        self.monitoring.alarm_specs[key] = spec
         return alarm
 
     def queue(self, metrics: QueueMetrics) -> None:
@@ -94,7 +100,7 @@ class AlarmFactory:
             scope,
             "FailedJobsAlarm",
             f"{label}/FailedJobs",
-            metrics.transitions(JobStatus.FAILED),
+            metrics.spec_transitions(JobStatus.FAILED),
             t.failed_jobs,
             f"At least {t.failed_jobs} job(s) of Batch queue {label} FAILED within {self._period_text}.",
         )
@@ -102,11 +108,11 @@ class AlarmFactory:
             scope,
             "OldestRunnableAlarm",
             f"{label}/OldestRunnableAge",
-            metrics.oldest_runnable_age(),
+            metrics.spec_oldest_runnable_age(),
             self._oldest_seconds,
             f"A job of Batch queue {label} has been RUNNABLE for more than {self._oldest_text} (no capacity, "
             "or it fits no compute environment).",
-            comparison=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            comparison="GreaterThanThreshold",
             # One breaching measurement of the last two: a late schedule does not flap the alarm to OK.
             evaluation_periods=2,
         )
@@ -119,7 +125,7 @@ class AlarmFactory:
             scope,
             "DeadLetterAlarm",
             f"{label}/DeadLetterQueue",
-            metrics.dead_letter_messages(),
+            metrics.spec_dead_letter_messages(),
             t.dead_letter_messages,
             f"Submitter {label}: messages are waiting in its dead-letter queue (objects not submitted).",
         )
@@ -127,7 +133,7 @@ class AlarmFactory:
             scope,
             "ErrorsAlarm",
             f"{label}/Errors",
-            metrics.errors(),
+            metrics.spec_errors(),
             t.submitter_errors,
             f"Submitter {label}: its function raised errors.",
         )
@@ -139,19 +145,18 @@ class AlarmFactory:
             Construct(self.monitoring, f"Workflow{label}"),
             "FailedExecutionsAlarm",
             f"{label}/FailedExecutions",
-            metrics.failures(),
+            metrics.spec_failures(),
             self.thresholds.workflow_failures,
             f"Workflow {label}: executions failed or timed out.",
         )
 
     def backlog_function(self) -> None:
         """Errors of the backlog function itself (its metrics may then be missing)."""
-        function = self.monitoring.backlog_function
         self.alarm(
             self.monitoring,
             "BacklogFunctionErrors",
             "Monitoring/BacklogFunctionErrors",
-            function.metric_errors(period=self.monitoring.period, statistic="Sum"),
+            function_errors(self.monitoring.backlog_function, int(seconds_of(self.monitoring.period))),
             self.thresholds.monitoring_errors,
             "The Batch backlog/run-time metrics function failed: backlog metrics may be missing.",
         )

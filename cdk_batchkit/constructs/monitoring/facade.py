@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 from aws_cdk import Duration, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
@@ -15,6 +15,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct, Node
 
 from ...lambdas.backlog.core import METRIC_COST
+from ...model.cloudwatch import AlarmSpec
 from ...model.prices import SPOT_PRICE_FACTOR
 from ...model.rules import MONITORING_RULES, MonitoringPlan, run
 from .._binding import DefinitionLike, QueueLike, definition_ref, queue_ref
@@ -25,8 +26,10 @@ from .._validation import (
     check_whole,
     duration,
     fail,
+    fetched,
     is_token,
     node_of,
+    parent_of,
     report,
     seconds_of,
 )
@@ -56,7 +59,14 @@ class _Machine:
         self.state_machine = state_machine
 
 
+def _id(scope: Any) -> str:
+    """A construct's id (its label here), fetched once per construct."""
+    return fetched(scope, "node.id", lambda: node_of(scope).id)  # type: ignore[no-any-return]
+
+
 def _label(item: Any, inner: Any, prop: str, owner: Construct) -> str:
+    if isinstance(item, Construct):
+        return _id(item)
     node: Node | None = getattr(item, "node", None)
     if node is None:
         node = getattr(inner, "node", None)
@@ -72,7 +82,8 @@ class BatchMonitoring(Construct):
 
     Attributes: ``log_group`` (the job-event log group), ``rule`` (the job-event rule), ``metric_filters``
     (``{queue label: {JobStatus: MetricFilter}}``), ``backlog_function``, ``backlog_schedule``,
-    ``run_time_rule`` (None when ``job_run_time`` is False), ``alarms`` (``{"<label>/<what>": Alarm}``),
+    ``run_time_rule`` (None when ``job_run_time`` is False), ``alarms`` (``{"<label>/<what>": CfnAlarm}``;
+    :meth:`alarm` for an ``IAlarm``) and ``alarm_specs`` (the same alarms as data),
     ``dashboard`` (None when ``dashboard`` is False), ``topic`` (the :class:`NotificationTopic`), and the
     metric factories ``queue_metrics``, ``submitter_metrics`` and ``workflow_metrics`` (by label) for your
     own alarms and widgets: ``monitoring.queue_metrics["Primary"].transitions(JobStatus.FAILED)``.
@@ -167,7 +178,7 @@ class BatchMonitoring(Construct):
         self.queue_price_keys: dict[str, str | None] = {}
         service_queues = []
         for queue in job_queues:
-            label = node_of(queue).id
+            label = _id(queue)
             if label in self.queues:
                 fail(self, "job_queues", label, "lists two queues with the same construct id")
             ref = queue_ref(queue)
@@ -177,7 +188,7 @@ class BatchMonitoring(Construct):
                 service_queues.append(label)
         #: label (the definition construct's id) -> job definition name source (its ARN).
         self.cost_definitions: dict[str, str] = {}
-        labels = [node_of(d).id for d in cost_job_definitions]
+        labels = [_id(d) for d in cost_job_definitions]
         region = Stack.of(self).region
         report(
             self,
@@ -224,13 +235,18 @@ class BatchMonitoring(Construct):
         )
         if alarm_email is not None:
             self.topic.add_email(alarm_email)
-        self.alarms: dict[str, cloudwatch.Alarm] = {}
+        #: The alarms (``"<label>/<what>"``): the ``AWS::CloudWatch::Alarm`` L1s; :meth:`alarm` gives one as
+        #: an ``aws_cloudwatch.IAlarm`` (for composite alarms and your own widgets).
+        self.alarms: dict[str, cloudwatch.CfnAlarm] = {}
+        #: What each alarm watches and when it fires, as data (``"<label>/<what>"``).
+        self.alarm_specs: dict[str, AlarmSpec] = {}
         #: label -> the ``Queue<label>`` construct holding the queue's metric filters and alarms.
         self.queue_scopes: dict[str, Construct] = {}
 
         add_job_events(self, log_retention, log_group_name)
         add_backlog(self, log_retention, job_run_time)
 
+        self._alarm_refs: dict[str, cloudwatch.IAlarm] = {}
         alarms = AlarmFactory(self)
         for metrics in self.queue_metrics.values():
             alarms.queue(metrics)
@@ -261,6 +277,18 @@ class BatchMonitoring(Construct):
 
         #: The CloudWatch dashboard ($3 per month), or None.
         self.dashboard = add_dashboard(self, dashboard_name) if dashboard else None
+
+    def alarm(self, key: str) -> cloudwatch.IAlarm:
+        """Alarm ``key`` (``"<label>/FailedJobs"``, see ``alarms``) as an ``aws_cloudwatch.IAlarm``: for a
+        composite alarm (``AlarmRule.from_alarm``) or an ``AlarmWidget`` of your own. Made on first use."""
+        if key not in self.alarms:
+            fail(self, "key", key, f"is not an alarm of this construct ({', '.join(self.alarms)})")
+        found = self._alarm_refs.get(key)
+        if found is None:
+            cfn = self.alarms[key]
+            beside = cast(Construct, parent_of(cfn))  # the alarm's own construct (``...Alarm``)
+            found = self._alarm_refs[key] = cloudwatch.Alarm.from_alarm_arn(beside, "Ref", cfn.attr_arn)
+        return found
 
     # ------------------------------------------------------------------------- deprecated aliases
 
