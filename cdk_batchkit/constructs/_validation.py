@@ -114,10 +114,15 @@ def default_child(scope: Any) -> IConstruct | None:
 
 def stack_of(scope: Any) -> Stack:
     """``Stack.of(scope)``, fetched once per construct (a construct never moves to another stack); a stack
-    is its own (as ``Stack.of`` answers), and a construct :func:`adopt` saw made has its scope's."""
+    is its own (as ``Stack.of`` answers), and any other construct whose parent Python knows has its
+    parent's (:func:`adopt`)."""
     if isinstance(scope, Stack):
         return scope
-    return fetched(scope, "stack", lambda: Stack.of(scope))  # type: ignore[no-any-return]
+    parent = known_parent(scope)
+    if parent is UNKNOWN or parent is None:
+        return fetched(scope, "stack", lambda: Stack.of(scope))  # type: ignore[no-any-return]
+    # Not a stack itself: its parent's (asked once per chain of constructs Python saw made).
+    return fetched(scope, "stack", lambda: stack_of(parent))  # type: ignore[no-any-return]
 
 
 def node_id(scope: Any) -> str:
@@ -127,9 +132,9 @@ def node_id(scope: Any) -> str:
 
 def adopt(child: Any, scope: Any, construct_id: str) -> Any:
     """Record what Python knows of ``child``, just made as ``construct_id`` in ``scope``: its parent, its id
-    (sanitized as ``constructs`` does: ``/`` becomes ``--``), its path when ``scope``'s is known, and its
-    stack (``scope``'s, unless ``child`` is a stack itself). :func:`parent_of`, :func:`node_id`,
-    :func:`node_path` and :func:`stack_of` then answer without a round trip. Returns ``child``."""
+    (sanitized as ``constructs`` does: ``/`` becomes ``--``) and its path when ``scope``'s is known.
+    :func:`parent_of`, :func:`node_id` and :func:`node_path` then answer without a round trip, and
+    :func:`stack_of` with its parent's stack (unless ``child`` is a stack). Returns ``child``."""
     cache = child.__dict__.setdefault(_FETCHED, {})
     own_id = construct_id.replace("/", "--")
     cache["node.scope"] = scope
@@ -139,8 +144,6 @@ def adopt(child: Any, scope: Any, construct_id: str) -> Any:
         parent_path = node_path(scope)  # once per stack
     if parent_path is not None:
         cache["node.path"] = f"{parent_path}/{own_id}" if parent_path else own_id
-    if not isinstance(child, Stack):
-        cache["stack"] = stack_of(scope)
     return child
 
 
