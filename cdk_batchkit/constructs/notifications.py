@@ -103,9 +103,9 @@ class NotificationTopic(Construct):
         self.topic = sns.Topic(
             self, "Resource", display_name=display_name, master_key=self.key, enforce_ssl=True
         )
-        account = stack_env(self).account
+        account, topic_arn = stack_env(self).account, self.topic_arn
         for service in PUBLISHERS:
-            self.topic.add_to_resource_policy(publish_statement(service, self.topic.topic_arn, account))
+            self.topic.add_to_resource_policy(publish_statement(service, topic_arn, account))
         if shared is None:
             # EventBridge and alarms may publish (BK-X4); an imported key warns with the statements.
             allow(self.key, (KeyUser.EVENTS_TO_TOPIC, KeyUser.CLOUDWATCH), on=self)
@@ -114,7 +114,7 @@ class NotificationTopic(Construct):
 
     @property
     def topic_arn(self) -> str:
-        return self.topic.topic_arn
+        return fetched(self.topic, "topic_arn")  # type: ignore[no-any-return]
 
     def add_email(self, address: str) -> None:
         """Subscribe ``address`` (AWS sends a confirmation e-mail first)."""
@@ -153,7 +153,7 @@ class NotificationTopic(Construct):
     def alarm_action_arn(self) -> str:
         """The ARN an alarm's actions list to publish to this topic (its policies already let this
         account's alarms publish)."""
-        return fetched(self.topic, "topic_arn")  # type: ignore[no-any-return]
+        return self.topic_arn
 
 
 @jsii.implements(events.IRuleTarget)

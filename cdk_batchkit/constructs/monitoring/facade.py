@@ -26,9 +26,8 @@ from .._validation import (
     check_whole,
     duration,
     fail,
-    fetched,
     is_token,
-    node_of,
+    node_id,
     parent_of,
     report,
     seconds_of,
@@ -59,14 +58,9 @@ class _Machine:
         self.state_machine = state_machine
 
 
-def _id(scope: Any) -> str:
-    """A construct's id (its label here), fetched once per construct."""
-    return fetched(scope, "node.id", lambda: node_of(scope).id)  # type: ignore[no-any-return]
-
-
 def _label(item: Any, inner: Any, prop: str, owner: Construct) -> str:
     if isinstance(item, Construct):
-        return _id(item)
+        return node_id(item)
     node: Node | None = getattr(item, "node", None)
     if node is None:
         node = getattr(inner, "node", None)
@@ -178,7 +172,7 @@ class BatchMonitoring(Construct):
         self.queue_price_keys: dict[str, str | None] = {}
         service_queues = []
         for queue in job_queues:
-            label = _id(queue)
+            label = node_id(queue)
             if label in self.queues:
                 fail(self, "job_queues", label, "lists two queues with the same construct id")
             ref = queue_ref(queue)
@@ -188,7 +182,7 @@ class BatchMonitoring(Construct):
                 service_queues.append(label)
         #: label (the definition construct's id) -> job definition name source (its ARN).
         self.cost_definitions: dict[str, str] = {}
-        labels = [_id(d) for d in cost_job_definitions]
+        labels = [node_id(d) for d in cost_job_definitions]
         region = Stack.of(self).region
         report(
             self,
