@@ -12,7 +12,9 @@ Install with ``pip install cdk-batchkit[testing]``. The pytest plugin (registere
 * ``batchkit_build``: a function ``(source, **options) -> World`` for tests that build their own.
 
 Without pytest, use :func:`build_world` inside ``moto.mock_aws()`` (or with ``endpoint_url`` of a
-moto server started by :func:`moto_server`). Importing ``cdk_batchkit`` never imports this package.
+moto server started by :func:`moto_server`). Importing ``cdk_batchkit`` never imports this package, and
+importing this package (which pytest does for the plugin in every run of every project that has the kit
+installed) imports no module of it: each name is loaded on first use, moto with it.
 
 Modules: :mod:`.assembly` reads the cloud assembly, :mod:`.builders` turns templates into moto
 resources, :mod:`.handles` are what tests hold, :mod:`.world` finds them and moves events,
@@ -21,80 +23,152 @@ resources, :mod:`.handles` are what tests hold, :mod:`.world` finds them and mov
 
 from __future__ import annotations
 
-from .assembly import StackTemplate, load_stack, load_stacks
-from .batch import JobControl, JobRun, job_control, run_job_locally
-from .builders import SUPPORTED_TYPES
-from .functions import Invocation, LambdaContext, Metric
-from .handles import (
-    Bucket,
-    ComputeEnvironment,
-    ConsumableResource,
-    Delivery,
-    Function,
-    JobDefinition,
-    JobQueue,
-    LogGroup,
-    NestedStack,
-    Queue,
-    Resource,
-    Role,
-    Rule,
-    StateMachine,
-    SubmittedJob,
-    Table,
-    Topic,
-    Upload,
-)
-from .intrinsics import Resolver, UnresolvableError
-from .recorder import Request
-from .workflows import WorkflowRun, run_state_machine
-from .world import World, build_world
+import importlib
+from typing import TYPE_CHECKING
 
-__all__ = [
-    "SUPPORTED_TYPES",
-    "Bucket",
-    "ComputeEnvironment",
-    "ConsumableResource",
-    "Delivery",
-    "Function",
-    "Invocation",
-    "JobControl",
-    "JobDefinition",
-    "JobQueue",
-    "JobRun",
-    "LambdaContext",
-    "LogGroup",
-    "Metric",
-    "NestedStack",
-    "Queue",
-    "Request",
-    "Resolver",
-    "Resource",
-    "Role",
-    "Rule",
-    "StackTemplate",
-    "StateMachine",
-    "SubmittedJob",
-    "Table",
-    "Topic",
-    "UnresolvableError",
-    "Upload",
-    "World",
-    "WorkflowRun",
-    "build_world",
-    "job_control",
-    "load_stack",
-    "load_stacks",
-    "mock_environment",
-    "moto_server",
-    "run_job_locally",
-    "run_state_machine",
-]
+#: Each public name and the module (of this package) that defines it, loaded on first use.
+_EXPORTS = {
+    "StackTemplate": "assembly",
+    "load_stack": "assembly",
+    "load_stacks": "assembly",
+    "JobControl": "batch",
+    "JobRun": "batch",
+    "job_control": "batch",
+    "run_job_locally": "batch",
+    "SUPPORTED_TYPES": "builders",
+    "Invocation": "functions",
+    "LambdaContext": "functions",
+    "Metric": "functions",
+    **dict.fromkeys(
+        [
+            "Bucket",
+            "ComputeEnvironment",
+            "ConsumableResource",
+            "Delivery",
+            "Function",
+            "JobDefinition",
+            "JobQueue",
+            "LogGroup",
+            "NestedStack",
+            "Queue",
+            "Resource",
+            "Role",
+            "Rule",
+            "StateMachine",
+            "SubmittedJob",
+            "Table",
+            "Topic",
+            "Upload",
+        ],
+        "handles",
+    ),
+    "Resolver": "intrinsics",
+    "UnresolvableError": "intrinsics",
+    "Request": "recorder",
+    "mock_environment": "server",
+    "moto_server": "server",
+    "WorkflowRun": "workflows",
+    "run_state_machine": "workflows",
+    "World": "world",
+    "build_world": "world",
+}
+
+if TYPE_CHECKING:  # what type checkers and the API reference see; at run time, __getattr__ below
+    # (``X as X``: an explicit re-export, PEP 484)
+    from .assembly import StackTemplate as StackTemplate
+    from .assembly import load_stack as load_stack
+    from .assembly import load_stacks as load_stacks
+    from .batch import (
+        JobControl as JobControl,
+    )
+    from .batch import (
+        JobRun as JobRun,
+    )
+    from .batch import (
+        job_control as job_control,
+    )
+    from .batch import (
+        run_job_locally as run_job_locally,
+    )
+    from .builders import SUPPORTED_TYPES as SUPPORTED_TYPES
+    from .functions import Invocation as Invocation
+    from .functions import LambdaContext as LambdaContext
+    from .functions import Metric as Metric
+    from .handles import (
+        Bucket as Bucket,
+    )
+    from .handles import (
+        ComputeEnvironment as ComputeEnvironment,
+    )
+    from .handles import (
+        ConsumableResource as ConsumableResource,
+    )
+    from .handles import (
+        Delivery as Delivery,
+    )
+    from .handles import (
+        Function as Function,
+    )
+    from .handles import (
+        JobDefinition as JobDefinition,
+    )
+    from .handles import (
+        JobQueue as JobQueue,
+    )
+    from .handles import (
+        LogGroup as LogGroup,
+    )
+    from .handles import (
+        NestedStack as NestedStack,
+    )
+    from .handles import (
+        Queue as Queue,
+    )
+    from .handles import (
+        Resource as Resource,
+    )
+    from .handles import (
+        Role as Role,
+    )
+    from .handles import (
+        Rule as Rule,
+    )
+    from .handles import (
+        StateMachine as StateMachine,
+    )
+    from .handles import (
+        SubmittedJob as SubmittedJob,
+    )
+    from .handles import (
+        Table as Table,
+    )
+    from .handles import (
+        Topic as Topic,
+    )
+    from .handles import (
+        Upload as Upload,
+    )
+    from .intrinsics import Resolver as Resolver
+    from .intrinsics import UnresolvableError as UnresolvableError
+    from .recorder import Request as Request
+    from .server import mock_environment as mock_environment
+    from .server import moto_server as moto_server
+    from .workflows import WorkflowRun as WorkflowRun
+    from .workflows import run_state_machine as run_state_machine
+    from .world import World as World
+    from .world import build_world as build_world
+
+__all__ = sorted(_EXPORTS)
 
 
 def __getattr__(name: str) -> object:
-    if name in ("mock_environment", "moto_server"):
-        from . import server
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value  # once: later lookups do not come here
+    return value
 
-        return getattr(server, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_EXPORTS})

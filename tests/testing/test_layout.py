@@ -70,3 +70,21 @@ def test_the_layout_reader_sees_a_cycle() -> None:
         assert any("world" in cycle and "workflows" in cycle for cycle in _cycles())
     finally:
         GRAPH["workflows"].discard("world")
+
+
+def test_loading_the_plugin_imports_none_of_the_kit_and_no_moto() -> None:
+    """pytest loads the plugin (entry point ``pytest11``) in every run of every project with the kit
+    installed: it costs nothing until a fixture is used. Each public name is loaded on first use."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys, cdk_batchkit.testing.plugin, cdk_batchkit.testing as kit\n"
+        "loaded = sorted(m for m in sys.modules if m.startswith(('moto', 'cdk_batchkit.testing.')))\n"
+        "assert loaded == ['cdk_batchkit.testing.plugin'], loaded\n"
+        "assert kit.World.__module__ == 'cdk_batchkit.testing.world' and 'moto' in sys.modules\n"
+        "assert set(kit.__all__) <= set(dir(kit))\n"
+        "try:\n    kit.Nope\nexcept AttributeError as e:\n    print(e)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "module 'cdk_batchkit.testing' has no attribute 'Nope'"
