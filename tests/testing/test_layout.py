@@ -84,6 +84,9 @@ def test_loading_the_plugin_imports_none_of_the_kit_and_no_moto() -> None:
         "assert loaded == ['cdk_batchkit.testing.plugin'], loaded\n"
         "assert kit.World.__module__ == 'cdk_batchkit.testing.world' and 'moto' in sys.modules\n"
         "assert set(kit.__all__) <= set(dir(kit))\n"
+        "from importlib import import_module as load\n"
+        "for name, module in kit._EXPORTS.items():\n"
+        "    assert getattr(load(f'cdk_batchkit.testing.{module}'), name) is getattr(kit, name), name\n"
         "try:\n    kit.Nope\nexcept AttributeError as e:\n    print(e)\n"
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
