@@ -36,14 +36,13 @@ def acknowledge(scope: IConstruct, rule: str, reason: str, *, applies_to: str | 
         ``"Action::s3:*"``, ``"Policy::arn:<AWS::Partition>:iam::aws:policy/NAME"`` (see
         :func:`managed_policy_finding`). Default: the rule id alone (a rule reported per resource).
     """
-    if not reason.strip():
-        raise ValueError(f"{scope.node.path}: an acknowledgement of {rule} needs a reason")
-    _acknowledge(scope, [(_rule_id(rule, applies_to), reason)])
+    acknowledge_findings(scope, rule, {applies_to: reason})
 
 
-def acknowledge_findings(scope: IConstruct, rule: str, reasons: Mapping[str, str]) -> None:
-    """:func:`acknowledge` of ``rule`` on ``scope`` for each finding of ``reasons`` (its ``applies_to`` ->
-    the reason), in one round trip: the acknowledgements of one scope, as one call each would make them."""
+def acknowledge_findings(scope: IConstruct, rule: str, reasons: Mapping[str | None, str]) -> None:
+    """:func:`acknowledge` of ``rule`` on ``scope`` for each finding of ``reasons`` (its ``applies_to``, or
+    None for the rule id alone, -> the reason), in one round trip: the acknowledgements of one scope, as one
+    call each would make them."""
     for reason in reasons.values():
         if not reason.strip():
             raise ValueError(f"{scope.node.path}: an acknowledgement of {rule} needs a reason")

@@ -85,8 +85,11 @@ class MetricSpec:
 
     def metric_stat(self) -> dict[str, Any]:
         """This metric as a ``MetricDataQuery``'s ``MetricStat``."""
-        metric = {"Dimensions": _dimensions(self.dimensions), "MetricName": self.metric_name}
-        metric["Namespace"] = self.namespace
+        metric = {
+            "Dimensions": _dimensions(self.dimensions),
+            "MetricName": self.metric_name,
+            "Namespace": self.namespace,
+        }
         return {"MetricStat": {"Metric": metric, "Period": self.period, "Stat": self.statistic}}
 
     def graph_entry(self, y_axis: str = "left", query_id: str | None = None) -> list[Any]:
@@ -294,8 +297,8 @@ class WidgetRow:
                     "height": widget.height,
                     "x": x0 + x,
                     "y": y0 + y,
+                    "properties": body["properties"],
                 }
-                | {"properties": body["properties"]}
             )
         return rendered
 

@@ -409,9 +409,9 @@ class WorkflowMetrics(_Factory):
 
     def failures(self) -> cloudwatch.MathExpression:
         """Failed plus timed-out executions per period (what the workflow alarm watches)."""
-        found = self._built.get(self.spec_failures())
+        spec = self.spec_failures()
+        found = self._built.get(spec)
         if found is None:
-            spec = self.spec_failures()
             found = self._built[spec] = cloudwatch.MathExpression(
                 expression=spec.expression,
                 using_metrics={query_id: self.to_metric(metric) for query_id, metric in spec.using},
