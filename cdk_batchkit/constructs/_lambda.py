@@ -20,7 +20,9 @@ cache the runtime checks against those sources, so a laptop with Python 3.13 and
 write the same template and neither sees the other's deploy as a change. ``CDK_BATCHKIT_BYTECODE=off``
 stages the sources only; ``=on`` requires the bytecode (synth fails naming the variable when no Python 3.13
 is at hand: set it where the build image is pinned, so a missing interpreter is an error, not a slower cold
-start).
+start). The staged directory is kept per content in the system's temporary directory, and whether a Python
+3.13 is at hand is asked only when none serves: under ``auto`` the first synth of a library version on a
+machine decides, and every later one reuses its directory without starting an interpreter.
 """
 
 from __future__ import annotations
@@ -91,18 +93,29 @@ print(sys.implementation.cache_tag)
 """
 
 
+def bytecode_switch() -> str:
+    """``CDK_BATCHKIT_BYTECODE`` as ``"auto"`` (unset or ``auto``: the default), ``"on"`` or ``"off"``;
+    ``RuntimeError`` naming the variable for any other value."""
+    switch = os.environ.get(BYTECODE_SWITCH, "").strip().lower() or "auto"
+    if switch in ("off", "0", "false", "no"):
+        return "off"
+    if switch in ("on", "1", "true", "yes"):
+        return "on"
+    if switch != "auto":
+        raise RuntimeError(f"{BYTECODE_SWITCH}={switch!r}: use auto (the default), on or off")
+    return switch
+
+
 @cache
 def runtime_python() -> str | None:
     """An interpreter of the runtime's Python version (this one or ``python3.13`` on the PATH) to compile the
     asset's bytecode with, or None (sources only): ``CDK_BATCHKIT_BYTECODE`` unset or ``auto``, whichever is
     at hand; ``off``, None; ``on``, one is required (``RuntimeError`` naming the variable)."""
-    switch = os.environ.get(BYTECODE_SWITCH, "").strip().lower() or "auto"
-    if switch in ("off", "0", "false", "no"):
+    switch = bytecode_switch()
+    if switch == "off":
         return None
-    if switch not in ("auto", "on", "1", "true", "yes"):
-        raise RuntimeError(f"{BYTECODE_SWITCH}={switch!r}: use auto (the default), on or off")
     found = _runtime_interpreter()
-    if found is None and switch != "auto":
+    if found is None and switch == "on":
         raise RuntimeError(
             f"{BYTECODE_SWITCH}={switch} asks for bytecode of the Lambda runtime's Python "
             "{}.{}, but neither this interpreter nor python{}.{} on the PATH is one; install it or set "
@@ -166,21 +179,31 @@ def sources_hash(handler_dir: str) -> str:
 
 def staged_asset(handler_dir: str) -> Path:
     """The asset directory of ``handler_dir``, staged once per content in the system's temporary
-    directory (sources and, with Python 3.13 at hand, bytecode; see the module docstring)."""
-    python = runtime_python()
-    kind = "bytecode" if python is not None else "sources"
+    directory (sources and, with Python 3.13 at hand, bytecode; see the module docstring).
+
+    Whether a Python 3.13 is at hand is asked (a subprocess: about 0.1 s of CPU behind a version manager's
+    shim) only when no staged directory of these sources serves: one with bytecode serves ``auto`` and
+    ``on``, one without serves ``auto`` and ``off``. So under ``auto`` the choice is made by the first synth
+    of a library version on a machine; ``CDK_BATCHKIT_BYTECODE=on`` compiles the bytecode later."""
+    switch = bytecode_switch()
+    stem = f"{handler_dir}-{sources_hash(handler_dir)[:24]}"
     root = Path(tempfile.gettempdir()) / "cdk-batchkit-assets"
-    final = root / f"{handler_dir}-{sources_hash(handler_dir)[:24]}-{kind}"
-    if not final.is_dir():
-        root.mkdir(parents=True, exist_ok=True)
-        scratch = Path(tempfile.mkdtemp(prefix=f".{handler_dir}-", dir=root))
-        stage_handler(handler_dir, scratch / "asset", python=python)
-        try:
-            (scratch / "asset").rename(final)  # atomic: a concurrent synth finds it whole or not at all
-        except OSError:
-            if not final.is_dir():
-                raise
-        shutil.rmtree(scratch, ignore_errors=True)
+    with_bytecode, sources_only = root / f"{stem}-bytecode", root / f"{stem}-sources"
+    if switch != "off" and with_bytecode.is_dir():
+        return with_bytecode
+    if switch != "on" and sources_only.is_dir():
+        return sources_only
+    python = runtime_python()
+    final = with_bytecode if python is not None else sources_only
+    root.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix=f".{handler_dir}-", dir=root))
+    stage_handler(handler_dir, scratch / "asset", python=python or "")
+    try:
+        (scratch / "asset").rename(final)  # atomic: a concurrent synth finds it whole or not at all
+    except OSError:
+        if not final.is_dir():
+            raise
+    shutil.rmtree(scratch, ignore_errors=True)
     return final
 
 
