@@ -30,10 +30,11 @@ Apps:
 Each app is synthesized with the built-in CloudFormation validation plugin on and off
 (``App(builtin_cloud_formation_validation=...)``, what ``cdk synth --no-validation`` and
 ``CDK_VALIDATION=false`` set). Every figure is from a fresh process; ``--repeat`` runs each one that many
-times and reports the median (CPU time, not wall time: the machine may be shared). The library stages each
-handler's asset once per content in the system's temporary directory, so every figure is a synth after the
-first; ``units N=1, first synth`` is one in an empty temporary directory (staging, the interpreter probe and
-the bytecode compile included). Run:
+times and reports the median (CPU time, not wall time: the machine may be shared); an app and its L2
+counterpart run in interleaved pairs, and the CPU ratio is the median of the pairs' ratios, so a change in
+the machine's load between runs falls on both. The library stages each handler's asset once per content in
+the system's temporary directory, so every figure is a synth after the first; ``units N=1, first synth`` is
+one in an empty temporary directory (staging, the interpreter probe and the bytecode compile included). Run:
 
     .venv/bin/python benchmarks/synth.py                   # everything (a few minutes)
     .venv/bin/python benchmarks/synth.py --sizes 1 20 --validation off
@@ -690,8 +691,7 @@ def first_synth(app_name: str, n: int, validation: bool) -> dict[str, Any]:
         return run_with_memory(app_name, n, validation, env={**os.environ, "TMPDIR": temp})
 
 
-def median_run(app_name: str, n: int, validation: bool, repeat: int) -> dict[str, Any]:
-    runs = [run_with_memory(app_name, n, validation) for _ in range(repeat)]
+def _medians(runs: list[dict[str, Any]]) -> dict[str, Any]:
     merged = dict(runs[0])
     for key in (
         "cpu", "cpu_build", "cpu_python", "cpu_node", "cpu_children", "cpu_process", "wall", "peak_mib"
@@ -700,11 +700,29 @@ def median_run(app_name: str, n: int, validation: bool, repeat: int) -> dict[str
     return merged
 
 
-def _row(label: str, ours: dict[str, Any], l2: dict[str, Any]) -> str:
+def median_run(app_name: str, n: int, validation: bool, repeat: int) -> dict[str, Any]:
+    return _medians([run_with_memory(app_name, n, validation) for _ in range(repeat)])
+
+
+def paired_runs(
+    ours_app: str, l2_app: str, n: int, validation: bool, repeat: int
+) -> tuple[dict[str, Any], dict[str, Any], float]:
+    """``repeat`` pairs of runs, interleaved (ours then the L2's, the L2's then ours, ...), so a change in
+    the machine's load falls on both: each app's medians, and the median of the pairs' CPU ratios."""
+    ours_runs, l2_runs = [], []
+    for i in range(repeat):
+        order = ((ours_app, ours_runs), (l2_app, l2_runs))
+        for app_name, runs in order if i % 2 == 0 else order[::-1]:
+            runs.append(run_with_memory(app_name, n, validation))
+    ratio = statistics.median(a["cpu"] / b["cpu"] for a, b in zip(ours_runs, l2_runs, strict=True))
+    return _medians(ours_runs), _medians(l2_runs), ratio
+
+
+def _row(label: str, ours: dict[str, Any], l2: dict[str, Any], cpu_ratio: float) -> str:
     return (
         f"{label:<22} {ours['resources']:>5} {l2['resources']:>5}  "
         f"{ours['round_trips']:>7} {l2['round_trips']:>6} {ours['round_trips'] / l2['round_trips']:>6.2f}x  "
-        f"{ours['cpu']:>7.2f} {l2['cpu']:>6.2f} {ours['cpu'] / l2['cpu']:>6.2f}x  "
+        f"{ours['cpu']:>7.2f} {l2['cpu']:>6.2f} {cpu_ratio:>6.2f}x  "
         f"{ours['peak_mib']:>6.0f} {l2['peak_mib']:>6.0f}"
     )
 
@@ -751,16 +769,14 @@ def main() -> None:
         print(header)
         ratios = []
         if not args.no_reference:
-            ours = median_run("reference", 0, validation, args.repeat)
-            l2 = median_run("l2-reference", 0, validation, args.repeat)
-            figures += [ours, l2]
-            print(_row("reference", ours, l2), flush=True)
+            ours, l2, ratio = paired_runs("reference", "l2-reference", 0, validation, args.repeat)
+            figures += [{**ours, "cpu_ratio": ratio}, l2]
+            print(_row("reference", ours, l2, ratio), flush=True)
         for n in args.sizes:
-            ours = median_run("units", n, validation, args.repeat)
-            l2 = median_run("l2-units", n, validation, args.repeat)
-            figures += [ours, l2]
-            ratios.append(ours["cpu"] / l2["cpu"])
-            print(_row(f"units N={n}", ours, l2), flush=True)
+            ours, l2, ratio = paired_runs("units", "l2-units", n, validation, args.repeat)
+            figures += [{**ours, "cpu_ratio": ratio}, l2]
+            ratios.append(ratio)
+            print(_row(f"units N={n}", ours, l2, ratio), flush=True)
         if args.sizes and args.sizes[0] == 1:
             first = first_synth("units", 1, validation)
             figures.append({**first, "first_synth": True})

@@ -227,6 +227,11 @@ def seconds_of(value: Duration, *, integral: bool = True) -> float:
     return cache[key]  # type: ignore[no-any-return]
 
 
+def human_string(value: Duration) -> str:
+    """``value.to_human_string()`` (``"5 minutes"``), asked once per Duration."""
+    return fetched(value, "to_human_string", value.to_human_string)  # type: ignore[no-any-return]
+
+
 def mebibytes_of(value: Size, rounding: SizeRoundingBehavior | None = None) -> float:
     """``value.to_mebibytes(rounding=...)``, asked once per Size and rounding (raises as it does)."""
     cache = value.__dict__.setdefault(_FETCHED, {})

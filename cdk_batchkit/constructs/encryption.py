@@ -29,7 +29,19 @@ from ..model.keys import LAUNCHING_ROLES, SECRET_WORDS, KeyDescription, KeyUser
 from ..model.rules.encryption import check_key, key_statements, plain_secret_names
 from ..model.values import is_unresolved
 from ._binding import add_to_principal
-from ._validation import UNKNOWN, default_child, fail, known_parent, node_of, node_path, report, stack_env
+from ._validation import (
+    UNKNOWN,
+    adopt,
+    default_child,
+    fail,
+    fetched,
+    known_parent,
+    node_of,
+    node_path,
+    parent_of,
+    report,
+    stack_env,
+)
 from .nag import _flatten, acknowledge_findings
 
 __all__ = [
@@ -89,9 +101,9 @@ def _check_key_once(key: kms.IKey, on: Construct) -> None:
     if id(key) in checked:
         return
     checked.add(id(key))
-    if key.node.scope is on:
+    if parent_of(key) is on:
         return
-    report(on, check_key(describe_key(key), Stack.of(on).region))
+    report(on, check_key(describe_key(key), stack_env(on).region))
 
 
 def allow(key: kms.IKey, users: Iterable[KeyUser], *, on: Construct) -> None:
@@ -101,13 +113,13 @@ def allow(key: kms.IKey, users: Iterable[KeyUser], *, on: Construct) -> None:
     _check_key_once(key, on)
     done: set[KeyUser] = on.__dict__.setdefault("_batchkit_key_users", set())
     owned = isinstance(key, kms.Key)
+    added: list[iam.PolicyStatement] = []
     for user in [KeyUser.IAM, *users] if not owned else users:
         if user in done:
             continue
         done.add(user)
         if owned:
-            for statement in statements(user, key):
-                key.add_to_resource_policy(statement)
+            added += statements(user, key)
             continue
         text = json.dumps(
             [_flat(Stack.of(on).resolve(s)) for s in _statement_json(user, key)],
@@ -119,6 +131,17 @@ def allow(key: kms.IKey, users: Iterable[KeyUser], *, on: Construct) -> None:
             f"{node_path(on)}: [{user.rule_id}] the key {arn!r} is imported, so "
             f"its key policy cannot be edited here; add these statements to it or {_why(user)}: {text}",
         )
+    if added:
+        _add_to_key_policy(key, added)
+
+
+def _add_to_key_policy(key: kms.Key, added: list[iam.PolicyStatement]) -> None:
+    """What ``key.add_to_resource_policy`` does for each statement (append it to the key's policy document;
+    nothing when the key has none), in one round trip: each ``add_to_resource_policy`` costs three, its
+    result being a struct Python reads field by field."""
+    document: iam.PolicyDocument | None = fetched(key, "_policy")
+    if document is not None:
+        document.add_statements(*added)
 
 
 def _flat(value: object) -> object:
@@ -173,13 +196,17 @@ class BatchEncryption(Construct):
             fail(scope, "BatchEncryption", construct_id, "this scope already has one")
         super().__init__(scope, construct_id)
         #: The customer-managed key everything under the scope is encrypted with.
-        self.key: kms.IKey = key or kms.Key(
+        self.key: kms.IKey = key or adopt(
+            kms.Key(
+                self,
+                "Key",
+                enable_key_rotation=True,
+                description="cdk-batchkit: encrypts what the constructs under "
+                f"{node_path(scope) or 'the app'} store",
+                removal_policy=RemovalPolicy.RETAIN,
+            ),
             self,
             "Key",
-            enable_key_rotation=True,
-            description=f"cdk-batchkit: encrypts what the constructs under {node_path(scope) or 'the app'} "
-            "store",
-            removal_policy=RemovalPolicy.RETAIN,
         )
         #: Whether the key policy is managed by this app (False for an imported key).
         self.owned = isinstance(self.key, kms.Key)

@@ -39,7 +39,7 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from ._validation import fail, fetched, is_token, node_path, seconds_of, service_principal, stack_env
+from ._validation import adopt, fail, fetched, is_token, node_path, seconds_of, service_principal, stack_env
 from .encryption import KeyUser, allow, encryption_key
 
 #: Service principals that publish notifications to a topic, and whether SNS lets their topic-policy
@@ -93,11 +93,15 @@ class NotificationTopic(Construct):
         self.key: kms.IKey = (
             key
             or shared
-            or kms.Key(
+            or adopt(
+                kms.Key(
+                    self,
+                    "Key",
+                    enable_key_rotation=True,
+                    description=f"Encrypts the {node_path(self)} notification topic",
+                ),
                 self,
                 "Key",
-                enable_key_rotation=True,
-                description=f"Encrypts the {node_path(self)} notification topic",
             )
         )
         self.topic = sns.Topic(

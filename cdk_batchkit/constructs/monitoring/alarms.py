@@ -16,7 +16,7 @@ from constructs import Construct
 from ...model.cloudwatch import AlarmSpec, MathSpec, MetricSpec
 from ...model.statuses import JobStatus
 from .._l1 import l1_kwargs
-from .._validation import duration, seconds_of
+from .._validation import duration, human_string, seconds_of
 from .metrics import function_errors
 
 if TYPE_CHECKING:
@@ -59,9 +59,9 @@ class AlarmFactory:
         self.thresholds = monitoring.thresholds
         self._actions = (monitoring.topic.alarm_action_arn(),)
         # Each fetched once (each is a round trip to the CDK), not once per queue.
-        self._period_text = monitoring.period.to_human_string()
+        self._period_text = human_string(monitoring.period)
         self._oldest_seconds = seconds_of(self.thresholds.oldest_runnable_age)
-        self._oldest_text = self.thresholds.oldest_runnable_age.to_human_string()
+        self._oldest_text = human_string(self.thresholds.oldest_runnable_age)
 
     def alarm(
         self,

@@ -15,7 +15,7 @@ from aws_cdk import Aws
 from aws_cdk import aws_cloudwatch as cloudwatch
 
 from ...model.cloudwatch import GRID_WIDTH, AlarmWidget, GraphWidget, TextWidget, Widget, WidgetRow
-from .._validation import duration, fetched
+from .._validation import duration, fetched, human_string
 from .metrics import TRANSITIONS, QueueMetrics, SubmitterMetrics, WorkflowMetrics
 
 if TYPE_CHECKING:
@@ -129,7 +129,7 @@ def add_dashboard(monitoring: BatchMonitoring, name: str | None) -> cloudwatch.D
             markdown=(
                 "# AWS Batch queues\n"
                 "Job state transitions come from EventBridge events (metric filters); the backlog is "
-                f"measured every {monitoring.backlog_interval.to_human_string()}; run time is "
+                f"measured every {human_string(monitoring.backlog_interval)}; run time is "
                 "`stoppedAt - startedAt` of finished jobs; job cost is an **estimate** (reserved vCPU "
                 "and memory x public prices, see cdk_batchkit.model.prices), not your bill. Alarms "
                 "notify the monitoring topic."

@@ -7,7 +7,7 @@ import warnings
 from collections.abc import Sequence
 from typing import Any, cast
 
-from aws_cdk import Duration, Stack
+from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_events as events
 from aws_cdk import aws_lambda as lambda_
@@ -31,6 +31,7 @@ from .._validation import (
     parent_of,
     report,
     seconds_of,
+    stack_env,
 )
 from ..notifications import NotificationTopic
 from .alarms import AlarmFactory, MonitoringThresholds
@@ -183,7 +184,7 @@ class BatchMonitoring(Construct):
         #: label (the definition construct's id) -> job definition name source (its ARN).
         self.cost_definitions: dict[str, str] = {}
         labels = [node_id(d) for d in cost_job_definitions]
-        region = Stack.of(self).region
+        region = stack_env(self).region
         report(
             self,
             run(

@@ -15,7 +15,7 @@ from constructs import Construct
 
 from ...lambdas.backlog.core import QUEUE_DIMENSION
 from ...model.statuses import JOB_STATE_CHANGE, JobStatus
-from .._validation import node_of
+from .._validation import node_of, service_principal
 from ..encryption import KeyUser, encryption_key
 from .metrics import TRANSITIONS
 
@@ -81,8 +81,8 @@ def add_job_events(monitoring: BatchMonitoring, retention: logs.RetentionDays, n
                 sid="EventBridgeWritesBatchJobEvents",
                 actions=["logs:CreateLogStream", "logs:PutLogEvents"],
                 principals=[
-                    iam.ServicePrincipal("events.amazonaws.com"),
-                    iam.ServicePrincipal("delivery.logs.amazonaws.com"),
+                    service_principal("events.amazonaws.com"),
+                    service_principal("delivery.logs.amazonaws.com"),
                 ],
                 resources=[monitoring.log_group.log_group_arn],
             )
