@@ -21,7 +21,8 @@ Apps:
   failure notifications, a log-group-backed job metric set, backlog function, alarms and a dashboard)
   written with the stable ``aws_cdk.aws_batch`` L2 and plain L2s, no hardening. Its functions deploy the
   library's handler code as a user's would: ``Code.from_asset`` of the handler's directory (inline code
-  cannot hold a multi-module handler, and an asset has a first-use cost of its own in the CDK).
+  cannot hold a multi-module handler, and an asset has a first-use cost of its own in the CDK;
+  ``--l2-code inline`` measures against the one-line inline stand-in the baseline used before).
   ``reference+nag`` is the reference app as ``make synth`` runs it (cdk-nag plugin on), for scale.
 * ``units N``: N units, each a queue with two EC2 environments (Spot first, then on-demand), a container job
   definition and an S3 submitter, plus monitoring of every queue and submitter (one monitoring construct
@@ -65,6 +66,19 @@ SIZES = (1, 5, 20, 50)
 QUEUES_PER_MONITORING = 20
 #: The handlers the library ships; the L2 apps deploy the same code as plain ``Code.from_asset`` directories.
 HANDLERS = ROOT / "cdk_batchkit" / "lambdas"
+#: ``--l2-code inline`` (the baseline before December 2026: ``Code.from_inline`` of a one-line handler, no
+#: asset) reaches the child processes through this variable.
+L2_CODE = "BATCHKIT_BENCH_L2_CODE"
+
+
+def _l2_code(handler_dir: str) -> Any:
+    """The code of an L2 app's function: the library's handler directory as an asset (default), or the old
+    inline stand-in with ``--l2-code inline``."""
+    from aws_cdk import aws_lambda as lambda_
+
+    if os.environ.get(L2_CODE) == "inline":
+        return lambda_.Code.from_inline("def handler(event, context):\n    return None\n")
+    return lambda_.Code.from_asset(str(HANDLERS / handler_dir))
 
 
 # ------------------------------------------------------------------------------------------ the apps
@@ -274,7 +288,7 @@ class _L2:
             f"{name}Function",
             runtime=lambda_.Runtime.PYTHON_3_13,
             handler="handler.handler",
-            code=lambda_.Code.from_asset(str(HANDLERS / "submitter")),
+            code=_l2_code("submitter"),
             timeout=cdk.Duration.minutes(1),
             memory_size=512,
             environment={
@@ -336,7 +350,7 @@ class _L2:
             f"{name}Backlog",
             runtime=lambda_.Runtime.PYTHON_3_13,
             handler="handler.handler",
-            code=lambda_.Code.from_asset(str(HANDLERS / "backlog")),
+            code=_l2_code("backlog"),
             environment={"QUEUES": stack.to_json_string(arns)},
             reserved_concurrent_executions=2,
             log_group=logs.LogGroup(stack, f"{name}BacklogLogs", retention=logs.RetentionDays.ONE_MONTH),
@@ -738,6 +752,13 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=1, help="runs per figure (median; default 1)")
     parser.add_argument("--no-reference", action="store_true", help="skip the reference apps")
     parser.add_argument("--json", help="also write every figure to this file")
+    parser.add_argument(
+        "--l2-code",
+        choices=("asset", "inline"),
+        default="asset",
+        help="the L2 apps' function code: the handler directories as assets (default) or the inline "
+        "one-line stand-in the baseline used before December 2026",
+    )
     parser.add_argument("--callers", nargs=2, metavar=("APP", "N"), help="print the top round-trip callers")
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     parser.add_argument("--callers-child", action="store_true", help=argparse.SUPPRESS)
@@ -757,6 +778,7 @@ def main() -> None:
             print(f"{count:>7}  {where}")
         return
 
+    os.environ[L2_CODE] = args.l2_code  # read by the child processes
     validations = {"on": [True], "off": [False], "both": [False, True]}[args.validation]
     figures: list[dict[str, Any]] = []
     header = (

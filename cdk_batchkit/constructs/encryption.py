@@ -131,7 +131,7 @@ def allow(key: kms.IKey, users: Iterable[KeyUser], *, on: Construct) -> None:
             f"{node_path(on)}: [{user.rule_id}] the key {arn!r} is imported, so "
             f"its key policy cannot be edited here; add these statements to it or {_why(user)}: {text}",
         )
-    if added:
+    if added and isinstance(key, kms.Key):
         _add_to_key_policy(key, added)
 
 
