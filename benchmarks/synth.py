@@ -66,7 +66,7 @@ SIZES = (1, 5, 20, 50)
 QUEUES_PER_MONITORING = 20
 #: The handlers the library ships; the L2 apps deploy the same code as plain ``Code.from_asset`` directories.
 HANDLERS = ROOT / "cdk_batchkit" / "lambdas"
-#: ``--l2-code inline`` (the baseline before December 2026: ``Code.from_inline`` of a one-line handler, no
+#: ``--l2-code inline`` (this benchmark's first baseline: ``Code.from_inline`` of a one-line handler, no
 #: asset) reaches the child processes through this variable.
 L2_CODE = "BATCHKIT_BENCH_L2_CODE"
 
@@ -757,7 +757,7 @@ def main() -> None:
         choices=("asset", "inline"),
         default="asset",
         help="the L2 apps' function code: the handler directories as assets (default) or the inline "
-        "one-line stand-in the baseline used before December 2026",
+        "one-line stand-in of this benchmark's first baseline",
     )
     parser.add_argument("--callers", nargs=2, metavar=("APP", "N"), help="print the top round-trip callers")
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)

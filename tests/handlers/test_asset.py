@@ -8,6 +8,7 @@ import filecmp
 import os
 import subprocess
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -83,17 +84,14 @@ def test_by_default_the_asset_carries_bytecode_when_the_runtimes_python_is_at_ha
         _lambda.runtime_python.cache_clear()
 
 
-def test_the_template_is_the_same_with_or_without_the_bytecode(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_the_template_is_the_same_with_or_without_the_bytecode(tmp_path: Path, machine: Machine) -> None:
     """The asset's hash is its sources': a machine that can add the bytecode and one that cannot write the
     same template (neither sees the other's deploy as a change), from differently staged directories."""
     from tests.support import new_stack
 
-    monkeypatch.delenv(_lambda.BYTECODE_SWITCH, raising=False)
     keys, staged = [], []
     for python in (sys.executable, None):
-        machine(tmp_path / ("with" if python else "without"), monkeypatch, python)
+        machine(tmp_path / ("with" if python else "without"), python)
         stack = new_stack(f"Asset{'Bytecode' if python else 'Sources'}")
         handler = _lambda.HandlerFunction(
             stack, "Fn", handler_dir="submitter", description="d", service_name="s", metrics_namespace="n"
@@ -105,62 +103,65 @@ def test_the_template_is_the_same_with_or_without_the_bytecode(
     assert any(f.endswith(".pyc") for f in staged[0]) and not any(f.endswith(".pyc") for f in staged[1])
 
 
-def machine(temp: Path, monkeypatch: pytest.MonkeyPatch, python: str | None) -> list[int]:
-    """A machine whose temporary directory is ``temp`` and whose Python 3.13 is ``python``; returns the
-    list the probe for it appends to each time it runs."""
-    probes: list[int] = []
+Machine = Callable[[Path, "str | None"], list[int]]
 
-    def probe() -> str | None:
-        probes.append(1)
-        return python
 
-    temp.mkdir(parents=True, exist_ok=True)
-    monkeypatch.setattr(_lambda.tempfile, "tempdir", str(temp))
-    monkeypatch.setattr(_lambda, "_runtime_interpreter", probe)
+@pytest.fixture
+def machine(monkeypatch: pytest.MonkeyPatch) -> Iterator[Machine]:
+    """``machine(temp, python)``: from now on, a machine whose temporary directory is ``temp`` and whose
+    Python 3.13 is ``python``; returns the list its probe appends to each time it runs. The interpreter this
+    process found is forgotten again afterwards."""
+
+    def switch_to(temp: Path, python: str | None) -> list[int]:
+        probes: list[int] = []
+
+        def probe() -> str | None:
+            probes.append(1)
+            return python
+
+        temp.mkdir(parents=True, exist_ok=True)
+        monkeypatch.setattr(_lambda.tempfile, "tempdir", str(temp))
+        monkeypatch.setattr(_lambda, "_runtime_interpreter", probe)
+        _lambda.runtime_python.cache_clear()
+        return probes
+
+    monkeypatch.delenv(_lambda.BYTECODE_SWITCH, raising=False)
+    yield switch_to
     _lambda.runtime_python.cache_clear()
-    return probes
 
 
 @pytest.mark.parametrize("python", [sys.executable, None], ids=["with-python3.13", "without"])
 def test_a_staged_asset_is_reused_by_later_synths_without_asking_for_an_interpreter(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, python: str | None
+    tmp_path: Path, machine: Machine, python: str | None
 ) -> None:
     """Asking whether a Python 3.13 is at hand starts one (about 0.1 s of CPU behind a version manager's
     shim): the first synth of these sources on a machine asks, every later process reuses its directory."""
-    monkeypatch.delenv(_lambda.BYTECODE_SWITCH, raising=False)
-    probes = machine(tmp_path, monkeypatch, python)
+    probes = machine(tmp_path, python)
     first = _lambda.staged_asset("submitter")
     assert probes == [1] and any(f.endswith(".pyc") for f in files(first)) == (python is not None)
     _lambda.runtime_python.cache_clear()  # a new synth process
-    try:
-        assert _lambda.staged_asset("submitter") == first
-        assert probes == [1]
-    finally:
-        _lambda.runtime_python.cache_clear()
+    assert _lambda.staged_asset("submitter") == first
+    assert probes == [1]
 
 
 def test_the_switch_chooses_among_staged_directories_and_on_compiles_what_auto_did_not(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, machine: Machine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A machine whose first synth found no Python 3.13 keeps its sources-only asset under ``auto``; ``on``
     (after installing one) asks again and compiles; ``off`` takes the sources-only directory again."""
-    monkeypatch.delenv(_lambda.BYTECODE_SWITCH, raising=False)
-    probes = machine(tmp_path, monkeypatch, None)
+    machine(tmp_path, None)
     sources_only = _lambda.staged_asset("submitter")
     assert sources_only.name.endswith("-sources")
-    probes = machine(tmp_path, monkeypatch, sys.executable)  # Python 3.13 installed since
-    try:
-        assert _lambda.staged_asset("submitter") == sources_only and probes == []
-        monkeypatch.setenv(_lambda.BYTECODE_SWITCH, "on")
-        with_bytecode = _lambda.staged_asset("submitter")
-        assert with_bytecode.name.endswith("-bytecode") and probes == [1]
-        assert any(f.endswith(".pyc") for f in files(with_bytecode))
-        monkeypatch.setenv(_lambda.BYTECODE_SWITCH, "auto")
-        assert _lambda.staged_asset("submitter") == with_bytecode
-        monkeypatch.setenv(_lambda.BYTECODE_SWITCH, "off")
-        assert _lambda.staged_asset("submitter") == sources_only and probes == [1]
-    finally:
-        _lambda.runtime_python.cache_clear()
+    probes = machine(tmp_path, sys.executable)  # Python 3.13 installed since
+    assert _lambda.staged_asset("submitter") == sources_only and probes == []
+    monkeypatch.setenv(_lambda.BYTECODE_SWITCH, "on")
+    with_bytecode = _lambda.staged_asset("submitter")
+    assert with_bytecode.name.endswith("-bytecode") and probes == [1]
+    assert any(f.endswith(".pyc") for f in files(with_bytecode))
+    monkeypatch.setenv(_lambda.BYTECODE_SWITCH, "auto")
+    assert _lambda.staged_asset("submitter") == with_bytecode
+    monkeypatch.setenv(_lambda.BYTECODE_SWITCH, "off")
+    assert _lambda.staged_asset("submitter") == sources_only and probes == [1]
 
 
 def test_asking_for_bytecode_without_the_runtimes_python_fails_naming_the_variable(
