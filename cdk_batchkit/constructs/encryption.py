@@ -112,14 +112,14 @@ def allow(key: kms.IKey, users: Iterable[KeyUser], *, on: Construct) -> None:
     """
     _check_key_once(key, on)
     done: set[KeyUser] = on.__dict__.setdefault("_batchkit_key_users", set())
-    owned = isinstance(key, kms.Key)
+    owned = key if isinstance(key, kms.Key) else None  # this app's key: its policy can be edited here
     added: list[iam.PolicyStatement] = []
-    for user in [KeyUser.IAM, *users] if not owned else users:
+    for user in [KeyUser.IAM, *users] if owned is None else users:
         if user in done:
             continue
         done.add(user)
-        if owned:
-            added += statements(user, key)
+        if owned is not None:
+            added += statements(user, owned)
             continue
         text = json.dumps(
             [_flat(Stack.of(on).resolve(s)) for s in _statement_json(user, key)],
@@ -131,8 +131,8 @@ def allow(key: kms.IKey, users: Iterable[KeyUser], *, on: Construct) -> None:
             f"{node_path(on)}: [{user.rule_id}] the key {arn!r} is imported, so "
             f"its key policy cannot be edited here; add these statements to it or {_why(user)}: {text}",
         )
-    if added and isinstance(key, kms.Key):
-        _add_to_key_policy(key, added)
+    if owned is not None and added:
+        _add_to_key_policy(owned, added)
 
 
 def _add_to_key_policy(key: kms.Key, added: list[iam.PolicyStatement]) -> None:
